@@ -1,0 +1,218 @@
+//! `civmap serve --demo`: fills an empty database with the demo — the real OpenStreetMap extract
+//! of the Tongji/Siping area of Shanghai (四平路街道, Yangpu, next to Hongkou; shipped in
+//! `data/osm/`, ODbL) with its schools and parks, zones built from it, demo chiefs assigned to
+//! them, and a seeded synthetic set of problems labelled 【演示数据 demo】.
+
+use anyhow::{Context, Result};
+use chrono::{Duration, Utc};
+use civmap_domain::{Action, CategoryTable, EventKind, Poi, PoiId, Role, User, UserId, Zone};
+use civmap_geodata::demo::{self, DemoOptions};
+use civmap_geodata::zones::{self, GridOptions, SurroundingsRadii};
+use civmap_geodata::{extract, osm, poi::PoiTable};
+use civmap_store::{NewEvent, Store};
+use geo::{Intersects, Point};
+
+/// The demo area, compiled in so `--demo` works from any directory.
+const DEMO_OSM: &[u8] = include_bytes!("../../../data/osm/tongji_siping_yangpu.osm");
+/// 四平路街道 (Siping Road subdistrict, Yangpu): the street office of the demo area.
+const DEMO_STREET: &str = "310110009";
+/// Road-chiefs own the main roads: a buffer of this half-width, metres.
+const ROAD_HALF_WIDTH_M: f64 = 25.0;
+/// Point-chiefs own a school's gate area: a circle of this radius, metres.
+const POINT_RADIUS_M: f64 = 60.0;
+
+/// The demo area's OpenStreetMap data.
+pub fn osm() -> Result<osm::OsmData> {
+    osm::read_xml(DEMO_OSM).context("reading the demo OSM extract")
+}
+
+/// Loads the demo into `store` when it holds no problems yet.
+// One straight sequence of glue steps; splitting it would only scatter the order.
+#[allow(clippy::too_many_lines)]
+pub async fn load_if_empty(store: &Store, categories: &CategoryTable) -> Result<()> {
+    if !store.load_problems().await?.is_empty() {
+        tracing::info!("demo: the database already has problems; keeping them");
+        return Ok(());
+    }
+    let t0 = std::time::Instant::now();
+    let data = osm()?;
+    let ex = extract::extract(&data, &PoiTable::builtin());
+
+    // Points of interest and their three-surroundings zones.
+    let mut chief_zones: Vec<(Zone, Role, String)> = Vec::new();
+    let mut all_zones: Vec<Zone> = Vec::new();
+    for p in &ex.pois {
+        let poi = Poi {
+            id: PoiId::new(),
+            kind: p.kind,
+            name: p.display_name(),
+            geometry: p.geometry.clone(),
+            external_id: Some(p.external_id.clone()),
+        };
+        store.upsert_poi(&poi).await?;
+        let shape = zones::surroundings_zone(p, &SurroundingsRadii::default())?;
+        all_zones.push(shape.into_zone(Some(poi.id)));
+        if p.kind == civmap_domain::PoiKind::School {
+            // The school gate: a point-chief's zone (点长).
+            let centre =
+                geo::Centroid::centroid(&p.geometry).context("a school without a position")?;
+            let shape = zones::point_zone(
+                &format!("{} 校门", poi.name),
+                civmap_domain::LonLat::new(centre.x(), centre.y())?,
+                POINT_RADIUS_M,
+                &format!("point:{}", p.external_id),
+            )?;
+            let zone = shape.into_zone(Some(poi.id));
+            chief_zones.push((zone, Role::PointChief, format!("点长·{}", poi.name)));
+        }
+    }
+
+    // Road-chiefs (路长) for the named roads that carry traffic.
+    let mut names: Vec<&str> = ex
+        .roads
+        .iter()
+        .filter(|r| {
+            matches!(
+                r.class.as_str(),
+                "primary" | "secondary" | "tertiary" | "residential"
+            )
+        })
+        .map(|r| r.name.as_str())
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    for name in names {
+        let shape = zones::road_zone(&ex.roads, name, ROAD_HALF_WIDTH_M)?;
+        chief_zones.push((
+            shape.into_zone(None),
+            Role::RoadChief,
+            format!("路长·{name}"),
+        ));
+    }
+
+    // The area: two halves of the extract for two area-chiefs (片长), and the 100 m grid.
+    let [x0, y0, x1, y1] = demo::extent(&ex).context("the demo extract is empty")?;
+    let xm = f64::midpoint(x0, x1);
+    for (a, b, side) in [(x0, xm, "西"), (xm, x1, "东")] {
+        let rect = geo::Rect::new((a, y0), (b, y1)).to_polygon();
+        let shape = zones::area_zone(
+            &format!("演示片区·{side}"),
+            &geo::Geometry::Polygon(rect),
+            &format!("area:demo-{side}"),
+        )?;
+        chief_zones.push((
+            shape.into_zone(None),
+            Role::AreaChief,
+            format!("片长·{side}片"),
+        ));
+    }
+    let street = geo::MultiPolygon(vec![geo::Rect::new((x0, y0), (x1, y1)).to_polygon()]);
+    let grid = zones::grid(
+        &street,
+        &GridOptions {
+            prefix: DEMO_STREET.into(),
+            ..GridOptions::default()
+        },
+    )?;
+    all_zones.extend(grid.iter().map(|c| c.to_zone_shape().into_zone(None)));
+
+    // Demo chiefs: accounts without a password (they sign in once one is set with
+    // `civmap user reset-password`), each assigned its zone.
+    let mut owners: Vec<(Zone, UserId)> = Vec::new();
+    for (n, (zone, role, display)) in chief_zones.into_iter().enumerate() {
+        let user = User {
+            id: UserId::new(),
+            name: format!("demo-{}-{}", role.as_str().replace('_', "-"), n + 1),
+            display_name: display,
+            role,
+            street: Some(DEMO_STREET.into()),
+            password_hash: String::new(),
+            disabled: false,
+            created_at: Utc::now(),
+        };
+        store.create_user(&user).await?;
+        store.upsert_zone(&zone).await?;
+        store.assign(zone.id, user.id).await?;
+        owners.push((zone, user.id));
+    }
+    for z in &all_zones {
+        store.upsert_zone(z).await?;
+    }
+    // Most specific zone first: a problem goes to the point-chief before the road-chief before
+    // the area-chief.
+    owners.sort_by_key(|(z, _)| z.kind.dispatch_rank());
+
+    // The synthetic problems, reported over the last weeks.
+    let opts = DemoOptions {
+        now: Utc::now(),
+        ..DemoOptions::default()
+    };
+    let planned = demo::synthetic_problems(&ex, &opts);
+    let mut items = Vec::with_capacity(planned.len());
+    for p in &planned {
+        let problem = p
+            .report
+            .clone()
+            .validate(categories, None, p.reported_at)
+            .context("a demo problem is invalid")?;
+        items.push((problem, p.external_id.clone()));
+    }
+    let problems: Vec<_> = items.iter().map(|(p, _)| p.clone()).collect();
+    store.import_problems(items, "demo").await?;
+
+    // Each problem's steps in order; problems side by side, so the store's group commit puts
+    // many of them into one transaction.
+    let owners = std::sync::Arc::new(owners);
+    let categories = std::sync::Arc::new(categories.clone());
+    let mut tasks = tokio::task::JoinSet::new();
+    for (problem, plan) in problems.into_iter().zip(planned.iter().cloned()) {
+        let (store, owners, categories) = (store.clone(), owners.clone(), categories.clone());
+        tasks
+            .spawn(async move { replay(&store, &owners, &categories, problem, &plan.steps).await });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.context("a demo task panicked")??;
+    }
+    tracing::info!(
+        pois = ex.pois.len(),
+        zones = all_zones.len() + owners.len(),
+        problems = planned.len(),
+        elapsed_ms = t0.elapsed().as_millis() as u64,
+        "demo: loaded the Tongji/Siping area (OSM, ODbL) with synthetic problems"
+    );
+    Ok(())
+}
+
+/// Applies the planned lifecycle steps to a stored demo problem, each with its event.
+async fn replay(
+    store: &Store,
+    owners: &[(Zone, UserId)],
+    categories: &CategoryTable,
+    mut problem: civmap_domain::Problem,
+    steps: &[(Action, chrono::DateTime<Utc>)],
+) -> Result<()> {
+    for &(action, at) in steps {
+        let before = problem.version;
+        problem.transition(action, at)?;
+        let mut ev = NewEvent::new(EventKind::from(action), at);
+        if action == Action::Dispatch {
+            let here = Point::new(problem.location.lon(), problem.location.lat());
+            if let Some((zone, user)) = owners.iter().find(|(z, _)| z.geometry.intersects(&here)) {
+                problem.assignee = Some(*user);
+                problem.zone = Some(zone.id);
+            }
+            let hours = categories
+                .by_code(&problem.category)
+                .map_or(8, |c| c.deadline_hours);
+            problem.deadline = Some(at + Duration::hours(i64::from(hours)));
+            ev.note = "演示数据：自动派单".into();
+        }
+        ev.actor = if action == Action::Rectify {
+            problem.assignee
+        } else {
+            None
+        };
+        store.update_problem(&problem, before, ev).await?;
+    }
+    Ok(())
+}

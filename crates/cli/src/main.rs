@@ -1,0 +1,341 @@
+//! The `civmap` binary: glue over the library crates. Every subcommand parses its flags, calls a
+//! library, and turns errors into one line on standard error and a non-zero exit.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand, ValueEnum};
+
+use civmap_domain::CategoryTable;
+use civmap_server::{AppState, Config, Synchronous};
+use civmap_store::{Store, StoreOptions};
+
+mod demo;
+mod import;
+
+/// civmap: problem points of the civilized-city campaign, on a map.
+#[derive(Debug, Parser)]
+#[command(name = "civmap", version, about, propagate_version = true)]
+struct Cli {
+    /// Log filter (`RUST_LOG` syntax), e.g. `info` or `civmap_server=debug`.
+    #[arg(long, global = true, env = "RUST_LOG", default_value = "info")]
+    log: String,
+    /// Log format.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the HTTP server (REST + GeoJSON, OGC API Features, Open311, the web map).
+    Serve(ServeArgs),
+    /// Write a consistent copy of the database to FILE (works while a server is running).
+    Backup {
+        /// The backup file to create (a SQLite database, whatever the source backend).
+        file: PathBuf,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Fill an EMPTY database from a backup file.
+    Restore {
+        /// A file written by `civmap backup`.
+        file: PathBuf,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Import OpenStreetMap data, problems, points of interest or zones.
+    Import {
+        #[command(subcommand)]
+        what: import::ImportCommand,
+        #[command(flatten)]
+        db: DbArgs,
+        /// Extra categories (default `data/categories.toml` when it exists).
+        #[arg(long, global = true)]
+        categories: Option<PathBuf>,
+    },
+    /// Route planning tools.
+    Route {
+        #[command(subcommand)]
+        what: RouteCommand,
+    },
+    /// Export all problems as GeoJSON or CSV.
+    Export {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = ExportFormat::Geojson)]
+        format: ExportFormat,
+        /// Output file; standard output when omitted.
+        #[arg(long, short)]
+        out: Option<PathBuf>,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum RouteCommand {
+    /// Solve a TSPLIB instance (`EUC_2D`, `CEIL_2D`, `ATT`, `GEO`) with civmap's route solver; prints
+    /// the tour (1-based node numbers) and, on the last line, `length N` in TSPLIB's own distance.
+    Tsplib {
+        /// A `.tsp` file.
+        file: PathBuf,
+        /// Random seed (the same seed gives the same tour unless the time limit ends the run).
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Time limit, seconds.
+        #[arg(long, default_value_t = 10.0)]
+        time_limit: f64,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum ExportFormat {
+    /// RFC 7946 FeatureCollection, WGS-84 lon/lat.
+    Geojson,
+    /// One row per problem with `lon` and `lat` columns.
+    Csv,
+    /// The whole event log: the rectification ledger (整改台账).
+    Events,
+}
+
+#[derive(Debug, clap::Args)]
+struct DbArgs {
+    /// Database: `sqlite://path` (created on first start), a bare path, or `postgres://user@host/db`.
+    #[arg(long, global = true, env = "CIVMAP_DB", default_value = civmap_server::config::DEFAULT_DB)]
+    db: String,
+}
+
+#[derive(Debug, clap::Args)]
+struct ServeArgs {
+    /// Configuration file (TOML); `CIVMAP_*` environment variables override it, flags override both.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Address to listen on; port 0 picks a free port (the bound address is logged).
+    #[arg(long)]
+    addr: Option<std::net::SocketAddr>,
+    /// Database URL (default `sqlite://civmap.db`; with `--demo`, `sqlite://civmap-demo.db`).
+    #[arg(long)]
+    db: Option<String>,
+    /// Load the demo (real OSM data of the Tongji/Siping area, synthetic problems) into an empty database.
+    #[arg(long)]
+    demo: bool,
+    /// Directory of the built web front end (default `web/dist` when it exists).
+    #[arg(long)]
+    web_dir: Option<PathBuf>,
+    /// Extra categories (TOML `[[category]]` tables; default `data/categories.toml` when it exists).
+    #[arg(long)]
+    categories: Option<PathBuf>,
+    /// SQLite durability: `full` survives power loss; `normal` only a crash of civmap, and is faster.
+    #[arg(long, value_enum)]
+    sqlite_synchronous: Option<SyncArg>,
+    /// Where photos are kept (default: `photos/` beside the SQLite file).
+    #[arg(long)]
+    photo_dir: Option<PathBuf>,
+    /// OpenStreetMap file (PBF, XML or gzipped XML) whose roads routes are planned on (with
+    /// `--demo`, the demo area's roads by default).
+    #[arg(long)]
+    roads: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum SyncArg {
+    Full,
+    Normal,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(&cli.log, cli.log_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("civmap: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // One line, naming the problem: the whole chain of causes.
+            eprintln!("civmap: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(filter: &str, format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+async fn run(command: Command) -> Result<()> {
+    match command {
+        Command::Serve(args) => serve(args).await,
+        Command::Backup { file, db } => {
+            let store = Store::open(&db.db, StoreOptions::default()).await?;
+            store.backup_to(&file).await?;
+            eprintln!("civmap: backup written to {}", file.display());
+            Ok(())
+        }
+        Command::Restore { file, db } => {
+            Store::restore_from(&db.db, &file, StoreOptions::default()).await?;
+            eprintln!("civmap: restored {} into {}", file.display(), db.db);
+            Ok(())
+        }
+        Command::Import {
+            what,
+            db,
+            categories,
+        } => {
+            let table = category_table(
+                categories
+                    .as_deref()
+                    .or_else(|| Some(Path::new("data/categories.toml")).filter(|p| p.exists())),
+            )?;
+            let store = Store::open(&db.db, StoreOptions::default()).await?;
+            import::run(what, &store, &table).await
+        }
+        Command::Route {
+            what:
+                RouteCommand::Tsplib {
+                    file,
+                    seed,
+                    time_limit,
+                },
+        } => {
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            let limit = std::time::Duration::try_from_secs_f64(time_limit)
+                .context("--time-limit must be a positive number of seconds")?;
+            let solution = civmap_route::tsplib::solve_tsplib(&text, seed, limit)
+                .with_context(|| file.display().to_string())?;
+            print!("{solution}");
+            Ok(())
+        }
+        Command::Export { format, out, db } => {
+            let store = Store::open(&db.db, StoreOptions::default()).await?;
+            let sink: Box<dyn std::io::Write + Send> = match &out {
+                Some(path) => Box::new(std::io::BufWriter::new(
+                    std::fs::File::create(path)
+                        .with_context(|| format!("cannot create {}", path.display()))?,
+                )),
+                None => Box::new(std::io::BufWriter::new(std::io::stdout())),
+            };
+            let n = match format {
+                ExportFormat::Geojson => store.export_geojson(sink).await?,
+                ExportFormat::Csv => store.export_csv(sink).await?,
+                ExportFormat::Events => store.export_events_csv(sink).await?,
+            };
+            if let Some(path) = out {
+                eprintln!("civmap: exported {n} rows to {}", path.display());
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Environment variables that belong to the test harness or to this binary's own flags, not to
+/// the server configuration (which rejects unknown `CIVMAP_*` names).
+fn config_env() -> impl Iterator<Item = (String, String)> {
+    std::env::vars().filter(|(k, _)| {
+        !(k.starts_with("CIVMAP_TEST_")
+            || k.starts_with("CIVMAP_REQUIRE_")
+            || k == "CIVMAP_CONFIG"
+            || k == "CIVMAP_DB")
+    })
+}
+
+async fn serve(args: ServeArgs) -> Result<()> {
+    let mut config = Config::load(args.config.as_deref(), config_env())?;
+    if let Some(addr) = args.addr {
+        config.addr = addr;
+    }
+    config.demo |= args.demo;
+    if let Some(db) = args.db {
+        config.db = db;
+    } else if config.demo && config.db == civmap_server::config::DEFAULT_DB {
+        "sqlite://civmap-demo.db".clone_into(&mut config.db);
+    }
+    if let Some(dir) = args.web_dir {
+        config.web_dir = Some(dir);
+    } else if config.web_dir.is_none() && Path::new("web/dist/index.html").exists() {
+        config.web_dir = Some(PathBuf::from("web/dist"));
+    }
+    if let Some(file) = args.categories {
+        config.categories_file = Some(file);
+    } else if config.categories_file.is_none() && Path::new("data/categories.toml").exists() {
+        config.categories_file = Some(PathBuf::from("data/categories.toml"));
+    }
+    if let Some(s) = args.sqlite_synchronous {
+        config.sqlite_synchronous = match s {
+            SyncArg::Full => Synchronous::Full,
+            SyncArg::Normal => Synchronous::Normal,
+        };
+    }
+    if let Some(dir) = args.photo_dir.clone() {
+        config.photo_dir = Some(dir);
+    }
+    config.check()?;
+
+    let categories = category_table(config.categories_file.as_deref())?;
+
+    let opts = StoreOptions {
+        synchronous_full: config.sqlite_synchronous == Synchronous::Full,
+        photo_dir: config.photo_dir.clone().unwrap_or_default(),
+        ..StoreOptions::default()
+    };
+    let store = Store::open(&config.db, opts)
+        .await
+        .with_context(|| format!("cannot open the database {}", config.db))?;
+    if config.demo {
+        demo::load_if_empty(&store, &categories).await?;
+    }
+    let listener = tokio::net::TcpListener::bind(config.addr)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.addr))?;
+    let roads = match &args.roads {
+        Some(file) => Some(civmap_geodata::osm::read_path(file)?),
+        None if config.demo => Some(demo::osm()?),
+        None => None,
+    };
+    let state = AppState::load(store, categories, config).await?;
+    if let Some(data) = roads {
+        let network = civmap_server::routing::RoadNetwork::from_osm(&data);
+        state.set_roads(network);
+        tracing::info!("road network loaded for route planning");
+    }
+    civmap_server::serve(listener, state, civmap_server::shutdown_signal()).await?;
+    tracing::info!("stopped cleanly");
+    Ok(())
+}
+
+/// The built-in categories with those of `file` merged over them.
+fn category_table(file: Option<&Path>) -> Result<CategoryTable> {
+    let mut categories = CategoryTable::builtin();
+    if let Some(file) = file {
+        let text = std::fs::read_to_string(file)
+            .with_context(|| format!("cannot read the categories file {}", file.display()))?;
+        categories
+            .merge_toml(&text)
+            .with_context(|| format!("categories file {}", file.display()))?;
+    }
+    Ok(categories)
+}

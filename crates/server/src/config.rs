@@ -1,0 +1,419 @@
+//! Server configuration: a typed struct with named defaults, layered
+//! file -> environment (`CIVMAP_*`) -> command-line flags (applied by the CLI), unknown keys
+//! rejected at every layer.
+//!
+//! ```
+//! use civmap_server::Config;
+//! let file = "addr = \"127.0.0.1:9000\"\n[limits]\npage_max = 500\n";
+//! let env = [("CIVMAP_DB".to_owned(), "sqlite://x.db".to_owned()),
+//!            ("CIVMAP_LIMITS__PAGE_DEFAULT".to_owned(), "50".to_owned())];
+//! let c = Config::from_layers(Some(file), env.into_iter()).unwrap();
+//! assert_eq!(c.addr.port(), 9000);
+//! assert_eq!(c.db, "sqlite://x.db");
+//! assert_eq!((c.limits.page_max, c.limits.page_default), (500, 50));
+//! assert!(Config::from_layers(Some("adr = \"x\""), std::iter::empty()).is_err());
+//! ```
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use civmap_domain::{Role, UserId};
+use serde::{Deserialize, Serialize};
+
+/// Why a configuration could not be loaded. Messages name the file, variable or key.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config file {path}: {message}")]
+    File { path: String, message: String },
+    #[error("environment variable {var}: {message}")]
+    Env { var: String, message: String },
+    #[error("config: {0}")]
+    Invalid(String),
+}
+
+/// The whole configuration of `civmap serve`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Address to listen on; port 0 picks a free port (the bound address is logged).
+    pub addr: SocketAddr,
+    /// Database URL: `sqlite://path`, a bare path, or `postgres://user@host/db`.
+    pub db: String,
+    /// SQLite durability: `full` (default; survives power loss) or `normal` (survives a crash
+    /// of the process, may lose the last transactions on power loss; faster).
+    pub sqlite_synchronous: Synchronous,
+    /// Load the demo data set on an empty database (done by the CLI).
+    pub demo: bool,
+    /// Directory with the built web front end, served at `/` when set.
+    pub web_dir: Option<PathBuf>,
+    /// TOML file of categories merged over the built-in table (`[[category]]` tables).
+    pub categories_file: Option<PathBuf>,
+    /// Where photo bytes are kept (default: beside the SQLite file).
+    pub photo_dir: Option<PathBuf>,
+    /// Public base URL used in links (`https://civmap.example.org`); when unset, links are
+    /// built from the request's `Host` header.
+    pub public_url: Option<String>,
+    /// Role of callers without credentials. `public` (default) may read public data and
+    /// report problems; a single-user installation behind a firewall may choose
+    /// `street_office`.
+    pub anonymous_role: Role,
+    /// Static API tokens (`Authorization: Bearer <token>`, Open311 `api_key`).
+    pub api_tokens: Vec<ApiToken>,
+    /// Limits on input size and query cost.
+    pub limits: Limits,
+}
+
+/// SQLite `synchronous` setting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Synchronous {
+    #[default]
+    Full,
+    Normal,
+}
+
+/// A static API token and who it acts as.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiToken {
+    /// The secret, at least 16 characters.
+    pub token: String,
+    /// The role the bearer acts with.
+    pub role: Role,
+    /// The user recorded as actor in the event log (none: the system).
+    #[serde(default)]
+    pub user: Option<UserId>,
+    /// A label for logs.
+    #[serde(default)]
+    pub name: String,
+}
+
+/// Limits on what one request may ask for.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// Largest request body, bytes (413 above).
+    pub body_bytes: usize,
+    /// Largest page (`limit`) of any list endpoint.
+    pub page_max: usize,
+    /// Page size when `limit` is not given.
+    pub page_default: usize,
+    /// Most vertices in a `polygon` filter.
+    pub polygon_vertices: usize,
+    /// Largest `bbox` area for anonymous callers, square degrees (0.25 deg² ≈ 50 km × 50 km at
+    /// 31°N, a whole city district and more).
+    pub anonymous_bbox_deg2: f64,
+    /// Largest radius of a `radius` filter, metres.
+    pub radius_max_m: f64,
+    /// Most values in a list-valued filter (`category=a,b,...`) or ids in one request.
+    pub filter_values: usize,
+    /// Anonymous writes per address: sustained rate per minute.
+    pub anonymous_writes_per_minute: u32,
+    /// Anonymous writes per address: burst size.
+    pub anonymous_write_burst: u32,
+    /// Requests are aborted after this many seconds (408 is not used: the response is 503).
+    pub request_timeout_s: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            body_bytes: 1 << 20,
+            page_max: 1000,
+            page_default: 100,
+            polygon_vertices: 1000,
+            anonymous_bbox_deg2: 0.25,
+            radius_max_m: 50_000.0,
+            filter_values: 64,
+            anonymous_writes_per_minute: 30,
+            anonymous_write_burst: 10,
+            request_timeout_s: 30,
+        }
+    }
+}
+
+/// Default listening address.
+pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
+/// Default database.
+pub const DEFAULT_DB: &str = "sqlite://civmap.db";
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            addr: DEFAULT_ADDR.parse().expect("the default address parses"),
+            db: DEFAULT_DB.to_owned(),
+            sqlite_synchronous: Synchronous::Full,
+            demo: false,
+            web_dir: None,
+            categories_file: None,
+            photo_dir: None,
+            public_url: None,
+            anonymous_role: Role::Public,
+            api_tokens: Vec::new(),
+            limits: Limits::default(),
+        }
+    }
+}
+
+/// Prefix of the environment variables read by [`Config::load`].
+pub const ENV_PREFIX: &str = "CIVMAP_";
+
+impl Config {
+    /// Loads the file (if any), then the `CIVMAP_*` variables of `env` over it. Nested keys use
+    /// a double underscore: `CIVMAP_LIMITS__PAGE_MAX=500`. Variables without the prefix are
+    /// ignored; an unknown `CIVMAP_*` variable or file key is an error naming it.
+    pub fn load(
+        file: Option<&Path>,
+        env: impl Iterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigError> {
+        let text = match file {
+            Some(path) => {
+                Some(
+                    std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                        path: path.to_owned(),
+                        source,
+                    })?,
+                )
+            }
+            None => None,
+        };
+        let label = file.map_or_else(String::new, |p| p.display().to_string());
+        Self::layers(text.as_deref(), &label, env)
+    }
+
+    /// [`Config::load`] with the file given as text.
+    pub fn from_layers(
+        file_text: Option<&str>,
+        env: impl Iterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigError> {
+        Self::layers(file_text, "<text>", env)
+    }
+
+    fn layers(
+        file_text: Option<&str>,
+        label: &str,
+        env: impl Iterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigError> {
+        let mut table = match file_text {
+            Some(t) => {
+                let table: toml::Table = toml::from_str(t).map_err(|e| ConfigError::File {
+                    path: label.to_owned(),
+                    message: one_line(&e.to_string()),
+                })?;
+                // Check the file alone first, so its errors name the file.
+                Config::deserialize(toml::Value::Table(table.clone())).map_err(|e| {
+                    ConfigError::File {
+                        path: label.to_owned(),
+                        message: one_line(&e.to_string()),
+                    }
+                })?;
+                table
+            }
+            None => toml::Table::new(),
+        };
+        let mut env: Vec<(String, String)> =
+            env.filter(|(k, _)| k.starts_with(ENV_PREFIX)).collect();
+        env.sort();
+        for (var, value) in env {
+            let key = var[ENV_PREFIX.len()..].to_ascii_lowercase();
+            let path: Vec<&str> = key.split("__").collect();
+            if path.iter().any(|p| p.is_empty()) {
+                return Err(ConfigError::Env {
+                    var,
+                    message: "malformed name".into(),
+                });
+            }
+            let parsed = env_value(&value);
+            let mut probe = toml::Table::new();
+            insert_path(&mut probe, &path, parsed.clone());
+            // Each variable alone must be a known key with a valid value, so the error names it.
+            if let Err(e) = Config::deserialize(toml::Value::Table(probe)) {
+                // A string may have been read as a number or boolean: retry as a string.
+                let mut probe = toml::Table::new();
+                insert_path(&mut probe, &path, toml::Value::String(value.clone()));
+                if Config::deserialize(toml::Value::Table(probe)).is_err() {
+                    return Err(ConfigError::Env {
+                        var,
+                        message: one_line(&e.to_string()),
+                    });
+                }
+                insert_path(&mut table, &path, toml::Value::String(value));
+            } else {
+                insert_path(&mut table, &path, parsed);
+            }
+        }
+        let config = Config::deserialize(toml::Value::Table(table))
+            .map_err(|e| ConfigError::Invalid(one_line(&e.to_string())))?;
+        config.check()?;
+        Ok(config)
+    }
+
+    /// Checks values that serde cannot: limits that must be positive, token lengths.
+    pub fn check(&self) -> Result<(), ConfigError> {
+        let l = &self.limits;
+        let bad = |what: &str| Err(ConfigError::Invalid(what.to_owned()));
+        if l.body_bytes < 1024 {
+            return bad("limits.body_bytes must be at least 1024");
+        }
+        if l.page_max == 0 || l.page_default == 0 || l.page_default > l.page_max {
+            return bad("limits.page_default must be in 1..=limits.page_max");
+        }
+        if l.polygon_vertices < 4 {
+            return bad("limits.polygon_vertices must be at least 4");
+        }
+        if !(l.anonymous_bbox_deg2.is_finite() && l.anonymous_bbox_deg2 > 0.0) {
+            return bad("limits.anonymous_bbox_deg2 must be a positive number");
+        }
+        if !(l.radius_max_m.is_finite() && l.radius_max_m > 0.0) {
+            return bad("limits.radius_max_m must be a positive number");
+        }
+        if l.filter_values == 0 {
+            return bad("limits.filter_values must be positive");
+        }
+        if l.anonymous_write_burst == 0 || l.anonymous_writes_per_minute == 0 {
+            return bad("limits.anonymous_write_* must be positive");
+        }
+        if l.request_timeout_s == 0 {
+            return bad("limits.request_timeout_s must be positive");
+        }
+        for t in &self.api_tokens {
+            if t.token.chars().count() < 16 {
+                return Err(ConfigError::Invalid(format!(
+                    "api token {:?} is shorter than 16 characters",
+                    t.name
+                )));
+            }
+        }
+        if let Some(url) = &self.public_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            return bad("public_url must start with http:// or https://");
+        }
+        Ok(())
+    }
+}
+
+/// Reads an environment value as a TOML scalar when it looks like one (`true`, `42`, `0.5`),
+/// otherwise as a string.
+fn env_value(v: &str) -> toml::Value {
+    if let Ok(b) = v.parse::<bool>() {
+        return toml::Value::Boolean(b);
+    }
+    if let Ok(i) = v.parse::<i64>() {
+        return toml::Value::Integer(i);
+    }
+    if let Ok(f) = v.parse::<f64>()
+        && f.is_finite()
+    {
+        return toml::Value::Float(f);
+    }
+    toml::Value::String(v.to_owned())
+}
+
+fn insert_path(table: &mut toml::Table, path: &[&str], value: toml::Value) {
+    let (first, rest) = path.split_first().expect("a path has at least one key");
+    if rest.is_empty() {
+        table.insert((*first).to_owned(), value);
+        return;
+    }
+    let entry = table
+        .entry((*first).to_owned())
+        .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+    if !entry.is_table() {
+        *entry = toml::Value::Table(toml::Table::new());
+    }
+    if let toml::Value::Table(t) = entry {
+        insert_path(t, rest, value);
+    }
+}
+
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Iterator<Item = (String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect::<Vec<_>>()
+            .into_iter()
+    }
+
+    #[test]
+    fn defaults() {
+        let c = Config::from_layers(None, std::iter::empty()).unwrap();
+        assert_eq!(c, Config::default());
+        assert_eq!(c.addr.to_string(), DEFAULT_ADDR);
+        assert_eq!(c.limits.page_max, 1000);
+        assert_eq!(c.sqlite_synchronous, Synchronous::Full);
+    }
+
+    #[test]
+    fn env_overrides_file_and_other_vars_are_ignored() {
+        let file = "db = \"sqlite://file.db\"\ndemo = false\n[limits]\nbody_bytes = 2048\n";
+        let c = Config::from_layers(
+            Some(file),
+            env(&[
+                ("CIVMAP_DEMO", "true"),
+                ("CIVMAP_SQLITE_SYNCHRONOUS", "normal"),
+                ("CIVMAP_LIMITS__ANONYMOUS_BBOX_DEG2", "1"),
+                ("PATH", "/usr/bin"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.db, "sqlite://file.db");
+        assert!(c.demo);
+        assert_eq!(c.sqlite_synchronous, Synchronous::Normal);
+        assert_eq!(c.limits.body_bytes, 2048);
+        assert!((c.limits.anonymous_bbox_deg2 - 1.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn unknown_keys_are_named() {
+        let e = Config::from_layers(Some("[limits]\npage_maxx = 3\n"), std::iter::empty())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("page_maxx"), "{e}");
+        let e = Config::from_layers(None, env(&[("CIVMAP_COLOUR", "red")]))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("CIVMAP_COLOUR"), "{e}");
+        let e = Config::from_layers(None, env(&[("CIVMAP_LIMITS__PAGE_MAX", "many")]))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("CIVMAP_LIMITS__PAGE_MAX"), "{e}");
+    }
+
+    #[test]
+    fn numeric_looking_strings_stay_strings() {
+        let c = Config::from_layers(None, env(&[("CIVMAP_DB", "12345")])).unwrap();
+        assert_eq!(c.db, "12345");
+    }
+
+    #[test]
+    fn invalid_values_are_rejected() {
+        assert!(
+            Config::from_layers(Some("[limits]\npage_default = 0\n"), std::iter::empty()).is_err()
+        );
+        assert!(
+            Config::from_layers(
+                Some("[[api_tokens]]\ntoken = \"short\"\nrole = \"admin\"\n"),
+                std::iter::empty()
+            )
+            .is_err()
+        );
+        assert!(
+            Config::from_layers(Some("anonymous_role = \"king\""), std::iter::empty()).is_err()
+        );
+        assert!(Config::from_layers(Some("addr = \"nowhere\""), std::iter::empty()).is_err());
+    }
+}

@@ -1,0 +1,228 @@
+#![doc = include_str!("../README.md")]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::float_cmp))]
+
+pub mod api;
+pub mod config;
+pub mod docs;
+pub mod error;
+pub mod extract;
+pub mod geojson;
+pub mod metrics;
+pub mod ogc;
+pub mod open311;
+pub mod ops;
+pub mod params;
+pub mod problem_map;
+pub mod ratelimit;
+pub mod record;
+pub mod routing;
+pub mod spatial;
+pub mod state;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::{Method, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use tower::ServiceExt as _;
+use tower_http::cors::{Any, CorsLayer};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+
+pub use config::{ApiToken, Config, ConfigError, Limits, Synchronous};
+pub use error::AppError;
+pub use extract::Actor;
+pub use state::AppState;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "civmap",
+        description = "Problem points of the civilized-city campaign (创文) for street offices: report, dispatch, rectify, verify; zones and three-surroundings; GeoJSON (RFC 7946, lon/lat, WGS-84; `crs=gcj02|bd09` accepted on input and output). Errors share one shape: `{\"error\": {\"status\", \"code\", \"message\", \"field\"}}` (Open311 routes use the GeoReport v2 error format).",
+        license(name = "MIT OR Apache-2.0"),
+    ),
+    tags(
+        (name = "problems", description = "Problem points: report, read, edit, list with filters and cursor pagination, history."),
+        (name = "lifecycle", description = "One endpoint per step: dispatch, escalate, rectify, reject, verify, recur, merge. Send the version you saw; 409 on a stale version or a step the status does not allow."),
+        (name = "zones", description = "Zones (point, road, area, surroundings, grid cell) and the chiefs assigned to them."),
+        (name = "pois", description = "Schools, parks and wet markets (三个周边)."),
+        (name = "categories", description = "The category table."),
+        (name = "routes", description = "Rectification routes for street-office teams: JSON with GeoJSON lines, GPX, printable sheet."),
+        (name = "ogc", description = "OGC API - Features - Part 1: Core (collections problems, zones, pois)."),
+        (name = "open311", description = "Open311 GeoReport v2, JSON and XML."),
+        (name = "operations", description = "Health, readiness, metrics, this document."),
+    ),
+    components(schemas(error::ErrorBody, error::ErrorDetail))
+)]
+struct ApiDoc;
+
+/// Every documented route with its OpenAPI declaration. The document and the router both come
+/// from here, so they cannot disagree.
+fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(api::router())
+        .merge(ogc::router())
+        .merge(open311::router().layer(middleware::from_fn(open311::open311_errors)))
+        .merge(ops::router())
+        .routes(utoipa_axum::routes!(routing::plan_routes))
+}
+
+/// The OpenAPI 3 document of every route (what `/api/v1/openapi.json` serves).
+#[must_use]
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    routes().split_for_parts().1
+}
+
+/// The whole HTTP application over `state`: `/api/v1`, `/ogc`, `/open311/v2`, operations and
+/// (when configured) the web front end, with request ids, tracing, metrics, the body limit and
+/// the request timeout.
+pub fn app(state: AppState) -> Router {
+    let (router, doc) = routes().split_for_parts();
+    let json = doc.to_json().unwrap_or_else(|_| "{}".to_owned());
+    let value: serde_json::Value = serde_json::from_str(&json).unwrap_or_default();
+    let docs = ops::Docs {
+        json: Arc::from(json.into_bytes()),
+        html: Arc::from(docs::render(&value)),
+    };
+    let limit = state.config().limits.body_bytes;
+    router
+        .fallback(fallback)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::Extension(docs))
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(middleware::from_fn_with_state(state.clone(), track))
+        .layer(
+            CorsLayer::new()
+                .allow_origin(Any)
+                .allow_methods([Method::GET, Method::HEAD, Method::OPTIONS])
+                .allow_headers([header::ACCEPT, header::CONTENT_TYPE]),
+        )
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &Request| {
+                let id = req
+                    .headers()
+                    .get("x-request-id")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("-");
+                tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+            }),
+        )
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .with_state(state)
+}
+
+/// Counts and times every request by route template and applies the request timeout.
+async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let route = req.extensions().get::<MatchedPath>().cloned();
+    let method = req.method().clone();
+    let timeout = Duration::from_secs(state.config().limits.request_timeout_s);
+    let resp = match tokio::time::timeout(timeout, next.run(req)).await {
+        Ok(r) => r,
+        Err(_) => AppError::Unavailable(format!(
+            "the request took longer than {} s",
+            timeout.as_secs()
+        ))
+        .into_response(),
+    };
+    let route = route.as_ref().map_or("unmatched", MatchedPath::as_str);
+    state.metrics().observe(
+        route,
+        method.as_str(),
+        resp.status().as_u16(),
+        start.elapsed(),
+    );
+    resp
+}
+
+/// Unknown paths: the web front end when configured, else a 404 in the shape of the API the
+/// path belongs to.
+async fn fallback(State(state): State<AppState>, req: Request) -> Response {
+    let path = req.uri().path().to_owned();
+    let api = ["/api/", "/ogc", "/open311/"]
+        .iter()
+        .any(|p| path.starts_with(p));
+    if !api && let Some(dir) = state.config().web_dir.clone() {
+        let index = dir.join("index.html");
+        let serve = tower_http::services::ServeDir::new(dir)
+            .fallback(tower_http::services::ServeFile::new(index));
+        return match serve.oneshot(req).await {
+            Ok(r) => r.into_response(),
+            Err(e) => AppError::Internal(format!("static files: {e}")).into_response(),
+        };
+    }
+    let e = AppError::NotFound(format!("no route {path}"));
+    if path.starts_with("/open311/") {
+        return open311::error_response(&e, open311::Format::of_path(&path));
+    }
+    e.into_response()
+}
+
+async fn method_not_allowed(req: Request) -> Response {
+    let path = req.uri().path().to_owned();
+    let e = AppError::MethodNotAllowed(format!("{} is not allowed on {path}", req.method()));
+    if path.starts_with("/open311/") {
+        return open311::error_response(&e, open311::Format::of_path(&path));
+    }
+    e.into_response()
+}
+
+/// Serves `state` on `listener` until `shutdown` completes, then stops accepting, lets
+/// in-flight requests finish (every acknowledged write is committed by then) and closes the
+/// store, which finishes its queued writes. Logs `listening on http://ADDR` once bound.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let addr = listener.local_addr()?;
+    let app = app(state.clone());
+    tracing::info!("listening on http://{addr}");
+    let st = state.clone();
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        shutdown.await;
+        st.set_ready(false);
+        tracing::info!("shutting down: no new connections; finishing in-flight requests");
+    })
+    .await?;
+    state.store().close().await;
+    tracing::info!("stopped; the store's write queue is flushed");
+    Ok(())
+}
+
+/// Completes on SIGTERM or Ctrl-C (SIGINT).
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}

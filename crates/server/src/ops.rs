@@ -1,0 +1,188 @@
+//! Operations: `/healthz`, `/readyz`, Prometheus `/metrics`, the OpenAPI document and the API
+//! page.
+
+use std::sync::Arc;
+
+use axum::Extension;
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::error::{AppError, ErrorBody};
+use crate::state::AppState;
+
+/// The `/healthz`, `/readyz`, `/metrics` and documentation routes.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(healthz))
+        .routes(routes!(readyz))
+        .routes(routes!(metrics))
+        .routes(routes!(openapi_json))
+        .routes(routes!(api_docs))
+}
+
+/// The rendered API description, built once from the routes.
+#[derive(Debug, Clone)]
+pub struct Docs {
+    /// `openapi.json`.
+    pub json: Arc<[u8]>,
+    /// The API page.
+    pub html: Arc<str>,
+}
+
+/// Liveness.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    /// `ok`.
+    pub status: &'static str,
+    /// Seconds since start.
+    pub uptime_s: f64,
+}
+
+#[utoipa::path(get, path = "/healthz", tag = "operations", summary = "Liveness: the process is up",
+    responses((status = 200, description = "Up", body = Health)))]
+async fn healthz(State(state): State<AppState>) -> axum::Json<Health> {
+    axum::Json(Health {
+        status: "ok",
+        uptime_s: state.uptime_s(),
+    })
+}
+
+/// Readiness.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Ready {
+    /// `ready`.
+    pub status: &'static str,
+    /// `sqlite` or `postgres`.
+    pub backend: &'static str,
+    /// Problems in the index.
+    pub problems: usize,
+    pub zones: usize,
+    pub pois: usize,
+}
+
+#[utoipa::path(get, path = "/readyz", tag = "operations", summary = "Readiness: the store answers and the index is loaded",
+    responses(
+        (status = 200, description = "Ready", body = Ready),
+        (status = 503, description = "Not ready: shutting down, loading, or the database is unavailable", body = ErrorBody),
+    ))]
+async fn readyz(State(state): State<AppState>) -> Result<axum::Json<Ready>, AppError> {
+    if !state.is_ready() {
+        return Err(AppError::Unavailable(
+            "not ready (starting or shutting down)".into(),
+        ));
+    }
+    state.store().ping().await?;
+    let s = state.sizes();
+    Ok(axum::Json(Ready {
+        status: "ready",
+        backend: state.store().backend().as_str(),
+        problems: s.problems,
+        zones: s.zones,
+        pois: s.pois,
+    }))
+}
+
+#[utoipa::path(get, path = "/metrics", tag = "operations", summary = "Prometheus metrics",
+    description = "Request counts by route template, method and status; a latency histogram by route; index sizes; the store's write queue depth, committed batches and writes.",
+    responses((status = 200, description = "Prometheus text format 0.0.4", content_type = "text/plain", body = String)))]
+async fn metrics(State(state): State<AppState>) -> Response {
+    let sizes = state.sizes();
+    let stats = state.store().stats().await;
+    let gauges = [
+        (
+            "civmap_index_problems",
+            "Problems held in the in-memory index.",
+            sizes.problems as f64,
+        ),
+        (
+            "civmap_index_zones",
+            "Zones held in the zone index.",
+            sizes.zones as f64,
+        ),
+        (
+            "civmap_pois",
+            "Points of interest held in memory.",
+            sizes.pois as f64,
+        ),
+        (
+            "civmap_store_write_queue_depth",
+            "Writes waiting for the store's writer.",
+            stats.queue_depth as f64,
+        ),
+        (
+            "civmap_store_write_batches_total",
+            "Transactions committed by the group-commit writer (a counter).",
+            stats.batches as f64,
+        ),
+        (
+            "civmap_store_writes_total",
+            "Writes committed (a counter).",
+            stats.writes as f64,
+        ),
+        (
+            "civmap_store_write_errors_total",
+            "Writes that failed, conflicts included (a counter).",
+            stats.write_errors as f64,
+        ),
+        (
+            "civmap_store_problems",
+            "Problems stored.",
+            stats.problems as f64,
+        ),
+        (
+            "civmap_ready",
+            "1 when ready to serve.",
+            if state.is_ready() { 1.0 } else { 0.0 },
+        ),
+        (
+            "civmap_uptime_seconds",
+            "Seconds since start.",
+            state.uptime_s(),
+        ),
+    ];
+    let body = state.metrics().render(&gauges);
+    (
+        StatusCode::OK,
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+        )],
+        body,
+    )
+        .into_response()
+}
+
+#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "operations", summary = "This OpenAPI 3 document",
+    description = "Generated from the route declarations themselves (utoipa-axum), so it cannot drift from the routes.",
+    responses((status = 200, description = "OpenAPI 3.1", body = Object)))]
+async fn openapi_json(Extension(docs): Extension<Docs>) -> Response {
+    (
+        StatusCode::OK,
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        docs.json.to_vec(),
+    )
+        .into_response()
+}
+
+#[utoipa::path(get, path = "/api/docs", tag = "operations", summary = "The API page",
+    description = "A static HTML rendering of this document: every path, parameter, body and schema. Loads nothing from elsewhere.",
+    responses((status = 200, description = "HTML", content_type = "text/html", body = String)))]
+async fn api_docs(Extension(docs): Extension<Docs>) -> Response {
+    (
+        StatusCode::OK,
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/html; charset=utf-8"),
+        )],
+        docs.html.to_string(),
+    )
+        .into_response()
+}

@@ -1,0 +1,183 @@
+//! Exports for people and other tools: problems as GeoJSON (RFC 7946, WGS-84 `[lon, lat]`) and
+//! CSV, the event log as CSV. Each streams from one query, i.e. one consistent snapshot, without
+//! holding all rows in memory.
+
+use std::io::Write;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use civmap_domain::Problem;
+
+use crate::Store;
+use crate::codec::{EVENT_SELECT, PROBLEM_SELECT, event_from_row, problem_from_row};
+use crate::error::StoreError;
+
+fn out_err(e: &std::io::Error) -> StoreError {
+    StoreError::Io {
+        path: "export output".into(),
+        message: e.to_string(),
+    }
+}
+
+fn time(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+fn opt<T: ToString>(v: Option<T>) -> String {
+    v.map(|v| v.to_string()).unwrap_or_default()
+}
+
+async fn each_problem(
+    store: &Store,
+    f: &mut (dyn FnMut(&Problem) -> Result<(), StoreError> + Send),
+) -> Result<(), StoreError> {
+    let mut c = store.acquire().await?;
+    c.conn(store.location())
+        .each(
+            &format!("SELECT {PROBLEM_SELECT} FROM problems ORDER BY id"),
+            vec![],
+            &mut |r| f(&problem_from_row(r)?),
+        )
+        .await
+}
+
+pub(crate) async fn geojson<W: Write + Send>(store: &Store, mut w: W) -> Result<u64, StoreError> {
+    w.write_all(b"{\"type\":\"FeatureCollection\",\"features\":[\n")
+        .map_err(|e| out_err(&e))?;
+    let mut n = 0u64;
+    each_problem(store, &mut |p| {
+        let feature = serde_json::json!({
+            "type": "Feature",
+            "id": p.id.to_string(),
+            "geometry": {"type": "Point", "coordinates": [p.location.lon(), p.location.lat()]},
+            "properties": {
+                "category": p.category,
+                "severity": p.severity.as_str(),
+                "status": p.status.as_str(),
+                "description": p.description,
+                "reported_at": time(p.reported_at),
+                "updated_at": time(p.updated_at),
+                "deadline": p.deadline.map(time),
+                "reporter": p.reporter.map(|u| u.to_string()),
+                "assignee": p.assignee.map(|u| u.to_string()),
+                "zone": p.zone.map(|z| z.to_string()),
+                "rework_count": p.rework_count,
+                "recurrence_of": p.recurrence_of.map(|x| x.to_string()),
+                "merged_into": p.merged_into.map(|x| x.to_string()),
+                "version": p.version,
+            }
+        });
+        if n > 0 {
+            w.write_all(b",\n").map_err(|e| out_err(&e))?;
+        }
+        serde_json::to_writer(&mut w, &feature).map_err(|e| out_err(&std::io::Error::other(e)))?;
+        n += 1;
+        Ok(())
+    })
+    .await?;
+    w.write_all(b"\n]}\n").map_err(|e| out_err(&e))?;
+    w.flush().map_err(|e| out_err(&e))?;
+    Ok(n)
+}
+
+const BOM: &[u8] = "\u{feff}".as_bytes();
+
+fn csv_err(e: &csv::Error) -> StoreError {
+    StoreError::Io {
+        path: "export output".into(),
+        message: e.to_string(),
+    }
+}
+
+pub(crate) async fn problems_csv<W: Write + Send>(
+    store: &Store,
+    mut w: W,
+) -> Result<u64, StoreError> {
+    w.write_all(BOM).map_err(|e| out_err(&e))?;
+    let mut out = csv::Writer::from_writer(w);
+    out.write_record([
+        "id",
+        "lon",
+        "lat",
+        "category",
+        "severity",
+        "status",
+        "description",
+        "reported_at",
+        "updated_at",
+        "deadline",
+        "reporter",
+        "assignee",
+        "zone",
+        "rework_count",
+        "recurrence_of",
+        "merged_into",
+        "version",
+    ])
+    .map_err(|e| csv_err(&e))?;
+    let mut n = 0u64;
+    each_problem(store, &mut |p| {
+        out.write_record([
+            p.id.to_string(),
+            p.location.lon().to_string(),
+            p.location.lat().to_string(),
+            p.category.clone(),
+            p.severity.as_str().to_owned(),
+            p.status.as_str().to_owned(),
+            p.description.clone(),
+            time(p.reported_at),
+            time(p.updated_at),
+            opt(p.deadline.map(time)),
+            opt(p.reporter),
+            opt(p.assignee),
+            opt(p.zone),
+            p.rework_count.to_string(),
+            opt(p.recurrence_of),
+            opt(p.merged_into),
+            p.version.to_string(),
+        ])
+        .map_err(|e| csv_err(&e))?;
+        n += 1;
+        Ok(())
+    })
+    .await?;
+    out.flush().map_err(|e| out_err(&e))?;
+    Ok(n)
+}
+
+pub(crate) async fn events_csv<W: Write + Send>(
+    store: &Store,
+    mut w: W,
+) -> Result<u64, StoreError> {
+    w.write_all(BOM).map_err(|e| out_err(&e))?;
+    let mut out = csv::Writer::from_writer(w);
+    out.write_record([
+        "seq", "problem", "kind", "actor", "at", "note", "photos", "data",
+    ])
+    .map_err(|e| csv_err(&e))?;
+    let mut n = 0u64;
+    let mut c = store.acquire().await?;
+    c.conn(store.location())
+        .each(
+            &format!("SELECT {EVENT_SELECT} FROM events ORDER BY seq"),
+            vec![],
+            &mut |r| {
+                let e = event_from_row(r)?;
+                out.write_record([
+                    e.seq.to_string(),
+                    e.problem.to_string(),
+                    e.kind.as_str().to_owned(),
+                    opt(e.actor),
+                    time(e.at),
+                    e.note,
+                    e.photos.join(";"),
+                    e.data.to_string(),
+                ])
+                .map_err(|e| csv_err(&e))?;
+                n += 1;
+                Ok(())
+            },
+        )
+        .await?;
+    out.flush().map_err(|e| out_err(&e))?;
+    Ok(n)
+}

@@ -1,0 +1,466 @@
+// Browser tests of the civmap front end against the real server on the demo data, in Debian's
+// headless chromium. Run: `npm ci && node --test map.test.mjs` (after `cargo build -p civmap` and
+// `npm run build` in web/). Screenshots land in tests/artifacts/.
+
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  ARTIFACTS,
+  DESKTOP,
+  PHONE,
+  getJson,
+  grabPixels,
+  launchBrowser,
+  makePng,
+  openPage,
+  pixelDifference,
+  renderedFeatures,
+  screenshot,
+  startServer,
+  toPage,
+  waitForMap,
+  waitIdle,
+} from './support.mjs';
+
+const POINT_LAYERS = ['problem-points'];
+const CLUSTER_LAYERS = ['problem-clusters'];
+
+// Staff tokens: until accounts exist the server authenticates static API tokens from its
+// configuration. The street office acts as the system (no user); the chief token acts as the
+// chief the demo assigns to a zone, found through the API after a first start. Against a server
+// started by hand (CIVMAP_TEST_BASE) the tokens and the chief's id come from the environment.
+const OFFICE = { token: process.env.CIVMAP_TEST_OFFICE_TOKEN ?? 'browser-test-office-0123456789' };
+const CHIEF = {
+  token: process.env.CIVMAP_TEST_CHIEF_TOKEN ?? 'browser-test-chief-0123456789a',
+  user: process.env.CIVMAP_TEST_CHIEF_USER ?? null,
+};
+
+function config(chiefUser) {
+  let c = `
+[[api_tokens]]
+token = "${OFFICE.token}"
+role = "street_office"
+name = "browser test: street office"
+`;
+  if (chiefUser) {
+    c += `
+[[api_tokens]]
+token = "${CHIEF.token}"
+role = "point_chief"
+user = "${chiefUser}"
+name = "browser test: point-chief"
+`;
+  }
+  return c;
+}
+
+let server;
+let browser;
+
+before(async () => {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  server = await startServer({ config: config(null) });
+  if (!server.external) {
+    // Restart with a token for a chief of the demo (the data stays: `--demo` loads an empty database only).
+    const assignments = await getJson(server.base, '/api/v1/assignments', OFFICE.token);
+    // The chief with the most dispatched problems, so there is work to rectify.
+    const dispatched = await getJson(server.base, '/api/v1/problems?status=dispatched&limit=1000', OFFICE.token);
+    const load = new Map();
+    for (const f of dispatched.features) {
+      const who = f.properties.assignee;
+      if (who && assignments.some((a) => a.user === who)) load.set(who, (load.get(who) ?? 0) + 1);
+    }
+    CHIEF.user = [...load.entries()].sort((a, b) => b[1] - a[1])[0]?.[0] ?? assignments[0]?.user ?? null;
+    if (CHIEF.user) {
+      await server.stop(true);
+      server = await startServer({ config: config(CHIEF.user), dir: server.dir });
+    }
+  }
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+/** No console error, no uncaught exception, nothing loaded from outside the server. */
+function assertClean(problems, { allowHttp = [] } = {}) {
+  assert.deepEqual(problems.pageErrors, [], 'uncaught exceptions in the page');
+  const consoleErrors = problems.consoleErrors.filter((m) => !allowHttp.some((s) => m.includes(s)));
+  assert.deepEqual(consoleErrors, [], 'console errors');
+  assert.deepEqual(problems.foreignRequests, [], 'requests that left the server (nothing may come from the internet)');
+  assert.deepEqual(problems.failedRequests.filter((r) => !r.includes('net::ERR_ABORTED')), [], 'failed requests');
+  const http = problems.httpErrors.filter((r) => !allowHttp.some((s) => r.includes(s)));
+  assert.deepEqual(http, [], 'HTTP errors answered to the page');
+}
+
+describe('public map', () => {
+  test('renders problem points and zones, measured first render, no console errors', async () => {
+    const { page, context, problems } = await openPage(browser, server.base);
+    await page.goto(`${server.base}/`);
+    await waitForMap(page);
+    const first = await page.evaluate(() => window.__civmap.firstRenderMs);
+    console.log(`first render with points (desktop, cold cache): ${first.toFixed(0)} ms after navigation start`);
+    writeFileSync(join(ARTIFACTS, 'first-render.txt'), `${first.toFixed(0)} ms\n`);
+
+    const points = await renderedFeatures(page, POINT_LAYERS);
+    assert.ok(points.length > 0, 'problem points are rendered at the demo view (z15)');
+    for (const p of points) {
+      assert.match(p.id, /^[0-9a-f-]{36}$/, 'a rendered point carries its problem id');
+      assert.equal(typeof p.properties.category, 'string');
+      assert.equal(typeof p.properties.status, 'string');
+    }
+    // The points drawn are problems the API returns for the visible area.
+    const bounds = await page.evaluate(() => window.__civmap.map.getBounds().toArray().flat().join(','));
+    const api = await getJson(server.base, `/api/v1/problems?bbox=${bounds}&limit=1000`);
+    const apiIds = new Set(api.features.map((f) => f.id));
+    const drawn = new Set(points.map((p) => p.id));
+    for (const id of drawn) assert.ok(apiIds.has(id), `rendered point ${id} is a problem of the visible area`);
+    // Points drawn on top of each other count once, so the rendered set may be smaller, never empty.
+    assert.ok(drawn.size >= Math.min(api.features.length, 1));
+
+    const zones = await getJson(server.base, '/api/v1/zones?kind=surroundings&limit=1000');
+    if (zones.features.length > 0) {
+      const zoneFeatures = await renderedFeatures(page, ['zones-fill']);
+      assert.ok(zoneFeatures.length > 0, 'three-surroundings zones are drawn');
+    }
+
+    // The legend lists the categories on the map; the attribution is visible.
+    const legendCats = await page.locator('.legend-cats li').count();
+    assert.ok(legendCats > 0, 'the legend lists categories');
+    await assert.doesNotReject(page.getByText('OpenStreetMap').first().waitFor({ state: 'visible', timeout: 5000 }));
+    // The view is in the URL.
+    assert.match(await page.evaluate(() => location.hash), /map=15(\.00)?\/31\.28\d*\/121\.49\d*/);
+    // The ranking of school surroundings: sorted, and the top count is the server's count of
+    // problems reported in that zone since the 1st of the month (the browser's time zone).
+    if (zones.features.some((z) => z.properties.poi_kind === 'school')) {
+      await page.locator('.ranking-list .rank-row').first().waitFor();
+      const rows = await page.locator('.ranking-list .rank-row').evaluateAll((els) => els.map((e) => ({ zone: e.dataset.zone, count: Number(e.dataset.count) })));
+      assert.deepEqual(rows.map((r) => r.count), [...rows.map((r) => r.count)].sort((a, b) => b - a), 'the ranking is sorted');
+      const from = await page.evaluate(() => {
+        const now = new Date();
+        return new Date(now.getFullYear(), now.getMonth(), 1).toISOString();
+      });
+      const top = await getJson(server.base, `/api/v1/zones/${rows[0].zone}/problems?limit=1&from=${encodeURIComponent(from)}`);
+      assert.equal(rows[0].count, top.numberMatched, 'the top zone\'s count is the server\'s');
+    }
+    await screenshot(page, 'public-desktop');
+    assertClean(problems);
+    await context.close();
+  });
+
+  test('zoomed out, problems are clustered and every loaded problem is counted once', async () => {
+    const { page, context, problems } = await openPage(browser, server.base);
+    await page.goto(`${server.base}/#map=13/31.2852/121.4974`);
+    await waitForMap(page);
+    const loaded = await page.evaluate(() => window.__civmap.app.problems.state.count);
+    const clusters = await renderedFeatures(page, CLUSTER_LAYERS);
+    assert.ok(clusters.length > 0, 'clusters are drawn at z13');
+    const labels = await renderedFeatures(page, ['problem-cluster-count']);
+    assert.ok(labels.length > 0, 'cluster counts are drawn as text with local fonts (no glyph server)');
+    const points = await renderedFeatures(page, POINT_LAYERS);
+    const byCluster = new Map(clusters.map((c) => [c.properties.cluster_id, c.properties.point_count]));
+    const total = [...byCluster.values()].reduce((a, b) => a + b, 0) + new Set(points.map((p) => p.id)).size;
+    assert.equal(total, loaded, 'clusters and single points add up to the problems loaded for the view');
+    await screenshot(page, 'public-clusters-desktop');
+    assertClean(problems);
+    await context.close();
+  });
+
+  test('zoomed far out, the view asks only for the area the public may see and says so', async () => {
+    const { page, context, problems } = await openPage(browser, server.base);
+    await page.goto(`${server.base}/#map=10/31.2852/121.4974`);
+    await waitForMap(page);
+    const state = await page.evaluate(() => window.__civmap.app.problems.state);
+    assert.equal(state.clamped, true, 'the request was limited to the anonymous bbox area');
+    assert.equal(state.error, null);
+    assert.match(await page.locator('.status-line').innerText(), /范围过大/);
+    assert.ok((await renderedFeatures(page, [...CLUSTER_LAYERS, ...POINT_LAYERS])).length > 0, 'the demo area is still drawn');
+    assertClean(problems);
+    await context.close();
+  });
+
+  test('heat layer renders when toggled (rendered features and pixels)', async () => {
+    const { page, context, problems } = await openPage(browser, server.base);
+    await page.goto(`${server.base}/`);
+    await waitForMap(page);
+    assert.equal((await renderedFeatures(page, ['problems-heat', 'heat-cells'])).length, 0, 'heat is off by default');
+    const { w, h } = await grabPixels(page, 'off');
+    await page.locator('input[name=heat]').check();
+    await page.waitForFunction(() => window.__civmap.app.problems.heat === true);
+    await waitIdle(page);
+    const heat = await renderedFeatures(page, ['problems-heat', 'heat-cells']);
+    assert.ok(heat.length > 0, 'the heat layer has rendered features');
+    await grabPixels(page, 'on');
+    const changed = await pixelDifference(page, 'off', 'on');
+    console.log(`heat layer changed ${(100 * changed).toFixed(1)}% of ${w}x${h} pixels`);
+    assert.ok(changed > 0.01, `the heat layer visibly changes the map (${(100 * changed).toFixed(2)}% of pixels)`);
+    assert.match(await page.evaluate(() => location.hash), /heat=1/);
+    await screenshot(page, 'public-heat-desktop');
+    assertClean(problems);
+    await context.close();
+  });
+
+  test('a shared URL restores view and filters; a popup shows category, status and dates', async () => {
+    const cats = await getJson(server.base, '/api/v1/categories');
+    // The most frequent category of the demo view, so the filter leaves something to see.
+    const view = await getJson(server.base, '/api/v1/problems?bbox=121.485,31.277,121.509,31.293&limit=1000');
+    const counts = new Map();
+    for (const f of view.features) counts.set(f.properties.category, (counts.get(f.properties.category) ?? 0) + 1);
+    const [top] = [...counts.entries()].sort((a, b) => b[1] - a[1])[0];
+    const cat = cats.find((c) => c.code === top);
+
+    const { page, context, problems } = await openPage(browser, server.base);
+    await page.goto(`${server.base}/#map=16/31.2850/121.4970&cat=${top}&lang=en`);
+    await waitForMap(page);
+    const points = await renderedFeatures(page, POINT_LAYERS);
+    assert.ok(points.length > 0, `points of ${top} are drawn`);
+    for (const p of points) assert.equal(p.properties.category, top, 'only the filtered category is drawn');
+    assert.equal(await page.evaluate(() => window.__civmap.map.getZoom()), 16, 'zoom from the URL');
+    assert.equal(await page.locator('html').getAttribute('lang'), 'en');
+
+    // Click the point nearest the centre.
+    const centre = await page.evaluate(() => window.__civmap.map.getCenter().toArray());
+    const target = points
+      .filter((p) => p.geometry)
+      .sort((a, b) => Math.hypot(a.geometry[0] - centre[0], a.geometry[1] - centre[1]) - Math.hypot(b.geometry[0] - centre[0], b.geometry[1] - centre[1]))[0];
+    const xy = await toPage(page, target.geometry);
+    await page.mouse.click(xy.x, xy.y);
+    const popup = page.locator('.maplibregl-popup .problem-card');
+    await popup.waitFor({ state: 'visible' });
+    const text = await popup.innerText();
+    assert.ok(text.includes(cat.en), `the popup names the category (${cat.en}): ${text}`);
+    assert.match(text, /Reported/);
+    await screenshot(page, 'public-popup-en-desktop');
+    assertClean(problems);
+    await context.close();
+  });
+
+  test('phone layout: the map above a bottom sheet with the filters', async () => {
+    const { page, context, problems } = await openPage(browser, server.base, { viewport: PHONE });
+    await page.goto(`${server.base}/`);
+    await waitForMap(page);
+    const mapBox = await page.locator('#map').boundingBox();
+    const sheet = await page.locator('aside.side').boundingBox();
+    assert.ok(mapBox.width === PHONE.width, 'the map spans the phone screen');
+    assert.ok(sheet.y >= mapBox.y + mapBox.height - 1, 'the panel sits below the map');
+    assert.ok((await renderedFeatures(page, [...POINT_LAYERS, ...CLUSTER_LAYERS])).length > 0);
+    await screenshot(page, 'public-phone');
+    // The language switch: English interface, remembered in the URL and in localStorage.
+    await page.locator('button.lang').click();
+    await page.locator('nav a[data-route=map]', { hasText: 'Public map' }).waitFor();
+    assert.match(await page.evaluate(() => location.hash), /lang=en/);
+    assert.equal(await page.evaluate(() => localStorage.getItem('civmap.lang')), 'en');
+    assert.match(await page.locator('.status-line').innerText(), /problems on the map/);
+    await screenshot(page, 'public-en-phone');
+    assertClean(problems);
+    await context.close();
+  });
+});
+
+describe('reporter', () => {
+  test('a server error is shown next to the field it names', async () => {
+    const { page, context, problems } = await openPage(browser, server.base, { viewport: PHONE });
+    await page.goto(`${server.base}/#/report`);
+    await waitForMap(page);
+    // Nothing chosen: the form says what is missing, without a request.
+    await page.locator('button[name=submit]').click();
+    await assert.doesNotReject(page.locator('[data-error-for=location]:not(:empty)').waitFor());
+    await assert.doesNotReject(page.locator('[data-error-for=category]:not(:empty)').waitFor());
+    // A category the server does not know (an old cached page, say): its 422 names `category`.
+    const box = await page.locator('#map').boundingBox();
+    await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
+    await page.evaluate(() => {
+      const sel = document.querySelector('select[name=category]');
+      sel.append(new Option('gone', 'no_such_category'));
+      sel.value = 'no_such_category';
+    });
+    await page.locator('button[name=submit]').click();
+    const err = page.locator('[data-error-for=category]');
+    await page.waitForFunction(() => /no_such_category|category/i.test(document.querySelector('[data-error-for=category]').textContent));
+    console.log(`server error shown: ${await err.innerText()}`);
+    await screenshot(page, 'report-error-phone');
+    assertClean(problems, { allowHttp: ['/api/v1/problems', 'status of 422'] });
+    await context.close();
+  });
+
+  test('a reporter submits a problem with a photo and it appears on the map', async () => {
+    const { page, context, problems } = await openPage(browser, server.base, {
+      viewport: PHONE,
+      geolocation: { longitude: 121.4982, latitude: 31.2861, accuracy: 12 },
+    });
+    await page.goto(`${server.base}/#/report?map=17/31.2861/121.4982`);
+    await waitForMap(page);
+    await page.locator('button[name=locate]').click();
+    await page.waitForFunction(() => /121\.4982/.test(document.querySelector('.loc-text').textContent));
+    await page.locator('select[name=category]').selectOption('garbage');
+    await page.locator('select[name=severity]').selectOption('high');
+    await page.locator('input[name=photo]').setInputFiles({ name: 'pile.png', mimeType: 'image/png', buffer: makePng() });
+    await page.locator('img.photo-preview:not([hidden])').waitFor();
+    await page.locator('textarea[name=description]').fill('浏览器测试：绿化带旁堆放的垃圾袋');
+    await screenshot(page, 'report-filled-phone');
+    await page.locator('button[name=submit]').click();
+    const done = page.locator('.success[data-created]');
+    await done.waitFor();
+    const id = await done.getAttribute('data-created');
+
+    // The server has it, at the device position.
+    const stored = await getJson(server.base, `/api/v1/problems/${id}`);
+    assert.equal(stored.properties.category, 'garbage');
+    assert.equal(stored.properties.severity, 'high');
+    assert.equal(stored.properties.description, '浏览器测试：绿化带旁堆放的垃圾袋');
+    assert.ok(Math.abs(stored.geometry.coordinates[0] - 121.4982) < 1e-6 && Math.abs(stored.geometry.coordinates[1] - 31.2861) < 1e-6);
+
+    // It is drawn on the map.
+    await waitIdle(page);
+    const drawn = await renderedFeatures(page, POINT_LAYERS);
+    assert.ok(drawn.some((f) => f.id === id), 'the new problem is a rendered point');
+    await screenshot(page, 'report-done-phone');
+    assertClean(problems);
+    await context.close();
+  });
+});
+
+/** Enters a staff token in the view's token box. */
+async function signIn(page, token) {
+  await page.locator('input[name=token]').fill(token);
+  await page.locator('.token-form button[type=submit]').click();
+  await page.locator('.signed-in').waitFor();
+}
+
+describe('staff', () => {
+  // The problem the chief rectifies and the street office then verifies.
+  let rectifiedId = null;
+  let chiefZone = null;
+
+  test('a chief signs in, sees only its zone\'s problems, rectifies one with a photo', async () => {
+    assert.ok(CHIEF.user, 'the demo assigns a chief to a zone (GET /api/v1/assignments is not empty)');
+    const assignments = await getJson(server.base, '/api/v1/assignments', OFFICE.token);
+    const mine = assignments.filter((a) => a.user === CHIEF.user).map((a) => a.zone);
+    assert.ok(mine.length > 0, `the demo assigns the test chief ${CHIEF.user} to a zone`);
+    // The chief's zone with the most open problems that can be rectified.
+    let best = null;
+    for (const zone of mine) {
+      const open = await getJson(server.base, `/api/v1/zones/${zone}/problems?status=open&limit=1000`, CHIEF.token);
+      const fixable = open.features.filter((f) => ['dispatched', 'escalated'].includes(f.properties.status));
+      if (fixable.length > 0 && (!best || open.features.length > best.open.length)) best = { zone, open: open.features, fixable };
+    }
+    assert.ok(best, 'a zone of the chief has a dispatched problem');
+    chiefZone = best.zone;
+    const expected = new Set(best.open.map((f) => f.id));
+
+    const { page, context, problems } = await openPage(browser, server.base);
+    await page.goto(`${server.base}/#/chief`);
+    await page.waitForFunction(() => window.__civmap?.app);
+    await signIn(page, CHIEF.token);
+    await page.locator(`select[name=zone] option[value="${best.zone}"]`).waitFor({ state: 'attached' });
+    await page.locator('select[name=zone]').selectOption(best.zone);
+    await page.locator('.task-list').waitFor();
+    const taskIds = await page.locator('.task-list .task').evaluateAll((els) => els.map((e) => e.dataset.problem));
+    assert.deepEqual(new Set(taskIds), expected, 'the task list is exactly the open problems of the zone');
+    // Work to do before work awaiting verification; within each, overdue first, then by deadline.
+    const order = await page.locator('.task-list .task').evaluateAll((els) =>
+      els.map((e) => ({ waiting: e.dataset.status === 'rectified', late: e.classList.contains('late'), id: e.dataset.problem })),
+    );
+    const deadline = new Map(best.open.map((f) => [f.id, f.properties.deadline ? Date.parse(f.properties.deadline) : Number.MAX_SAFE_INTEGER]));
+    for (let i = 1; i < order.length; i++) {
+      const [a, b] = [order[i - 1], order[i]];
+      const key = (t) => [Number(t.waiting), Number(!t.late), deadline.get(t.id)];
+      const [ka, kb] = [key(a), key(b)];
+      const cmp = ka[0] - kb[0] || ka[1] - kb[1] || ka[2] - kb[2];
+      assert.ok(cmp <= 0, `task ${i} is in deadline order (${JSON.stringify(a)} before ${JSON.stringify(b)})`);
+    }
+    await page.waitForFunction(() => window.__civmap.app.problems.state.loading === false);
+    await waitIdle(page);
+    const drawn = await renderedFeatures(page, POINT_LAYERS);
+    assert.ok(drawn.length > 0, 'the zone\'s problems are drawn');
+    for (const f of drawn) assert.ok(expected.has(f.id), `only the zone's problems are on the map (${f.id})`);
+    await screenshot(page, 'chief-tasks-desktop');
+
+    const target = best.fixable[0];
+    await page.locator(`.task[data-problem="${target.id}"]`).click();
+    await page.locator('.detail button[data-action=rectify]').waitFor();
+    await page.locator('.detail textarea[name=note]').fill('已清理完毕（浏览器测试）');
+    await page.locator('.detail input[name=evidence]').setInputFiles({ name: 'after.png', mimeType: 'image/png', buffer: makePng() });
+    await page.locator('.detail button[data-action=rectify]').click();
+    await page.locator('.detail .badge.status-rectified').waitFor();
+    await page.locator('.history .ev-rectified').waitFor();
+    const after = await getJson(server.base, `/api/v1/problems/${target.id}`, CHIEF.token);
+    assert.equal(after.properties.status, 'rectified');
+    const history = await getJson(server.base, `/api/v1/problems/${target.id}/history`, CHIEF.token);
+    const ev = history.events.at(-1);
+    assert.equal(ev.kind, 'rectified');
+    assert.equal(ev.note, '已清理完毕（浏览器测试）');
+    assert.equal(ev.actor, CHIEF.user, 'the chief is recorded as the one who rectified');
+    rectifiedId = target.id;
+    await screenshot(page, 'chief-rectified-desktop');
+    assertClean(problems);
+    await context.close();
+  });
+
+  test('the street office verifies it, dispatches a new report and sees the route planner', async () => {
+    assert.ok(rectifiedId, 'the chief test rectified a problem');
+    const { page, context, problems } = await openPage(browser, server.base);
+    await page.goto(`${server.base}/#/office?status=rectified`);
+    await page.waitForFunction(() => window.__civmap?.app);
+    await signIn(page, OFFICE.token);
+    const row = page.locator(`.problems-table tr[data-problem="${rectifiedId}"]`);
+    await row.waitFor();
+    const statuses = await page.locator('.problems-table tbody .badge').allInnerTexts();
+    assert.ok(statuses.length > 0 && statuses.every((s) => s === '已整改'), `the status filter applies: ${statuses.join(',')}`);
+    await screenshot(page, 'office-table-desktop');
+    await row.click();
+    await page.locator('.detail button[data-action=verify]').waitFor();
+    await page.locator('.detail textarea[name=note]').fill('现场核查通过');
+    await page.locator('.detail button[data-action=verify]').click();
+    await page.locator('.detail .badge.status-closed').waitFor();
+    const closed = await getJson(server.base, `/api/v1/problems/${rectifiedId}`, OFFICE.token);
+    assert.equal(closed.properties.status, 'closed');
+    await screenshot(page, 'office-verified-desktop');
+
+    // A fresh report inside the chief's zone, dispatched from the console to the zone's chief.
+    const zone = await getJson(server.base, `/api/v1/zones/${chiefZone}`, OFFICE.token);
+    const ring = zone.geometry.type === 'Polygon' ? zone.geometry.coordinates[0] : zone.geometry.coordinates[0][0];
+    const cx = ring.reduce((a, p) => a + p[0], 0) / ring.length;
+    const cy = ring.reduce((a, p) => a + p[1], 0) / ring.length;
+    const created = await fetch(`${server.base}/api/v1/problems`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${OFFICE.token}` },
+      body: JSON.stringify({ lon: cx, lat: cy, category: 'ad_posters', description: '校门口电线杆上的小广告' }),
+    }).then((r) => r.json());
+    await page.goto(`${server.base}/#/office?sel=${created.id}`);
+    await page.locator('.detail button[data-action=dispatch]').waitFor();
+    await page.locator('.detail button[data-action=dispatch]').click();
+    await page.locator('.detail .badge.status-dispatched').waitFor();
+    const dispatched = await getJson(server.base, `/api/v1/problems/${created.id}`, OFFICE.token);
+    assert.equal(dispatched.properties.status, 'dispatched');
+    // The default assignee is the chief of the most specific zone containing the problem.
+    const containing = new Set((await getJson(server.base, `/api/v1/zones?at=${cx},${cy}&limit=1000`, OFFICE.token)).features.map((z) => z.id));
+    const chiefs = (await getJson(server.base, '/api/v1/assignments', OFFICE.token)).filter((a) => containing.has(a.zone)).map((a) => a.user);
+    assert.ok(chiefs.includes(dispatched.properties.assignee), 'dispatched to a chief of a zone containing the problem');
+    assert.ok(dispatched.properties.deadline, 'with the category\'s deadline');
+
+    // The route planner: problems chosen from the filter; planning waits for the server's planner.
+    await page.goto(`${server.base}/#/routes`);
+    await page.locator('button[name=choose-filtered]').click();
+    const chosen = Number(await page.locator('[data-chosen]').getAttribute('data-chosen'));
+    assert.ok(chosen > 0, 'open problems are chosen for routing');
+    await page.locator('input[name=teams]').fill('2');
+    await page.locator('button[name=plan]').click();
+    await page.locator('.result p').waitFor();
+    console.log(`route planner: ${await page.locator('.result p').innerText()}`);
+    await screenshot(page, 'routes-desktop');
+
+    // The console on a phone: the table scrolls sideways inside the bottom sheet.
+    await page.setViewportSize(PHONE);
+    await page.goto(`${server.base}/#/office?status=open`);
+    await page.locator('.problems-table tbody tr').first().waitFor();
+    await waitIdle(page);
+    await screenshot(page, 'office-phone');
+    assertClean(problems);
+    await context.close();
+  });
+});

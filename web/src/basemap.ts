@@ -1,0 +1,166 @@
+// The offline basemap, in one place so it can switch source with a small change.
+//
+// In order of preference:
+// 1. the server's vector tiles: the style at `/tiles/style.json`; its basemap layers (tile-schema
+//    layers water, green, buildings, roads, pois) are added beneath this page's overlays, which
+//    draw problems, zones and heat from the API themselves;
+// 2. the server's basemap as GeoJSON, `GET /api/v1/basemap?bbox=minLon,minLat,maxLon,maxLat`,
+//    a FeatureCollection whose features carry `layer` (a tile-schema layer name), `class` and
+//    `name`, reloaded as the map moves;
+// 3. a plain background.
+// Which one exists is read from the server's OpenAPI document, so nothing is probed with
+// requests that fail, and nothing is ever loaded from the internet: no remote tiles, no glyphs
+// (MapLibre >= 5.11 draws any label text locally when the style has no `glyphs` URL).
+
+import type { GeoJSONSource, LayerSpecification, Map as MlMap, StyleSpecification } from 'maplibre-gl';
+import type { FeatureCollection } from 'geojson';
+import { apiPaths, query, request } from './api';
+
+export type BasemapKind = 'tiles' | 'geojson' | 'plain';
+
+const BACKGROUND = '#f2efe9';
+
+/** Tile-schema layers that make the basemap (`crates/tiles/src/schema.rs`). */
+const BASEMAP_LAYERS = new Set(['water', 'green', 'buildings', 'roads', 'pois']);
+
+/** Attribution of every basemap: the data is OpenStreetMap's (ODbL). */
+export const OSM_ATTRIBUTION = '© <a href="https://www.openstreetmap.org/copyright" target="_blank" rel="noopener">OpenStreetMap</a> contributors';
+
+/** The style the map starts with: a background only; the basemap is added beneath the overlays. */
+export function plainStyle(): StyleSpecification {
+  return {
+    version: 8,
+    sources: {},
+    layers: [{ id: 'background', type: 'background', paint: { 'background-color': BACKGROUND } }],
+  };
+}
+
+/** Basemap layers drawing the tile schema from a GeoJSON source with a `layer` property. */
+function geojsonLayers(source: string): LayerSpecification[] {
+  const onLayer = (name: string) => ['==', ['get', 'layer'], name] as ['==', ['get', string], string];
+  return [
+    {
+      id: 'bm-water',
+      type: 'fill',
+      source,
+      filter: ['all', onLayer('water'), ['==', ['geometry-type'], 'Polygon']],
+      paint: { 'fill-color': '#aad3df' },
+    },
+    {
+      id: 'bm-waterway',
+      type: 'line',
+      source,
+      filter: ['all', onLayer('water'), ['==', ['geometry-type'], 'LineString']],
+      paint: { 'line-color': '#aad3df', 'line-width': 2 },
+    },
+    {
+      id: 'bm-green',
+      type: 'fill',
+      source,
+      filter: onLayer('green'),
+      paint: { 'fill-color': '#cdebb0', 'fill-opacity': 0.9 },
+    },
+    {
+      id: 'bm-buildings',
+      type: 'fill',
+      source,
+      filter: onLayer('buildings'),
+      paint: { 'fill-color': '#d9d0c9', 'fill-outline-color': '#c4b6ab' },
+    },
+    {
+      id: 'bm-roads-casing',
+      type: 'line',
+      source,
+      filter: ['all', onLayer('roads'), ['!=', ['get', 'class'], 'path']],
+      layout: { 'line-cap': 'round', 'line-join': 'round' },
+      paint: {
+        'line-color': '#bbb',
+        'line-width': ['interpolate', ['exponential', 1.6], ['zoom'], 12, 1.5, 18, 22],
+      },
+    },
+    {
+      id: 'bm-roads',
+      type: 'line',
+      source,
+      filter: onLayer('roads'),
+      layout: { 'line-cap': 'round', 'line-join': 'round' },
+      paint: {
+        'line-color': ['match', ['get', 'class'], ['motorway', 'trunk', 'primary'], '#fcd6a4', ['secondary', 'tertiary'], '#f7fabf', 'path', '#e0d6cc', '#ffffff'],
+        'line-width': [
+          'interpolate',
+          ['exponential', 1.6],
+          ['zoom'],
+          12,
+          ['match', ['get', 'class'], 'path', 0.5, 1],
+          18,
+          ['match', ['get', 'class'], 'path', 3, ['motorway', 'trunk', 'primary'], 20, 16],
+        ],
+      },
+    },
+  ];
+}
+
+/** Makes the URLs of a server style absolute (MapLibre wants absolute source URLs). */
+function absolutise(style: StyleSpecification): StyleSpecification {
+  const abs = (u: string) => new URL(u, location.href).href;
+  for (const src of Object.values(style.sources)) {
+    const s = src as { url?: string; tiles?: string[] };
+    if (typeof s.url === 'string') s.url = abs(s.url);
+    if (Array.isArray(s.tiles)) s.tiles = s.tiles.map(abs);
+  }
+  if (typeof style.glyphs === 'string') style.glyphs = abs(style.glyphs);
+  if (typeof style.sprite === 'string') style.sprite = abs(style.sprite);
+  return style;
+}
+
+/**
+ * Adds the best basemap this server offers beneath the layer `beforeId` (the lowest overlay
+ * layer) and answers which one it used.
+ */
+export async function addBasemap(map: MlMap, beforeId: string | undefined): Promise<BasemapKind> {
+  const paths = await apiPaths();
+  const before = beforeId && map.getLayer(beforeId) ? beforeId : undefined;
+  if (paths.has('/tiles/style.json')) {
+    try {
+      const style = absolutise(await request<StyleSpecification>('/tiles/style.json'));
+      for (const [id, src] of Object.entries(style.sources)) {
+        if (!map.getSource(id)) map.addSource(id, src);
+      }
+      for (const layer of style.layers) {
+        const sourceLayer = (layer as { 'source-layer'?: string })['source-layer'];
+        if (layer.type === 'background' || map.getLayer(layer.id)) continue;
+        if (sourceLayer !== undefined && !BASEMAP_LAYERS.has(sourceLayer)) continue;
+        map.addLayer(layer, before);
+      }
+      return 'tiles';
+    } catch (e) {
+      console.warn('the server style could not be used; trying the next basemap', e);
+    }
+  }
+  if (paths.has('/api/v1/basemap')) {
+    map.addSource('basemap', { type: 'geojson', data: { type: 'FeatureCollection', features: [] } });
+    for (const layer of geojsonLayers('basemap')) map.addLayer(layer, before);
+    let loaded: [number, number, number, number] | null = null;
+    const reload = async () => {
+      const b = map.getBounds();
+      const inside =
+        loaded && b.getWest() >= loaded[0] && b.getSouth() >= loaded[1] && b.getEast() <= loaded[2] && b.getNorth() <= loaded[3];
+      if (inside || map.getZoom() < 12) return;
+      // Load twice the visible area so small pans need no request.
+      const w = b.getEast() - b.getWest();
+      const h = b.getNorth() - b.getSouth();
+      const box: [number, number, number, number] = [b.getWest() - w / 2, b.getSouth() - h / 2, b.getEast() + w / 2, b.getNorth() + h / 2];
+      try {
+        const fc = await request<FeatureCollection>(`/api/v1/basemap${query({ bbox: box.map((v) => v.toFixed(5)).join(',') })}`);
+        (map.getSource('basemap') as GeoJSONSource | undefined)?.setData(fc);
+        loaded = box;
+      } catch (e) {
+        console.warn('basemap not loaded', e);
+      }
+    };
+    map.on('moveend', () => void reload());
+    await reload();
+    return 'geojson';
+  }
+  return 'plain';
+}

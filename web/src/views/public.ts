@@ -1,0 +1,248 @@
+// The public map (no login): filters, heat and zone toggles, the three-surroundings ranking, and
+// a popup per problem. What it shows is what the API shows anonymous callers: no personal data,
+// indoor problems at generalised positions.
+
+import maplibregl from 'maplibre-gl';
+import type { LngLatBoundsLike } from 'maplibre-gl';
+import { has, query, request } from '../api';
+import type { ProblemPage, RankingRow, ZoneFeature } from '../api';
+import type { App, View } from '../app';
+import { ZONE_COLORS } from '../colors';
+import { clear, el } from '../dom';
+import { filterControls, filtersFromParams, filtersToParams, periodStart, toApiFilter } from '../filters';
+import { t } from '../i18n';
+import { problemCard } from '../popup';
+
+const POI_KINDS = ['school', 'park', 'market'] as const;
+
+function poiKindName(k: string): string {
+  const d = t();
+  return k === 'school' ? d.poiSchool : k === 'park' ? d.poiPark : d.poiMarket;
+}
+
+/** A status line: how many problems are drawn, loading, errors. */
+export function statusLine(app: App): HTMLElement {
+  const line = el('p', { class: 'status-line', 'aria-live': 'polite' });
+  const render = () => {
+    const s = app.problems.state;
+    const d = t();
+    line.classList.toggle('error', !!s.error);
+    if (s.error) line.textContent = `${d.loadFailed}: ${s.error}`;
+    else if (s.loading) line.textContent = d.loading;
+    else line.textContent = (s.truncated ? d.shownPartial(s.count) : d.shown(s.count)) + (s.clamped ? ` ${d.areaClamped}` : '');
+  };
+  render();
+  const off = app.problems.subscribe(() => {
+    // The line leaves the page with its view.
+    if (!line.isConnected) off();
+    else render();
+  });
+  return line;
+}
+
+export function mountPublic(app: App): View {
+  const d = t();
+  const { map, problems, zones, cats, panel } = app;
+  const p = app.hash.params;
+  problems.auth = false;
+  let filters = filtersFromParams(p, new Set(cats.map((c) => c.code)));
+  let popup: maplibregl.Popup | null = null;
+
+  problems.onSelect = (f, at) => {
+    popup?.remove();
+    problems.select(f);
+    popup = new maplibregl.Popup({ maxWidth: '300px', focusAfterOpen: false })
+      .setLngLat(at)
+      .setDOMContent(problemCard(f, cats))
+      .addTo(map);
+    popup.on('close', () => problems.select(null));
+  };
+
+  const heatBox = el('input', { type: 'checkbox', name: 'heat', checked: p.get('heat') === '1' });
+  heatBox.addEventListener('change', () => {
+    void problems.setHeat(heatBox.checked);
+    if (heatBox.checked) p.set('heat', '1');
+    else p.delete('heat');
+    app.syncUrl();
+  });
+  const zonesBox = el('input', { type: 'checkbox', name: 'zones', checked: p.get('zones') !== '0' });
+  zonesBox.addEventListener('change', () => {
+    zones.setVisible(zonesBox.checked);
+    if (zonesBox.checked) p.delete('zones');
+    else p.set('zones', '0');
+    app.syncUrl();
+  });
+
+  const rankingBody = el('div', { class: 'ranking-body' });
+  let rankingKind: string = POI_KINDS.includes(p.get('rank') as never) ? (p.get('rank') as string) : 'school';
+  const rankTabs = el(
+    'div',
+    { class: 'tabs', role: 'tablist' },
+    ...POI_KINDS.map((k) =>
+      el(
+        'button',
+        {
+          type: 'button',
+          role: 'tab',
+          class: `tab${k === rankingKind ? ' active' : ''}`,
+          'data-kind': k,
+          'aria-selected': k === rankingKind ? 'true' : 'false',
+          style: `--accent:${ZONE_COLORS[k]}`,
+          onclick: () => {
+            rankingKind = k;
+            if (k === 'school') p.delete('rank');
+            else p.set('rank', k);
+            app.syncUrl();
+            for (const b of rankTabs.querySelectorAll('button')) {
+              const on = b.dataset.kind === k;
+              b.classList.toggle('active', on);
+              b.setAttribute('aria-selected', on ? 'true' : 'false');
+            }
+            void renderRanking(app, rankingKind, rankingBody);
+          },
+        },
+        poiKindName(k),
+      ),
+    ),
+  );
+
+  clear(panel);
+  panel.append(
+    el('h2', { class: 'panel-title' }, d.filters),
+    filterControls(cats, filters, (f) => {
+      filters = f;
+      filtersToParams(f, p);
+      app.syncUrl();
+      problems.setFilter(toApiFilter(f));
+    }),
+    el(
+      'div',
+      { class: 'toggles' },
+      el('label', { class: 'toggle' }, heatBox, el('span', {}, d.heat)),
+      el('label', { class: 'toggle' }, zonesBox, el('span', {}, d.zones)),
+    ),
+    statusLine(app),
+    el('section', { class: 'ranking' }, el('h2', { class: 'panel-title' }, d.ranking), rankTabs, rankingBody),
+  );
+
+  problems.setFilter(toApiFilter(filters));
+  zones.setVisible(zonesBox.checked);
+  void problems.setHeat(heatBox.checked);
+  // The ranking waits for the map's first render: it is below the fold and not urgent.
+  void app.firstIdle.then(() => renderRanking(app, rankingKind, rankingBody));
+
+  return {
+    unmount() {
+      popup?.remove();
+      problems.onSelect = null;
+      problems.select(null);
+    },
+  };
+}
+
+/** Bounds of a zone polygon, for "show me this zone". */
+function zoneBounds(z: ZoneFeature): LngLatBoundsLike | null {
+  let minX = Infinity;
+  let minY = Infinity;
+  let maxX = -Infinity;
+  let maxY = -Infinity;
+  const polys = z.geometry.type === 'Polygon' ? [z.geometry.coordinates] : z.geometry.coordinates;
+  for (const poly of polys)
+    for (const ring of poly)
+      for (const [x, y] of ring as [number, number][]) {
+        minX = Math.min(minX, x);
+        minY = Math.min(minY, y);
+        maxX = Math.max(maxX, x);
+        maxY = Math.max(maxY, y);
+      }
+  return Number.isFinite(minX) ? [minX, minY, maxX, maxY] : null;
+}
+
+async function mapLimit<T, R>(items: T[], n: number, f: (t: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await f(items[i] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(n, items.length) }, worker));
+  return out;
+}
+
+/**
+ * "Worst school surroundings this month". Uses the server's ranking when it has one; otherwise
+ * ranks the zones by the problems reported inside each this month, counted by the server
+ * (`numberMatched` of `GET /api/v1/zones/{id}/problems`), and says so.
+ */
+async function renderRanking(app: App, kind: string, body: HTMLElement): Promise<void> {
+  const d = t();
+  clear(body);
+  body.append(el('p', { class: 'muted' }, d.loading));
+  let rows: RankingRow[];
+  let note: string;
+  try {
+    if (await has('/api/v1/heat/rankings')) {
+      const r = await request<RankingRow[] | { items?: RankingRow[]; rankings?: RankingRow[] }>(
+        `/api/v1/heat/rankings${query({ poi_kind: kind, period: 'month' })}`,
+      );
+      rows = Array.isArray(r) ? r : (r.items ?? r.rankings ?? []);
+      note = '';
+    } else {
+      await app.zonesReady;
+      const zs = app.zones.zones.filter((z) => z.properties.poi_kind === kind);
+      const from = periodStart('month');
+      rows = await mapLimit(zs, 4, async (z) => {
+        const [all, open] = await Promise.all([
+          request<ProblemPage>(`/api/v1/zones/${z.properties.id}/problems${query({ limit: 1, from })}`),
+          request<ProblemPage>(`/api/v1/zones/${z.properties.id}/problems${query({ limit: 1, from, status: 'open' })}`),
+        ]);
+        return { zone: z.properties.id, name: z.properties.name, count: all.numberMatched ?? all.numberReturned, open: open.numberMatched ?? open.numberReturned };
+      });
+      rows.sort((a, b) => b.count - a.count || (b.open ?? 0) - (a.open ?? 0) || a.name.localeCompare(b.name));
+      note = `${d.rankingNotAvailable} ${d.rankingFromCounts}`;
+    }
+  } catch (e) {
+    clear(body);
+    body.append(el('p', { class: 'error' }, `${d.loadFailed}: ${e instanceof Error ? e.message : String(e)}`));
+    return;
+  }
+  clear(body);
+  body.append(el('h3', { class: 'ranking-title' }, d.rankingTitle(poiKindName(kind))));
+  if (rows.length === 0) {
+    body.append(el('p', { class: 'muted' }, d.rankingEmpty));
+  } else {
+    const max = Math.max(1, ...rows.map((r) => r.count));
+    body.append(
+      el(
+        'ol',
+        { class: 'ranking-list' },
+        ...rows.slice(0, 10).map((r) =>
+          el(
+            'li',
+            {},
+            el(
+              'button',
+              {
+                type: 'button',
+                class: 'rank-row',
+                'data-zone': r.zone,
+                'data-count': r.count,
+                onclick: () => {
+                  const z = app.zones.zones.find((x) => x.properties.id === r.zone);
+                  const b = z && zoneBounds(z);
+                  if (b) app.map.fitBounds(b, { padding: 40, maxZoom: 17 });
+                },
+              },
+              el('span', { class: 'rank-name' }, r.name),
+              el('span', { class: 'rank-bar', style: `--w:${(100 * r.count) / max}%;--accent:${ZONE_COLORS[kind] ?? '#64748b'}` }),
+              el('span', { class: 'rank-count' }, d.rankTotal(r.count), r.open !== undefined ? el('small', {}, ` · ${d.rankOpen(r.open)}`) : null),
+            ),
+          ),
+        ),
+      ),
+    );
+  }
+  if (note) body.append(el('p', { class: 'note' }, note));
+}
