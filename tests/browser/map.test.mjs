@@ -4,7 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   ARTIFACTS,
@@ -401,7 +401,7 @@ describe('staff', () => {
     await context.close();
   });
 
-  test('the street office verifies it, dispatches a new report and sees the route planner', async () => {
+  test('the street office verifies it, dispatches a new report, plans routes for two teams and downloads the GPX', async () => {
     assert.ok(rectifiedId, 'the chief test rectified a problem');
     const { page, context, problems } = await openPage(browser, server.base);
     await page.goto(`${server.base}/#/office?status=rectified`);
@@ -443,16 +443,28 @@ describe('staff', () => {
     assert.ok(chiefs.includes(dispatched.properties.assignee), 'dispatched to a chief of a zone containing the problem');
     assert.ok(dispatched.properties.deadline, 'with the category\'s deadline');
 
-    // The route planner: problems chosen from the filter; planning waits for the server's planner.
-    await page.goto(`${server.base}/#/routes`);
+    // The route planner: the open zombie cars chosen by filter, two teams, a working day each.
+    await page.goto(`${server.base}/#/routes?cat=zombie_car`);
     await page.locator('button[name=choose-filtered]').click();
+    await page.waitForFunction(() => Number(document.querySelector('[data-chosen]')?.getAttribute('data-chosen')) > 0);
     const chosen = Number(await page.locator('[data-chosen]').getAttribute('data-chosen'));
-    assert.ok(chosen > 0, 'open problems are chosen for routing');
     await page.locator('input[name=teams]').fill('2');
+    await page.locator('input[name=budget]').fill('480');
     await page.locator('button[name=plan]').click();
     await page.locator('.result p').waitFor();
-    console.log(`route planner: ${await page.locator('.result p').innerText()}`);
+    console.log(`route planner: ${chosen} problems chosen; ${await page.locator('.result p').first().innerText()}`);
+    // The routes are drawn on the map: rendered route lines, not only the DOM.
+    await page.waitForFunction(() => window.__civmap?.map?.getSource('routes') !== undefined);
+    await waitIdle(page);
+    const lines = await page.evaluate(() => window.__civmap.map.queryRenderedFeatures(undefined, { layers: ['routes-line'] }).length);
+    assert.ok(lines > 0, 'route lines are rendered');
     await screenshot(page, 'routes-desktop');
+    // The GPX download: one track per team that set out, waypoints for the stops.
+    const [download] = await Promise.all([page.waitForEvent('download'), page.locator('button[name=gpx]').click()]);
+    const gpx = readFileSync(await download.path(), 'utf8');
+    assert.match(gpx, /<gpx[\s>]/, 'a GPX document');
+    assert.ok((gpx.match(/<trk>/g) ?? []).length >= 1, 'with at least one track');
+    assert.ok((gpx.match(/<wpt /g) ?? []).length >= 2, 'with waypoints');
 
     // The console on a phone: the table scrolls sideways inside the bottom sheet.
     await page.setViewportSize(PHONE);

@@ -262,6 +262,28 @@ fn start_up_errors_are_one_line_and_name_the_problem() {
     let line = start_error("postgres://postgres@127.0.0.1:9/test");
     assert!(line.contains("127.0.0.1"), "{line}");
 
+    // A file with SQLite's header and damaged pages after it.
+    let corrupt = dir.path().join("corrupt.db");
+    let mut bytes = b"SQLite format 3\0".to_vec();
+    bytes.extend((0..8192u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8));
+    std::fs::write(&corrupt, &bytes).unwrap();
+    let line = start_error(&format!("sqlite://{}", corrupt.display()));
+    assert!(line.contains("corrupt.db"), "{line}");
+
+    // A PostgreSQL server refusing the password (the local one trusts every login).
+    let port = refusing_postgres();
+    let line = start_error(&format!(
+        "postgres://civmap:wrong-secret@127.0.0.1:{port}/civmap"
+    ));
+    assert!(
+        line.contains("authentication failed") && line.contains(&format!("127.0.0.1:{port}")),
+        "{line}"
+    );
+    assert!(
+        !line.contains("wrong-secret"),
+        "the password is shown: {line}"
+    );
+
     if let Ok(url) = std::env::var("CIVMAP_TEST_POSTGRES") {
         let (base, _) = url.rsplit_once('/').unwrap();
         let line = start_error(&format!("{base}/civmap_no_such_database_e2e"));
@@ -269,6 +291,111 @@ fn start_up_errors_are_one_line_and_name_the_problem() {
     } else {
         eprintln!("SKIPPED: the unknown-PostgreSQL-database case (set CIVMAP_TEST_POSTGRES)");
     }
+}
+
+/// A PostgreSQL server as far as its login goes: it declines TLS, asks for a password and refuses
+/// it with `28P01`, as PostgreSQL does. Returns its port.
+fn refusing_postgres() -> u16 {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut s) = conn else { return };
+            std::thread::spawn(move || -> std::io::Result<()> {
+                // SSLRequest / GSSENCRequest (declined), then the StartupMessage.
+                loop {
+                    let mut len = [0u8; 4];
+                    s.read_exact(&mut len)?;
+                    let mut body = vec![0u8; u32::from_be_bytes(len) as usize - 4];
+                    s.read_exact(&mut body)?;
+                    let code = u32::from_be_bytes(body[..4].try_into().unwrap());
+                    if code == 80_877_103 || code == 80_877_104 {
+                        s.write_all(b"N")?;
+                    } else {
+                        break;
+                    }
+                }
+                // AuthenticationCleartextPassword, then the client's PasswordMessage.
+                s.write_all(&[b'R', 0, 0, 0, 8, 0, 0, 0, 3])?;
+                let mut head = [0u8; 5];
+                s.read_exact(&mut head)?;
+                let mut password =
+                    vec![0u8; u32::from_be_bytes(head[1..].try_into().unwrap()) as usize - 4];
+                s.read_exact(&mut password)?;
+                let mut fields = Vec::new();
+                for (t, v) in [
+                    (b'S', "FATAL"),
+                    (b'V', "FATAL"),
+                    (b'C', "28P01"),
+                    (b'M', "password authentication failed for user \"civmap\""),
+                ] {
+                    fields.push(t);
+                    fields.extend_from_slice(v.as_bytes());
+                    fields.push(0);
+                }
+                fields.push(0);
+                let mut msg = vec![b'E'];
+                msg.extend_from_slice(&(fields.len() as u32 + 4).to_be_bytes());
+                msg.extend_from_slice(&fields);
+                s.write_all(&msg)
+            });
+        }
+    });
+    port
+}
+
+#[test]
+fn lost_database_answers_503_then_recovers_without_restart() {
+    let dir = TempDir::new("lost");
+    let cfg = config(&dir);
+    let data = dir.path().join("data");
+    let away = dir.path().join("data.unmounted");
+    std::fs::create_dir(&data).unwrap();
+    let db = format!("sqlite://{}", data.join("civmap.db").display());
+    let srv = Server::start(&["--db", &db, "--config", &cfg]);
+    let c = client();
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        let resp = report(&c, &srv.base, i).unwrap();
+        assert_eq!(resp.status(), 201);
+        ids.push(
+            resp.json::<Value>().unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+
+    // The disk holding the database goes away under the running server.
+    std::fs::rename(&data, &away).unwrap();
+    let resp = report(&c, &srv.base, 100).unwrap();
+    assert_eq!(resp.status(), 503);
+    assert!(resp.headers().get("retry-after").is_some());
+    let body: Value = resp.json().unwrap();
+    assert_eq!(body["error"]["code"], "unavailable", "{body}");
+    assert_eq!(c.get(srv.url("/readyz")).send().unwrap().status(), 503);
+    // Still alive, still answering what memory holds.
+    assert_eq!(c.get(srv.url("/healthz")).send().unwrap().status(), 200);
+
+    // It comes back; the same process serves again.
+    std::fs::rename(&away, &data).unwrap();
+    assert_eq!(c.get(srv.url("/readyz")).send().unwrap().status(), 200);
+    let resp = report(&c, &srv.base, 101).unwrap();
+    assert_eq!(resp.status(), 201);
+    ids.push(
+        resp.json::<Value>().unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
+    );
+    let listed = list_all(&c, &srv);
+    assert_eq!(listed.len(), ids.len(), "the refused report left no trace");
+    for id in &ids {
+        assert!(listed.contains_key(id), "{id} missing");
+    }
+    let status = srv.terminate();
+    assert!(status.success(), "SIGTERM exit status {status:?}");
 }
 
 #[test]

@@ -87,13 +87,50 @@ export interface History {
   events: HistoryEvent[];
 }
 
-/** A heat ranking row of the planned `GET /api/v1/heat/rankings`. */
+/** A category driving a zone's heat (`CategoryScore` in the OpenAPI document). */
+export interface RankingCategory {
+  category: string;
+  name: string;
+  name_en: string;
+  count: number;
+  weight: number;
+  score: number;
+}
+
+/**
+ * A row of `GET /api/v1/heat/rankings` (`RankingRow` in the OpenAPI document), or of the
+ * browser's own count-based ranking when the server has none (then only `zone`, `name`,
+ * `count` and `open` are set).
+ */
 export interface RankingRow {
   zone: string;
   name: string;
+  /** Problems reported in the period inside the zone, any status. */
   count: number;
+  /** Of those, the open ones. */
   open?: number;
+  /** Heat score: summed heat weight of the open ones per hectare. */
   score?: number;
+  rank?: number;
+  /** `count` over the previous period of equal length. */
+  previous_count?: number;
+  previous_open?: number;
+  previous_score?: number;
+  previous_rank?: number;
+  /** `score − previous_score`. */
+  change?: number;
+  change_ratio?: number | null;
+  top_categories?: RankingCategory[];
+}
+
+/** The answer of `GET /api/v1/heat/rankings`. */
+export interface Ranking {
+  poi_kind: string;
+  order: string;
+  period: { from: string; to: string; scored_at: string };
+  previous: { from: string; to: string; scored_at: string };
+  zones: number;
+  items: RankingRow[];
 }
 
 /** An error answered by the server (or a network failure, `status` 0). */
@@ -139,6 +176,109 @@ export function setToken(v: string | null): void {
   memoryToken = v;
 }
 
+// ---- accounts ---------------------------------------------------------------------------
+//
+// A browser signs in with `POST /api/v1/login`: the server sets an HttpOnly session cookie and
+// answers a CSRF token, which every change must repeat in `X-CSRF-Token`. Only requests made
+// with `auth: true` carry the cookie (`credentials: 'same-origin'`); public views send
+// `credentials: 'omit'`, so they keep showing what the public sees while a chief is signed in.
+
+/** The signed-in caller (`GET /api/v1/me`). */
+export interface Me {
+  id: string | null;
+  name: string;
+  display_name: string;
+  role: string;
+  street: string | null;
+  zones: string[];
+  /** `cookie`, `token` or `config`. */
+  via: string;
+  csrf_token: string | null;
+  expires_at: string | null;
+}
+
+const CSRF_KEY = 'civmap.csrf';
+let memoryCsrf: string | null = null;
+/** Set while this browser has signed in with a password (the cookie itself is unreadable). */
+const SESSION_HINT_KEY = 'civmap.session';
+let memoryHint = false;
+
+/**
+ * Whether this browser may hold a session cookie: signed in with a password here and not
+ * signed out since. Views ask `me()` only then, so a visitor never causes a 401.
+ */
+export function maybeSignedIn(): boolean {
+  try {
+    return localStorage.getItem(SESSION_HINT_KEY) === '1' || memoryHint;
+  } catch {
+    return memoryHint;
+  }
+}
+
+function setHint(v: boolean): void {
+  try {
+    if (v) localStorage.setItem(SESSION_HINT_KEY, '1');
+    else localStorage.removeItem(SESSION_HINT_KEY);
+  } catch {
+    // Storage disabled: kept for the page's life.
+  }
+  memoryHint = v;
+}
+
+/** The CSRF token of this tab's session, if signed in with a password. */
+export function csrfToken(): string | null {
+  try {
+    return sessionStorage.getItem(CSRF_KEY) ?? memoryCsrf;
+  } catch {
+    return memoryCsrf;
+  }
+}
+
+function setCsrf(v: string | null): void {
+  try {
+    if (v) sessionStorage.setItem(CSRF_KEY, v);
+    else sessionStorage.removeItem(CSRF_KEY);
+  } catch {
+    // Storage disabled: kept for the page's life.
+  }
+  memoryCsrf = v;
+}
+
+/** Signs in with a name and password; the session lives in an HttpOnly cookie. */
+export async function login(name: string, password: string): Promise<Me> {
+  const me = await request<Me>('/api/v1/login', { method: 'POST', json: { name, password }, auth: true });
+  setCsrf(me.csrf_token);
+  setHint(true);
+  return me;
+}
+
+/** Ends the session (or revokes the account token in use) and forgets the token. */
+export async function logout(): Promise<void> {
+  try {
+    await request<void>('/api/v1/logout', { method: 'POST', auth: true });
+  } finally {
+    setCsrf(null);
+    setHint(false);
+    setToken(null);
+  }
+}
+
+/** Who is signed in (a session cookie or the stored token), or `null`. */
+export async function me(): Promise<Me | null> {
+  try {
+    const m = await request<Me>('/api/v1/me', { auth: true });
+    if (m.csrf_token) setCsrf(m.csrf_token);
+    return m;
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 401) {
+      setCsrf(null);
+      setHint(false);
+      return null;
+    }
+    throw e;
+  }
+}
+
 interface RequestOptions {
   method?: string;
   /** A JSON body (sent as `application/json`) or raw bytes. */
@@ -160,13 +300,27 @@ export async function request<T>(path: string, opts: RequestOptions = {}): Promi
     headers['Content-Type'] = opts.body.type || 'application/octet-stream';
     body = opts.body;
   }
+  const method = opts.method ?? 'GET';
   if (opts.auth) {
     const tk = token();
     if (tk) headers.Authorization = `Bearer ${tk}`;
+    else if (method !== 'GET' && method !== 'HEAD' && path !== '/api/v1/login') {
+      // A change made with the session cookie must carry the session's CSRF token; after a
+      // reload the tab asks the server for it once.
+      if (csrfToken() === null && maybeSignedIn()) await me().catch(() => null);
+      const c = csrfToken();
+      if (c) headers['X-CSRF-Token'] = c;
+    }
   }
   let resp: Response;
   try {
-    resp = await fetch(path, { method: opts.method ?? 'GET', headers, body, signal: opts.signal ?? null });
+    resp = await fetch(path, {
+      method,
+      headers,
+      body,
+      signal: opts.signal ?? null,
+      credentials: opts.auth ? 'same-origin' : 'omit',
+    });
   } catch (e) {
     if (e instanceof DOMException && e.name === 'AbortError') throw e;
     throw new ApiError(0, 'network', e instanceof Error ? e.message : String(e), null, null);

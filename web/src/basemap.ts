@@ -2,8 +2,9 @@
 //
 // In order of preference:
 // 1. the server's vector tiles: the style at `/tiles/style.json`; its basemap layers (tile-schema
-//    layers water, green, buildings, roads, pois) are added beneath this page's overlays, which
-//    draw problems, zones and heat from the API themselves;
+//    layers water, green, buildings, roads, pois, with road and place names drawn from the
+//    browser's own fonts) are added beneath this page's overlays, which draw problems, zones and
+//    heat from the API themselves;
 // 2. the server's basemap as GeoJSON, `GET /api/v1/basemap?bbox=minLon,minLat,maxLon,maxLat`,
 //    a FeatureCollection whose features carry `layer` (a tile-schema layer name), `class` and
 //    `name`, reloaded as the map moves;
@@ -12,7 +13,7 @@
 // requests that fail, and nothing is ever loaded from the internet: no remote tiles, no glyphs
 // (MapLibre >= 5.11 draws any label text locally when the style has no `glyphs` URL).
 
-import type { GeoJSONSource, LayerSpecification, Map as MlMap, StyleSpecification } from 'maplibre-gl';
+import type { GeoJSONSource, LayerSpecification, Map as MlMap, SourceSpecification, StyleSpecification } from 'maplibre-gl';
 import type { FeatureCollection } from 'geojson';
 import { apiPaths, query, request } from './api';
 
@@ -100,9 +101,14 @@ function geojsonLayers(source: string): LayerSpecification[] {
   ];
 }
 
-/** Makes the URLs of a server style absolute (MapLibre wants absolute source URLs). */
+/**
+ * Makes the URLs of a server style absolute (MapLibre wants absolute source URLs). URLs that
+ * are absolute already are kept as they are: `new URL()` would percent-encode the `{z}/{x}/{y}`
+ * placeholders of tile URLs, which MapLibre then no longer fills in.
+ */
 function absolutise(style: StyleSpecification): StyleSpecification {
-  const abs = (u: string) => new URL(u, location.href).href;
+  const abs = (u: string) =>
+    /^[a-z][a-z0-9+.-]*:/i.test(u) ? u : new URL(u, location.href).href.replace(/%7B/gi, '{').replace(/%7D/gi, '}');
   for (const src of Object.values(style.sources)) {
     const s = src as { url?: string; tiles?: string[] };
     if (typeof s.url === 'string') s.url = abs(s.url);
@@ -123,15 +129,21 @@ export async function addBasemap(map: MlMap, beforeId: string | undefined): Prom
   if (paths.has('/tiles/style.json')) {
     try {
       const style = absolutise(await request<StyleSpecification>('/tiles/style.json'));
-      for (const [id, src] of Object.entries(style.sources)) {
-        if (!map.getSource(id)) map.addSource(id, src);
-      }
-      for (const layer of style.layers) {
+      // Only the basemap's layers: this page draws problems, zones and heat from the API.
+      const layers = style.layers.filter((layer) => {
         const sourceLayer = (layer as { 'source-layer'?: string })['source-layer'];
-        if (layer.type === 'background' || map.getLayer(layer.id)) continue;
-        if (sourceLayer !== undefined && !BASEMAP_LAYERS.has(sourceLayer)) continue;
-        map.addLayer(layer, before);
+        return layer.type !== 'background' && sourceLayer !== undefined && BASEMAP_LAYERS.has(sourceLayer) && !map.getLayer(layer.id);
+      });
+      // ... and only the sources they use (the style also declares the overlay tile sources).
+      const used = new Set(layers.map((layer) => (layer as { source?: string }).source));
+      for (const [id, src] of Object.entries(style.sources)) {
+        if (!used.has(id) || map.getSource(id)) continue;
+        // The map already credits OpenStreetMap (OSM_ATTRIBUTION): not a second time.
+        const source = { ...src } as SourceSpecification & { attribution?: string };
+        delete source.attribution;
+        map.addSource(id, source);
       }
+      for (const layer of layers) map.addLayer(layer, before);
       return 'tiles';
     } catch (e) {
       console.warn('the server style could not be used; trying the next basemap', e);

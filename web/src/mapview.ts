@@ -76,6 +76,22 @@ export function loadBox(map: MlMap, anonymous: boolean): { box: [number, number,
   return { box, clamped };
 }
 
+/** Hexagon sizes of the heat layer, metres (the server allows 100–2000 m to the public). */
+const HEAT_SIZES = [100, 200, 500, 1000, 2000];
+/** About this many hexagons across the loaded box: cells stay visible as cells at any zoom. */
+const HEAT_TARGET_CELLS = 4000;
+
+/** The smallest hexagon size that keeps the box under `HEAT_TARGET_CELLS` cells. */
+export function heatCellSize(box: [number, number, number, number]): number {
+  const mid = ((box[1] + box[3]) / 2) * (Math.PI / 180);
+  const w = (box[2] - box[0]) * 111_320 * Math.cos(mid);
+  const h = (box[3] - box[1]) * 111_320;
+  for (const s of HEAT_SIZES) {
+    if ((w * h) / ((Math.sqrt(3) / 2) * s * s) <= HEAT_TARGET_CELLS) return s;
+  }
+  return HEAT_SIZES[HEAT_SIZES.length - 1] as number;
+}
+
 function contains(outer: [number, number, number, number], map: MlMap): boolean {
   const b = map.getBounds();
   return b.getWest() >= outer[0] && b.getSouth() >= outer[1] && b.getEast() <= outer[2] && b.getNorth() <= outer[3];
@@ -377,8 +393,10 @@ export class ProblemLayer {
   private async loadHeat(box: [number, number, number, number]): Promise<void> {
     if (!this.heatCells) return;
     try {
-      const fc = await request<FeatureCollection<Polygon | MultiPolygon, { count: number; score: number }>>(
-        `/api/v1/heat/cells${query({ shape: 'hex', size_m: 200, bbox: box.map((v) => v.toFixed(6)).join(','), category: this.filter.category, status: this.filter.status, from: this.filter.from })}`,
+      // `GET /api/v1/heat/cells`: the non-empty hexagons with `count`, `weight` and `score`
+      // (weight per hectare); `max_score` is the largest score.
+      const fc = await request<FeatureCollection<Polygon | MultiPolygon, { count: number; weight: number; score: number }>>(
+        `/api/v1/heat/cells${query({ shape: 'hex', size_m: heatCellSize(box), bbox: box.map((v) => v.toFixed(6)).join(','), category: this.filter.category, status: this.filter.status, from: this.filter.from })}`,
         { auth: this.auth },
       );
       const max = Math.max(1e-9, ...fc.features.map((f) => f.properties.score));

@@ -20,16 +20,39 @@ const DEMO_STREET: &str = "310110009";
 const ROAD_HALF_WIDTH_M: f64 = 25.0;
 /// Point-chiefs own a school's gate area: a circle of this radius, metres.
 const POINT_RADIUS_M: f64 = 60.0;
+/// The password of every demo account, so the demo (and the browser tests) can sign in. Set
+/// ONLY by `serve --demo` on an empty database, and printed in its log; real accounts are made
+/// with `civmap user add`, which reads the password from standard input.
+pub const DEMO_PASSWORD: &str = "civmap-demo";
 
 /// The demo area's OpenStreetMap data.
 pub fn osm() -> Result<osm::OsmData> {
     osm::read_xml(DEMO_OSM).context("reading the demo OSM extract")
 }
 
-/// Loads the demo into `store` when it holds no problems yet.
+/// Loads the demo into `store` when it holds no problems yet, its problems reported over the
+/// weeks before now.
+pub async fn load_if_empty(store: &Store, categories: &CategoryTable) -> Result<()> {
+    load_if_empty_at(store, categories, Utc::now()).await
+}
+
+/// [`load_if_empty`] with the synthetic problems reported over the weeks before `now` (a fixed
+/// instant gives the same demo on every run: the golden heat test uses it).
 // One straight sequence of glue steps; splitting it would only scatter the order.
 #[allow(clippy::too_many_lines)]
-pub async fn load_if_empty(store: &Store, categories: &CategoryTable) -> Result<()> {
+pub async fn load_if_empty_at(
+    store: &Store,
+    categories: &CategoryTable,
+    now: chrono::DateTime<Utc>,
+) -> Result<()> {
+    // The basemap the tiles draw (also into a demo database made before it was kept).
+    if store.basemap_count().await? == 0 {
+        let data = osm()?;
+        let ex = extract::extract(&data, &PoiTable::builtin());
+        let features = civmap_server::tiles::basemap_from_osm(&data, &ex);
+        store.replace_basemap(&features).await?;
+        tracing::info!(features = features.len(), "demo: basemap stored");
+    }
     if !store.load_problems().await?.is_empty() {
         tracing::info!("demo: the database already has problems; keeping them");
         return Ok(());
@@ -116,8 +139,32 @@ pub async fn load_if_empty(store: &Store, categories: &CategoryTable) -> Result<
     )?;
     all_zones.extend(grid.iter().map(|c| c.to_zone_shape().into_zone(None)));
 
-    // Demo chiefs: accounts without a password (they sign in once one is set with
-    // `civmap user reset-password`), each assigned its zone.
+    // Demo accounts, all with the demo password (one hash, shared: this is a demo): an
+    // admin, the street office, a reporter, and one chief per chief zone, each assigned its zone.
+    // The street office has no street code, so it sees every demo problem (a few synthetic ones
+    // lie just outside the grid).
+    let demo_hash = civmap_server::auth::hash_password(DEMO_PASSWORD)
+        .map_err(|e| anyhow::anyhow!("hashing the demo password: {e}"))?;
+    let mut names = Vec::new();
+    for (name, display, role) in [
+        ("demo-admin", "演示管理员", Role::Admin),
+        ("demo-office", "演示街道办", Role::StreetOffice),
+        ("demo-reporter", "演示网格员", Role::Reporter),
+    ] {
+        store
+            .create_user(&User {
+                id: UserId::new(),
+                name: name.into(),
+                display_name: display.into(),
+                role,
+                street: None,
+                password_hash: demo_hash.clone(),
+                disabled: false,
+                created_at: Utc::now(),
+            })
+            .await?;
+        names.push(name.to_owned());
+    }
     let mut owners: Vec<(Zone, UserId)> = Vec::new();
     for (n, (zone, role, display)) in chief_zones.into_iter().enumerate() {
         let user = User {
@@ -126,10 +173,11 @@ pub async fn load_if_empty(store: &Store, categories: &CategoryTable) -> Result<
             display_name: display,
             role,
             street: Some(DEMO_STREET.into()),
-            password_hash: String::new(),
+            password_hash: demo_hash.clone(),
             disabled: false,
             created_at: Utc::now(),
         };
+        names.push(user.name.clone());
         store.create_user(&user).await?;
         store.upsert_zone(&zone).await?;
         store.assign(zone.id, user.id).await?;
@@ -144,7 +192,7 @@ pub async fn load_if_empty(store: &Store, categories: &CategoryTable) -> Result<
 
     // The synthetic problems, reported over the last weeks.
     let opts = DemoOptions {
-        now: Utc::now(),
+        now,
         ..DemoOptions::default()
     };
     let planned = demo::synthetic_problems(&ex, &opts);
@@ -173,6 +221,11 @@ pub async fn load_if_empty(store: &Store, categories: &CategoryTable) -> Result<
     while let Some(done) = tasks.join_next().await {
         done.context("a demo task panicked")??;
     }
+    tracing::info!(
+        password = DEMO_PASSWORD,
+        accounts = %names.join(" "),
+        "demo: accounts for signing in (DEMO ONLY; real accounts: `civmap user add`)"
+    );
     tracing::info!(
         pois = ex.pois.len(),
         zones = all_zones.len() + owners.len(),

@@ -140,6 +140,14 @@ pub async fn run(cmd: ImportCommand, store: &Store, categories: &CategoryTable) 
                 }
                 store.upsert_zone(&zone).await?;
             }
+            // The basemap is replaced as a whole: the tiles draw what this file holds.
+            let basemap = civmap_server::tiles::basemap_from_osm(&data, &ex);
+            store.replace_basemap(&basemap).await?;
+            eprintln!(
+                "civmap: {}: {} basemap features stored (roads, buildings, green, water, named places)",
+                file.display(),
+                basemap.len()
+            );
             eprintln!(
                 "civmap: {}: {} points of interest with their surroundings zones ({} new), {} named road ways, {} basemap features; {} elements skipped",
                 file.display(),

@@ -13,6 +13,7 @@ use civmap_store::{Store, StoreOptions};
 
 mod demo;
 mod import;
+mod user;
 
 /// civmap: problem points of the civilized-city campaign, on a map.
 #[derive(Debug, Parser)]
@@ -61,6 +62,14 @@ enum Command {
         /// Extra categories (default `data/categories.toml` when it exists).
         #[arg(long, global = true)]
         categories: Option<PathBuf>,
+    },
+    /// Accounts: add (password from standard input), list, disable, enable, reset-password,
+    /// token.
+    User {
+        #[command(subcommand)]
+        what: user::UserCommand,
+        #[command(flatten)]
+        db: DbArgs,
     },
     /// Route planning tools.
     Route {
@@ -213,6 +222,12 @@ async fn run(command: Command) -> Result<()> {
             let store = Store::open(&db.db, StoreOptions::default()).await?;
             import::run(what, &store, &table).await
         }
+        Command::User { what, db } => {
+            let store = Store::open(&db.db, StoreOptions::default()).await?;
+            let result = user::run(what, &store).await;
+            store.close().await;
+            result
+        }
         Command::Route {
             what:
                 RouteCommand::Tsplib {
@@ -304,7 +319,9 @@ async fn serve(args: ServeArgs) -> Result<()> {
     };
     let store = Store::open(&config.db, opts)
         .await
-        .with_context(|| format!("cannot open the database {}", config.db))?;
+        // The store's error names the file or `postgres://user@host:port/db`; the URL itself may
+        // hold a password, so it is not repeated here.
+        .context("cannot open the database")?;
     if config.demo {
         demo::load_if_empty(&store, &categories).await?;
     }

@@ -9,6 +9,9 @@
 //!
 //! Zone heat = Σ weight over the zone's *open* problems, divided by the zone's geodesic area in
 //! hectares.
+//!
+//! Scoring a past period: pass its end as `now` (the server does, see its `heat` module), so a
+//! period and the one before it are weighed alike; the statuses are the current ones.
 
 use civmap_domain::{CategoryId, Severity, Status, ZoneId};
 
@@ -126,14 +129,18 @@ impl Weigher<'_> {
 /// Heat of one category inside a zone.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct CategoryHeat {
+    /// The category.
     pub category: CategoryId,
+    /// Open problems of this category in the zone that pass the filter.
     pub count: u32,
+    /// Σ heat weight of those problems (not divided by the area).
     pub score: f64,
 }
 
 /// Heat of one zone.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ZoneHeat {
+    /// The zone.
     pub zone: ZoneId,
     /// Open problems in the zone that pass the filter.
     pub count: u32,

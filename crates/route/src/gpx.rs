@@ -16,7 +16,7 @@
 
 use std::fmt::Write as _;
 
-use crate::plan::Plan;
+use crate::plan::{Plan, PlannedStop};
 
 /// Escapes the five XML special characters.
 fn xml_escape(s: &str) -> String {
@@ -47,6 +47,18 @@ impl Plan {
     /// coordinates are WGS-84 with 7 decimals (about 1 cm).
     #[must_use]
     pub fn to_gpx(&self, name: &str) -> String {
+        self.to_gpx_with(name, &|_, _, s| s.id.clone())
+    }
+
+    /// [`to_gpx`](Plan::to_gpx) with waypoint names from `label(team, k, stop)` (team and
+    /// position `k` in its route both 0-based), e.g. `1-03 垃圾` for a team reading its phone; the
+    /// stop id stays in the waypoint description.
+    #[must_use]
+    pub fn to_gpx_with(
+        &self,
+        name: &str,
+        label: &dyn Fn(usize, usize, &PlannedStop) -> String,
+    ) -> String {
         let mut g = String::new();
         let _ = writeln!(g, r#"<?xml version="1.0" encoding="UTF-8"?>"#);
         let _ = writeln!(
@@ -90,16 +102,22 @@ impl Plan {
         }
         for t in &self.teams {
             for (k, s) in t.stops.iter().enumerate() {
+                let name = label(t.team, k, s);
                 let desc = format!(
-                    "team {} stop {} of {}, arrive +{}, leave +{}{}",
+                    "team {} stop {} of {}, arrive +{}, leave +{}{}{}",
                     t.team + 1,
                     k + 1,
                     t.stops.len(),
                     clock(s.arrival_s),
                     clock(s.departure_s),
-                    if s.must { ", must visit" } else { "" }
+                    if s.must { ", must visit" } else { "" },
+                    if name == s.id {
+                        String::new()
+                    } else {
+                        format!(", id {}", s.id)
+                    }
                 );
-                wpt(&mut g, s.lon, s.lat, &s.id, &desc, "Waypoint");
+                wpt(&mut g, s.lon, s.lat, &name, &desc, "Waypoint");
             }
         }
         for t in self.teams.iter().filter(|t| !t.stops.is_empty()) {
@@ -125,6 +143,7 @@ impl Plan {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -136,6 +155,42 @@ mod tests {
         );
         assert_eq!(xml_escape("x\u{1}y\nz"), "xy\nz");
         assert_eq!(xml_escape("南京西路"), "南京西路");
+    }
+
+    #[test]
+    fn labels_name_the_waypoints_and_the_id_stays_in_the_description() {
+        use crate::graph::Mode;
+        use crate::plan::{PlanRequest, Priority, RouteEnd, Stop, plan_routes};
+        let stop = |id: &str, lon| Stop {
+            id: id.into(),
+            lon,
+            lat: 31.23,
+            service_s: 60.0,
+            priority: Priority::Must,
+        };
+        let req = PlanRequest {
+            stops: vec![stop("p-1", 121.47), stop("p-2", 121.472)],
+            start: [121.46, 31.23],
+            end: RouteEnd::ReturnToStart,
+            teams: 1,
+            budget_s: 7200.0,
+            mode: Mode::Walk,
+            seed: 1,
+            options: crate::plan::PlanOptions::default(),
+        };
+        let plan = plan_routes(&req, None).unwrap();
+        let gpx = plan.to_gpx_with("x", &|team, k, s| {
+            format!("{}-{} <{}>", team + 1, k + 1, s.id)
+        });
+        let first = &plan.teams[0].stops[0].id;
+        assert!(
+            gpx.contains(&format!("<name>1-1 &lt;{first}&gt;</name>")),
+            "{gpx}"
+        );
+        assert!(gpx.contains(&format!(", id {first}</desc>")), "{gpx}");
+        assert_eq!(gpx.matches("<wpt ").count(), 3);
+        // Without labels the id is the name and not repeated.
+        assert!(!plan.to_gpx("x").contains(", id "));
     }
 
     #[test]

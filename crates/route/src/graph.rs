@@ -37,7 +37,9 @@ pub enum Mode {
     /// no motorways or trunk roads (unless tagged `foot=yes`).
     Walk,
     /// By bicycle or e-bike: streets and cycleways respecting one-way streets (unless
-    /// `oneway:bicycle=no`); footways and pedestrian streets at pushing speed.
+    /// `oneway:bicycle=no`); footways and pedestrian streets at pushing speed. `bike` is
+    /// accepted as another name on input.
+    #[serde(alias = "bike")]
     Cycle,
     /// By car: roads open to motor vehicles, respecting `oneway` and roundabouts.
     Drive,

@@ -107,6 +107,12 @@ impl CrsParam {
     }
 }
 
+/// Logs a write that has no event of its own (zones, points of interest, categories,
+/// assignments) with the acting account, for the audit trail.
+fn audit(actor: &Actor, what: &str, id: &dyn std::fmt::Display) {
+    tracing::info!(actor = ?actor.user, role = %actor.role, %id, "{what}");
+}
+
 fn view<'a>(table: &'a civmap_domain::CategoryTable, crs: Crs, actor: &Actor) -> View<'a> {
     View {
         table,
@@ -434,7 +440,8 @@ async fn list_problems(
     AppQuery(q): AppQuery<ListParams>,
 ) -> Result<Response, AppError> {
     let req = q.parse(&state, &actor)?;
-    let page = state.query(&req.spatial, &req.filter, req.after, req.limit)?;
+    let scope = state.scope(&actor);
+    let page = state.query_scoped(&scope, &req.spatial, &req.filter, req.after, req.limit)?;
     let next_link = page.next_after.map(|after| {
         let mut pairs = form_urlencoded::Serializer::new(String::new());
         let mut add = |k: &str, v: &Option<String>| {
@@ -503,9 +510,13 @@ pub struct CreateProblem {
     /// What is wrong, at most 2,000 characters.
     #[serde(default)]
     pub description: String,
-    /// A note for the event log.
+    /// A note for the event log (staff only; never public).
     #[serde(default)]
     pub note: String,
+    /// Ids of photos uploaded before with `POST /api/v1/photos` (at most 20). Staff see them in
+    /// the history; public outputs never show them.
+    #[serde(default)]
+    pub photos: Vec<String>,
 }
 
 #[utoipa::path(
@@ -542,7 +553,9 @@ async fn create_problem(
         description: body.description,
     };
     let note = civmap_domain::error::validate_text("note", &body.note, 2000, false)?;
-    let p = state.create_problem(report, &actor, note).await?;
+    let p = state
+        .create_problem_with_photos(report, &actor, note, body.photos)
+        .await?;
     feature_response(StatusCode::CREATED, &state, p.id, crs, &actor)
 }
 
@@ -559,6 +572,7 @@ pub fn input_position(crs: Crs, lon: f64, lat: f64) -> Result<(f64, f64), AppErr
     path = "/api/v1/problems/{id}",
     tag = "problems",
     summary = "One problem",
+    description = "404 also for a problem outside the caller's scope (a chief's zones, a street office's street), so guessing ids tells nothing.",
     params(("id" = Uuid, Path, description = "Problem id"), CrsParam),
     responses(
         (status = 200, description = "The problem", body = crate::record::ProblemFeatureDoc, content_type = "application/geo+json"),
@@ -572,7 +586,9 @@ async fn get_problem(
     IdPath(id): IdPath,
     AppQuery(q): AppQuery<CrsParam>,
 ) -> Result<Response, AppError> {
-    feature_response(StatusCode::OK, &state, ProblemId(id), q.crs()?, &actor)
+    let crs = q.crs()?;
+    state.check_visible(&state.scope(&actor), ProblemId(id))?;
+    feature_response(StatusCode::OK, &state, ProblemId(id), crs, &actor)
 }
 
 /// An edit of a problem's fields. Send the current `version`; a stale one is a 409.
@@ -655,28 +671,75 @@ pub struct EventOut {
     pub actor: Option<Uuid>,
     /// RFC 3339, UTC.
     pub at: String,
+    /// Staff only (internal notes; empty for the public).
     pub note: String,
-    /// Photo ids (SHA-256) attached as evidence.
+    /// Photo ids (SHA-256) attached as evidence (staff only; empty for the public).
     pub photos: Vec<String>,
-    /// Structured details (from/to status, assignee, deadline, changed fields...).
+    /// Structured details (from/to status, assignee, deadline, changed fields...). The public
+    /// sees only `from`, `to`, `zone`, `deadline`, `into`, `via` and `changed` (positions in it
+    /// generalised to their 50 m cell).
     #[schema(value_type = Object)]
     pub data: serde_json::Value,
 }
 
+/// `[lon, lat]` as the centre of its 50 m cell; anything else becomes `null`.
+fn generalised_json(v: &serde_json::Value) -> serde_json::Value {
+    match v.as_array().map(Vec::as_slice) {
+        Some([x, y]) => match (x.as_f64(), y.as_f64()) {
+            (Some(lon), Some(lat)) => {
+                serde_json::json!(crate::record::generalise_position([lon, lat]))
+            }
+            _ => serde_json::Value::Null,
+        },
+        _ => serde_json::Value::Null,
+    }
+}
+
+/// Keys of an event's `data` the public may see.
+const PUBLIC_EVENT_DATA: [&str; 6] = ["from", "to", "zone", "deadline", "into", "via"];
+
 impl EventOut {
-    fn new(e: Event, public: bool) -> Self {
-        let mut data = e.data;
-        if public && let Some(obj) = data.as_object_mut() {
-            obj.remove("assignee");
+    /// An event as shown; for the public without actor, note, photos or personal details.
+    #[must_use]
+    pub fn new(e: Event, public: bool) -> Self {
+        if !public {
+            return Self {
+                seq: e.seq,
+                kind: e.kind.as_str().to_owned(),
+                actor: e.actor.map(|u| u.0),
+                at: crate::record::rfc3339(e.at),
+                note: e.note,
+                photos: e.photos,
+                data: e.data,
+            };
+        }
+        let mut data = serde_json::Map::new();
+        if let serde_json::Value::Object(obj) = e.data {
+            for (k, v) in obj {
+                if PUBLIC_EVENT_DATA.contains(&k.as_str()) {
+                    data.insert(k, v);
+                } else if k == "changed"
+                    && let serde_json::Value::Object(mut fields) = v
+                {
+                    // Category, severity and description are public anyway; an old or new
+                    // position is shown as its 50 m cell (it may be an indoor problem's).
+                    if let Some(serde_json::Value::Object(loc)) = fields.get_mut("location") {
+                        for end in loc.values_mut() {
+                            *end = generalised_json(end);
+                        }
+                    }
+                    data.insert(k, serde_json::Value::Object(fields));
+                }
+            }
         }
         Self {
             seq: e.seq,
             kind: e.kind.as_str().to_owned(),
-            actor: if public { None } else { e.actor.map(|u| u.0) },
+            actor: None,
             at: crate::record::rfc3339(e.at),
-            note: e.note,
-            photos: e.photos,
-            data,
+            note: String::new(),
+            photos: Vec::new(),
+            data: serde_json::Value::Object(data),
         }
     }
 }
@@ -693,7 +756,7 @@ pub struct History {
     path = "/api/v1/problems/{id}/history",
     tag = "problems",
     summary = "A problem's history",
-    description = "Every event of the problem from the append-only event log (the rectification ledger, 整改台账), oldest first.",
+    description = "Every event of the problem from the append-only event log (the rectification ledger, 整改台账), oldest first. The public and reporters see no actors, notes, photos or personal details; 404 outside the caller's scope.",
     params(("id" = Uuid, Path, description = "Problem id")),
     responses(
         (status = 200, description = "The events", body = History),
@@ -705,7 +768,7 @@ async fn history(
     axum::extract::State(state): axum::extract::State<AppState>,
     IdPath(id): IdPath,
 ) -> Result<axum::Json<History>, AppError> {
-    let events = state.history(ProblemId(id)).await?;
+    let events = state.history_for(&actor, ProblemId(id)).await?;
     Ok(axum::Json(History {
         problem: id,
         events: events
@@ -1087,6 +1150,7 @@ async fn create_zone(
     let zone = zone_from_input(ZoneId::new(), body, crs, zone_vertices(&state))?;
     let id = zone.id;
     state.put_zone(zone).await?;
+    audit(&actor, "zone created", &id);
     zone_response(StatusCode::CREATED, &state, id, crs, &actor)
 }
 
@@ -1167,6 +1231,7 @@ async fn put_zone(
     let crs = q.crs()?;
     let zone = zone_from_input(ZoneId(id), body, crs, zone_vertices(&state))?;
     state.put_zone(zone).await?;
+    audit(&actor, "zone stored", &id);
     zone_response(StatusCode::OK, &state, ZoneId(id), crs, &actor)
 }
 
@@ -1190,6 +1255,7 @@ async fn delete_zone(
 ) -> Result<StatusCode, AppError> {
     actor.require(MANAGERS, "manage zones")?;
     state.delete_zone(ZoneId(id)).await?;
+    audit(&actor, "zone deleted", &id);
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -1378,6 +1444,7 @@ async fn create_poi(
     let poi = poi_from_input(PoiId::new(), body, crs, zone_vertices(&state))?;
     let id = poi.id;
     state.put_poi(poi).await?;
+    audit(&actor, "point of interest created", &id);
     poi_response(StatusCode::CREATED, &state, id, crs)
 }
 
@@ -1425,6 +1492,7 @@ async fn put_poi(
     let crs = q.crs()?;
     let poi = poi_from_input(PoiId(id), body, crs, zone_vertices(&state))?;
     state.put_poi(poi).await?;
+    audit(&actor, "point of interest stored", &id);
     poi_response(StatusCode::OK, &state, PoiId(id), crs)
 }
 
@@ -1514,6 +1582,7 @@ async fn put_category(
         indoor: body.indoor,
     };
     state.put_category(c.clone()).await?;
+    audit(&actor, "category stored", &c.code);
     Ok(axum::Json(CategoryOut::from(&c)))
 }
 
@@ -1580,6 +1649,7 @@ async fn assign(
 ) -> Result<StatusCode, AppError> {
     actor.require(MANAGERS, "assign chiefs")?;
     state.assign(ZoneId(zone), UserId(user)).await?;
+    audit(&actor, "chief assigned", &format!("{zone} {user}"));
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -1602,5 +1672,6 @@ async fn unassign(
 ) -> Result<StatusCode, AppError> {
     actor.require(MANAGERS, "assign chiefs")?;
     state.unassign(ZoneId(zone), UserId(user)).await?;
+    audit(&actor, "chief unassigned", &format!("{zone} {user}"));
     Ok(StatusCode::NO_CONTENT)
 }

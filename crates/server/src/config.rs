@@ -62,10 +62,44 @@ pub struct Config {
     /// report problems; a single-user installation behind a firewall may choose
     /// `street_office`.
     pub anonymous_role: Role,
-    /// Static API tokens (`Authorization: Bearer <token>`, Open311 `api_key`).
+    /// Static API tokens (`Authorization: Bearer <token>`, Open311 `api_key`). They keep
+    /// working beside accounts: the token acts with its `role` (and as its `user`, if given);
+    /// accounts get their own, revocable tokens with `POST /api/v1/tokens`.
     pub api_tokens: Vec<ApiToken>,
+    /// Sign-in: session and token lifetimes, login rate limits and lockout.
+    pub auth: AuthConfig,
     /// Limits on input size and query cost.
     pub limits: Limits,
+}
+
+/// Sign-in settings (`[auth]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    /// Lifetime of a browser session (cookie), hours (default 12; a new sign-in is needed
+    /// after it).
+    pub session_hours: u32,
+    /// Lifetime of an API token created with `POST /api/v1/tokens` or `civmap user token`,
+    /// days (default 90).
+    pub token_days: u32,
+    /// Sign-in attempts per client address per minute (default 10), burst the same.
+    pub login_per_minute: u32,
+    /// Failed sign-ins in a row for one account name before it is locked (default 5).
+    pub lockout_failures: u32,
+    /// How long an account name stays locked, seconds (default 900).
+    pub lockout_s: u64,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            session_hours: 12,
+            token_days: 90,
+            login_per_minute: 10,
+            lockout_failures: 5,
+            lockout_s: 900,
+        }
+    }
 }
 
 /// SQLite `synchronous` setting.
@@ -99,6 +133,8 @@ pub struct ApiToken {
 pub struct Limits {
     /// Largest request body, bytes (413 above).
     pub body_bytes: usize,
+    /// Largest photo upload (`POST /api/v1/photos`), bytes (413 above).
+    pub photo_bytes: usize,
     /// Largest page (`limit`) of any list endpoint.
     pub page_max: usize,
     /// Page size when `limit` is not given.
@@ -124,6 +160,7 @@ impl Default for Limits {
     fn default() -> Self {
         Self {
             body_bytes: 1 << 20,
+            photo_bytes: 10 << 20,
             page_max: 1000,
             page_default: 100,
             polygon_vertices: 1000,
@@ -155,6 +192,7 @@ impl Default for Config {
             public_url: None,
             anonymous_role: Role::Public,
             api_tokens: Vec::new(),
+            auth: AuthConfig::default(),
             limits: Limits::default(),
         }
     }
@@ -260,6 +298,9 @@ impl Config {
         if l.body_bytes < 1024 {
             return bad("limits.body_bytes must be at least 1024");
         }
+        if l.photo_bytes < 1024 {
+            return bad("limits.photo_bytes must be at least 1024");
+        }
         if l.page_max == 0 || l.page_default == 0 || l.page_default > l.page_max {
             return bad("limits.page_default must be in 1..=limits.page_max");
         }
@@ -280,6 +321,18 @@ impl Config {
         }
         if l.request_timeout_s == 0 {
             return bad("limits.request_timeout_s must be positive");
+        }
+        let a = &self.auth;
+        if a.session_hours == 0 || a.session_hours > 24 * 31 {
+            return bad("auth.session_hours must be in 1..=744");
+        }
+        if a.token_days == 0 || a.token_days > 3660 {
+            return bad("auth.token_days must be in 1..=3660");
+        }
+        if a.login_per_minute == 0 || a.lockout_failures == 0 || a.lockout_s == 0 {
+            return bad(
+                "auth.login_per_minute, auth.lockout_failures and auth.lockout_s must be positive",
+            );
         }
         for t in &self.api_tokens {
             if t.token.chars().count() < 16 {

@@ -1,12 +1,12 @@
 //! Extractors whose rejections are [`AppError`]s, so malformed JSON, a wrong content type, a
 //! body over the limit or a bad query parameter all get the one error shape.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
-use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::header::CONTENT_TYPE;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method};
 use civmap_domain::{Role, UserId};
@@ -189,9 +189,11 @@ where
     }
 }
 
-/// Who is calling. Until accounts and sessions land (issue 5) the caller is either anonymous
-/// (acting with the configured `anonymous_role`, `public` by default) or the holder of a
-/// static API token from the configuration (`Authorization: Bearer <token>`).
+/// Who is calling: an account signed in with a session cookie or an API token, the holder of a
+/// static API token from the configuration, or an anonymous caller (acting with the configured
+/// `anonymous_role`, `public` by default). See [`crate::auth`] for how a request is
+/// authenticated and [`crate::auth::Caller`] for how it signed in; which problems the actor may
+/// see and change is [`AppState::scope`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Actor {
     /// The user recorded in the event log; `None` for anonymous callers and system tokens.
@@ -217,15 +219,23 @@ impl Actor {
             )))
         } else {
             Err(AppError::Unauthorized(format!(
-                "sign in (Authorization: Bearer <token>) to {what}"
+                "sign in (POST /api/v1/login, or Authorization: Bearer <token>) to {what}"
             )))
         }
     }
 
-    /// Public callers never see personal data and see indoor problems generalised.
+    /// Whether this caller sees the public map only: the public and reporters (who see their
+    /// reports on the public map). Such callers never see personal data (reporter, assignee,
+    /// actors, notes, photos) and see indoor problems generalised to a 50 m cell.
     #[must_use]
     pub fn is_public(&self) -> bool {
-        self.role == Role::Public
+        matches!(self.role, Role::Public | Role::Reporter)
+    }
+
+    /// Whether this caller is staff (sees personal data within its scope).
+    #[must_use]
+    pub fn is_staff(&self) -> bool {
+        !self.is_public()
     }
 
     /// Whether this caller's writes are rate limited (anonymous callers are).
@@ -242,27 +252,9 @@ impl FromRequestParts<AppState> for Actor {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let ip = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip());
-        let Some(value) = parts.headers.get(AUTHORIZATION) else {
-            return Ok(state.anonymous(ip));
-        };
-        let value = value
-            .to_str()
-            .map_err(|_| AppError::Unauthorized("malformed Authorization header".into()))?;
-        let Some(token) = value
-            .strip_prefix("Bearer ")
-            .or_else(|| value.strip_prefix("bearer "))
-        else {
-            return Err(AppError::Unauthorized(
-                "unsupported Authorization scheme; use Bearer".into(),
-            ));
-        };
-        state
-            .actor_for_token(token.trim(), ip)
-            .ok_or_else(|| AppError::Unauthorized("unknown or revoked token".into()))
+        crate::auth::Caller::from_request_parts(parts, state)
+            .await
+            .map(|c| c.actor)
     }
 }
 

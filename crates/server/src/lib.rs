@@ -2,22 +2,27 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::float_cmp))]
 
 pub mod api;
+pub mod auth;
 pub mod config;
 pub mod docs;
 pub mod error;
 pub mod extract;
 pub mod geojson;
+pub mod heat;
 pub mod metrics;
 pub mod ogc;
 pub mod open311;
 pub mod ops;
 pub mod params;
+pub mod photo;
 pub mod problem_map;
 pub mod ratelimit;
 pub mod record;
 pub mod routing;
+pub mod scope;
 pub mod spatial;
 pub mod state;
+pub mod tiles;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -54,10 +59,12 @@ pub use state::AppState;
         (name = "zones", description = "Zones (point, road, area, surroundings, grid cell) and the chiefs assigned to them."),
         (name = "pois", description = "Schools, parks and wet markets (三个周边)."),
         (name = "categories", description = "The category table."),
+        (name = "heat", description = "Heat: per-zone scores, the three-surroundings rankings, the density surface (hexagon or square cells). Public: counts and scores only."),
         (name = "routes", description = "Rectification routes for street-office teams: JSON with GeoJSON lines, GPX, printable sheet."),
         (name = "ogc", description = "OGC API - Features - Part 1: Core (collections problems, zones, pois)."),
         (name = "open311", description = "Open311 GeoReport v2, JSON and XML."),
         (name = "operations", description = "Health, readiness, metrics, this document."),
+        (name = "accounts", description = "Sign in and out, who am I, API tokens."),
     ),
     components(schemas(error::ErrorBody, error::ErrorDetail))
 )]
@@ -68,9 +75,13 @@ struct ApiDoc;
 fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(api::router())
+        .merge(auth::router())
+        .merge(photo::router())
+        .merge(heat::router())
         .merge(ogc::router())
         .merge(open311::router().layer(middleware::from_fn(open311::open311_errors)))
         .merge(ops::router())
+        .merge(tiles::router())
         .routes(utoipa_axum::routes!(routing::plan_routes))
 }
 
@@ -147,7 +158,7 @@ async fn track(State(state): State<AppState>, req: Request, next: Next) -> Respo
 /// path belongs to.
 async fn fallback(State(state): State<AppState>, req: Request) -> Response {
     let path = req.uri().path().to_owned();
-    let api = ["/api/", "/ogc", "/open311/"]
+    let api = ["/api/", "/ogc", "/open311/", "/tiles/"]
         .iter()
         .any(|p| path.starts_with(p));
     if !api && let Some(dir) = state.config().web_dir.clone() {

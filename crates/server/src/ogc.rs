@@ -440,7 +440,8 @@ impl ItemsPage<'_> {
             .map(decode_cursor)
             .transpose()?;
         let spatial: Vec<Spatial> = bbox.into_iter().map(Spatial::BBox).collect();
-        let page = state.query(&spatial, &filter, after, offset + limit)?;
+        let scope = state.scope(actor);
+        let page = state.query_scoped(&scope, &spatial, &filter, after, offset + limit)?;
         let ids: Vec<ProblemId> = page.ids.iter().skip(offset).copied().collect();
         // The window was offset + limit long, so its last id is where the next page starts.
         let next_link = page.next_after.map(|last| {
@@ -658,6 +659,10 @@ async fn item(
     let not_found = || AppError::NotFound(format!("no feature {id} in {}", c.id()));
     let mut v = match c {
         Coll::Problems => {
+            // Outside the caller's scope is the same 404 as an id that does not exist.
+            state
+                .check_visible(&state.scope(&actor), ProblemId(id))
+                .map_err(|_| not_found())?;
             let table = state.categories();
             let g = state.problems();
             let record = g.map.get(&ProblemId(id)).ok_or_else(not_found)?;

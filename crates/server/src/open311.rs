@@ -264,7 +264,7 @@ fn discovery_value(state: &AppState, headers: &HeaderMap) -> Doc {
         (
             "key_service",
             val(
-                "api_key: an API token from the street office (optional; anonymous reports are rate limited)",
+                "api_key: an account API token (POST /api/v1/tokens, `civmap user token`) or a configured token (optional; anonymous reports are rate limited)",
             ),
         ),
         (
@@ -561,6 +561,13 @@ fn requests_get(
     let q: RequestsQuery = parse_urlencoded(raw.unwrap_or_default().as_bytes())?;
     let crs = params::parse_crs(q.crs.as_deref())?;
     let max = state.config().limits.filter_values;
+    // Requests outside the caller's scope are left out, as if they did not exist.
+    let allowed = state.scoped_ids(&state.scope(actor), &Filter::default());
+    let in_scope = |id: &ProblemId| {
+        allowed
+            .as_ref()
+            .is_none_or(|ids| ids.binary_search(id).is_ok())
+    };
     let g = state.problems();
     let mut items = Vec::new();
     if let Some(ids) = q.service_request_id.as_deref().filter(|s| !s.is_empty()) {
@@ -569,7 +576,7 @@ fn requests_get(
             let id = Uuid::parse_str(s).map(ProblemId).map_err(|_| {
                 AppError::bad_param("service_request_id", format!("{s:?} is not a request id"))
             })?;
-            if let Some(r) = g.map.get(&id) {
+            if let Some(r) = g.map.get(&id).filter(|_| in_scope(&id)) {
                 items.push(request_value(state, id, r, actor.is_public(), crs));
             }
         }
@@ -639,7 +646,7 @@ fn requests_get(
         }
         // Newest first, the first 1000 (the specification's response volume).
         for (id, r) in g.map.iter().rev() {
-            if crate::spatial::record_matches(&filter, *id, r) {
+            if crate::spatial::record_matches(&filter, *id, r) && in_scope(id) {
                 items.push(request_value(state, *id, r, actor.is_public(), crs));
                 if items.len() == MAX_REQUESTS {
                     break;
@@ -710,12 +717,16 @@ async fn requests_post(
     }
     let p: PostRequest = parse_urlencoded(body)?;
     let ip = peer.map(|a| a.ip());
+    // A static token of the configuration or an account's API token (`POST /api/v1/tokens`).
     let actor = match p.api_key.as_deref().filter(|k| !k.is_empty()) {
-        Some(key) => state.actor_for_token(key, ip).ok_or_else(|| {
-            AppError::Forbidden(
-                "Invalid api_key received -- can't proceed with create_request.".into(),
-            )
-        })?,
+        Some(key) => crate::auth::bearer(&state, key, ip)
+            .await?
+            .map(|c| c.actor)
+            .ok_or_else(|| {
+                AppError::Forbidden(
+                    "Invalid api_key received -- can't proceed with create_request.".into(),
+                )
+            })?,
         None => state.anonymous(ip),
     };
     // `crs` may come in the form or the query string.
@@ -869,6 +880,10 @@ async fn request_by_id(
     let pid = Uuid::parse_str(id)
         .map(ProblemId)
         .map_err(|_| not_found())?;
+    // Outside the caller's scope is the same 404 as an id that does not exist.
+    state
+        .check_visible(&state.scope(&actor), pid)
+        .map_err(|_| not_found())?;
     let g = state.problems();
     let r = g.map.get(&pid).ok_or_else(not_found)?;
     let v = Doc::List(vec![request_value(&state, pid, r, actor.is_public(), crs)]);
@@ -881,6 +896,7 @@ async fn request_by_id(
     params(("file" = String, Path, description = "`{token}.json` or `.xml`")),
     responses((status = 200, description = "The id", body = Object), (status = 404, description = "Unknown token", body = Object)))]
 async fn token(
+    actor: Actor,
     State(state): State<AppState>,
     Path(file): Path<String>,
 ) -> Result<Response, AppError> {
@@ -890,7 +906,7 @@ async fn token(
     let pid = Uuid::parse_str(tok)
         .map(ProblemId)
         .map_err(|_| not_found())?;
-    if !state.problems().map.contains_key(&pid) {
+    if !state.visible(&state.scope(&actor), pid) {
         return Err(not_found());
     }
     let v = Doc::List(vec![Doc::Obj(vec![

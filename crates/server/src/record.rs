@@ -77,6 +77,12 @@ fn intern(id: Option<Uuid>) -> u32 {
     n
 }
 
+/// The number of an id already interned, without adding it (`None` when no record ever held
+/// it, so no record can match it).
+pub(crate) fn interned(id: Uuid) -> Option<u32> {
+    INTERNED.read().numbers.get(&id).copied()
+}
+
 /// The id with this number (`None` for 0).
 fn resolve(n: u32) -> Option<Uuid> {
     if n == 0 {
@@ -186,6 +192,16 @@ impl Record {
         resolve(self.zone)
     }
 
+    /// The interned number of the assignee (0: none); compare with [`interned`].
+    pub(crate) fn assignee_key(&self) -> u32 {
+        self.assignee
+    }
+
+    /// The interned number of the zone dispatched through (0: none).
+    pub(crate) fn zone_key(&self) -> u32 {
+        self.zone
+    }
+
     /// The closed problem this one is a recurrence of.
     #[must_use]
     pub fn recurrence_of(&self) -> Option<Uuid> {
@@ -287,8 +303,8 @@ pub struct View<'a> {
     pub table: &'a CategoryTable,
     pub crs: Crs,
     /// Public callers see no personal data, and problems of indoor categories (stairwells,
-    /// windows) at a generalised position (rounded to 0.001°, about 100 m), so no household
-    /// can be identified.
+    /// windows) at a generalised position (the centre of their 50 m cell, see
+    /// [`generalise_position`]), so no household can be identified.
     pub public: bool,
     pub now_ms: i64,
     /// The properties written ([`PropertySet::ALL`] by default).
@@ -301,19 +317,71 @@ fn round7(v: f64) -> f64 {
     (v * 1e7).round() / 1e7
 }
 
-/// Decimal places of generalised positions (0.001° ≈ 111 m north-south).
-const GENERALISED_DECIMALS: f64 = 1000.0;
+/// Side of the cells that public positions of indoor problems are generalised to, metres.
+pub const GENERALISED_CELL_M: f64 = 50.0;
+
+/// Metres per degree of latitude (and of longitude at the equator) on the mean Earth sphere.
+const M_PER_DEG: f64 = 6_371_008.8 * std::f64::consts::PI / 180.0;
+
+/// The centre of the [`GENERALISED_CELL_M`] cell holding a WGS-84 `[lon, lat]`: what public
+/// outputs (REST, OGC, Open311, tiles) show instead of the position of a problem of an indoor
+/// category (stairwell clutter, flying-wire charging), so no household can be identified.
+///
+/// Cells are 50 m north-south; their width east-west is 50 m at the latitude of the cell's
+/// centre line. Every position in a cell gives the same centre (idempotent), at most
+/// `50 / √2 ≈ 35.4` m away from the true position.
+///
+/// ```
+/// use civmap_server::record::generalise_position;
+/// let a = generalise_position([121.497_12, 31.285_45]);
+/// let b = generalise_position([121.497_13, 31.285_46]); // about 1.5 m away
+/// assert_eq!(a, b);
+/// assert_eq!(generalise_position(a), a);
+/// ```
+#[must_use]
+pub fn generalise_position(p: [f64; 2]) -> [f64; 2] {
+    let [lon, lat] = p;
+    if !(lon.is_finite() && lat.is_finite()) {
+        return p;
+    }
+    let dlat = GENERALISED_CELL_M / M_PER_DEG;
+    let row = (lat / dlat).floor();
+    let clat = ((row + 0.5) * dlat).clamp(-90.0, 90.0);
+    // Near the poles a cell would be wider than the world; no street office is there.
+    let dlon = (GENERALISED_CELL_M / (M_PER_DEG * clat.to_radians().cos().max(1e-6))).min(360.0);
+    let col = (lon / dlon).floor();
+    let clon = ((col + 0.5) * dlon).clamp(-180.0, 180.0);
+    [clon, clat]
+}
+
+/// Whether problems of `category` are shown generalised to the public (indoor categories).
+#[must_use]
+pub fn is_generalised(table: &CategoryTable, category: CategoryId) -> bool {
+    table.get(category).is_some_and(|c| c.indoor)
+}
+
+/// The WGS-84 position of `r` as the public may see it: exact, or the centre of its 50 m
+/// cell for indoor categories; and whether it was generalised. For tiles and other public
+/// outputs that do not go through [`View`].
+#[must_use]
+pub fn public_position(table: &CategoryTable, r: &Record) -> ([f64; 2], bool) {
+    if is_generalised(table, r.category) {
+        (generalise_position([r.lon, r.lat]), true)
+    } else {
+        ([r.lon, r.lat], false)
+    }
+}
 
 impl View<'_> {
     /// The position shown for `r`, in the output CRS, and whether it was generalised.
     #[must_use]
     pub fn position(&self, r: &Record) -> ([f64; 2], bool) {
-        let indoor = self.public && self.table.get(r.category).is_some_and(|c| c.indoor);
-        let mut p = [r.lon, r.lat];
-        if indoor {
-            p = p.map(|v| (v * GENERALISED_DECIMALS).round() / GENERALISED_DECIMALS);
-        }
-        (self.crs.from_wgs84(p).map(round7), indoor)
+        let (p, generalised) = if self.public {
+            public_position(self.table, r)
+        } else {
+            ([r.lon, r.lat], false)
+        };
+        (self.crs.from_wgs84(p).map(round7), generalised)
     }
 }
 
@@ -505,6 +573,7 @@ pub struct ProblemCollectionDoc {
 mod tests {
     use super::*;
     use civmap_domain::NewProblem;
+    use rand::{Rng as _, SeedableRng as _};
 
     fn sample(table: &CategoryTable, cat: &str) -> Problem {
         NewProblem {
@@ -576,10 +645,13 @@ mod tests {
             v["properties"].get("reporter").is_none(),
             "no personal data"
         );
-        assert_eq!(
-            v["geometry"]["coordinates"][0], 121.497,
-            "indoor: generalised"
-        );
+        let shown = [
+            v["geometry"]["coordinates"][0].as_f64().unwrap(),
+            v["geometry"]["coordinates"][1].as_f64().unwrap(),
+        ];
+        assert_ne!(shown, [121.497_123_4, 31.285_456_7], "indoor: generalised");
+        let cell = generalise_position([121.497_123_4, 31.285_456_7]);
+        assert!((shown[0] - cell[0]).abs() < 1e-7 && (shown[1] - cell[1]).abs() < 1e-7);
         assert_eq!(v["properties"]["location_generalised"], true);
         let lean = View {
             props: PropertySet::parse("category,status").unwrap(),
@@ -596,5 +668,51 @@ mod tests {
             serde_json::json!({"category": "stairwell_clutter", "status": "reported"})
         );
         assert_eq!(PropertySet::parse("category,nope"), Err("nope".to_owned()));
+    }
+
+    /// Metres between two WGS-84 positions (equirectangular; fine at these distances).
+    fn metres(a: [f64; 2], b: [f64; 2]) -> f64 {
+        let mid = f64::midpoint(a[1], b[1]).to_radians();
+        let dx = (a[0] - b[0]) * M_PER_DEG * mid.cos();
+        let dy = (a[1] - b[1]) * M_PER_DEG;
+        dx.hypot(dy)
+    }
+
+    #[test]
+    fn generalisation_is_a_50_m_cell() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        let mut moved_far = 0;
+        for _ in 0..20_000 {
+            let p = [
+                rng.random_range(121.40..121.60),
+                rng.random_range(31.20..31.35),
+            ];
+            let g = generalise_position(p);
+            let d = metres(p, g);
+            assert!(d <= 35.5, "{p:?} -> {g:?} moved {d} m");
+            if d > 10.0 {
+                moved_far += 1;
+            }
+            assert_eq!(
+                generalise_position(g),
+                g,
+                "the centre is its own cell's centre"
+            );
+        }
+        assert!(
+            moved_far > 10_000,
+            "positions really are coarsened ({moved_far})"
+        );
+        // Cells are 50 m: centres of neighbouring cells are 50 m apart north-south.
+        let a = generalise_position([121.5, 31.28]);
+        let b = generalise_position([121.5, a[1] + 50.0 / M_PER_DEG]);
+        assert!((metres(a, b) - 50.0).abs() < 0.5, "{}", metres(a, b));
+        // Non-indoor categories are not touched, indoor ones are.
+        let t = CategoryTable::builtin();
+        let r = Record::from_problem(&sample(&t, "garbage"), &t).unwrap();
+        assert_eq!(public_position(&t, &r), ([r.lon, r.lat], false));
+        let r = Record::from_problem(&sample(&t, "flying_wire_charging"), &t).unwrap();
+        let (p, g) = public_position(&t, &r);
+        assert!(g && p != [r.lon, r.lat]);
     }
 }

@@ -3,22 +3,31 @@
 //! team along the real roads — as JSON with GeoJSON lines, as GPX for phones and navigation
 //! apps, or as a printable sheet (stop table + SVG map) for teams without phones.
 //!
+//! Only problems in the caller's scope are planned (a street office with a coded street: its
+//! street; see [`crate::scope`]); outside it a problem id is "not found", as everywhere else.
+//!
 //! The server only translates: problems become `civmap_route::Stop`s (must-visit when overdue,
-//! severe or inside a three-surroundings zone; otherwise optional with a value of category weight
-//! × severity weight), the solver plans, and the plan is rendered.
+//! severe — high or critical — or inside a three-surroundings zone; otherwise optional with a
+//! value of category weight × severity weight; time on site from the category table, or from the
+//! request's `service_min`), the solver plans, and the plan is rendered. Infeasible requests (the
+//! must-visit stops do not fit the budget, a stop no usable road reaches) are answered 422 with
+//! the error's `stops` listing the problem ids.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write as _;
 use std::sync::Arc;
 
 use axum::Json;
+use axum::extract::FromRequest;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use civmap_domain::{Problem, ProblemId, Role, Severity, Status, ZoneId, ZoneKind};
 use civmap_geodata::Crs;
 use civmap_geodata::osm::OsmData;
 use civmap_route::graph::{GraphBuilder, Mode, RoadGraph};
-use civmap_route::plan::{self, Plan, PlanRequest, Priority, RouteEnd, Stop};
+use civmap_route::plan::{
+    self, Plan, PlanError, PlanRequest, PlannedStop, Priority, RouteEnd, Stop,
+};
 use civmap_tiles::svg::{Colour, LineStyle, StaticMap};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -26,11 +35,24 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::error::{AppError, ErrorBody};
-use crate::extract::{Actor, AppJson, AppQuery};
+use crate::extract::{Actor, AppJson, parse_urlencoded};
+use crate::scope::Scope;
 use crate::state::AppState;
 
 /// Most problems one plan may visit.
 pub const MAX_STOPS: usize = 500;
+
+/// Most teams in one plan.
+pub const MAX_TEAMS: usize = 20;
+
+/// Longest budget per team, minutes (a day).
+pub const MAX_BUDGET_MIN: f64 = 24.0 * 60.0;
+
+/// Longest time on site per stop a request may set, minutes (a working day).
+pub const MAX_SERVICE_MIN: f64 = 8.0 * 60.0;
+
+/// The roles that plan routes.
+const PLANNERS: &[Role] = &[Role::Admin, Role::StreetOffice];
 
 /// The road graphs of the served area, one per travel mode, built once at start from
 /// OpenStreetMap ways.
@@ -62,7 +84,9 @@ impl RoadNetwork {
         })
     }
 
-    fn graph(&self, mode: Mode) -> &RoadGraph {
+    /// The graph of one travel mode.
+    #[must_use]
+    pub fn graph(&self, mode: Mode) -> &RoadGraph {
         match mode {
             Mode::Walk => &self.walk,
             Mode::Cycle => &self.cycle,
@@ -71,20 +95,21 @@ impl RoadNetwork {
     }
 }
 
-/// Which problems to visit: either `ids`, or a `filter`.
+/// A route-planning request: which problems (`ids`, or a `filter`), how many teams, how long,
+/// how they travel, where they set out.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RouteRequest {
-    /// Problems chosen one by one.
+    /// Problems chosen one by one (open problems only). Give either `ids` or `filter`.
     #[serde(default)]
     pub ids: Vec<Uuid>,
-    /// Problems chosen by a filter (used when `ids` is empty).
+    /// Problems chosen by a filter (every open problem that matches). Give either `ids` or `filter`.
     #[serde(default)]
     pub filter: Option<RouteFilter>,
-    /// Number of teams (1–20); routes are balanced across them.
+    /// Number of teams (1–20); the routes are balanced across them (the longest is minimised).
     #[serde(default = "one")]
     pub teams: usize,
-    /// Working time per team, minutes (travel + time on site).
+    /// Working time per team, minutes (travel + time on site), more than 0 and at most 1440.
     pub budget_min: f64,
     /// `walk` (default), `cycle` or `drive` (one-way streets respected).
     #[serde(default)]
@@ -93,10 +118,14 @@ pub struct RouteRequest {
     /// Where the teams set out: the street office, `[lon, lat]` in the request's `crs`.
     pub start: [f64; 2],
     /// Where routes end: `"start"` (default, back to the office), `"last"` (at the last stop) or
-    /// `[lon, lat]`.
+    /// `[lon, lat]` in the request's `crs`.
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
     pub end: Option<Value>,
+    /// Minutes on site per category code (e.g. `{"garbage": 15}`), overriding the category
+    /// table's `service_minutes`; 0 to 480.
+    #[serde(default)]
+    pub service_min: BTreeMap<String, f64>,
     /// Seed of the solver: the same request and seed give the same routes.
     #[serde(default)]
     pub seed: u64,
@@ -111,9 +140,12 @@ fn one() -> usize {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RouteFilter {
+    /// Only problems inside this zone.
     pub zone: Option<Uuid>,
+    /// Only these category codes (empty: every category).
     #[serde(default)]
     pub category: Vec<String>,
+    /// Only these statuses (empty: every open status).
     #[serde(default)]
     #[schema(value_type = Vec<String>)]
     pub status: Vec<Status>,
@@ -123,76 +155,79 @@ pub struct RouteFilter {
 }
 
 /// `format=json` (default), `gpx`, `svg` (the map of the print sheet) or `html` (the whole
-/// printable sheet); `crs` of `start` and of the coordinates in the answer.
+/// printable sheet); `crs` of `start`, `end` and of the coordinates in the answer.
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct RouteParams {
+    /// `json` (default), `gpx`, `svg` or `html`.
     pub format: Option<String>,
+    /// `wgs84` (default), `gcj02` or `bd09`.
     pub crs: Option<String>,
 }
 
-struct Chosen {
-    problems: Vec<Problem>,
-    names: HashMap<String, String>,
+/// Why a problem is a must-visit stop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum MustReason {
+    Overdue,
+    Surroundings,
+    Severe,
 }
 
-fn choose(state: &AppState, req: &RouteRequest) -> Result<Chosen, AppError> {
+impl MustReason {
+    fn code(self) -> &'static str {
+        match self {
+            MustReason::Overdue => "overdue",
+            MustReason::Surroundings => "three_surroundings",
+            MustReason::Severe => "severe",
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            MustReason::Overdue => "超期 overdue",
+            MustReason::Surroundings => "三个周边 three surroundings",
+            MustReason::Severe => "严重 severe",
+        }
+    }
+}
+
+/// The problems chosen for a plan, with what the answer shows about them.
+struct Chosen {
+    problems: Vec<Problem>,
+    /// Category display name (Chinese) by problem id.
+    names: HashMap<String, String>,
+    /// Must-visit reasons by problem id (empty for optional stops).
+    reasons: HashMap<String, Vec<MustReason>>,
+    /// `ids` or `filter`: the request field the stops came from.
+    source: &'static str,
+}
+
+fn choose(state: &AppState, scope: &Scope, req: &RouteRequest) -> Result<Chosen, AppError> {
     let table = state.categories();
     let now = chrono::Utc::now();
-    let mut problems = Vec::new();
-    if req.ids.is_empty() {
+    let (source, problems) = if req.ids.is_empty() {
         let f = req.filter.as_ref().ok_or_else(|| {
             AppError::invalid("ids", "choose the problems with `ids` or with a `filter`")
         })?;
-        for c in &f.category {
-            table.id(c)?;
-        }
-        let zone_ids: Option<Vec<ZoneId>> = f.zone.map(|z| vec![ZoneId(z)]);
-        let g = state.problems();
-        for (id, r) in &g.map {
-            let p = r.to_problem(*id, &table);
-            if !p.status.is_open()
-                || (!f.category.is_empty() && !f.category.contains(&p.category))
-                || (!f.status.is_empty() && !f.status.contains(&p.status))
-                || (f.overdue && !p.is_overdue(now))
-            {
-                continue;
-            }
-            problems.push(p);
-        }
-        drop(g);
-        if let Some(zones) = zone_ids {
-            problems.retain(|p| {
-                state
-                    .containing_zones(p.location.lon(), p.location.lat())
-                    .iter()
-                    .any(|z| zones.contains(z))
-            });
-        }
+        ("filter", by_filter(state, scope, f, now)?)
     } else {
-        for id in &req.ids {
-            let p = state.problem(ProblemId(*id))?;
-            if !p.status.is_open() {
-                return Err(AppError::invalid(
-                    "ids",
-                    format!(
-                        "problem {id} is {}: only open problems are visited",
-                        p.status
-                    ),
-                ));
-            }
-            problems.push(p);
+        if req.filter.is_some() {
+            return Err(AppError::invalid(
+                "filter",
+                "give either `ids` or `filter`, not both",
+            ));
         }
-    }
+        ("ids", by_ids(state, scope, &req.ids)?)
+    };
     if problems.is_empty() {
         return Err(AppError::invalid(
-            "ids",
+            source,
             "no open problem matches: nothing to visit",
         ));
     }
     if problems.len() > MAX_STOPS {
         return Err(AppError::invalid(
-            "ids",
+            source,
             format!(
                 "{} problems chosen; a plan visits at most {MAX_STOPS}",
                 problems.len()
@@ -208,38 +243,159 @@ fn choose(state: &AppState, req: &RouteRequest) -> Result<Chosen, AppError> {
             (p.id.to_string(), name)
         })
         .collect();
-    Ok(Chosen { problems, names })
+    let reasons = must_reasons(state, &problems, now);
+    Ok(Chosen {
+        problems,
+        names,
+        reasons,
+        source,
+    })
 }
 
-/// Must-visit: overdue, serious, or in a three-surroundings zone (迎检 priorities).
-fn to_stops(state: &AppState, problems: &[Problem]) -> Vec<Stop> {
+/// Every open problem in the caller's scope matching the filter, in id order.
+fn by_filter(
+    state: &AppState,
+    scope: &Scope,
+    f: &RouteFilter,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Vec<Problem>, AppError> {
     let table = state.categories();
-    let now = chrono::Utc::now();
+    for c in &f.category {
+        table
+            .id(c)
+            .map_err(|_| AppError::invalid("filter.category", format!("unknown category {c:?}")))?;
+    }
+    let zone = f.zone.map(ZoneId);
+    // The zones guard before the problems guard, as every reader takes them.
+    let zones = state.zones();
+    if let Some(z) = zone
+        && !zones.map.contains_key(&z)
+    {
+        return Err(AppError::invalid("filter.zone", format!("no zone {}", z.0)));
+    }
+    let g = state.problems();
+    let mut problems = Vec::new();
+    for (id, r) in &g.map {
+        let p = r.to_problem(*id, &table);
+        if !p.status.is_open()
+            || (!f.category.is_empty() && !f.category.contains(&p.category))
+            || (!f.status.is_empty() && !f.status.contains(&p.status))
+            || (f.overdue && !p.is_overdue(now))
+            || zone.is_some_and(|z| !zones.index.zones_at(p.location).iter().any(|h| h.id == z))
+            || !scope.contains(&zones, r)
+        {
+            continue;
+        }
+        problems.push(p);
+    }
+    Ok(problems)
+}
+
+/// The problems with these ids, each open, in the caller's scope (outside it a problem is
+/// "not found", as on every other API) and listed once.
+fn by_ids(state: &AppState, scope: &Scope, ids: &[Uuid]) -> Result<Vec<Problem>, AppError> {
+    let mut seen = HashSet::new();
+    let mut problems = Vec::with_capacity(ids.len());
+    for id in ids {
+        if !seen.insert(*id) {
+            return Err(AppError::invalid(
+                "ids",
+                format!("problem {id} is listed twice"),
+            ));
+        }
+        let p = state
+            .check_visible(scope, ProblemId(*id))
+            .and_then(|()| state.problem(ProblemId(*id)))
+            .map_err(|_| AppError::invalid("ids", format!("no problem {id}")))?;
+        if !p.status.is_open() {
+            return Err(AppError::invalid(
+                "ids",
+                format!(
+                    "problem {id} is {}: only open problems are visited",
+                    p.status
+                ),
+            ));
+        }
+        problems.push(p);
+    }
+    Ok(problems)
+}
+
+/// Why each problem must be visited (overdue, in a three-surroundings zone, severe); empty for
+/// optional ones.
+fn must_reasons(
+    state: &AppState,
+    problems: &[Problem],
+    now: chrono::DateTime<chrono::Utc>,
+) -> HashMap<String, Vec<MustReason>> {
     let zones = state.zones();
     problems
         .iter()
         .map(|p| {
-            let cat = table.by_code(&p.category);
-            let in_surroundings = state
-                .containing_zones(p.location.lon(), p.location.lat())
+            let mut why = Vec::new();
+            if p.is_overdue(now) {
+                why.push(MustReason::Overdue);
+            }
+            if zones
+                .index
+                .zones_at(p.location)
                 .iter()
-                .any(|z| {
-                    zones
-                        .map
-                        .get(z)
-                        .is_some_and(|z| z.kind == ZoneKind::Surroundings)
-                });
-            let must = p.is_overdue(now) || p.severity >= Severity::High || in_surroundings;
+                .any(|h| h.kind == ZoneKind::Surroundings)
+            {
+                why.push(MustReason::Surroundings);
+            }
+            if p.severity >= Severity::High {
+                why.push(MustReason::Severe);
+            }
+            (p.id.to_string(), why)
+        })
+        .collect()
+}
+
+/// Checks `service_min` (known category codes, 0 to 480 minutes).
+fn check_service(state: &AppState, service: &BTreeMap<String, f64>) -> Result<(), AppError> {
+    let table = state.categories();
+    for (code, &m) in service {
+        if table.by_code(code).is_none() {
+            return Err(AppError::invalid(
+                "service_min",
+                format!("unknown category {code:?}"),
+            ));
+        }
+        if !(m.is_finite() && (0.0..=MAX_SERVICE_MIN).contains(&m)) {
+            return Err(AppError::invalid(
+                "service_min",
+                format!("{code}: minutes on site must be 0 to {MAX_SERVICE_MIN}, got {m}"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Must-visit stops first (overdue, three surroundings, severe), then optional stops by value.
+fn to_stops(state: &AppState, chosen: &Chosen, service: &BTreeMap<String, f64>) -> Vec<Stop> {
+    let table = state.categories();
+    chosen
+        .problems
+        .iter()
+        .map(|p| {
+            let cat = table.by_code(&p.category);
+            let id = p.id.to_string();
+            let must = chosen.reasons.get(&id).is_some_and(|r| !r.is_empty());
+            let minutes = service
+                .get(&p.category)
+                .copied()
+                .unwrap_or_else(|| f64::from(cat.map_or(10, |c| c.service_minutes)));
             Stop {
-                id: p.id.to_string(),
+                id,
                 lon: p.location.lon(),
                 lat: p.location.lat(),
-                service_s: f64::from(cat.map_or(10, |c| c.service_minutes)) * 60.0,
+                service_s: minutes * 60.0,
                 priority: if must {
                     Priority::Must
                 } else {
                     Priority::Optional {
-                        value: cat.map_or(1.0, |c| c.weight) * p.severity.weight(),
+                        value: cat.map_or(1.0, |c| c.weight).max(0.01) * p.severity.weight(),
                     }
                 },
             }
@@ -249,17 +405,15 @@ fn to_stops(state: &AppState, problems: &[Problem]) -> Vec<Stop> {
 
 fn parse_end(v: Option<&Value>, crs: Crs) -> Result<RouteEnd, AppError> {
     match v {
-        None => Ok(RouteEnd::ReturnToStart),
+        None | Some(Value::Null) => Ok(RouteEnd::ReturnToStart),
         Some(Value::String(s)) if s == "start" => Ok(RouteEnd::ReturnToStart),
         Some(Value::String(s)) if s == "last" => Ok(RouteEnd::LastStop),
         Some(Value::Array(a)) if a.len() == 2 => {
-            let lon = a[0]
-                .as_f64()
-                .ok_or_else(|| AppError::invalid("end", "not a number"))?;
-            let lat = a[1]
-                .as_f64()
-                .ok_or_else(|| AppError::invalid("end", "not a number"))?;
-            let (lon, lat) = crate::api::input_position(crs, lon, lat)?;
+            let (Some(lon), Some(lat)) = (a[0].as_f64(), a[1].as_f64()) else {
+                return Err(AppError::invalid("end", "end must be [lon, lat] numbers"));
+            };
+            let (lon, lat) = crate::api::input_position(crs, lon, lat)
+                .map_err(|e| AppError::invalid("end", e.public_message()))?;
             Ok(RouteEnd::At([lon, lat]))
         }
         Some(_) => Err(AppError::invalid(
@@ -269,29 +423,94 @@ fn parse_end(v: Option<&Value>, crs: Crs) -> Result<RouteEnd, AppError> {
     }
 }
 
+/// A planning error as an HTTP answer: 422 in the common error shape, with `stops` listing the
+/// problem ids when the error is about stops (infeasible budget, unreachable stops).
+fn plan_error(e: &PlanError, chosen: &Chosen, teams: usize) -> Response {
+    // The message names at most this many stops; `error.stops` lists them all.
+    const NAMED: usize = 20;
+    let names = |ids: &[String]| {
+        let mut text = ids
+            .iter()
+            .take(NAMED)
+            .map(|id| match chosen.names.get(id) {
+                Some(n) => format!("{id} ({n})"),
+                None => id.clone(),
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        if ids.len() > NAMED {
+            let _ = write!(text, " and {} more (all in error.stops)", ids.len() - NAMED);
+        }
+        text
+    };
+    let err = match e {
+        PlanError::MustVisitOverBudget {
+            stop_ids,
+            budget_s,
+            needed_s,
+            ..
+        } => AppError::invalid(
+            "budget_min",
+            format!(
+                "the must-visit stops (overdue, three surroundings, severe) do not fit {:.0} min per team with {teams} team(s); the best plan found needs {:.0} min. Give more time or teams, or fewer problems. Stops: {}",
+                budget_s / 60.0,
+                needed_s / 60.0,
+                names(stop_ids)
+            ),
+        ),
+        PlanError::Unreachable {
+            stop_ids,
+            mode,
+            max_snap_m,
+        } => AppError::invalid(
+            chosen.source,
+            format!(
+                "these must-visit stops cannot be reached from the start: no road usable on the {mode} network within {max_snap_m:.0} m. Stops: {}",
+                names(stop_ids)
+            ),
+        ),
+        PlanError::EndpointUnreachable { which, .. } => AppError::invalid(*which, e),
+        PlanError::ModeMismatch { .. } => AppError::invalid("mode", e),
+        PlanError::InvalidStop { .. }
+        | PlanError::DuplicateStopId(_)
+        | PlanError::TooManyStops { .. } => AppError::invalid(chosen.source, e),
+        PlanError::InvalidRequest(_) | PlanError::Solver(_) => AppError::invalid("body", e),
+    };
+    let mut body = serde_json::to_value(err.body()).unwrap_or_else(|_| json!({}));
+    if !e.stop_ids().is_empty()
+        && let Some(detail) = body.get_mut("error").and_then(Value::as_object_mut)
+    {
+        detail.insert("stops".into(), json!(e.stop_ids()));
+    }
+    (err.status(), Json(body)).into_response()
+}
+
 /// Plans routes for the chosen problems.
 #[utoipa::path(
     post,
     path = "/api/v1/routes",
     tag = "routes",
     summary = "Plan rectification routes (整改路线)",
-    description = "Orders the chosen open problems into one route per team within the time budget, along the roads of the chosen mode. Must-visit stops: overdue, high or critical severity, or inside a three-surroundings zone; the rest are optional and chosen by value (category weight × severity weight) while time remains. `format=gpx` answers GPX 1.1, `format=svg` the map of the print sheet, `format=html` the printable sheet. Without a road graph the answer uses straight-line distance × 1.3 and says so (`fallback_straight_line`). Roles: admin, street_office.",
+    description = "Orders the chosen open problems (`ids`, or every open problem matching `filter`: zone, category, status, overdue) into one route per team (`teams`, balanced) within the time budget (`budget_min`, travel plus time on site, which comes from the category's `service_minutes` or the request's `service_min`), from `start` (the street office) back to it, to `end`, or ending at the last stop, along the roads of `mode` (walk, cycle, drive with one-way streets). Must-visit stops: overdue, high or critical severity, or inside a three-surroundings zone; the rest are optional and chosen by value (category weight × severity weight) while time remains. The same request and `seed` give the same routes. JSON answers per team the ordered stops with arrival times (seconds after leaving the start), the route line as a GeoJSON Feature, distance and duration, plus `geojson`, a FeatureCollection of every line and stop. `format=gpx` answers GPX 1.1, `format=svg` the map of the print sheet, `format=html` the printable sheet. Without a road graph the answer uses straight-line distance × 1.3 and says so (`fallback_straight_line`, `note`). Infeasible requests (must-visit stops over the budget, stops no road reaches) are 422 with `error.stops` naming the problems. Roles: admin, street_office.",
     params(RouteParams),
     request_body(content = RouteRequest, content_type = "application/json"),
     responses(
-        (status = 200, description = "The routes", body = Object),
+        (status = 200, description = "The routes (JSON, GPX, SVG or HTML by `format`)", body = Object),
+        (status = 400, description = "Malformed JSON or query parameter", body = ErrorBody),
         (status = 401, description = "Sign in first", body = ErrorBody),
         (status = 403, description = "Role not allowed", body = ErrorBody),
-        (status = 422, description = "Infeasible or invalid: the message names the stops (a must-visit set that does not fit the budget, a stop no road reaches)", body = ErrorBody),
+        (status = 422, description = "Invalid or infeasible: the error names the field, and for infeasible plans lists the problem ids in `error.stops` (must-visit stops that do not fit the budget, stops no usable road reaches)", body = ErrorBody),
     )
 )]
 pub async fn plan_routes(
     actor: Actor,
     axum::extract::State(state): axum::extract::State<AppState>,
-    AppQuery(q): AppQuery<RouteParams>,
-    AppJson(req): AppJson<RouteRequest>,
+    request: axum::extract::Request,
 ) -> Result<Response, AppError> {
-    actor.require(&[Role::Admin, Role::StreetOffice], "plan routes")?;
+    // The role first: callers who may not plan learn nothing from validation errors.
+    actor.require(PLANNERS, "plan routes")?;
+    let q: RouteParams = parse_urlencoded(request.uri().query().unwrap_or_default().as_bytes())?;
+    let AppJson(req) = AppJson::<RouteRequest>::from_request(request, &state).await?;
     let crs: Crs = q
         .crs
         .as_deref()
@@ -305,21 +524,25 @@ pub async fn plan_routes(
             "format is json, gpx, svg or html",
         ));
     }
-    if !(1..=20).contains(&req.teams) {
-        return Err(AppError::invalid("teams", "teams must be 1 to 20"));
+    if !(1..=MAX_TEAMS).contains(&req.teams) {
+        return Err(AppError::invalid(
+            "teams",
+            format!("teams must be 1 to {MAX_TEAMS}"),
+        ));
     }
-    if !(req.budget_min.is_finite() && req.budget_min > 0.0 && req.budget_min <= 24.0 * 60.0) {
+    if !(req.budget_min.is_finite() && req.budget_min > 0.0 && req.budget_min <= MAX_BUDGET_MIN) {
         return Err(AppError::invalid(
             "budget_min",
-            "budget_min must be more than 0 and at most 1440 minutes",
+            format!("budget_min must be more than 0 and at most {MAX_BUDGET_MIN} minutes"),
         ));
     }
     let (lon, lat) = crate::api::input_position(crs, req.start[0], req.start[1])
         .map_err(|_| AppError::invalid("start", "start must be a valid [lon, lat]"))?;
     let end = parse_end(req.end.as_ref(), crs)?;
+    check_service(&state, &req.service_min)?;
     let mode = req.mode.unwrap_or(Mode::Walk);
-    let chosen = choose(&state, &req)?;
-    let stops = to_stops(&state, &chosen.problems);
+    let chosen = choose(&state, &state.scope(&actor), &req)?;
+    let stops = to_stops(&state, &chosen, &req.service_min);
     let request = PlanRequest {
         stops,
         start: [lon, lat],
@@ -330,6 +553,7 @@ pub async fn plan_routes(
         seed: req.seed,
         options: plan::PlanOptions::default(),
     };
+    let detour = request.options.detour_factor;
     let roads = state.roads();
     // The solver is CPU-bound (up to its time limit): keep it off the async workers.
     let result = tokio::task::spawn_blocking(move || {
@@ -337,14 +561,10 @@ pub async fn plan_routes(
     })
     .await
     .map_err(|e| AppError::Internal(format!("route planner stopped: {e}")))?;
-    let plan = result.map_err(|e| {
-        let ids = e.stop_ids();
-        if ids.is_empty() {
-            AppError::invalid("stops", e.to_string())
-        } else {
-            AppError::invalid("stops", format!("{e} (stops: {})", ids.join(", ")))
-        }
-    })?;
+    let plan = match result {
+        Ok(p) => p,
+        Err(e) => return Ok(plan_error(&e, &chosen, req.teams)),
+    };
     Ok(match format {
         "gpx" => (
             StatusCode::OK,
@@ -355,7 +575,9 @@ pub async fn plan_routes(
                     "attachment; filename=\"civmap-routes.gpx\"",
                 ),
             ],
-            plan.to_gpx("civmap 整改路线"),
+            plan.to_gpx_with("civmap 整改路线", &|team, k, s| {
+                stop_label(&chosen, team, k, s)
+            }),
         )
             .into_response(),
         "svg" => (
@@ -367,78 +589,153 @@ pub async fn plan_routes(
         "html" => (
             StatusCode::OK,
             [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-            sheet_html(&plan, &chosen)?,
+            sheet_html(&plan, &chosen, detour)?,
         )
             .into_response(),
-        _ => Json(plan_json(&plan, &chosen, crs)).into_response(),
+        _ => Json(plan_json(&plan, &chosen, crs, detour)).into_response(),
     })
+}
+
+/// A waypoint name a team reads on a phone: team-stop number and category, e.g. `1-03 垃圾`.
+fn stop_label(chosen: &Chosen, team: usize, k: usize, s: &PlannedStop) -> String {
+    let name = chosen.names.get(&s.id).map_or("", String::as_str);
+    format!("{}-{:02} {name}", team + 1, k + 1)
 }
 
 fn out(crs: Crs, p: [f64; 2]) -> [f64; 2] {
     crs.from_wgs84(p)
 }
 
-/// The plan as JSON: per team the ordered stops and the route line as a GeoJSON Feature.
-fn plan_json(plan: &Plan, chosen: &Chosen, crs: Crs) -> Value {
+/// The colour of team `team` (0-based) on the sheet and in the JSON answer.
+fn team_colour(team: usize) -> Colour {
+    Colour::TEAMS[team % Colour::TEAMS.len()]
+}
+
+/// The plan as JSON: per team (numbered from 1) the ordered stops and the route line as a
+/// GeoJSON Feature; `geojson` holds every line and stop for a map.
+#[allow(clippy::too_many_lines)] // one JSON document, field by field
+fn plan_json(plan: &Plan, chosen: &Chosen, crs: Crs, detour: f64) -> Value {
+    let by_id: HashMap<String, &Problem> = chosen
+        .problems
+        .iter()
+        .map(|p| (p.id.to_string(), p))
+        .collect();
+    let mut features: Vec<Value> = Vec::new();
     let teams: Vec<Value> = plan
         .teams
         .iter()
         .map(|t| {
+            let team = t.team + 1;
+            let colour = team_colour(t.team).to_string();
             let stops: Vec<Value> = t
                 .stops
                 .iter()
                 .enumerate()
                 .map(|(i, s)| {
+                    let p = by_id.get(&s.id);
+                    let reasons: Vec<&str> = chosen
+                        .reasons
+                        .get(&s.id)
+                        .map(|r| r.iter().map(|r| r.code()).collect())
+                        .unwrap_or_default();
+                    let coordinates = out(crs, [s.lon, s.lat]);
+                    features.push(json!({
+                        "type": "Feature",
+                        "geometry": {"type": "Point", "coordinates": coordinates},
+                        "properties": {
+                            "kind": "stop", "team": team, "seq": i + 1, "id": s.id,
+                            "category_name": chosen.names.get(&s.id),
+                            "arrival_s": s.arrival_s.round(), "must": s.must, "colour": colour,
+                        },
+                    }));
                     json!({
                         "seq": i + 1,
                         "id": s.id,
+                        "category": p.map(|p| p.category.as_str()),
                         "category_name": chosen.names.get(&s.id),
-                        "coordinates": out(crs, [s.lon, s.lat]),
+                        "severity": p.map(|p| p.severity.as_str()),
+                        "status": p.map(|p| p.status.as_str()),
+                        "description": p.map(|p| p.description.as_str()),
+                        "coordinates": coordinates,
                         "arrival_s": s.arrival_s.round(),
                         "departure_s": s.departure_s.round(),
+                        "service_s": (s.departure_s - s.arrival_s).round(),
                         "leg_distance_m": s.leg_distance_m.round(),
                         "must": s.must,
+                        "reasons": reasons,
                     })
                 })
                 .collect();
+            let route = json!({
+                "type": "Feature",
+                "geometry": {
+                    "type": "LineString",
+                    "coordinates": t.geometry.iter().map(|p| out(crs, *p)).collect::<Vec<_>>(),
+                },
+                "properties": {
+                    "kind": "route", "team": team, "colour": colour, "stops": t.stops.len(),
+                    "distance_m": t.distance_m.round(), "duration_s": t.duration_s.round(),
+                },
+            });
+            if t.geometry.len() >= 2 {
+                features.push(route.clone());
+            }
             json!({
-                "team": t.team,
+                "team": team,
+                "colour": colour,
                 "distance_m": t.distance_m.round(),
                 "duration_s": t.duration_s.round(),
                 "travel_s": t.travel_s.round(),
                 "service_s": t.service_s.round(),
                 "stops": stops,
-                "route": {
-                    "type": "Feature",
-                    "geometry": {
-                        "type": "LineString",
-                        "coordinates": t.geometry.iter().map(|p| out(crs, *p)).collect::<Vec<_>>(),
-                    },
-                    "properties": {"team": t.team, "distance_m": t.distance_m.round(), "duration_s": t.duration_s.round()},
-                },
+                "route": route,
             })
         })
         .collect();
+    // Lines under stops.
+    features.sort_by_key(|f| f["properties"]["kind"] != "route");
+    let visited: usize = plan.teams.iter().map(|t| t.stops.len()).sum();
+    let must = plan
+        .teams
+        .iter()
+        .flat_map(|t| &t.stops)
+        .filter(|s| s.must)
+        .count();
     json!({
         "mode": plan.mode.as_str(),
         "budget_s": plan.budget_s,
         "crs": crs.as_str(),
         "fallback_straight_line": plan.fallback_straight_line,
-        "note": plan.fallback_straight_line.then_some(
-            "no road graph for this area: distances are straight lines × 1.3 (detour factor)"
-        ),
+        "detour_factor": plan.fallback_straight_line.then_some(detour),
+        "note": plan.fallback_straight_line.then(|| format!(
+            "no road graph for this area: distances are straight lines × {detour} (detour factor), times at an average {} speed", plan.mode
+        )),
         "start": out(crs, plan.start),
+        "end": plan.end.map(|e| out(crs, e)),
+        "summary": {
+            "chosen": chosen.problems.len(),
+            "visited": visited,
+            "must": must,
+            "optional_value": plan.optional_value,
+            "unassigned": plan.unassigned.len(),
+        },
         "teams": teams,
-        "unassigned": plan.unassigned.iter().map(|u| json!({"id": u.id, "reason": format!("{:?}", u.reason)})).collect::<Vec<_>>(),
+        "unassigned": plan.unassigned.iter().map(|u| json!({
+            "id": u.id,
+            "category_name": chosen.names.get(&u.id),
+            "reason": serde_json::to_value(u.reason).unwrap_or(Value::Null),
+        })).collect::<Vec<_>>(),
+        "geojson": {"type": "FeatureCollection", "features": features},
     })
 }
 
-/// The map of the printed route sheet: every team's line and its numbered stops.
+/// The map of the printed route sheet: every team's line and its numbered stops, the start
+/// (`S`) and a separate end (`E`).
 fn sheet_map(plan: &Plan) -> Result<String, AppError> {
     let mut map = StaticMap::new(900);
     map.title("civmap 整改路线 / rectification routes");
     for t in &plan.teams {
-        let colour = Colour::TEAMS[(t.team.saturating_sub(1)) % Colour::TEAMS.len()];
+        let colour = team_colour(t.team);
         let line: geo::LineString<f64> = t.geometry.iter().map(|p| (p[0], p[1])).collect();
         if line.0.len() >= 2 {
             map.line(&line, LineStyle::route(colour));
@@ -446,6 +743,15 @@ fn sheet_map(plan: &Plan) -> Result<String, AppError> {
         for (i, s) in t.stops.iter().enumerate() {
             map.marker(s.lon, s.lat, (i + 1).to_string(), colour);
         }
+    }
+    // The start is always drawn, so a plan that visits nothing still has a map.
+    map.marker(plan.start[0], plan.start[1], "S", Colour::BLACK);
+    if let Some(end) = plan.end.filter(|e| {
+        e.iter()
+            .zip(plan.start)
+            .any(|(a, b)| a.to_bits() != b.to_bits())
+    }) {
+        map.marker(end[0], end[1], "E", Colour::BLACK);
     }
     map.render()
         .map_err(|e| AppError::Internal(format!("print map: {e}")))
@@ -458,13 +764,35 @@ fn esc(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
+/// `h:mm` from seconds.
+fn hm(s: f64) -> String {
+    let m = (s / 60.0).round() as i64;
+    format!("{}:{:02}", m / 60, m % 60)
+}
+
 /// A printable page: the map, then one stop table per team (for teams without phones).
-fn sheet_html(plan: &Plan, chosen: &Chosen) -> Result<String, AppError> {
+fn sheet_html(plan: &Plan, chosen: &Chosen, detour: f64) -> Result<String, AppError> {
     let mut h = String::from(
-        "<!doctype html><html lang=\"zh\"><meta charset=\"utf-8\"><title>整改路线单</title>\
-         <style>body{font-family:sans-serif;margin:1.5em}table{border-collapse:collapse;margin:1em 0}\
-         td,th{border:1px solid #999;padding:4px 8px}@media print{.page{page-break-after:always}}</style><body>",
+        "<!doctype html><html lang=\"zh\"><head><meta charset=\"utf-8\"><title>整改路线单 / route sheet</title>\
+         <style>body{font-family:sans-serif;margin:1.5em}table{border-collapse:collapse;margin:1em 0;width:100%}\
+         td,th{border:1px solid #999;padding:4px 8px;text-align:left;vertical-align:top}.must{font-weight:bold}\
+         .swatch{display:inline-block;width:1em;height:1em;vertical-align:middle;margin-right:.4em}\
+         @media print{.page{page-break-before:always}}</style></head><body>",
     );
+    let _ = write!(
+        h,
+        "<h1>整改路线单 / Rectification route sheet</h1><p>{} 组 teams · {} · 每组 {:.0} 分钟 budget per team · {} 个问题 problems chosen</p>",
+        plan.teams.len(),
+        plan.mode,
+        plan.budget_s / 60.0,
+        chosen.problems.len()
+    );
+    if plan.fallback_straight_line {
+        let _ = write!(
+            h,
+            "<p class=\"note\">无路网：距离按直线 × {detour} 估算 / no road graph: distances are straight lines × {detour}</p>"
+        );
+    }
     h.push_str(&sheet_map(plan)?);
     let by_id: HashMap<String, &Problem> = chosen
         .problems
@@ -474,26 +802,55 @@ fn sheet_html(plan: &Plan, chosen: &Chosen) -> Result<String, AppError> {
     for t in &plan.teams {
         let _ = write!(
             h,
-            "<div class=\"page\"><h2>第 {} 组 / Team {}</h2><p>{:.1} km, {:.0} min</p><table><tr><th>#</th><th>到达 arrival</th><th>类别 category</th><th>描述 description</th><th>位置 lon, lat</th><th>完成 ✓</th></tr>",
-            t.team,
-            t.team,
-            t.distance_m / 1000.0,
-            t.duration_s / 60.0
+            "<div class=\"page team\" data-team=\"{team}\"><h2><span class=\"swatch\" style=\"background:{colour}\"></span>第 {team} 组 / Team {team}</h2>\
+             <p>{n} 个点 stops · {km:.1} km · {dur} (h:mm)</p>\
+             <table class=\"stops\"><thead><tr><th>#</th><th>到达 arrival</th><th>类别 category</th><th>等级 severity</th><th>必到 must</th><th>描述 description</th><th>位置 lon, lat</th><th>编号 id</th><th>完成 ✓</th></tr></thead><tbody>",
+            team = t.team + 1,
+            colour = team_colour(t.team),
+            n = t.stops.len(),
+            km = t.distance_m / 1000.0,
+            dur = hm(t.duration_s),
         );
         for (i, s) in t.stops.iter().enumerate() {
             let p = by_id.get(&s.id);
+            let reasons = chosen
+                .reasons
+                .get(&s.id)
+                .map(|r| r.iter().map(|r| r.label()).collect::<Vec<_>>().join("; "))
+                .unwrap_or_default();
             let _ = write!(
                 h,
-                "<tr><td>{}</td><td>+{:.0} min</td><td>{}</td><td>{}</td><td>{:.5}, {:.5}</td><td></td></tr>",
-                i + 1,
-                s.arrival_s / 60.0,
-                esc(chosen.names.get(&s.id).map_or("", String::as_str)),
-                esc(p.map_or("", |p| p.description.as_str())),
-                s.lon,
-                s.lat
+                "<tr class=\"{cls}\"><td>{seq}</td><td>+{arr}</td><td>{cat}</td><td>{sev}</td><td>{reasons}</td><td>{desc}</td><td>{lon:.5}, {lat:.5}</td><td>{id}</td><td>☐</td></tr>",
+                cls = if s.must { "stop must" } else { "stop" },
+                seq = i + 1,
+                arr = hm(s.arrival_s),
+                cat = esc(chosen.names.get(&s.id).map_or("", String::as_str)),
+                sev = p.map_or("", |p| p.severity.as_str()),
+                reasons = esc(&reasons),
+                desc = esc(p.map_or("", |p| p.description.as_str())),
+                lon = s.lon,
+                lat = s.lat,
+                id = esc(&s.id),
             );
         }
-        h.push_str("</table></div>");
+        h.push_str("</tbody></table></div>");
+    }
+    if !plan.unassigned.is_empty() {
+        h.push_str("<h2>未安排 / Not in any route</h2><ul class=\"unassigned\">");
+        for u in &plan.unassigned {
+            let reason = serde_json::to_value(u.reason)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default();
+            let _ = write!(
+                h,
+                "<li>{} {} — {}</li>",
+                esc(&u.id),
+                esc(chosen.names.get(&u.id).map_or("", String::as_str)),
+                esc(&reason)
+            );
+        }
+        h.push_str("</ul>");
     }
     h.push_str("<p>© OpenStreetMap contributors</p></body></html>");
     Ok(h)

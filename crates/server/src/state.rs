@@ -21,6 +21,7 @@ use civmap_store::{Change, NewEvent, Store};
 use parking_lot::RwLock;
 use serde::Serialize;
 
+use crate::auth::AuthState;
 use crate::config::Config;
 use crate::error::AppError;
 use crate::extract::{Actor, secret_eq};
@@ -28,6 +29,7 @@ use crate::metrics::Metrics;
 use crate::problem_map::ProblemMap;
 use crate::ratelimit::RateLimiter;
 use crate::record::{Record, now_ms};
+use crate::scope::Scope;
 use crate::spatial::{self, Spatial};
 
 /// Everything a handler needs. Cheap to clone (an `Arc` inside).
@@ -47,10 +49,14 @@ struct Inner {
     assignments: RwLock<Vec<(ZoneId, UserId)>>,
     metrics: Metrics,
     limiter: RateLimiter,
+    /// Sign-in limits and what is known about accounts.
+    auth: AuthState,
     ready: AtomicBool,
     started: Instant,
     /// Road graphs for route planning, when the server was given a road network.
     roads: RwLock<Option<Arc<crate::routing::RoadNetwork>>>,
+    /// Vector tiles: the count pyramid, the basemap, data versions and the tile cache.
+    tiles: crate::tiles::TileState,
 }
 
 /// The problems held in memory: records by id (ordered, for cursor pagination) and the
@@ -119,9 +125,11 @@ impl AppState {
                 assignments: RwLock::new(Vec::new()),
                 metrics: Metrics::default(),
                 limiter,
+                auth: AuthState::new(&config.auth),
                 ready: AtomicBool::new(false),
                 started: Instant::now(),
                 roads: RwLock::new(None),
+                tiles: crate::tiles::TileState::default(),
                 config,
             }),
         };
@@ -195,6 +203,12 @@ impl AppState {
             .map(|p| (p.id, p))
             .collect();
         let assignments = store.assignments().await?;
+        for u in store.list_users().await? {
+            self.inner.auth.note_user(&u);
+        }
+        let basemap = store.load_basemap().await?;
+        self.inner.tiles.rebuild_problems(&index, &table);
+        self.inner.tiles.set_basemap(basemap);
         *self.inner.categories.write() = Arc::new(table);
         *self.inner.problems.write() = Problems { map, index };
         *self.inner.zones.write() = Zones {
@@ -219,12 +233,15 @@ impl AppState {
                         let _ = g.index.remove(z.id);
                     }
                     g.map.insert(z.id, z.clone());
+                    drop(g);
+                    self.inner.tiles.zones_changed();
                 }
                 Change::ZoneDeleted(id) => {
                     let mut g = self.inner.zones.write();
                     g.map.remove(id);
                     let _ = g.index.remove(*id);
                     drop(g);
+                    self.inner.tiles.zones_changed();
                     self.inner.assignments.write().retain(|(z, _)| z != id);
                 }
                 Change::Poi(p) => {
@@ -277,6 +294,18 @@ impl AppState {
     #[must_use]
     pub fn metrics(&self) -> &Metrics {
         &self.inner.metrics
+    }
+
+    /// Vector tile state: the count pyramid, the basemap, data versions, the tile cache.
+    #[must_use]
+    pub fn tiles(&self) -> &crate::tiles::TileState {
+        &self.inner.tiles
+    }
+
+    /// Sign-in limits and account facts kept in memory.
+    #[must_use]
+    pub fn auth(&self) -> &AuthState {
+        &self.inner.auth
     }
 
     /// The category table (a snapshot; category edits swap in a new table).
@@ -343,6 +372,94 @@ impl AppState {
         }
     }
 
+    /// The zones assigned to `user`, sorted.
+    #[must_use]
+    pub fn zones_of(&self, user: UserId) -> Vec<ZoneId> {
+        let mut z: Vec<ZoneId> = self
+            .inner
+            .assignments
+            .read()
+            .iter()
+            .filter(|(_, u)| *u == user)
+            .map(|(z, _)| *z)
+            .collect();
+        z.sort_unstable();
+        z.dedup();
+        z
+    }
+
+    /// What `actor` may see and change (see [`crate::scope`]).
+    #[must_use]
+    pub fn scope(&self, actor: &Actor) -> Scope {
+        let assigned = actor.user.map(|u| self.zones_of(u)).unwrap_or_default();
+        let street_zones = match (actor.role, actor.user) {
+            (Role::StreetOffice, Some(u)) => self
+                .inner
+                .auth
+                .street_of(u)
+                .map(|street| self.street_zones(&street))
+                .unwrap_or_default(),
+            _ => Vec::new(),
+        };
+        Scope::of(actor.role, actor.user, assigned, street_zones)
+    }
+
+    /// The zones carrying a street code: `code` equal to it or starting with `{street}-` (the
+    /// management grid's cells are coded `{street}-R001C001`).
+    #[must_use]
+    pub fn street_zones(&self, street: &str) -> Vec<ZoneId> {
+        let prefix = format!("{street}-");
+        self.inner
+            .zones
+            .read()
+            .map
+            .values()
+            .filter(|z| {
+                z.code
+                    .as_deref()
+                    .is_some_and(|c| c == street || c.starts_with(&prefix))
+            })
+            .map(|z| z.id)
+            .collect()
+    }
+
+    /// Whether the problem `id` exists and is inside `scope`.
+    #[must_use]
+    pub fn visible(&self, scope: &Scope, id: ProblemId) -> bool {
+        let zones = self.inner.zones.read();
+        let g = self.inner.problems.read();
+        g.map.get(&id).is_some_and(|r| scope.contains(&zones, r))
+    }
+
+    /// The ids of the problems in `scope` passing `filter`, sorted; `None` when the scope holds
+    /// every problem (see [`Scope::ids`]).
+    #[must_use]
+    pub fn scoped_ids(&self, scope: &Scope, filter: &Filter) -> Option<Vec<ProblemId>> {
+        if scope.sees_everything() {
+            return None;
+        }
+        let zones = self.inner.zones.read();
+        let g = self.inner.problems.read();
+        scope.ids(&g, &zones, filter)
+    }
+
+    /// `Ok` when the problem exists and is inside `scope`; otherwise the same 404 as for an id
+    /// that does not exist, so guessing ids tells nothing.
+    pub fn check_visible(&self, scope: &Scope, id: ProblemId) -> Result<(), AppError> {
+        if self.visible(scope, id) {
+            Ok(())
+        } else {
+            Err(AppError::NotFound(format!("no problem {id}")))
+        }
+    }
+
+    /// The problem with this id as `actor` may see it: 404 when it does not exist or lies
+    /// outside the actor's scope.
+    pub fn problem_for(&self, actor: &Actor, id: ProblemId) -> Result<Problem, AppError> {
+        self.check_visible(&self.scope(actor), id)?;
+        self.problem(id)
+    }
+
     /// The actor holding this API token, if it is configured.
     #[must_use]
     pub fn actor_for_token(&self, token: &str, ip: Option<IpAddr>) -> Option<Actor> {
@@ -385,9 +502,24 @@ impl AppState {
     }
 
     /// One page of problem ids matching `filter` and every spatial condition in `spatial`
-    /// (intersected), in id order, strictly after `after`, at most `limit`.
+    /// (intersected), in id order, strictly after `after`, at most `limit`. Every problem,
+    /// whoever asks: use [`AppState::query_scoped`] for a caller's request.
     pub fn query(
         &self,
+        spatial: &[Spatial],
+        filter: &Filter,
+        after: Option<ProblemId>,
+        limit: usize,
+    ) -> Result<Page, AppError> {
+        self.query_scoped(&Scope::All, spatial, filter, after, limit)
+    }
+
+    /// [`AppState::query`] restricted to the problems inside `scope` (a chief's zones, a
+    /// street), so list endpoints return nothing outside it and cursors still walk every
+    /// visible problem once.
+    pub fn query_scoped(
+        &self,
+        scope: &Scope,
         spatial: &[Spatial],
         filter: &Filter,
         after: Option<ProblemId>,
@@ -402,6 +534,16 @@ impl AppState {
             }
         }
         let g = self.inner.problems.read();
+        let scoped = scope.ids(&g, &zones, filter);
+        if spatial.is_empty()
+            && let Some(all) = &scoped
+        {
+            drop(zones);
+            let total = all.len();
+            let start = after.map_or(0, |a| all.partition_point(|id| *id <= a));
+            let ids: Vec<ProblemId> = all[start..].iter().take(limit + 1).copied().collect();
+            return Ok(paginate(ids, limit, Some(total)));
+        }
         if spatial.is_empty() {
             drop(zones);
             // Walk the ordered map from the cursor; the filter is checked per record.
@@ -417,7 +559,7 @@ impl AppState {
             }
             return Ok(paginate(ids, limit, None));
         }
-        let mut matched: Option<Vec<ProblemId>> = None;
+        let mut matched: Option<Vec<ProblemId>> = scoped;
         for s in spatial {
             let mut ids = spatial::query(&g.index, &zones.index, s, filter)?;
             ids.sort_unstable();
@@ -432,6 +574,12 @@ impl AppState {
         let start = after.map_or(0, |a| all.partition_point(|id| *id <= a));
         let ids: Vec<ProblemId> = all[start..].iter().take(limit + 1).copied().collect();
         Ok(paginate(ids, limit, Some(total)))
+    }
+
+    /// The event log of a problem as `actor` may see it (404 outside its scope), oldest first.
+    pub async fn history_for(&self, actor: &Actor, id: ProblemId) -> Result<Vec<Event>, AppError> {
+        self.check_visible(&self.scope(actor), id)?;
+        self.history(id).await
     }
 
     /// The event log of a problem, oldest first.
@@ -452,16 +600,31 @@ impl AppState {
         actor: &Actor,
         note: String,
     ) -> Result<Problem, AppError> {
+        self.create_problem_with_photos(report, actor, note, Vec::new())
+            .await
+    }
+
+    /// [`AppState::create_problem`] with photos (uploaded before with `POST /api/v1/photos`)
+    /// attached to the `created` event. The reporter's photos are evidence for staff; public
+    /// outputs never show them.
+    pub async fn create_problem_with_photos(
+        &self,
+        report: NewProblem,
+        actor: &Actor,
+        note: String,
+        photos: Vec<String>,
+    ) -> Result<Problem, AppError> {
         let table = self.categories();
         let now = now_ms();
         let p = report.validate(&table, actor.user, now)?;
+        self.check_photos(&photos).await?;
         self.check_rate(actor)?;
         let ev = NewEvent {
             kind: EventKind::Created,
             actor: actor.user,
             at: now,
             note,
-            photos: Vec::new(),
+            photos,
             data: serde_json::json!({"via": "api"}),
         };
         self.inner.store.insert_problem(&p, ev).await?;
@@ -503,6 +666,8 @@ impl AppState {
         actor: &Actor,
     ) -> Result<Problem, AppError> {
         let table = self.categories();
+        let scope = self.scope(actor);
+        self.check_visible(&scope, id)?;
         let current = self.problem(id)?;
         check_version(&current, expected_version)?;
         let now = now_ms();
@@ -526,7 +691,8 @@ impl AppState {
                     ));
                 }
                 let target = self
-                    .problem(into)
+                    .check_visible(&scope, into)
+                    .and_then(|()| self.problem(into))
                     .map_err(|_| AppError::invalid("into", format!("no problem {into}")))?;
                 if target.status == Status::Merged {
                     return Err(AppError::invalid(
@@ -636,6 +802,7 @@ impl AppState {
         actor: &Actor,
     ) -> Result<Problem, AppError> {
         let table = self.categories();
+        self.check_visible(&self.scope(actor), id)?;
         let current = self.problem(id)?;
         check_version(&current, edit.version)?;
         if current.status == Status::Merged {
@@ -745,6 +912,7 @@ impl AppState {
                     if let Err(e) = index.update(p.id, &change) {
                         tracing::error!(id = %p.id, error = %e, "index update failed");
                     }
+                    self.inner.tiles.problem_changed(Some(old), &record, &table);
                     *old = record;
                 }
                 None => {
@@ -753,6 +921,7 @@ impl AppState {
                     {
                         tracing::error!(id = %p.id, error = %e, "index insert failed");
                     }
+                    self.inner.tiles.problem_changed(None, &record, &table);
                     map.insert(p.id, record);
                 }
             }
@@ -856,7 +1025,12 @@ impl AppState {
         let mut table = (*self.categories()).clone();
         merge_category(&mut table, &c)?;
         self.inner.store.upsert_category(&c).await?;
-        *self.inner.categories.write() = Arc::new(table);
+        let table = Arc::new(table);
+        *self.inner.categories.write() = table.clone();
+        // Whether a category is indoor decides where tiles show its problems.
+        self.inner
+            .tiles
+            .rebuild_problems(&self.inner.problems.read().index, &table);
         Ok(())
     }
 
@@ -981,7 +1155,8 @@ fn placeholder_category(code: &str) -> Category {
 /// Roles that may manage zones, points of interest, categories and assignments.
 pub const MANAGERS: &[Role] = &[Role::Admin, Role::StreetOffice];
 
-/// Roles allowed to perform `action` (until zone-scoped authorization lands with accounts).
+/// Roles allowed to perform `action`. Which problems they may perform it on is their scope
+/// ([`AppState::scope`]): a chief's zones, a street office's street.
 #[must_use]
 pub fn roles_for(action: Action) -> &'static [Role] {
     use Role::{Admin, AreaChief, PointChief, RoadChief, StreetOffice};

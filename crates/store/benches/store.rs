@@ -3,12 +3,26 @@
 //!
 //! ```text
 //! cargo bench -p civmap-store                                    # SQLite only
-//! CIVMAP_TEST_POSTGRES=postgres://postgres@127.0.0.1:5432/test cargo bench -p civmap-store
+//! CIVMAP_BENCH_PG=postgres://postgres@127.0.0.1:5432/test cargo bench -p civmap-store
 //! ```
+//! PostgreSQL runs side by side when `CIVMAP_BENCH_PG` (or `CIVMAP_TEST_POSTGRES`) names a
+//! server database; the benchmark creates a database of its own there and drops it.
 //! `CIVMAP_BENCH_N` sets the number of problems (default 1,000,000), `CIVMAP_BENCH_DIR` where the
 //! SQLite files go (default the system temporary directory), `CIVMAP_BENCH_SECONDS` how long each
-//! concurrent-writer run lasts (default 3); `CIVMAP_BENCH_SKIP_WRITERS=1` measures import and
-//! load only; `CIVMAP_BENCH_KEEP=1` keeps the SQLite file.
+//! concurrent-writer run lasts (default 3), `CIVMAP_BENCH_LOADS` how many times the start-up load
+//! is measured (default 3; the best and the median are shown, the machine being shared; 0 skips
+//! it); `CIVMAP_BENCH_SKIP_WRITERS=1` measures import and load only; `CIVMAP_BENCH_KEEP=1` keeps
+//! the SQLite file.
+//!
+//! Columns: `import/s` problems per second of one `import_problems` of N problems (one
+//! transaction, with their N `created` events); `open s` opening the filled store (migrations
+//! check included); `load s` [`Store::load_problems`] of all N, best and median of the runs, and
+//! the CPU seconds of the best; `group/s` durable single-problem inserts per second from 16
+//! concurrent writers with group commit (SQLite `synchronous=FULL`); `tx-per-write/s` the same
+//! writers with one transaction (one fsync) per write (`max_batch = 1`); `NORMAL/s` group commit
+//! with `synchronous=NORMAL`; `raw 1 fsync/row/s` plain SQLite without civmap, one
+//! autocommitted `INSERT` of one row at a time (`synchronous=FULL`, WAL), the floor group commit
+//! is measured against.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -106,12 +120,56 @@ struct Row {
     /// (wall s, CPU s) of each step.
     import: (f64, f64),
     open: (f64, f64),
+    /// The best load (wall s, CPU s) and the median wall s.
     load: (f64, f64),
+    load_median: f64,
     /// Durable writes per second: group commit, one transaction per write, group commit with
     /// `synchronous=NORMAL` (SQLite only).
     group: f64,
     single: f64,
     normal: Option<f64>,
+    raw: Option<f64>,
+}
+
+/// Plain SQLite, no civmap: one writer inserting one row per autocommitted statement (one
+/// transaction and one fsync of the WAL per row) with `synchronous=FULL`, for `secs`.
+async fn raw_sqlite(path: &std::path::Path, secs: f64) -> f64 {
+    use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
+    let opts = SqliteConnectOptions::new()
+        .filename(path)
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Full);
+    let mut c = sqlx::SqliteConnection::connect_with(&opts).await.unwrap();
+    sqlx::raw_sql(
+        "CREATE TABLE problems (id BLOB PRIMARY KEY, lon REAL NOT NULL, lat REAL NOT NULL, \
+         category TEXT NOT NULL, description TEXT NOT NULL, reported_at INTEGER NOT NULL)",
+    )
+    .execute(&mut c)
+    .await
+    .unwrap();
+    let p = problems(1, 7).into_iter().next().unwrap().0;
+    let t = Instant::now();
+    let mut n = 0u64;
+    while t.elapsed().as_secs_f64() < secs {
+        sqlx::query("INSERT INTO problems VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(ProblemId::new().0)
+            .bind(p.location.lon())
+            .bind(p.location.lat())
+            .bind(&p.category)
+            .bind(&p.description)
+            .bind(p.reported_at.timestamp_millis())
+            .execute(&mut c)
+            .await
+            .unwrap();
+        n += 1;
+    }
+    let rate = n as f64 / t.elapsed().as_secs_f64();
+    c.close().await.unwrap();
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+    rate
 }
 
 /// Writers each inserting problems one by one for `secs`; durable writes per second.
@@ -159,11 +217,18 @@ async fn run(backend: &'static str, url: &str, n: usize, secs: f64) -> Row {
     let t = Timer::start();
     let store = Store::open(url, opts(256, true)).await.unwrap();
     let open = t.stop();
-    let t = Timer::start();
-    let all = store.load_problems().await.unwrap();
-    let load = t.stop();
-    assert_eq!(all.len(), n);
-    drop(all);
+    let mut loads = Vec::new();
+    for _ in 0..env_usize("CIVMAP_BENCH_LOADS", 3) {
+        let t = Timer::start();
+        let all = store.load_problems().await.unwrap();
+        loads.push(t.stop());
+        assert_eq!(all.len(), n);
+        drop(all);
+    }
+    loads.sort_by(|a, b| a.0.total_cmp(&b.0));
+    // `CIVMAP_BENCH_LOADS=0` skips the load (to profile the import alone).
+    let load = loads.first().copied().unwrap_or((f64::NAN, f64::NAN));
+    let load_median = loads.get(loads.len() / 2).map_or(f64::NAN, |l| l.0);
 
     if std::env::var("CIVMAP_BENCH_SKIP_WRITERS").is_ok() {
         store.close().await;
@@ -172,9 +237,11 @@ async fn run(backend: &'static str, url: &str, n: usize, secs: f64) -> Row {
             import,
             open,
             load,
+            load_median,
             group: f64::NAN,
             single: f64::NAN,
             normal: None,
+            raw: None,
         };
     }
     let group = writers(&store, secs).await;
@@ -182,22 +249,28 @@ async fn run(backend: &'static str, url: &str, n: usize, secs: f64) -> Row {
     let store = Store::open(url, opts(1, true)).await.unwrap();
     let single = writers(&store, secs).await;
     store.close().await;
-    let normal = if backend == "sqlite" {
+    let (normal, raw) = if backend == "sqlite" {
         let store = Store::open(url, opts(256, false)).await.unwrap();
         let r = writers(&store, secs).await;
         store.close().await;
-        Some(r)
+        let raw_path = format!("{url}.raw");
+        (
+            Some(r),
+            Some(raw_sqlite(std::path::Path::new(&raw_path), secs).await),
+        )
     } else {
-        None
+        (None, None)
     };
     Row {
         backend,
         import,
         open,
         load,
+        load_median,
         group,
         single,
         normal,
+        raw,
     }
 }
 
@@ -221,7 +294,9 @@ fn main() {
                 let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
             }
         }
-        if let Ok(base) = std::env::var("CIVMAP_TEST_POSTGRES") {
+        let pg =
+            std::env::var("CIVMAP_BENCH_PG").or_else(|_| std::env::var("CIVMAP_TEST_POSTGRES"));
+        if let Ok(base) = pg {
             let db = format!("civmap_bench_{}", std::process::id());
             let mut admin = sqlx::PgConnection::connect(&base).await.unwrap();
             sqlx::query(&format!("CREATE DATABASE {db}"))
@@ -230,7 +305,7 @@ fn main() {
                 .unwrap();
             let url = match base.rsplit_once('/') {
                 Some((head, _)) => format!("{head}/{db}"),
-                None => panic!("CIVMAP_TEST_POSTGRES must end in /DATABASE"),
+                None => panic!("the PostgreSQL URL must end in /DATABASE"),
             };
             rows.push(run("postgres", &url, n, secs).await);
             sqlx::query(&format!("DROP DATABASE {db} WITH (FORCE)"))
@@ -238,37 +313,46 @@ fn main() {
                 .await
                 .unwrap();
         } else {
-            eprintln!("SKIPPED: PostgreSQL benchmarks (set CIVMAP_TEST_POSTGRES)");
+            eprintln!(
+                "SKIPPED: PostgreSQL benchmarks (set CIVMAP_BENCH_PG or CIVMAP_TEST_POSTGRES)"
+            );
         }
         println!(
-            "\ncivmap-store: {n} problems; {WRITERS} concurrent writers for {secs} s per run; {} cores; load average {}",
+            "\ncivmap-store: {n} problems; {WRITERS} concurrent writers for {secs} s per run; \
+             {} cores; load average {}",
             std::thread::available_parallelism().map_or(0, std::num::NonZeroUsize::get),
-            std::fs::read_to_string("/proc/loadavg").unwrap_or_default().trim()
+            std::fs::read_to_string("/proc/loadavg")
+                .unwrap_or_default()
+                .trim()
         );
         println!(
-            "{:<9} {:>12} {:>12} {:>8} {:>8} {:>8} {:>13} {:>13} {:>13}",
+            "{:<9} {:>10} {:>9} {:>7} {:>13} {:>9} {:>9} {:>15} {:>9} {:>18}",
             "backend",
             "import/s",
-            "import CPU s",
+            "imp CPU s",
             "open s",
-            "load s",
+            "load s (med)",
             "load CPU",
             "group/s",
             "tx-per-write/s",
-            "NORMAL/s"
+            "NORMAL/s",
+            "raw 1 fsync/row/s"
         );
+        let opt = |v: Option<f64>| v.map_or_else(|| "-".to_owned(), |v| format!("{v:.0}"));
         for r in rows {
+            let load = format!("{:.3} ({:.3})", r.load.0, r.load_median);
             println!(
-                "{:<9} {:>12.0} {:>12.2} {:>8.3} {:>8.3} {:>8.2} {:>13.0} {:>13.0} {:>13}",
+                "{:<9} {:>10.0} {:>9.2} {:>7.3} {:>13} {:>9.2} {:>9.0} {:>15.0} {:>9} {:>18}",
                 r.backend,
                 n as f64 / r.import.0,
                 r.import.1,
                 r.open.0,
-                r.load.0,
+                load,
                 r.load.1,
                 r.group,
                 r.single,
-                r.normal.map_or_else(|| "-".to_owned(), |v| format!("{v:.0}"))
+                opt(r.normal),
+                opt(r.raw)
             );
         }
     });

@@ -166,6 +166,22 @@ const TABLES: &[Table] = &[
         ],
         paged: true,
     },
+    Table {
+        name: "basemap",
+        cols: &[
+            ("seq", I64),
+            ("layer", Text),
+            ("class", Text),
+            ("name", Text),
+            ("geometry", Text),
+            ("min_lon", F64),
+            ("min_lat", F64),
+            ("max_lon", F64),
+            ("max_lat", F64),
+            ("external_id", Text),
+        ],
+        paged: true,
+    },
 ];
 
 /// Rows read per page and written per statement.

@@ -2,6 +2,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::float_cmp))]
 
 mod backup;
+mod basemap;
 pub mod codec;
 pub mod error;
 mod export;
@@ -23,6 +24,7 @@ use sqlx::postgres::{PgPool, PgPoolOptions, Postgres};
 use sqlx::sqlite::{Sqlite, SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
 use tokio::sync::{mpsc, oneshot};
 
+pub use crate::basemap::{BASEMAP_LAYERS, BasemapFeature};
 pub use crate::codec::{ms_precision, stored_problem};
 pub use crate::error::{Location, StoreError};
 pub use crate::types::{
@@ -706,6 +708,25 @@ impl Store {
     /// Revokes a session (logout, token withdrawn); `true` when it existed.
     pub async fn revoke_session(&self, hash: &str) -> Result<bool, StoreError> {
         Self::expect_flag(self.submit(Op::RevokeSession(hash.to_owned())).await?)
+    }
+
+    /// Revokes every live session and API token of `user` (account disabled, password reset);
+    /// `true` when there was one.
+    pub async fn revoke_sessions_of(&self, user: UserId) -> Result<bool, StoreError> {
+        Self::expect_flag(self.submit(Op::RevokeUserSessions(user)).await?)
+    }
+
+    /// Every session and API token of `user`, revoked and expired ones included, newest first.
+    pub async fn sessions_of(&self, user: UserId) -> Result<Vec<Session>, StoreError> {
+        self.read_all(
+            &format!(
+                "SELECT {} FROM sessions WHERE user_id = $1 ORDER BY created_at DESC, token_hash",
+                codec::SESSION_COLS.join(", ")
+            ),
+            vec![user.0.into()],
+            &codec::session_from_row,
+        )
+        .await
     }
 
     // ---- photos --------------------------------------------------------------------------

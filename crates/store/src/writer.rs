@@ -52,6 +52,8 @@ pub(crate) enum Op {
     UpdateUser(User),
     CreateSession(Session),
     RevokeSession(String),
+    /// Revoke every session and API token of a user (disabled, password reset).
+    RevokeUserSessions(UserId),
     PutPhoto(PhotoMeta),
     UpsertCategory(Category),
     /// Fill this (empty) database with every row of another store, in one snapshot.
@@ -254,26 +256,41 @@ impl Writer {
                 r
             }
             WriterDb::Pg { pool, conn } => {
-                if conn.is_none() {
-                    *conn = Some(
-                        pool.acquire()
-                            .await
-                            .map_err(|e| Attempt::Fatal(from_sqlx(loc, e)))?,
-                    );
-                }
-                let Some(pc) = conn.as_mut() else {
-                    return Err(Attempt::Fatal(StoreError::Internal(
-                        "writer connection vanished".into(),
-                    )));
-                };
-                let r = pg_tx(pc, loc, ops, savepoints).await;
-                if let Err(Attempt::Fatal(_)) = &r {
-                    // Do not hand a possibly broken connection back to the pool.
-                    if let Some(pc) = conn.take() {
-                        drop(pc.detach());
+                // The kept connection may have died while idle (server restarted, connection
+                // killed by an administrator, a NAT timeout). Its failure shows at `BEGIN`,
+                // before anything was done, so one retry on a fresh connection is safe and
+                // spares the writers a 503 while the database is actually there.
+                loop {
+                    let fresh = conn.is_none();
+                    if fresh {
+                        *conn = Some(
+                            pool.acquire()
+                                .await
+                                .map_err(|e| Attempt::Fatal(from_sqlx(loc, e)))?,
+                        );
+                    }
+                    let Some(pc) = conn.as_mut() else {
+                        return Err(Attempt::Fatal(StoreError::Internal(
+                            "writer connection vanished".into(),
+                        )));
+                    };
+                    let r = pg_tx(pc, loc, ops, savepoints).await;
+                    if r.is_err() {
+                        // Do not hand a possibly broken connection back to the pool.
+                        if let Some(pc) = conn.take() {
+                            drop(pc.detach());
+                        }
+                    }
+                    match r {
+                        Ok(done) => return done,
+                        Err(PgFail::Begin(e)) if fresh => return Err(Attempt::Fatal(e)),
+                        // Once: the next turn runs on a fresh connection.
+                        Err(PgFail::Begin(e)) => {
+                            tracing::info!(error = %e, "idle writer connection lost; reconnecting");
+                        }
+                        Err(PgFail::Batch(a)) => return Err(a),
                     }
                 }
-                r
             }
         }
     }
@@ -303,25 +320,43 @@ async fn sqlite_tx(
     Ok(results)
 }
 
-async fn pg_tx(c: &mut PgConnection, loc: &Location, ops: &[Op], savepoints: bool) -> Batch {
+/// How a PostgreSQL batch failed: at `BEGIN` (nothing done; the connection is suspect), or
+/// later.
+enum PgFail {
+    Begin(StoreError),
+    Batch(Attempt),
+}
+
+async fn pg_tx(
+    c: &mut PgConnection,
+    loc: &Location,
+    ops: &[Op],
+    savepoints: bool,
+) -> Result<Batch, PgFail> {
     // BEGIN and the lock in one round trip (a simple query may hold two statements).
     let mut tx = c
         .begin_with(format!(
             "BEGIN; SELECT pg_advisory_xact_lock({PG_WRITE_LOCK})"
         ))
         .await
-        .map_err(fatal(loc))?;
+        .map_err(|e| PgFail::Begin(from_sqlx(loc, e)))?;
     let mut cx = Conn {
         raw: RawConn::Pg(&mut tx),
         loc,
     };
-    let (results, commit) = run_ops(&mut cx, ops, savepoints).await?;
-    if commit {
-        tx.commit().await.map_err(fatal(loc))?;
+    let (results, commit) = match run_ops(&mut cx, ops, savepoints).await {
+        Ok(r) => r,
+        // A logical failure that asks for a retry leaves a healthy connection.
+        Err(Attempt::Retry) => return Ok(Err(Attempt::Retry)),
+        Err(a) => return Err(PgFail::Batch(a)),
+    };
+    let end = if commit {
+        tx.commit().await
     } else {
-        tx.rollback().await.map_err(fatal(loc))?;
-    }
-    Ok(results)
+        tx.rollback().await
+    };
+    end.map_err(|e| PgFail::Batch(Attempt::Fatal(from_sqlx(loc, e))))?;
+    Ok(Ok(results))
 }
 
 fn all_failed(e: &StoreError, n: usize) -> Vec<Result<Done, StoreError>> {
@@ -692,6 +727,15 @@ async fn apply(cx: &mut Conn<'_>, ledger: &mut Ledger, op: &Op) -> Result<Done, 
                 .await?;
             Ok((Out::Flag(n > 0), vec![]))
         }
+        Op::RevokeUserSessions(user) => {
+            let n = w
+                .write(
+                    "UPDATE sessions SET revoked = $2 WHERE user_id = $1 AND revoked = $3",
+                    vec![user.0.into(), true.into(), false.into()],
+                )
+                .await?;
+            Ok((Out::Flag(n > 0), vec![]))
+        }
         Op::PutPhoto(meta) => put_photo(&mut w, meta).await,
         Op::UpsertCategory(c) => {
             let sql = codec::upsert_sql("categories", codec::CATEGORY_COLS);
@@ -975,22 +1019,25 @@ async fn import(
     }
     let skipped = items.len() - fresh.len();
 
-    let mut cols: Vec<&str> = PROBLEM_COLS.to_vec();
-    cols.push("source");
-    cols.push("external_id");
-    let full_sql = multi_insert("problems", &cols, IMPORT_CHUNK);
+    // Binding is most of an import's cost besides SQLite's own work (each value is one call into
+    // SQLite, which locks the connection and copies it): what is the same for every row (the
+    // source, version 1) is bound once per statement, not once per row.
+    let pg = w.cx.is_pg();
+    let full_sql = import_problems_sql(IMPORT_CHUNK, pg);
     for chunk in fresh.chunks(IMPORT_CHUNK) {
         let sql = if chunk.len() == IMPORT_CHUNK {
             full_sql.clone()
         } else {
-            multi_insert("problems", &cols, chunk.len())
+            import_problems_sql(chunk.len(), pg)
         };
-        let mut args = Vec::with_capacity(chunk.len() * cols.len());
+        let mut args = Vec::with_capacity(chunk.len() * PROBLEM_COLS.len() + 1);
         for (p, ext) in chunk {
             codec::problem_args(p, &mut args);
-            args.push(source.into());
+            // Every imported problem is new: version 1 (checked above), written by the SQL.
+            args.pop();
             args.push(ext.as_str().into());
         }
+        args.push(source.into());
         w.write(&sql, args).await?;
     }
 
@@ -1020,28 +1067,25 @@ async fn import_events(
         .reserve(w.cx, fresh.len() as i64)
         .await
         .map_err(|e| w.sql(e))?;
-    let ev_cols = EVENT_COLS;
     let note = format!("imported from {source}");
-    let full_sql = multi_insert("events", &ev_cols, IMPORT_CHUNK);
+    let pg = w.cx.is_pg();
+    let full_sql = import_events_sql(IMPORT_CHUNK, pg);
     let mut seq = first - 1;
     for chunk in fresh.chunks(IMPORT_CHUNK) {
         let sql = if chunk.len() == IMPORT_CHUNK {
             full_sql.clone()
         } else {
-            multi_insert("events", &ev_cols, chunk.len())
+            import_events_sql(chunk.len(), pg)
         };
-        let mut args = Vec::with_capacity(chunk.len() * ev_cols.len());
+        let mut args = Vec::with_capacity(chunk.len() * 4 + 1);
         for (p, ext) in chunk {
             seq += 1;
             args.push(seq.into());
             args.push(p.id.0.into());
-            args.push(Arg::Static(EventKind::Created.as_str()));
-            args.push(Arg::Uuid(None));
             args.push(ms(p.reported_at).into());
-            args.push(note.as_str().into());
-            args.push(Arg::Static("[]"));
             args.push(import_data(source, ext).into());
         }
+        args.push(note.as_str().into());
         w.write(&sql, args).await?;
     }
     if w.cx.is_pg() && seq >= first {
@@ -1056,6 +1100,65 @@ async fn import_events(
     }
 
     Ok((first, note))
+}
+
+/// One placeholder: `$n` on PostgreSQL; on SQLite an anonymous `?`, which SQLite binds by
+/// position (a named one costs a lookup in a list of every name of the statement).
+fn placeholder(out: &mut String, n: usize, pg: bool) {
+    use std::fmt::Write as _;
+    if pg {
+        // Writing to a String cannot fail.
+        let _ = write!(out, "${n}");
+    } else {
+        out.push('?');
+    }
+}
+
+/// `VALUES` with `rows` rows of `width` placeholders, and the placeholder that follows them.
+fn import_values(rows: usize, width: usize, pg: bool) -> (String, String) {
+    let mut sql = String::with_capacity(rows * width * 7 + 8);
+    sql.push_str("VALUES ");
+    let mut n = 0;
+    for r in 0..rows {
+        sql.push_str(if r == 0 { "(" } else { ", (" });
+        for c in 0..width {
+            if c > 0 {
+                sql.push_str(", ");
+            }
+            n += 1;
+            placeholder(&mut sql, n, pg);
+        }
+        sql.push(')');
+    }
+    let mut next = String::new();
+    placeholder(&mut next, n + 1, pg);
+    (sql, next)
+}
+
+/// An import's problems: `rows` rows of every column but `version` (1) and `source` (bound once,
+/// after the rows).
+fn import_problems_sql(rows: usize, pg: bool) -> String {
+    debug_assert_eq!(PROBLEM_COLS.last(), Some(&"version"));
+    let cols = PROBLEM_COLS[..PROBLEM_COLS.len() - 1].join(", ");
+    let (values, source) = import_values(rows, PROBLEM_COLS.len(), pg);
+    format!(
+        "WITH v ({cols}, external_id) AS ({values}) \
+         INSERT INTO problems ({cols}, version, source, external_id) \
+         SELECT {cols}, 1, {source}, external_id FROM v"
+    )
+}
+
+/// An import's `created` events: `rows` rows of `(seq, problem, at, data)`; the note (bound
+/// once, after the rows) and the rest are the same for every one.
+fn import_events_sql(rows: usize, pg: bool) -> String {
+    let (values, note) = import_values(rows, 4, pg);
+    format!(
+        "WITH v (seq, problem, at, data) AS ({values}) \
+         INSERT INTO events ({}) \
+         SELECT seq, problem, '{}', NULL, at, {note}, '[]', data FROM v",
+        EVENT_COLS.join(", "),
+        EventKind::Created.as_str()
+    )
 }
 
 fn import_data(source: &str, ext: &str) -> String {

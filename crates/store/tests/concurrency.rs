@@ -11,7 +11,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use civmap_domain::{Action, EventKind, Problem, ProblemId, Role, Status, UserId};
+use civmap_domain::{Action, CategoryId, EventKind, Problem, ProblemId, Role, Status, UserId};
+use civmap_index::{BBox, Filter, PointRecord, ProblemIndex, StatusSet};
 use civmap_store::{Change, NewEvent, Store, StoreError, stored_problem};
 use common::{TestDb, problem, t, user};
 use rand::{Rng as _, SeedableRng as _};
@@ -278,17 +279,18 @@ async fn concurrent_writers_lose_no_acknowledged_write(db: TestDb) {
     assert_eq!(got, want);
 }
 
+const CATS: [&str; 4] = [
+    "garbage",
+    "illegal_parking",
+    "ad_posters",
+    "stairwell_clutter",
+];
+
 fn random_problem(rng: &mut ChaCha8Rng, users: &[UserId]) -> Problem {
-    let cats = [
-        "garbage",
-        "illegal_parking",
-        "ad_posters",
-        "stairwell_clutter",
-    ];
     let mut p = problem(
         rng.random_range(121.45..121.52),
         rng.random_range(31.26..31.30),
-        cats[rng.random_range(0..cats.len())],
+        CATS[rng.random_range(0..CATS.len())],
     );
     if rng.random_bool(0.5) {
         p.reporter = Some(users[rng.random_range(0..users.len())]);
@@ -296,23 +298,41 @@ fn random_problem(rng: &mut ChaCha8Rng, users: &[UserId]) -> Problem {
     p
 }
 
+/// The index record of a problem, as a server builds it (category ids from [`CATS`]).
+fn point_record(p: &Problem) -> PointRecord {
+    let category = CATS.iter().position(|c| *c == p.category).unwrap();
+    PointRecord {
+        id: p.id,
+        position: p.location,
+        category: CategoryId(u16::try_from(category).unwrap()),
+        status: p.status,
+        severity: p.severity,
+        reported_ms: p.reported_at.timestamp_millis(),
+    }
+}
+
 async fn commit_hook_mirror_equals_database_after_random_workload(db: TestDb) {
     let store = db.open().await;
-    // What a server's in-memory index would hold, kept only from the commit hook.
+    // What a server holds in memory, kept only from the commit hook: the problems by id and
+    // the real spatial index over them.
     let mirror: Arc<Mutex<HashMap<ProblemId, Problem>>> = Arc::default();
+    let index: Arc<Mutex<ProblemIndex>> = Arc::default();
     {
-        let mirror = mirror.clone();
+        let (mirror, index) = (mirror.clone(), index.clone());
         store.on_commit(move |changes| {
             let mut m = mirror.lock().unwrap();
+            let mut ix = index.lock().unwrap();
             for c in changes {
                 match c {
                     Change::Problem { problem, event } => {
                         assert_eq!(event.problem, problem.id);
                         m.insert(problem.id, problem.clone());
+                        ix.upsert(point_record(problem));
                     }
                     Change::Imported { problems, .. } => {
                         for p in problems {
                             m.insert(p.id, p.clone());
+                            ix.upsert(point_record(p));
                         }
                     }
                     _ => {}
@@ -456,6 +476,37 @@ async fn commit_hook_mirror_equals_database_after_random_workload(db: TestDb) {
     let snapshot = mirror.lock().unwrap().clone();
     let n = check(store.clone(), snapshot.clone()).await;
     assert!(n > 100, "the workload wrote {n} problems");
+
+    // The spatial index kept from the hook answers exactly what the database holds: the same
+    // records, and a query over the whole area finds every stored problem and nothing else.
+    let stored = store.load_problems().await.unwrap();
+    {
+        let ix = index.lock().unwrap();
+        assert_eq!(ix.len(), stored.len());
+        for p in &stored {
+            assert_eq!(ix.get(p.id), Some(point_record(p)), "problem {}", p.id);
+        }
+        let area = BBox::new(121.0, 31.0, 122.0, 32.0).unwrap();
+        let mut found = ix.bbox(&area, &Filter::default());
+        found.sort();
+        let ids: Vec<ProblemId> = stored.iter().map(|p| p.id).collect();
+        assert_eq!(found, ids, "index query and database disagree");
+        let open = Filter {
+            statuses: StatusSet::of([Status::Reported]),
+            ..Filter::default()
+        };
+        let mut open_found = ix.bbox(&area, &open);
+        open_found.sort();
+        let open_ids: Vec<ProblemId> = stored
+            .iter()
+            .filter(|p| p.status == Status::Reported)
+            .map(|p| p.id)
+            .collect();
+        assert_eq!(
+            open_found, open_ids,
+            "filtered index query and database disagree"
+        );
+    }
     store.close().await;
     // And the same after a restart: nothing acknowledged was only in memory.
     check(db.open().await, snapshot).await;

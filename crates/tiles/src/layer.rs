@@ -167,6 +167,20 @@ impl ValueTable {
     }
 }
 
+impl ValueTable {
+    /// Appends a string value without looking it up or remembering it (see
+    /// [`LayerBuilder::unique_string_value_id`]).
+    fn push_unique_string(&mut self, v: &str) -> u32 {
+        let idx = self.count;
+        self.count += 1;
+        let s = &mut self.scratch;
+        s.clear();
+        write_bytes_field(s, 1, v.as_bytes());
+        write_bytes_field(&mut self.encoded, 4, s);
+        idx
+    }
+}
+
 #[inline]
 fn entry<K: std::hash::Hash + Eq>(
     map: &mut foldhash::HashMap<K, u32>,
@@ -335,6 +349,50 @@ impl LayerBuilder {
         Ok(true)
     }
 
+    /// Adds an axis-aligned rectangle from (`x0`, `y0`) to (`x1`, `y1`) in tile units (a heat
+    /// cell, a grid square) as a polygon feature: clipped to the tile plus buffer and rounded
+    /// like any polygon, but written directly (a rectangle needs no simplification or repair),
+    /// exterior ring positive. Returns `Ok(false)` when nothing of it is left.
+    pub fn add_tile_rect(
+        &mut self,
+        id: Option<u64>,
+        [x0, y0]: [f64; 2],
+        [x1, y1]: [f64; 2],
+        props: &[(&str, Value<'_>)],
+    ) -> Result<bool, Error> {
+        for (x, y) in [(x0, y0), (x1, y1)] {
+            if !x.is_finite() || !y.is_finite() {
+                return Err(Error::NonFiniteCoordinate { x, y });
+            }
+        }
+        let clip = |v: f64| round_unit(v.clamp(self.clip_min, self.clip_max));
+        let (ax, bx) = (clip(x0.min(x1)), clip(x0.max(x1)));
+        let (ay, by) = (clip(y0.min(y1)), clip(y0.max(y1)));
+        if ax >= bx || ay >= by {
+            return Ok(false);
+        }
+        self.tag(props)?;
+        let (w, h) = (bx - ax, by - ay);
+        self.commands.clear();
+        // MoveTo(1), LineTo(3) east, south, west, ClosePath: (ax,ay) → (bx,ay) → (bx,by) →
+        // (ax,by) is clockwise on the y-down grid, a positive surveyor's area: an exterior ring.
+        self.commands.extend_from_slice(&[
+            (1 << 3) | 1,
+            zigzag32(ax),
+            zigzag32(ay),
+            (3 << 3) | 2,
+            zigzag32(w),
+            0,
+            0,
+            zigzag32(h),
+            zigzag32(-w),
+            0,
+            (1 << 3) | 7,
+        ]);
+        self.push_feature(id, GeomType::Polygon);
+        Ok(true)
+    }
+
     /// The key table index of `key`, adding it if new. With [`Self::value_id`] and
     /// [`Self::add_point_tagged`] a caller interns its few distinct keys and values once per
     /// tile and adds thousands of points without hashing a property again.
@@ -353,6 +411,14 @@ impl LayerBuilder {
     /// interned but never used by a feature still takes its few bytes in the layer.
     pub fn value_id(&mut self, value: Value<'_>) -> ValueId {
         ValueId(self.values.index(value))
+    }
+
+    /// Appends a string value that is distinct by construction (a feature's own id, say)
+    /// without looking it up or remembering it: no hashing and no copy of the string kept.
+    /// If the same string is later given to [`Self::value_id`] it is added a second time,
+    /// which is valid MVT, only a few bytes longer.
+    pub fn unique_string_value_id(&mut self, value: &str) -> ValueId {
+        ValueId(self.values.push_unique_string(value))
     }
 
     /// As [`Self::add_point`], with properties given as interned `(key, value)` pairs of this

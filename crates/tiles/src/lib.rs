@@ -5,6 +5,7 @@ mod error;
 mod geom;
 mod layer;
 mod pbf;
+pub mod pyramid;
 pub mod schema;
 pub mod svg;
 pub mod tile;
@@ -13,6 +14,7 @@ mod value;
 pub use cluster::{Cluster, DEFAULT_CLUSTER_CELL, GridClusterer};
 pub use error::Error;
 pub use layer::{EncodeOptions, GeomType, KeyId, LayerBuilder, TileBuilder, ValueId};
+pub use pyramid::{CellStats, CountPyramid};
 pub use tile::{MAX_LATITUDE, MAX_ZOOM, TileId, TileProjection};
 pub use value::Value;
 

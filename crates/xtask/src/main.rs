@@ -273,6 +273,26 @@ fn count_line(line: &str, tally: &mut Tally) {
     }
 }
 
+/// Runs apt-get, waiting for another apt or dpkg process (an unattended upgrade, a second
+/// installer) to let go of its locks instead of failing at once: up to 30 tries, 10 s apart.
+fn apt_get(args: &[&str]) -> Result<(), String> {
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        match run(Command::new("apt-get")
+            .args(["-o", "DPkg::Lock::Timeout=300"])
+            .args(args))
+        {
+            Ok(()) => return Ok(()),
+            Err(e) if tries >= 30 => return Err(e),
+            Err(e) => {
+                eprintln!("xtask: {e}; trying again in 10 s (try {tries} of 30)");
+                std::thread::sleep(std::time::Duration::from_secs(10));
+            }
+        }
+    }
+}
+
 /// The browser tests: Playwright (`playwright-core`, no browser download) driving Debian's
 /// Chromium against the real server on demo data. Installs Chromium with apt-get when missing.
 fn browser_tests(root: &Path, tally: &mut Tally) -> Result<(), String> {
@@ -281,14 +301,14 @@ fn browser_tests(root: &Path, tally: &mut Tally) -> Result<(), String> {
         || !Path::new("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc").exists()
     {
         eprintln!("xtask: installing Debian's chromium and fonts-wqy-microhei packages");
-        run(Command::new("apt-get").arg("update"))?;
-        run(Command::new("apt-get").args([
+        apt_get(&["update"])?;
+        apt_get(&[
             "install",
             "-y",
             "--no-install-recommends",
             "chromium",
             "fonts-wqy-microhei",
-        ]))?;
+        ])?;
     }
     let dir = root.join("tests/browser");
     npm_install(&dir)?;

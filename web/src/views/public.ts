@@ -5,12 +5,12 @@
 import maplibregl from 'maplibre-gl';
 import type { LngLatBoundsLike } from 'maplibre-gl';
 import { has, query, request } from '../api';
-import type { ProblemPage, RankingRow, ZoneFeature } from '../api';
+import type { ProblemPage, Ranking, RankingRow, ZoneFeature } from '../api';
 import type { App, View } from '../app';
-import { ZONE_COLORS } from '../colors';
+import { ZONE_COLORS, categoryName } from '../colors';
 import { clear, el } from '../dom';
 import { filterControls, filtersFromParams, filtersToParams, periodStart, toApiFilter } from '../filters';
-import { t } from '../i18n';
+import { lang, t } from '../i18n';
 import { problemCard } from '../popup';
 
 const POI_KINDS = ['school', 'park', 'market'] as const;
@@ -171,10 +171,32 @@ async function mapLimit<T, R>(items: T[], n: number, f: (t: T) => Promise<R>): P
   return out;
 }
 
+/** `▲3` / `▼1` / `＝`: the change of the count against the previous period of equal length. */
+function changeText(r: RankingRow): string {
+  if (r.previous_count === undefined) return '';
+  const d = r.count - r.previous_count;
+  return d === 0 ? '＝' : `${d > 0 ? '▲' : '▼'}${Math.abs(d)}`;
+}
+
+/** A row's details for its tooltip: score, previous score and rank, driving categories. */
+function rowTitle(r: RankingRow): string {
+  if (r.score === undefined) return r.name;
+  const zh = lang() === 'zh';
+  const parts = [r.name, `${zh ? '热度' : 'heat'} ${r.score.toFixed(2)}/ha`];
+  if (r.previous_score !== undefined) {
+    parts.push(`${zh ? '上期' : 'previous period'} ${r.previous_score.toFixed(2)}/ha, ${r.previous_count ?? '?'} (#${r.previous_rank ?? '?'})`);
+  }
+  const cats = (r.top_categories ?? []).map((c) => `${categoryName({ zh: c.name, en: c.name_en })} ${c.count}`);
+  if (cats.length) parts.push(cats.join(', '));
+  return parts.join(' · ');
+}
+
 /**
- * "Worst school surroundings this month". Uses the server's ranking when it has one; otherwise
- * ranks the zones by the problems reported inside each this month, counted by the server
- * (`numberMatched` of `GET /api/v1/zones/{id}/problems`), and says so.
+ * "Worst school surroundings this month". Uses the server's ranking (`GET /api/v1/heat/rankings`:
+ * one request, with heat scores, the change against the previous period and the categories
+ * driving each zone) when the server declares it; otherwise ranks the zones by
+ * the problems reported inside each this month, counted by the server (`numberMatched` of
+ * `GET /api/v1/zones/{id}/problems`), and says so.
  */
 async function renderRanking(app: App, kind: string, body: HTMLElement): Promise<void> {
   const d = t();
@@ -182,17 +204,18 @@ async function renderRanking(app: App, kind: string, body: HTMLElement): Promise
   body.append(el('p', { class: 'muted' }, d.loading));
   let rows: RankingRow[];
   let note: string;
+  const from = periodStart('month');
   try {
     if (await has('/api/v1/heat/rankings')) {
-      const r = await request<RankingRow[] | { items?: RankingRow[]; rankings?: RankingRow[] }>(
-        `/api/v1/heat/rankings${query({ poi_kind: kind, period: 'month' })}`,
-      );
-      rows = Array.isArray(r) ? r : (r.items ?? r.rankings ?? []);
+      // Ordered by the problems reported this month, as the panel's title says ("本月问题最多的…");
+      // `order: 'score'` would rank by heat score instead. Heat score, change against the
+      // previous period and driving categories are in each row's tooltip.
+      const r = await request<Ranking>(`/api/v1/heat/rankings${query({ poi_kind: kind, n: 10, from, order: 'count' })}`);
+      rows = r.items;
       note = '';
     } else {
       await app.zonesReady;
       const zs = app.zones.zones.filter((z) => z.properties.poi_kind === kind);
-      const from = periodStart('month');
       rows = await mapLimit(zs, 4, async (z) => {
         const [all, open] = await Promise.all([
           request<ProblemPage>(`/api/v1/zones/${z.properties.id}/problems${query({ limit: 1, from })}`),
@@ -227,8 +250,10 @@ async function renderRanking(app: App, kind: string, body: HTMLElement): Promise
               {
                 type: 'button',
                 class: 'rank-row',
+                title: rowTitle(r),
                 'data-zone': r.zone,
                 'data-count': r.count,
+                'data-score': r.score ?? null,
                 onclick: () => {
                   const z = app.zones.zones.find((x) => x.properties.id === r.zone);
                   const b = z && zoneBounds(z);
@@ -237,7 +262,13 @@ async function renderRanking(app: App, kind: string, body: HTMLElement): Promise
               },
               el('span', { class: 'rank-name' }, r.name),
               el('span', { class: 'rank-bar', style: `--w:${(100 * r.count) / max}%;--accent:${ZONE_COLORS[kind] ?? '#64748b'}` }),
-              el('span', { class: 'rank-count' }, d.rankTotal(r.count), r.open !== undefined ? el('small', {}, ` · ${d.rankOpen(r.open)}`) : null),
+              el(
+                'span',
+                { class: 'rank-count' },
+                d.rankTotal(r.count),
+                r.open !== undefined ? el('small', {}, ` · ${d.rankOpen(r.open)}`) : null,
+                r.previous_count !== undefined ? el('small', { class: 'rank-change' }, ` ${changeText(r)}`) : null,
+              ),
             ),
           ),
         ),
