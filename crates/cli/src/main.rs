@@ -206,7 +206,11 @@ async fn run(command: Command) -> Result<()> {
         }
         Command::Restore { file, db } => {
             Store::restore_from(&db.db, &file, StoreOptions::default()).await?;
-            eprintln!("civmap: restored {} into {}", file.display(), db.db);
+            eprintln!(
+                "civmap: restored {} into {}",
+                file.display(),
+                redact(&db.db)
+            );
             Ok(())
         }
         Command::Import {
@@ -355,4 +359,30 @@ fn category_table(file: Option<&Path>) -> Result<CategoryTable> {
             .with_context(|| format!("categories file {}", file.display()))?;
     }
     Ok(categories)
+}
+
+/// A database URL fit for a log line: a password in it is left out.
+fn redact(db: &str) -> String {
+    if let Some((scheme, rest)) = db.split_once("://")
+        && let Some((userinfo, host)) = rest.split_once('@')
+    {
+        let user = userinfo.split(':').next().unwrap_or_default();
+        return format!("{scheme}://{user}@{host}");
+    }
+    db.to_owned()
+}
+
+#[cfg(test)]
+mod redact_tests {
+    use super::redact;
+
+    #[test]
+    fn passwords_are_left_out_of_database_urls() {
+        assert_eq!(
+            redact("postgres://civmap:s3cret@db.example:5432/civmap"),
+            "postgres://civmap@db.example:5432/civmap"
+        );
+        assert_eq!(redact("postgres://civmap@db/x"), "postgres://civmap@db/x");
+        assert_eq!(redact("sqlite://civmap.db"), "sqlite://civmap.db");
+    }
 }
