@@ -10,8 +10,9 @@
 #    serves it on 127.0.0.1.
 # 3. The same points go into PostGIS (database civmap_bench on the local PostgreSQL, EPSG:3857
 #    with a GiST index), and martin serves tiles_postgis.sql's function `civmap_problems`,
-#    which makes the same tiles as civmap: points with id/category/status/severity from z14,
-#    16 x 16 grid clusters with count/top_category/top_count below. Martin's tile cache is off.
+#    which makes the same tiles as civmap: points with category/status/severity from z14 (and
+#    their id from z16), 16 x 16 grid clusters with count/top_category/top_count below.
+#    Martin's tile cache is off.
 # 4. wrk (2 threads, 32 connections, Accept-Encoding: gzip like a browser) cycles through the
 #    tile list against
 #      a. civmap, every request with `Cache-Control: no-cache`: each tile encoded afresh
@@ -44,9 +45,9 @@ command -v wrk >/dev/null || need_apt wrk
 need_apt postgresql-15-postgis-3
 MARTIN=${MARTIN:-$(command -v martin || true)}
 if [ -z "$MARTIN" ]; then
-  echo "tiles: installing martin 1.14.0 (cargo install; the last release building with Rust 1.95)"
+  echo "tiles: installing martin 1.14.0 with PostgreSQL sources only (cargo install; its default rendering feature clones maplibre-native at build time)"
   CARGO_TARGET_DIR=${MARTIN_TARGET_DIR:-/tmp/target-martin} \
-    cargo install martin --version 1.14.0 --locked
+    cargo install martin --version 1.14.0 --locked --no-default-features --features postgres
   MARTIN=$(command -v martin)
 fi
 
@@ -120,8 +121,8 @@ c=$(curl -s -o /dev/null -w "%{http_code} %{size_download}" "$CIVMAP/tiles/probl
 m=$(curl -s -o /dev/null -w "%{http_code} %{size_download}" "http://127.0.0.1:$MPORT/problems/$DENSE")
 echo "tiles: densest z14 tile $DENSE ($DENSE_N points): civmap $c bytes, martin $m bytes (uncompressed)"
 
-run() { # name url prefix suffix nocache
-  PATHS="$WORK/paths.txt" PREFIX="$3" SUFFIX="$4" NOCACHE="$5" \
+run() { # name url prefix suffix nocache [paths file]
+  PATHS="${6:-$WORK/paths.txt}" PREFIX="$3" SUFFIX="$4" NOCACHE="$5" \
     wrk -t2 -c32 -d"${SECS}s" --timeout 10s -s tests/bench/tiles.lua "$2" > "$WORK/$1.txt"
   local rps
   rps=$(awk '/Requests\/sec/ {print $2}' "$WORK/$1.txt")
@@ -138,31 +139,38 @@ echo "tiles: measuring, $SECS s per run"
 OURS=$(run civmap-nocache "$CIVMAP" /tiles/problems .mvt 1)
 THEIRS=$(run martin "http://127.0.0.1:$MPORT" /problems "" 0)
 CACHED=$(run civmap-cached "$CIVMAP" /tiles/problems .mvt 0)
+# The point tiles only (z14-16: the same index query and ST_AsMVT of points on both sides; at
+# z10-13 PostGIS groups hundreds of thousands of points per tile, civmap reads its pyramid).
+grep -E '^1[4-6]/' "$WORK/paths.txt" > "$WORK/paths-points.txt"
+OURS_P=$(run civmap-points-nocache "$CIVMAP" /tiles/problems .mvt 1 "$WORK/paths-points.txt")
+THEIRS_P=$(run martin-points "http://127.0.0.1:$MPORT" /problems "" 0 "$WORK/paths-points.txt")
 
-echo "tiles: encode time of the densest z14 tile (Server-Timing, 500 uncached requests)"
+echo "tiles: encode time of the densest and the median z14 tiles (Server-Timing, 500 uncached requests each)"
 python3 - "$CIVMAP" "$DENSE" "$MEDIAN" <<'PY'
 import http.client, statistics, sys, urllib.parse
 base, dense, median = sys.argv[1], sys.argv[2], sys.argv[3]
 u = urllib.parse.urlparse(base)
 c = http.client.HTTPConnection(u.hostname, u.port)
 for name, tile in (("densest", dense), ("median", median)):
-    ms = []
+    enc, gz = [], []
     for _ in range(500):
-        c.request("GET", f"/tiles/problems/{tile}.mvt", headers={"Cache-Control": "no-cache"})
+        c.request("GET", f"/tiles/problems/{tile}.mvt",
+                  headers={"Cache-Control": "no-cache", "Accept-Encoding": "gzip"})
         r = c.getresponse(); r.read()
-        t = r.getheader("Server-Timing", "")
-        ms.append(float(t.split("dur=")[1]))
-    ms.sort()
-    print(f"  {name} z14 tile {tile}: encode p50 {statistics.median(ms):.3f} ms, "
-          f"p99 {ms[int(len(ms) * 0.99)]:.3f} ms")
+        t = dict(p.strip().split(";dur=") for p in r.getheader("Server-Timing", "").split(","))
+        enc.append(float(t["encode"])); gz.append(float(t["gzip"]))
+    enc.sort(); gz.sort()
+    print(f"  {name} z14 tile {tile}: encode p50 {statistics.median(enc):.3f} ms, "
+          f"p99 {enc[int(len(enc) * 0.99)]:.3f} ms; gzip p50 {statistics.median(gz):.3f} ms")
 PY
 
 echo
 echo "== results ($N problems, ${SECS}s per run, $(nproc) cores shared by wrk, PostgreSQL and the servers) =="
-for f in civmap-nocache martin civmap-cached; do
+for f in civmap-nocache martin civmap-cached civmap-points-nocache martin-points; do
   printf "%-16s %10s tiles/s   " "$f" "$(awk '/Requests\/sec/ {print $2}' "$WORK/$f.txt")"
   grep -h "latency p50\|non-2xx\|Socket errors" "$WORK/$f.txt" | tr '\n' ' '
   echo
 done
-python3 -c "print(f'ratio civmap (uncached) / martin (cache off): {float(\"$OURS\") / float(\"$THEIRS\"):.1f}x')"
+python3 -c "print(f'ratio civmap (uncached) / martin (cache off), z10-16: {float(\"$OURS\") / float(\"$THEIRS\"):.1f}x')"
+python3 -c "print(f'ratio civmap (uncached) / martin (cache off), z14-16 point tiles only: {float(\"$OURS_P\") / float(\"$THEIRS_P\"):.1f}x')"
 echo "civmap RSS: $(ps -o rss= -p "$CIVMAP_PID" | awk '{printf "%.0f MB", $1/1024}')"

@@ -16,9 +16,10 @@ DROP TABLE problems_csv;
 CREATE INDEX problems_geom ON problems USING gist (geom);
 VACUUM ANALYZE problems;
 
--- From z14 one point per problem with its public fields, in the tile and its 64-unit buffer;
--- below, the points counted in 16 x 16 cells per tile with count, top category and its count,
--- at the mean position: what civmap serves (civmap also generalises indoor categories).
+-- From z14 one point per problem with its public fields (and its id from z16), in the tile and
+-- its 64-unit buffer; below, the points counted in 16 x 16 cells per tile with count, top
+-- category and its count, at the mean position: what civmap serves (civmap also generalises
+-- indoor categories to their 50 m cell).
 CREATE OR REPLACE FUNCTION civmap_problems(z integer, x integer, y integer)
 RETURNS bytea AS $$
 DECLARE
@@ -29,9 +30,16 @@ BEGIN
     IF z < 8 THEN
         RETURN ''::bytea;
     END IF;
-    IF z >= 14 THEN
+    IF z >= 16 THEN
         SELECT ST_AsMVT(q, 'problems', 4096, 'geom') INTO mvt FROM (
             SELECT id, category, status, severity,
+                   ST_AsMVTGeom(geom, env, 4096, 64, true) AS geom
+            FROM problems
+            WHERE geom && ST_TileEnvelope(z, x, y, margin => 64.0 / 4096)
+        ) q;
+    ELSIF z >= 14 THEN
+        SELECT ST_AsMVT(q, 'problems', 4096, 'geom') INTO mvt FROM (
+            SELECT category, status, severity,
                    ST_AsMVTGeom(geom, env, 4096, 64, true) AS geom
             FROM problems
             WHERE geom && ST_TileEnvelope(z, x, y, margin => 64.0 / 4096)

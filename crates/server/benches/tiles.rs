@@ -6,7 +6,7 @@
 //!   most points, and of the median non-empty z14 tile, from the in-memory R-tree;
 //! * `clusters/z10`, `clusters/z12`: cluster tiles from the count pyramid;
 //! * `heat/z14`: heat cells of the densest z14 tile;
-//! * `gzip/z14_densest`: compressing the densest tile (level 4, as served);
+//! * `gzip/z14_densest_level{1,2,6}`: compressing the densest tile (served at level 1);
 //! * `pyramid/build_1m`: counting the million problems at start.
 //!
 //! The points: half uniform over 30 km × 30 km of central Shanghai, half around 400 hot spots
@@ -136,13 +136,22 @@ fn bench(c: &mut Criterion) {
     g.finish();
 
     let mut g = c.benchmark_group("gzip");
-    g.bench_function("z14_densest", |b| {
-        b.iter(|| {
-            let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(4));
-            e.write_all(black_box(&bytes)).unwrap();
-            e.finish().unwrap()
+    for level in [1u32, 2, 6] {
+        let size = {
+            let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(level));
+            e.write_all(&bytes).unwrap();
+            e.finish().unwrap().len()
+        };
+        println!("gzip level {level}: {} -> {size} bytes", bytes.len());
+        g.bench_function(format!("z14_densest_level{level}"), |b| {
+            b.iter(|| {
+                let mut e =
+                    flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(level));
+                e.write_all(black_box(&bytes)).unwrap();
+                e.finish().unwrap()
+            });
         });
-    });
+    }
     g.finish();
 }
 

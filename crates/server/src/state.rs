@@ -5,10 +5,10 @@
 //! start and changed only after the store acknowledged a write, so they never hold what the
 //! database does not.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Instant;
 
 use chrono::{DateTime, Duration, Utc};
@@ -18,7 +18,7 @@ use civmap_domain::{
 };
 use civmap_index::{Filter, ProblemIndex, ZoneIndex};
 use civmap_store::{Change, NewEvent, Store};
-use parking_lot::RwLock;
+use parking_lot::{Mutex, RwLock};
 use serde::Serialize;
 
 use crate::auth::AuthState;
@@ -52,6 +52,11 @@ struct Inner {
     /// Sign-in limits and what is known about accounts.
     auth: AuthState,
     ready: AtomicBool,
+    /// Bumped after every committed change is in memory (and after a reload): cached scope
+    /// ids of an older version are not used.
+    data_version: AtomicU64,
+    /// The problem ids of zone scopes (chiefs, street offices), by scope, per data version.
+    scope_cache: Mutex<ScopeCache>,
     started: Instant,
     /// Road graphs for route planning, when the server was given a road network.
     roads: RwLock<Option<Arc<crate::routing::RoadNetwork>>>,
@@ -72,6 +77,34 @@ pub struct Problems {
 pub struct Zones {
     pub map: BTreeMap<ZoneId, Zone>,
     pub index: ZoneIndex,
+}
+
+/// Problem ids of zone scopes by (user, zones), with the data version they were computed at.
+/// Bounded: emptied when it holds more than [`ScopeCache::MAX_IDS`] ids or
+/// [`ScopeCache::MAX_SCOPES`] scopes.
+#[derive(Debug, Default)]
+struct ScopeCache {
+    map: HashMap<ScopeKey, (u64, Arc<Vec<ProblemId>>)>,
+    ids: usize,
+}
+
+/// What a zone scope's ids depend on: the user (problems dispatched to it) and the zones.
+type ScopeKey = (Option<UserId>, Vec<ZoneId>);
+
+impl ScopeCache {
+    const MAX_SCOPES: usize = 256;
+    const MAX_IDS: usize = 4_000_000;
+
+    fn insert(&mut self, key: ScopeKey, version: u64, ids: Arc<Vec<ProblemId>>) {
+        if self.map.len() >= Self::MAX_SCOPES || self.ids + ids.len() > Self::MAX_IDS {
+            self.map.clear();
+            self.ids = 0;
+        }
+        self.ids += ids.len();
+        if let Some((_, old)) = self.map.insert(key, (version, ids)) {
+            self.ids = self.ids.saturating_sub(old.len());
+        }
+    }
 }
 
 /// A page of problem ids in id order, and the cursor of the next page.
@@ -127,6 +160,8 @@ impl AppState {
                 limiter,
                 auth: AuthState::new(&config.auth),
                 ready: AtomicBool::new(false),
+                data_version: AtomicU64::new(0),
+                scope_cache: Mutex::new(ScopeCache::default()),
                 started: Instant::now(),
                 roads: RwLock::new(None),
                 tiles: crate::tiles::TileState::default(),
@@ -138,7 +173,9 @@ impl AppState {
         let weak = Arc::downgrade(&state.inner);
         store.on_commit(move |changes| {
             if let Some(inner) = weak.upgrade() {
-                AppState { inner }.apply(changes);
+                let state = AppState { inner };
+                state.apply(changes);
+                state.inner.data_version.fetch_add(1, Ordering::AcqRel);
             }
         });
         let sizes = state.sizes();
@@ -217,6 +254,7 @@ impl AppState {
         };
         *self.inner.pois.write() = pois;
         *self.inner.assignments.write() = assignments;
+        self.inner.data_version.fetch_add(1, Ordering::AcqRel);
         Ok(())
     }
 
@@ -440,7 +478,45 @@ impl AppState {
         }
         let zones = self.inner.zones.read();
         let g = self.inner.problems.read();
-        scope.ids(&g, &zones, filter)
+        let all = self.cached_scope_ids(scope, &g, &zones)?;
+        if *filter == Filter::default() {
+            return Some(all.to_vec());
+        }
+        Some(
+            all.iter()
+                .filter(|id| {
+                    g.map
+                        .get(id)
+                        .is_some_and(|r| spatial::record_matches(filter, **id, r))
+                })
+                .copied()
+                .collect(),
+        )
+    }
+
+    /// Every problem id of a zone scope, sorted (`None` for scopes that hold every problem):
+    /// computed once per data version and scope, since a street office's scope may hold most
+    /// problems and its pages are asked for one after the other. Call with both guards held.
+    fn cached_scope_ids(
+        &self,
+        scope: &Scope,
+        problems: &Problems,
+        zones: &Zones,
+    ) -> Option<Arc<Vec<ProblemId>>> {
+        let Scope::Zones(z) = scope else {
+            return None;
+        };
+        let version = self.inner.data_version.load(Ordering::Acquire);
+        let key = (z.user, z.zones.clone());
+        if let Some((v, ids)) = self.inner.scope_cache.lock().map.get(&key)
+            && *v == version
+        {
+            return Some(ids.clone());
+        }
+        let ids = Arc::new(scope.ids(problems, zones, &Filter::default())?);
+        let mut cache = self.inner.scope_cache.lock();
+        cache.insert(key, version, ids.clone());
+        Some(ids)
     }
 
     /// `Ok` when the problem exists and is inside `scope`; otherwise the same 404 as for an id
@@ -534,15 +610,28 @@ impl AppState {
             }
         }
         let g = self.inner.problems.read();
-        let scoped = scope.ids(&g, &zones, filter);
+        let scoped = self.cached_scope_ids(scope, &g, &zones);
         if spatial.is_empty()
             && let Some(all) = &scoped
         {
             drop(zones);
-            let total = all.len();
+            // Walk the scope's ids from the cursor; the filter is checked per record.
+            let unfiltered = *filter == Filter::default();
             let start = after.map_or(0, |a| all.partition_point(|id| *id <= a));
-            let ids: Vec<ProblemId> = all[start..].iter().take(limit + 1).copied().collect();
-            return Ok(paginate(ids, limit, Some(total)));
+            let mut ids = Vec::with_capacity(limit.min(1024) + 1);
+            for id in &all[start..] {
+                let keep = unfiltered
+                    || g.map
+                        .get(id)
+                        .is_some_and(|r| spatial::record_matches(filter, *id, r));
+                if keep {
+                    ids.push(*id);
+                    if ids.len() > limit {
+                        break;
+                    }
+                }
+            }
+            return Ok(paginate(ids, limit, unfiltered.then_some(all.len())));
         }
         if spatial.is_empty() {
             drop(zones);
@@ -559,7 +648,7 @@ impl AppState {
             }
             return Ok(paginate(ids, limit, None));
         }
-        let mut matched: Option<Vec<ProblemId>> = scoped;
+        let mut matched: Option<Vec<ProblemId>> = None;
         for s in spatial {
             let mut ids = spatial::query(&g.index, &zones.index, s, filter)?;
             ids.sort_unstable();
@@ -569,7 +658,10 @@ impl AppState {
             });
         }
         drop(zones);
-        let all = matched.unwrap_or_default();
+        let mut all = matched.unwrap_or_default();
+        if let Some(scoped) = &scoped {
+            all = intersect_sorted(&all, scoped);
+        }
         let total = all.len();
         let start = after.map_or(0, |a| all.partition_point(|id| *id <= a));
         let ids: Vec<ProblemId> = all[start..].iter().take(limit + 1).copied().collect();

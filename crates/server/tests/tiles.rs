@@ -140,14 +140,25 @@ const CATEGORIES: [&str; 5] = [
 ];
 const SEVERITIES: [(&str, u64); 4] = [("low", 1), ("medium", 2), ("high", 3), ("critical", 4)];
 
-/// Reports `n` problems within ~1 km of the Tongji area (seeded), one in three of an indoor
+/// Reports `n` problems within ~1 km of the Tongji area (seeded), two in five of an indoor
 /// category, each with the secret in its description.
 async fn report_many(t: &TestApp, n: usize, seed: u64) -> Vec<Reported> {
+    report_around(t, n, seed, (LON, LAT), (0.012, 0.010)).await
+}
+
+/// Reports `n` problems within `spread` degrees of `centre` (seeded).
+async fn report_around(
+    t: &TestApp,
+    n: usize,
+    seed: u64,
+    centre: (f64, f64),
+    spread: (f64, f64),
+) -> Vec<Reported> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut out = Vec::new();
     for _ in 0..n {
-        let lon = LON + rng.random_range(-0.012..0.012);
-        let lat = LAT + rng.random_range(-0.010..0.010);
+        let lon = centre.0 + rng.random_range(-spread.0..spread.0);
+        let lat = centre.1 + rng.random_range(-spread.1..spread.1);
         let category = CATEGORIES[rng.random_range(0..CATEGORIES.len())];
         let (sev, sev_n) = SEVERITIES[rng.random_range(0..SEVERITIES.len())];
         let r = t
@@ -199,32 +210,41 @@ async fn merge(t: &TestApp, id: &str, into: &str) {
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
 }
 
+/// What a tile should show of `reported` in tile (z, x, y): each problem inside the tile and
+/// its 64-unit buffer, at its shown position in tile units.
+fn expected_in(z: u8, x: u32, y: u32, reported: &[Reported]) -> Vec<(&Reported, Coord<f64>)> {
+    reported
+        .iter()
+        .filter_map(|p| {
+            let (lon, lat) = shown(p);
+            let c = project(z, x, y, lon, lat);
+            let inside = (-64.0..=4160.0).contains(&c.x) && (-64.0..=4160.0).contains(&c.y);
+            inside.then_some((p, c))
+        })
+        .collect()
+}
+
 #[tokio::test]
 async fn problem_points_decode_to_the_problems_that_went_in() {
     let t = setup().await;
-    let mut reported = report_many(&t, 80, 1).await;
+    // Around the centre of one z16 tile, a little wider than it.
+    let (x16, y16) = tile_of(LON, LAT, 16);
+    let centre = centre_of(16, x16, y16);
+    let mut reported = report_around(&t, 80, 1, centre, (0.004, 0.0035)).await;
     // One duplicate merged away: tiles leave it out.
     let merged = reported.pop().unwrap();
     merge(&t, &merged.id, &reported[0].id).await;
 
-    let z = 14;
-    let (tx, ty) = tile_of(LON, LAT, z);
-    let r = get_tile(&t, &format!("/tiles/problems/{z}/{tx}/{ty}.mvt"), &[]).await;
+    // z16: every problem with its id, fields and position.
+    let r = get_tile(&t, &format!("/tiles/problems/16/{x16}/{y16}.mvt"), &[]).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     assert_eq!(r.content_type(), "application/vnd.mapbox-vector-tile");
     let layers = decode(&r.body);
     assert_eq!(layers.keys().collect::<Vec<_>>(), ["problems"]);
     let feats = &layers["problems"];
-
-    // The oracle: every shown position inside the tile plus its 64-unit buffer.
-    let expected: BTreeMap<&str, (&Reported, Coord<f64>)> = reported
-        .iter()
-        .filter_map(|p| {
-            let (lon, lat) = shown(p);
-            let c = project(z, tx, ty, lon, lat);
-            let inside = (-64.0..=4160.0).contains(&c.x) && (-64.0..=4160.0).contains(&c.y);
-            inside.then_some((p.id.as_str(), (p, c)))
-        })
+    let expected: BTreeMap<&str, (&Reported, Coord<f64>)> = expected_in(16, x16, y16, &reported)
+        .into_iter()
+        .map(|(p, c)| (p.id.as_str(), (p, c)))
         .collect();
     assert!(expected.len() > 20, "the test area should fill the tile");
     let got: BTreeMap<&str, &Feat> = feats.iter().map(|f| (f.str("id").unwrap(), f)).collect();
@@ -239,6 +259,7 @@ async fn problem_points_decode_to_the_problems_that_went_in() {
         assert_eq!(f.str("category"), Some(p.category.as_str()), "{id}");
         assert_eq!(f.str("status"), Some(p.status.as_str()), "{id}");
         assert_eq!(f.uint("severity"), Some(p.severity), "{id}");
+        assert!(f.id.is_some(), "{id}");
         let q = f.point();
         assert!(
             (q.x - c.x).abs() <= 0.5 && (q.y - c.y).abs() <= 0.5,
@@ -256,7 +277,7 @@ async fn problem_points_decode_to_the_problems_that_went_in() {
         .values()
         .filter(|(p, _)| indoor(&p.category))
         .filter(|(p, c)| {
-            let exact = project(z, tx, ty, p.lon, p.lat);
+            let exact = project(16, x16, y16, p.lon, p.lat);
             (exact.x - c.x).abs() > 0.5 || (exact.y - c.y).abs() > 0.5
         })
         .count();
@@ -265,6 +286,31 @@ async fn problem_points_decode_to_the_problems_that_went_in() {
     let text = String::from_utf8_lossy(&r.body);
     assert!(!text.contains("secret-7f3a"));
     assert!(!text.contains(&t.office.to_string()), "no reporter id");
+
+    // z14: the same problems, without ids: matched by fields and position.
+    let (x14, y14) = tile_of(centre.0, centre.1, 14);
+    let r = get_tile(&t, &format!("/tiles/problems/14/{x14}/{y14}.mvt"), &[]).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let mut left: Vec<Feat> = decode(&r.body)["problems"].clone();
+    let expected = expected_in(14, x14, y14, &reported);
+    assert_eq!(left.len(), expected.len());
+    for (p, c) in &expected {
+        let i = left
+            .iter()
+            .position(|f| {
+                let q = f.point();
+                f.str("category") == Some(p.category.as_str())
+                    && f.str("status") == Some(p.status.as_str())
+                    && f.uint("severity") == Some(p.severity)
+                    && (q.x - c.x).abs() <= 0.5
+                    && (q.y - c.y).abs() <= 0.5
+            })
+            .unwrap_or_else(|| panic!("{} is not in the z14 tile", p.id));
+        let f = left.swap_remove(i);
+        assert!(f.id.is_none() && !f.props.contains_key("id"));
+        assert_eq!(f.props.len(), 3);
+    }
+    assert!(!String::from_utf8_lossy(&r.body).contains("secret-7f3a"));
 }
 
 #[tokio::test]

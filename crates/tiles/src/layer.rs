@@ -436,16 +436,42 @@ impl LayerBuilder {
             return Err(Error::NonFiniteCoordinate { x: lon, y: lat });
         }
         let (x, y) = self.projection.project(lon, lat);
+        self.add_tile_point_tagged(id, x, y, tags)
+    }
+
+    /// As [`Self::add_point_tagged`] with the point in tile units of this layer (a cluster's
+    /// mean position, say).
+    #[inline]
+    pub fn add_tile_point_tagged(
+        &mut self,
+        id: Option<u64>,
+        x: f64,
+        y: f64,
+        tags: &[(KeyId, ValueId)],
+    ) -> Result<bool, Error> {
+        if !x.is_finite() || !y.is_finite() {
+            return Err(Error::NonFiniteCoordinate { x, y });
+        }
         if x < self.clip_min || x > self.clip_max || y < self.clip_min || y > self.clip_max {
             return Ok(false);
         }
         self.tags.clear();
         let (nk, nv) = (self.key_strings.len() as u32, self.values.count);
+        // Keys seen so far, as bits for the first 64 keys (a point has a handful).
+        let mut seen = 0u64;
         for &(KeyId(k), ValueId(v)) in tags {
             if k >= nk || v >= nv {
                 return Err(Error::UnknownTag { key: k, value: v });
             }
-            if self.tags.iter().step_by(2).any(|&t| t == k) {
+            let dup = if k < 64 {
+                let bit = 1u64 << k;
+                let d = seen & bit != 0;
+                seen |= bit;
+                d
+            } else {
+                self.tags.iter().step_by(2).any(|&t| t == k)
+            };
+            if dup {
                 return Err(Error::DuplicateProperty(
                     self.key_strings[k as usize].to_string(),
                 ));
@@ -887,6 +913,28 @@ mod tests {
             &[("a", Value::from(1u8)), ("a", Value::from(2u8))],
         );
         assert_eq!(err.unwrap_err(), Error::DuplicateProperty("a".into()));
+    }
+
+    #[test]
+    fn duplicate_tagged_keys_are_errors_below_and_above_64_keys() {
+        let mut l = layer(EncodeOptions::default());
+        let keys: Vec<KeyId> = (0..70).map(|i| l.key_id(&format!("k{i}"))).collect();
+        let v = l.value_id(Value::from(1u8));
+        for k in [keys[3], keys[66]] {
+            assert_eq!(
+                l.add_tile_point_tagged(None, 1.0, 1.0, &[(keys[1], v), (k, v), (k, v)])
+                    .unwrap_err(),
+                Error::DuplicateProperty(l.key_strings[k.0 as usize].to_string())
+            );
+        }
+        // Distinct keys on both sides of 64 are fine, and the point is added once.
+        assert!(
+            l.add_tile_point_tagged(None, 1.0, 1.0, &[(keys[3], v), (keys[66], v), (keys[1], v)])
+                .unwrap()
+        );
+        assert_eq!(l.len(), 1);
+        assert!(l.add_tile_point_tagged(None, f64::NAN, 1.0, &[]).is_err());
+        assert!(!l.add_tile_point_tagged(None, -65.0, 1.0, &[]).unwrap());
     }
 
     #[test]

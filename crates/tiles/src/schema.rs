@@ -3,7 +3,7 @@
 //!
 //! | layer | geometry | properties | zooms |
 //! |---|---|---|---|
-//! | `problems` | point | `category`, `status`, `severity` (+ `id` string) | [`PROBLEM_POINTS_MIN_ZOOM`].. |
+//! | `problems` | point | `category`, `status`, `severity`; from [`PROBLEM_IDS_MIN_ZOOM`] also `id` | [`PROBLEM_POINTS_MIN_ZOOM`].. |
 //! | `problems` (clustered) | point | `count`, `top_category`, `top_count` | ..[`PROBLEM_POINTS_MIN_ZOOM`] |
 //! | `zones` | polygon | `kind` ([`ZONE_KINDS`]), `name` | [`ZONES_MIN_ZOOM`].. |
 //! | `heat` | polygon | `count`, `open` | [`HEAT_MIN_ZOOM`].. |
@@ -43,6 +43,10 @@ pub const ZONE_KINDS: [&str; 5] = ["three_surroundings", "road", "point", "area"
 /// At z14 a tile is about 2.1 km across in Shanghai: a street office's dense tile holds a few
 /// thousand points, still fast to encode and to draw.
 pub const PROBLEM_POINTS_MIN_ZOOM: u8 = 14;
+/// From this zoom on, problem points also carry their `id` (a 36-character UUID string, and the
+/// feature id): where one problem is picked on the map. Below it a dense z14 tile would be
+/// three times larger for ids nobody can click apart.
+pub const PROBLEM_IDS_MIN_ZOOM: u8 = 16;
 /// Lowest zoom of the `problems` layer (clusters).
 pub const PROBLEMS_MIN_ZOOM: u8 = 8;
 /// Lowest zoom of the `zones` layer.
@@ -129,7 +133,7 @@ pub const LAYER_SPECS: [LayerSpec; 8] = [
     },
     LayerSpec {
         id: PROBLEMS,
-        description: "Problem points; below PROBLEM_POINTS_MIN_ZOOM, clusters with a count",
+        description: "Problem points (from zoom 14; with their id from zoom 16); below zoom 14, clusters with a count",
         min_zoom: PROBLEMS_MIN_ZOOM,
         max_zoom: MAX_TILE_ZOOM,
         fields: &[
