@@ -13,7 +13,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use chrono::Utc;
 use civmap_domain::{
-    CategoryTable, NewProblem, Role, Severity, User, UserId, Zone, ZoneId, ZoneKind,
+    CategoryTable, NewProblem, Role, Severity, Status, User, UserId, Zone, ZoneId, ZoneKind,
 };
 use civmap_server::{ApiToken, AppState, Config, auth};
 use civmap_store::{Store, StoreOptions};
@@ -111,11 +111,48 @@ async fn main() {
     .await
     .unwrap();
     let table = CategoryTable::builtin();
+    let road = Zone {
+        id: ZoneId::new(),
+        kind: ZoneKind::Road,
+        name: "四平路".into(),
+        poi_kind: None,
+        poi: None,
+        code: None,
+        geometry: rect(121.495, 31.2875, 121.5055, 31.2880),
+        external_id: None,
+    };
+    store.upsert_zone(&road).await.unwrap();
+    let mut tokens = Vec::new();
+    let mut chief = None;
+    for (name, role, street) in [
+        ("admin", Role::Admin, None),
+        ("luzhang", Role::RoadChief, None),
+        ("jiedao", Role::StreetOffice, Some("310110009")),
+    ] {
+        let u = User {
+            id: UserId::new(),
+            name: name.into(),
+            display_name: name.into(),
+            role,
+            street: street.map(str::to_owned),
+            password_hash: auth::hash_password("bench password").unwrap(),
+            disabled: false,
+            created_at: Utc::now(),
+        };
+        store.create_user(&u).await.unwrap();
+        if role == Role::RoadChief {
+            store.assign(road.id, u.id).await.unwrap();
+            chief = Some(u.id);
+        }
+        tokens.push(auth::issue_api_token(&store, u.id, 1).await.unwrap().0);
+    }
+    // Problems; one in a hundred dispatched to the road-chief through its zone, so its scope
+    // holds problems by position and by dispatch.
     let codes: Vec<String> = table.iter().map(|(_, c)| c.code.clone()).collect();
     let mut rng = ChaCha8Rng::seed_from_u64(5);
     let mut items = Vec::with_capacity(n);
     for i in 0..n {
-        let p = NewProblem {
+        let mut p = NewProblem {
             lon: rng.random_range(AREA[0]..AREA[2]),
             lat: rng.random_range(AREA[1]..AREA[3]),
             category: codes[rng.random_range(0..codes.len())].clone(),
@@ -124,10 +161,15 @@ async fn main() {
         }
         .validate(&table, None, Utc::now())
         .unwrap();
+        if i % 100 == 0 {
+            p.status = Status::Dispatched;
+            p.assignee = chief;
+            p.zone = Some(road.id);
+        }
         items.push((p, format!("b{i}")));
     }
     store.import_problems(items, "bench").await.unwrap();
-    // Zones: the street's grid (coded with the street), one road zone (1 km × 50 m).
+    // The street's grid, coded with the street.
     let (dx, dy) = (
         (AREA[2] - AREA[0]) / CELLS as f64,
         (AREA[3] - AREA[1]) / CELLS as f64,
@@ -150,39 +192,6 @@ async fn main() {
                 .await
                 .unwrap();
         }
-    }
-    let road = Zone {
-        id: ZoneId::new(),
-        kind: ZoneKind::Road,
-        name: "四平路".into(),
-        poi_kind: None,
-        poi: None,
-        code: None,
-        geometry: rect(121.495, 31.2875, 121.5055, 31.2880),
-        external_id: None,
-    };
-    store.upsert_zone(&road).await.unwrap();
-    let mut tokens = Vec::new();
-    for (name, role, street) in [
-        ("admin", Role::Admin, None),
-        ("luzhang", Role::RoadChief, None),
-        ("jiedao", Role::StreetOffice, Some("310110009")),
-    ] {
-        let u = User {
-            id: UserId::new(),
-            name: name.into(),
-            display_name: name.into(),
-            role,
-            street: street.map(str::to_owned),
-            password_hash: auth::hash_password("bench password").unwrap(),
-            disabled: false,
-            created_at: Utc::now(),
-        };
-        store.create_user(&u).await.unwrap();
-        if role == Role::RoadChief {
-            store.assign(road.id, u.id).await.unwrap();
-        }
-        tokens.push(auth::issue_api_token(&store, u.id, 1).await.unwrap().0);
     }
     let config = Config {
         api_tokens: vec![ApiToken {
@@ -308,6 +317,49 @@ async fn main() {
             )
             .await;
         }
+    }
+    // Cold: every write makes the next scoped list compute its scope's ids again.
+    let post = |i: usize| {
+        Request::builder()
+            .method("POST")
+            .uri("/api/v1/problems")
+            .header("content-type", "application/json")
+            .header("authorization", format!("Bearer {STATIC}"))
+            .body(Body::from(format!(
+                r#"{{"lon": {}, "lat": 31.28, "category": "garbage"}}"#,
+                121.48 + (i % 100) as f64 * 0.0004
+            )))
+            .unwrap()
+    };
+    let cold = (reqs / 20).max(10);
+    measure("POST /api/v1/problems (the write alone)", cold, |i| {
+        let app = app.clone();
+        async move {
+            assert_eq!(call(&app, post(i)).await, StatusCode::CREATED);
+        }
+    })
+    .await;
+    for (label, tk) in [
+        ("admin (everything)", &tokens[0]),
+        ("road-chief", &tokens[1]),
+        ("street office (2,500 cells)", &tokens[2]),
+    ] {
+        measure(
+            &format!("POST, then list first page cold: {label}"),
+            cold,
+            |i| {
+                let app = app.clone();
+                let req = get(
+                    "/api/v1/problems?limit=100",
+                    &[("authorization", &bearer(tk))],
+                );
+                async move {
+                    assert_eq!(call(&app, post(i)).await, StatusCode::CREATED);
+                    assert_eq!(call(&app, req).await, StatusCode::OK);
+                }
+            },
+        )
+        .await;
     }
     store.close().await;
     let _ = std::fs::remove_dir_all(&dir);

@@ -48,6 +48,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_categories))
         .routes(routes!(put_category))
         .routes(routes!(list_assignments))
+        .routes(routes!(assignment_coverage))
         .routes(routes!(assign, unassign))
 }
 
@@ -1627,6 +1628,168 @@ async fn list_assignments(
             })
             .collect(),
     ))
+}
+
+/// Query of the coverage check.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CoverageParams {
+    /// The zone whose area is checked (the street's boundary, an area zone). Default: the
+    /// street's management grid (every grid cell, or the caller's street's cells).
+    pub boundary: Option<String>,
+    /// Overlaps smaller than this are not listed, m² (default 100: slivers where two road
+    /// buffers meet at a crossing are not a problem).
+    pub min_overlap_m2: Option<f64>,
+    /// `wgs84` (default) or `gcj02` for the output.
+    pub crs: Option<String>,
+}
+
+/// At most this many grid cells are unioned into a default boundary (a street has hundreds).
+const MAX_COVERAGE_CELLS: usize = 20_000;
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/assignments/coverage",
+    tag = "zones",
+    summary = "Check chief coverage: parts of the street no chief covers, overlaps between chiefs",
+    description = "A GeoJSON FeatureCollection: one `uncovered` feature (the parts of the boundary inside no assigned zone, MultiPolygon) and one `overlap` feature per pair of different chiefs whose zones overlap inside the boundary, largest first, with both chiefs' names and ids. Foreign members give the areas in m²: `boundary_m2`, `uncovered_m2`, `covered_share`. Street office and admin only.",
+    params(CoverageParams),
+    responses(
+        (status = 200, description = "Coverage", content_type = "application/geo+json"),
+        (status = 400, description = "Bad parameter, or no boundary to check", body = ErrorBody),
+        (status = 401, description = "Sign in first", body = ErrorBody),
+        (status = 403, description = "Role not allowed", body = ErrorBody),
+        (status = 404, description = "No such boundary zone", body = ErrorBody),
+    )
+)]
+async fn assignment_coverage(
+    actor: Actor,
+    axum::extract::State(state): axum::extract::State<AppState>,
+    AppQuery(q): AppQuery<CoverageParams>,
+) -> Result<Response, AppError> {
+    actor.require(MANAGERS, "check chief coverage")?;
+    let crs = params::parse_crs(q.crs.as_deref())?;
+    let min_overlap = q.min_overlap_m2.unwrap_or(100.0);
+    if !(min_overlap.is_finite() && min_overlap >= 0.0) {
+        return Err(AppError::bad_param(
+            "min_overlap_m2",
+            format!("{min_overlap} is not a finite area >= 0"),
+        ));
+    }
+    let street = actor.user.and_then(|u| state.auth().street_of(u));
+    let (boundary, chief_zones) = {
+        let zones = state.zones();
+        let boundary = coverage_boundary(&zones, q.boundary.as_deref(), street.as_deref())?;
+        let assigned: Vec<(Zone, UserId)> = state
+            .assignments()
+            .into_iter()
+            .filter_map(|(z, u)| Some((zones.map.get(&z)?.clone(), u)))
+            .collect();
+        (boundary, assigned)
+    };
+    let names: std::collections::HashMap<UserId, (String, String)> = state
+        .store()
+        .list_users()
+        .await?
+        .into_iter()
+        .map(|u| (u.id, (u.name, u.display_name)))
+        .collect();
+    let chiefs: Vec<civmap_geodata::zones::ChiefZone> = chief_zones
+        .into_iter()
+        .map(|(z, u)| civmap_geodata::zones::ChiefZone {
+            chief: u.0.to_string(),
+            geometry: z.geometry,
+        })
+        .collect();
+    // Polygon unions and differences: tens of milliseconds for a street, off the async workers.
+    let cov = tokio::task::spawn_blocking(move || {
+        civmap_geodata::zones::coverage(&boundary, &chiefs, min_overlap)
+    })
+    .await
+    .map_err(|e| AppError::Internal(format!("coverage task: {e}")))?;
+    let who = |id: &str| {
+        let uid = Uuid::parse_str(id).ok().map(UserId);
+        let (name, display) = uid
+            .and_then(|u| names.get(&u).cloned())
+            .unwrap_or_else(|| (id.to_owned(), String::new()));
+        serde_json::json!({"id": id, "name": name, "display_name": display})
+    };
+    let mut features = vec![serde_json::json!({
+        "type": "Feature",
+        "id": "uncovered",
+        "geometry": geojson::multipolygon_json(&cov.uncovered, crs),
+        "properties": {"kind": "uncovered", "area_m2": cov.uncovered_m2},
+    })];
+    for (i, o) in cov.overlaps.iter().enumerate() {
+        features.push(serde_json::json!({
+            "type": "Feature",
+            "id": format!("overlap-{}", i + 1),
+            "geometry": geojson::multipolygon_json(&o.geometry, crs),
+            "properties": {
+                "kind": "overlap",
+                "area_m2": o.area_m2,
+                "chief_a": who(&o.chief_a),
+                "chief_b": who(&o.chief_b),
+            },
+        }));
+    }
+    let covered_share = if cov.street_m2 > 0.0 {
+        1.0 - cov.uncovered_m2 / cov.street_m2
+    } else {
+        0.0
+    };
+    Ok(geojson::value_response(
+        StatusCode::OK,
+        &serde_json::json!({
+            "type": "FeatureCollection",
+            "boundary_m2": cov.street_m2,
+            "uncovered_m2": cov.uncovered_m2,
+            "covered_share": covered_share,
+            "overlaps": cov.overlaps.len(),
+            "features": features,
+        }),
+    ))
+}
+
+/// The area a coverage check looks at: the zone `boundary` names, or else the union of the
+/// grid cells of the caller's street (all grid cells for a caller without a street).
+fn coverage_boundary(
+    zones: &crate::state::Zones,
+    boundary: Option<&str>,
+    street: Option<&str>,
+) -> Result<geo::MultiPolygon<f64>, AppError> {
+    if let Some(b) = boundary {
+        let id = ZoneId(parse_uuid("boundary", b)?);
+        return Ok(zones
+            .map
+            .get(&id)
+            .ok_or_else(|| AppError::NotFound(format!("no zone {b}")))?
+            .geometry
+            .clone());
+    }
+    let cells: Vec<&geo::MultiPolygon<f64>> = zones
+        .map
+        .values()
+        .filter(|z| z.kind == ZoneKind::GridCell)
+        .filter(|z| street.is_none_or(|s| z.code.as_deref().is_some_and(|c| c.starts_with(s))))
+        .map(|z| &z.geometry)
+        .collect();
+    if cells.is_empty() {
+        return Err(AppError::bad_param(
+            "boundary",
+            "there is no management grid to check; pass boundary=<zone id> (the street's area zone)",
+        ));
+    }
+    if cells.len() > MAX_COVERAGE_CELLS {
+        return Err(AppError::bad_param(
+            "boundary",
+            format!(
+                "{} grid cells is more than {MAX_COVERAGE_CELLS}; pass boundary=<zone id>",
+                cells.len()
+            ),
+        ));
+    }
+    Ok(geo::unary_union(cells))
 }
 
 #[utoipa::path(

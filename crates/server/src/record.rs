@@ -391,8 +391,56 @@ pub fn rfc3339(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
-fn rfc3339_ms(ms: i64) -> String {
-    rfc3339(from_ms(ms))
+/// Unix milliseconds serialized as [`rfc3339`] writes them (`2026-11-21T08:30:00.123Z`) without
+/// going through chrono or allocating: a list of 500 features has 1,500 timestamps.
+#[derive(Debug, Clone, Copy)]
+pub struct Rfc3339Ms(pub i64);
+
+impl Rfc3339Ms {
+    /// The text, for years 0 to 9999 (what RFC 3339 can write); `None` outside them.
+    #[must_use]
+    pub fn bytes(self) -> Option<[u8; 24]> {
+        let days = self.0.div_euclid(86_400_000);
+        let in_day = self.0.rem_euclid(86_400_000);
+        // Days to a civil date (H. Hinnant's algorithm, proleptic Gregorian).
+        let z = days + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z - era * 146_097;
+        let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let d = doy - (153 * mp + 2) / 5 + 1;
+        let m = if mp < 10 { mp + 3 } else { mp - 9 };
+        let y = yoe + era * 400 + i64::from(m <= 2);
+        if !(0..=9_999).contains(&y) {
+            return None;
+        }
+        let mut b = *b"0000-00-00T00:00:00.000Z";
+        let mut put = |at: usize, width: usize, mut v: i64| {
+            for i in (at..at + width).rev() {
+                b[i] = b'0' + (v % 10) as u8;
+                v /= 10;
+            }
+        };
+        put(0, 4, y);
+        put(5, 2, m);
+        put(8, 2, d);
+        put(11, 2, in_day / 3_600_000);
+        put(14, 2, in_day / 60_000 % 60);
+        put(17, 2, in_day / 1_000 % 60);
+        put(20, 3, in_day % 1_000);
+        Some(b)
+    }
+}
+
+impl Serialize for Rfc3339Ms {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.bytes() {
+            // The buffer is ASCII digits and separators.
+            Some(b) => s.serialize_str(std::str::from_utf8(&b).unwrap_or_default()),
+            None => s.serialize_str(&rfc3339(from_ms(self.0))),
+        }
+    }
 }
 
 /// A problem as a GeoJSON Feature (RFC 7946): `id` is the problem id, the geometry a Point
@@ -466,9 +514,12 @@ impl Serialize for Properties<'_> {
         field!("status", r.status.as_str());
         field!("open", &r.status.is_open());
         field!("description", &*r.description);
-        field!("reported_at", &rfc3339_ms(r.reported_ms));
-        field!("updated_at", &rfc3339_ms(r.updated_ms));
-        field!("deadline", &r.deadline().map(rfc3339));
+        field!("reported_at", &Rfc3339Ms(r.reported_ms));
+        field!("updated_at", &Rfc3339Ms(r.updated_ms));
+        field!(
+            "deadline",
+            &(r.deadline_ms != NO_DEADLINE).then_some(Rfc3339Ms(r.deadline_ms))
+        );
         field!("overdue", &r.is_overdue(v.now_ms));
         field!("rework_count", &r.rework_count);
         field!("zone", &r.zone());
@@ -574,6 +625,37 @@ mod tests {
     use super::*;
     use civmap_domain::NewProblem;
     use rand::{Rng as _, SeedableRng as _};
+
+    #[test]
+    fn fast_timestamps_are_what_chrono_writes() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+        let edges = [
+            0,
+            -1,
+            1,
+            951_782_400_000,     // 2000-02-29
+            4_107_542_399_999,   // 2100-02-28T23:59:59.999
+            -62_167_219_200_000, // 0000-01-01
+            253_402_300_799_999, // 9999-12-31T23:59:59.999
+        ];
+        for ms in edges
+            .into_iter()
+            .chain((0..200_000).map(|_| rng.random_range(-62_167_219_200_000..253_402_300_800_000)))
+        {
+            let b = Rfc3339Ms(ms).bytes().unwrap();
+            assert_eq!(
+                std::str::from_utf8(&b).unwrap(),
+                rfc3339(from_ms(ms)),
+                "{ms}"
+            );
+        }
+        assert!(Rfc3339Ms(253_402_300_800_000).bytes().is_none());
+        assert!(Rfc3339Ms(-62_167_219_200_001).bytes().is_none());
+        assert_eq!(
+            serde_json::to_string(&Rfc3339Ms(1_750_000_000_123)).unwrap(),
+            format!("\"{}\"", rfc3339(from_ms(1_750_000_000_123)))
+        );
+    }
 
     fn sample(table: &CategoryTable, cat: &str) -> Problem {
         NewProblem {

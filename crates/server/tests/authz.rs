@@ -551,6 +551,9 @@ async fn management_endpoints_need_a_manager() {
             StatusCode::FORBIDDEN
         };
         assert_eq!(r.status, want, "{who:?} assignments");
+        // The coverage check over the street's grid: managers only.
+        let r = w.get(who, "/api/v1/assignments/coverage").await;
+        check(&r, StatusCode::OK, "coverage");
     }
 }
 

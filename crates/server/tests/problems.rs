@@ -14,6 +14,15 @@ use serde_json::{Value, json};
 
 const CATEGORIES: [&str; 4] = ["garbage", "illegal_parking", "ad_posters", "street_vending"];
 
+/// Every longitude in a GeoJSON coordinates array, however deeply nested.
+fn lons(v: &Value, out: &mut Vec<f64>) {
+    match v.as_array() {
+        Some(a) if a.first().is_some_and(Value::is_number) => out.push(a[0].as_f64().unwrap()),
+        Some(a) => a.iter().for_each(|x| lons(x, out)),
+        None => {}
+    }
+}
+
 #[tokio::test]
 async fn create_then_read_round_trips() {
     let t = setup().await;
@@ -668,4 +677,145 @@ async fn an_import_while_serving_reaches_the_index_through_the_commit_hook() {
     let again = t.store.import_problems(items, "test.csv").await.unwrap();
     assert_eq!(again.inserted, 0);
     assert_eq!(t.state.sizes().problems, 50);
+}
+
+/// JSON is gzipped for clients that ask, and only for them; the body is the same document.
+#[tokio::test]
+async fn json_is_gzipped_when_asked() {
+    use axum::body::Body;
+    use std::io::Read as _;
+    let t = setup().await;
+    for i in 0..40 {
+        t.report(121.50 + f64::from(i) * 1e-4, 31.28, "garbage")
+            .await;
+    }
+    let uri = "/api/v1/problems?limit=100";
+    let plain = t.get(uri).await;
+    assert_eq!(plain.status, StatusCode::OK);
+    assert!(plain.headers.get("content-encoding").is_none());
+    let gz = t
+        .call(
+            Method::GET,
+            uri,
+            &[("accept-encoding", "gzip")],
+            Body::empty(),
+        )
+        .await;
+    assert_eq!(gz.status, StatusCode::OK);
+    assert_eq!(gz.headers["content-encoding"], "gzip");
+    assert!(
+        gz.body.len() * 3 < plain.body.len(),
+        "{} vs {}",
+        gz.body.len(),
+        plain.body.len()
+    );
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(gz.body.as_slice())
+        .read_to_end(&mut out)
+        .unwrap();
+    let a: Value = serde_json::from_slice(&out).unwrap();
+    let b = plain.json();
+    assert_eq!(a["features"], b["features"]);
+    assert_eq!(a["features"].as_array().unwrap().len(), 40);
+}
+
+/// The coverage check finds the strip no chief covers and the strip two chiefs share.
+#[tokio::test]
+async fn coverage_lists_uncovered_parts_and_overlaps() {
+    let t = setup().await;
+    let rect = |x0: f64, x1: f64, kind: &str, name: &str| {
+        json!({"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [[[x0, 31.27], [x1, 31.27], [x1, 31.29], [x0, 31.29], [x0, 31.27]]]},
+            "properties": {"kind": kind, "name": name}})
+    };
+    let mut ids = Vec::new();
+    for z in [
+        rect(121.49, 121.51, "area", "街道"),
+        rect(121.49, 121.50, "area", "西片"),
+        rect(121.499, 121.505, "area", "中片"),
+    ] {
+        let r = t
+            .send_json(Method::POST, "/api/v1/zones", OFFICE_TOKEN, &z)
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+        ids.push(r.json()["id"].as_str().unwrap().to_owned());
+    }
+    // No grid cells yet: the default boundary is refused with the field named.
+    let r = t.get_as("/api/v1/assignments/coverage", OFFICE_TOKEN).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text());
+    assert_eq!(r.error().1.as_deref(), Some("boundary"));
+    for (zone, user) in [(&ids[1], t.chief), (&ids[2], t.other_office)] {
+        let r = t
+            .send_json(
+                Method::PUT,
+                &format!("/api/v1/zones/{zone}/assignees/{user}"),
+                OFFICE_TOKEN,
+                &json!({}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text());
+    }
+    let uri = format!("/api/v1/assignments/coverage?boundary={}", ids[0]);
+    let r = t.get_as(&uri, OFFICE_TOKEN).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let v = r.json();
+    let total = v["boundary_m2"].as_f64().unwrap();
+    // 0.02° × 0.02° at 31.28° N: ~1,902 m × 2,224 m.
+    assert!((total / (1_902.0 * 2_224.0) - 1.0).abs() < 0.01, "{total}");
+    let uncovered = v["uncovered_m2"].as_f64().unwrap();
+    assert!(
+        (uncovered / total - 0.25).abs() < 0.005,
+        "{uncovered} of {total}"
+    );
+    assert!((v["covered_share"].as_f64().unwrap() - 0.75).abs() < 0.005);
+    let f = v["features"].as_array().unwrap();
+    assert_eq!(f.len(), 2, "{v}");
+    assert_eq!(f[0]["properties"]["kind"], "uncovered");
+    // The uncovered strip lies east of 121.505.
+    let mut xs = Vec::new();
+    lons(&f[0]["geometry"]["coordinates"], &mut xs);
+    assert!(!xs.is_empty());
+    assert!(xs.iter().all(|x| *x >= 121.505 - 1e-9), "{xs:?}");
+    assert_eq!(f[1]["properties"]["kind"], "overlap");
+    let overlap = f[1]["properties"]["area_m2"].as_f64().unwrap();
+    assert!(
+        (overlap / total - 0.05).abs() < 0.002,
+        "{overlap} of {total}"
+    );
+    let names: BTreeSet<&str> = ["chief_a", "chief_b"]
+        .iter()
+        .map(|k| f[1]["properties"][k]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, BTreeSet::from(["chief", "office2"]));
+    // A larger threshold hides the overlap.
+    let r = t
+        .get_as(&format!("{uri}&min_overlap_m2=1000000"), OFFICE_TOKEN)
+        .await;
+    assert_eq!(r.json()["features"].as_array().unwrap().len(), 1);
+    // Who may ask, and bad input.
+    assert_eq!(t.get(&uri).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        t.get_as(&uri, CHIEF_TOKEN).await.status,
+        StatusCode::FORBIDDEN
+    );
+    for (q, status, field) in [
+        ("boundary=nope", StatusCode::BAD_REQUEST, Some("boundary")),
+        (
+            &*format!("boundary={}", uuid::Uuid::now_v7()),
+            StatusCode::NOT_FOUND,
+            None,
+        ),
+        (
+            &*format!("boundary={}&min_overlap_m2=-1", ids[0]),
+            StatusCode::BAD_REQUEST,
+            Some("min_overlap_m2"),
+        ),
+    ] {
+        let r = t
+            .get_as(&format!("/api/v1/assignments/coverage?{q}"), OFFICE_TOKEN)
+            .await;
+        assert_eq!(r.status, status, "{q}: {}", r.text());
+        if field.is_some() {
+            assert_eq!(r.error().1.as_deref(), field, "{q}");
+        }
+    }
 }
