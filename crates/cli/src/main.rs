@@ -142,6 +142,10 @@ struct ServeArgs {
     /// Extra categories (TOML `[[category]]` tables; default `data/categories.toml` when it exists).
     #[arg(long)]
     categories: Option<PathBuf>,
+    /// Working-day calendar for deadlines (default `data/calendar.toml` when it exists, else
+    /// the built-in one).
+    #[arg(long)]
+    calendar: Option<PathBuf>,
     /// SQLite durability: `full` survives power loss; `normal` only a crash of civmap, and is faster.
     #[arg(long, value_enum)]
     sqlite_synchronous: Option<SyncArg>,
@@ -302,6 +306,11 @@ async fn serve(args: ServeArgs) -> Result<()> {
         config.categories_file = Some(file);
     } else if config.categories_file.is_none() && Path::new("data/categories.toml").exists() {
         config.categories_file = Some(PathBuf::from("data/categories.toml"));
+    }
+    if let Some(file) = args.calendar {
+        config.workflow.calendar_file = Some(file);
+    } else if config.workflow.calendar_file.is_none() && Path::new("data/calendar.toml").exists() {
+        config.workflow.calendar_file = Some(PathBuf::from("data/calendar.toml"));
     }
     if let Some(s) = args.sqlite_synchronous {
         config.sqlite_synchronous = match s {

@@ -76,6 +76,9 @@ pub enum DomainError {
     /// The category data file could not be read as a category table.
     #[error("category table: {0}")]
     CategoryTable(String),
+    /// The working-day calendar file could not be read.
+    #[error("calendar: {0}")]
+    Calendar(String),
 }
 
 /// Checks a free text: not empty (when required), at most `max` characters, no control characters

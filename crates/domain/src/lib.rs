@@ -1,6 +1,8 @@
 #![doc = include_str!("../README.md")]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::float_cmp))]
 
+pub mod assessment;
+pub mod calendar;
 pub mod category;
 pub mod error;
 pub mod event;

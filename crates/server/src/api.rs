@@ -103,7 +103,7 @@ pub struct CrsParam {
 }
 
 impl CrsParam {
-    fn crs(&self) -> Result<Crs, AppError> {
+    pub(crate) fn crs(&self) -> Result<Crs, AppError> {
         params::parse_crs(self.crs.as_deref())
     }
 }
@@ -141,7 +141,7 @@ pub fn base_url(state: &AppState, headers: &HeaderMap) -> String {
     format!("http://{host}")
 }
 
-fn feature_response(
+pub(crate) fn feature_response(
     status: StatusCode,
     state: &AppState,
     id: ProblemId,
@@ -525,7 +525,7 @@ pub struct CreateProblem {
     path = "/api/v1/problems",
     tag = "problems",
     summary = "Report a problem",
-    description = "Validates and stores the report (durably, with its `created` event) before answering 201 with the problem as a GeoJSON Feature. Anonymous reports are rate limited per address (429).",
+    description = "Validates and stores the report (durably, with its `created` event) before answering 201 with the problem as a GeoJSON Feature. A report within `workflow.recurrence_m` of a problem of the same category closed in the last `workflow.recurrence_days` is linked to it as a recurrence (回潮, `recurrence_of`). The report is then dispatched to the chief of the most specific zone containing it, with the category's deadline in working hours (status `dispatched`), when such a chief exists. Open problems of the same category within `workflow.duplicate_m` are offered in the foreign member `possible_duplicates` (`id`, `distance_m`) for the street office to merge. Anonymous reports are rate limited per address (429).",
     params(CrsParam),
     request_body(content = CreateProblem, content_type = "application/json"),
     responses(
@@ -557,7 +557,31 @@ async fn create_problem(
     let p = state
         .create_problem_with_photos(report, &actor, note, body.photos)
         .await?;
-    feature_response(StatusCode::CREATED, &state, p.id, crs, &actor)
+    let resp = feature_response(StatusCode::CREATED, &state, p.id, crs, &actor)?;
+    let duplicates = state.possible_duplicates(&p);
+    if duplicates.is_empty() {
+        return Ok(resp);
+    }
+    // Offered, not merged: the street office decides (POST .../merge).
+    let (mut parts, body) = resp.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    let mut v: serde_json::Value =
+        serde_json::from_slice(&bytes).map_err(|e| AppError::Internal(e.to_string()))?;
+    v["possible_duplicates"] = duplicates
+        .iter()
+        .take(10)
+        .map(|n| {
+            serde_json::json!({
+                "id": n.id,
+                "distance_m": (n.distance_m * 10.0).round() / 10.0,
+            })
+        })
+        .collect();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    let body = serde_json::to_vec(&v).map_err(|e| AppError::Internal(e.to_string()))?;
+    Ok(Response::from_parts(parts, axum::body::Body::from(body)))
 }
 
 /// Converts an input position from `crs` to WGS-84, after checking that it is finite and in

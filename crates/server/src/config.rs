@@ -17,7 +17,7 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use civmap_domain::{Role, UserId};
+use civmap_domain::{Role, UserId, ZoneKind};
 use serde::{Deserialize, Serialize};
 
 /// Why a configuration could not be loaded. Messages name the file, variable or key.
@@ -70,6 +70,70 @@ pub struct Config {
     pub auth: AuthConfig,
     /// Limits on input size and query cost.
     pub limits: Limits,
+    /// Dispatch, deadlines, escalation, look-back and recurrence.
+    pub workflow: WorkflowConfig,
+}
+
+/// The rectification workflow (`[workflow]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WorkflowConfig {
+    /// Working-day calendar for deadlines (`data/calendar.toml` format); the built-in one
+    /// (China's public holidays, 09:00–12:00 and 13:00–18:00 UTC+8) when unset.
+    pub calendar_file: Option<PathBuf>,
+    /// Dispatch a new report at once to the chief of the most specific zone containing it
+    /// (default true). Reports no chief's zone contains wait for the street office.
+    pub auto_dispatch: bool,
+    /// Which zone kinds win when a report lies in several chiefs' zones, first wins (default:
+    /// `point`, `road`, `surroundings`, `area`, `grid_cell`).
+    pub dispatch_order: Vec<ZoneKind>,
+    /// A rectification needs an after photo (default true) and always a note.
+    pub rectify_needs_photo: bool,
+    /// Days after closing when the look-back re-inspection (回头看) is due (default 7).
+    pub reinspect_after_days: u32,
+    /// A new report of the same category this close (m) to a problem closed in the last
+    /// `recurrence_days` is flagged as its recurrence (回潮) (defaults 30 m, 90 days).
+    pub recurrence_m: f64,
+    pub recurrence_days: u32,
+    /// Open problems of the same category this close (m) to a new report are offered as
+    /// duplicates (default 25).
+    pub duplicate_m: f64,
+    /// How often overdue problems are looked for and escalated, seconds (default 60; 0 turns
+    /// automatic escalation off).
+    pub escalation_check_s: u64,
+}
+
+impl Default for WorkflowConfig {
+    fn default() -> Self {
+        Self {
+            calendar_file: None,
+            auto_dispatch: true,
+            dispatch_order: vec![
+                ZoneKind::Point,
+                ZoneKind::Road,
+                ZoneKind::Surroundings,
+                ZoneKind::Area,
+                ZoneKind::GridCell,
+            ],
+            rectify_needs_photo: true,
+            reinspect_after_days: 7,
+            recurrence_m: 30.0,
+            recurrence_days: 90,
+            duplicate_m: 25.0,
+            escalation_check_s: 60,
+        }
+    }
+}
+
+impl WorkflowConfig {
+    /// The dispatch precedence of a zone kind (lower wins); kinds not listed come last.
+    #[must_use]
+    pub fn dispatch_rank(&self, kind: ZoneKind) -> usize {
+        self.dispatch_order
+            .iter()
+            .position(|k| *k == kind)
+            .unwrap_or(self.dispatch_order.len())
+    }
 }
 
 /// Sign-in settings (`[auth]`).
@@ -194,6 +258,7 @@ impl Default for Config {
             api_tokens: Vec::new(),
             auth: AuthConfig::default(),
             limits: Limits::default(),
+            workflow: WorkflowConfig::default(),
         }
     }
 }
@@ -321,6 +386,23 @@ impl Config {
         }
         if l.request_timeout_s == 0 {
             return bad("limits.request_timeout_s must be positive");
+        }
+        let w = &self.workflow;
+        for (name, m) in [
+            ("recurrence_m", w.recurrence_m),
+            ("duplicate_m", w.duplicate_m),
+        ] {
+            if !(m.is_finite() && (0.0..=1000.0).contains(&m)) {
+                return Err(ConfigError::Invalid(format!(
+                    "workflow.{name} must be a distance in metres between 0 and 1000"
+                )));
+            }
+        }
+        if w.reinspect_after_days == 0 || w.reinspect_after_days > 365 {
+            return bad("workflow.reinspect_after_days must be in 1..=365");
+        }
+        if w.recurrence_days > 3650 {
+            return bad("workflow.recurrence_days must be at most 3650");
         }
         let a = &self.auth;
         if a.session_hours == 0 || a.session_hours > 24 * 31 {

@@ -22,7 +22,9 @@ pub mod routing;
 pub mod scope;
 pub mod spatial;
 pub mod state;
+pub mod tasks;
 pub mod tiles;
+pub mod workflow;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -67,6 +69,7 @@ pub use state::AppState;
         (name = "open311", description = "Open311 GeoReport v2, JSON and XML."),
         (name = "operations", description = "Health, readiness, metrics, this document."),
         (name = "accounts", description = "Sign in and out, who am I, API tokens."),
+        (name = "workflow", description = "The work around the lifecycle: my inbox and its live feed, look-back re-inspections (回头看), the assessment report (综合评价) and a zone's rectification ledger (整改台账). New reports are dispatched automatically to the chief of the zone containing them; overdue problems are escalated automatically."),
     ),
     components(schemas(error::ErrorBody, error::ErrorDetail))
 )]
@@ -84,6 +87,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .merge(open311::router().layer(middleware::from_fn(open311::open311_errors)))
         .merge(ops::router())
         .merge(tiles::router())
+        .merge(tasks::router())
         .routes(utoipa_axum::routes!(routing::plan_routes))
 }
 

@@ -11,7 +11,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Instant;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
+use civmap_domain::calendar::WorkCalendar;
 use civmap_domain::{
     Action, Category, CategoryTable, Event, EventKind, NewProblem, Poi, PoiId, Problem, ProblemId,
     Role, Status, UserId, Zone, ZoneId,
@@ -39,7 +40,7 @@ pub struct AppState {
 }
 
 #[derive(Debug)]
-struct Inner {
+pub(crate) struct Inner {
     store: Store,
     config: Config,
     categories: RwLock<Arc<CategoryTable>>,
@@ -62,6 +63,22 @@ struct Inner {
     roads: RwLock<Option<Arc<crate::routing::RoadNetwork>>>,
     /// Vector tiles: the count pyramid, the basemap, data versions and the tile cache.
     tiles: crate::tiles::TileState,
+    /// Deadlines are counted in working hours of this calendar.
+    calendar: WorkCalendar,
+    /// Committed problem changes, for live pages (`GET /api/v1/me/stream`).
+    live: tokio::sync::broadcast::Sender<LiveChange>,
+}
+
+/// A committed change of a problem, as live pages are told of it.
+#[derive(Debug, Clone, Serialize)]
+pub struct LiveChange {
+    pub id: ProblemId,
+    /// The event that recorded it (`created`, `dispatched`, ...).
+    pub kind: EventKind,
+    pub status: Status,
+    pub version: i64,
+    pub assignee: Option<UserId>,
+    pub at: DateTime<Utc>,
 }
 
 /// The problems held in memory: records by id (ordered, for cursor pagination) and the
@@ -142,6 +159,7 @@ impl AppState {
             limits.anonymous_writes_per_minute,
             limits.anonymous_write_burst,
         );
+        let calendar = load_calendar(config.workflow.calendar_file.as_deref())?;
         let state = AppState {
             inner: Arc::new(Inner {
                 store: store.clone(),
@@ -165,6 +183,8 @@ impl AppState {
                 started: Instant::now(),
                 roads: RwLock::new(None),
                 tiles: crate::tiles::TileState::default(),
+                calendar,
+                live: tokio::sync::broadcast::channel(1024).0,
                 config,
             }),
         };
@@ -187,6 +207,7 @@ impl AppState {
             "loaded the store into memory"
         );
         state.set_ready(true);
+        state.start_escalation();
         Ok(state)
     }
 
@@ -262,7 +283,18 @@ impl AppState {
     fn apply(&self, changes: &[Change]) {
         for c in changes {
             match c {
-                Change::Problem { problem, .. } => self.remember(std::slice::from_ref(problem)),
+                Change::Problem { problem, event } => {
+                    self.remember(std::slice::from_ref(problem));
+                    // Nobody listening is not an error.
+                    let _ = self.inner.live.send(LiveChange {
+                        id: problem.id,
+                        kind: event.kind,
+                        status: problem.status,
+                        version: problem.version,
+                        assignee: problem.assignee,
+                        at: event.at,
+                    });
+                }
                 Change::Imported { problems, .. } => self.remember(problems),
                 Change::Zone(z) => {
                     let mut g = self.inner.zones.write();
@@ -360,6 +392,28 @@ impl AppState {
     /// Read access to the zones in memory.
     pub fn zones(&self) -> parking_lot::RwLockReadGuard<'_, Zones> {
         self.inner.zones.read()
+    }
+
+    /// A handle that does not keep the state alive (for background tasks).
+    pub(crate) fn downgrade(&self) -> std::sync::Weak<Inner> {
+        Arc::downgrade(&self.inner)
+    }
+
+    /// The state behind a handle from [`AppState::downgrade`], while it lives.
+    pub(crate) fn upgrade(weak: &std::sync::Weak<Inner>) -> Option<AppState> {
+        weak.upgrade().map(|inner| AppState { inner })
+    }
+
+    /// The working-day calendar deadlines are counted on.
+    #[must_use]
+    pub fn calendar(&self) -> &WorkCalendar {
+        &self.inner.calendar
+    }
+
+    /// A receiver of every committed problem change from now on.
+    #[must_use]
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<LiveChange> {
+        self.inner.live.subscribe()
     }
 
     /// Read access to the points of interest in memory.
@@ -708,19 +762,21 @@ impl AppState {
     ) -> Result<Problem, AppError> {
         let table = self.categories();
         let now = now_ms();
-        let p = report.validate(&table, actor.user, now)?;
+        let mut p = report.validate(&table, actor.user, now)?;
         self.check_photos(&photos).await?;
         self.check_rate(actor)?;
+        let mut data = serde_json::json!({"via": "api"});
+        self.link_recurrence(&mut p, now, &mut data);
         let ev = NewEvent {
             kind: EventKind::Created,
             actor: actor.user,
             at: now,
             note,
             photos,
-            data: serde_json::json!({"via": "api"}),
+            data,
         };
         self.inner.store.insert_problem(&p, ev).await?;
-        Ok(p)
+        Ok(self.dispatch_new(p).await)
     }
 
     /// Validates and stores a report created through Open311 (`via` names the channel).
@@ -732,8 +788,10 @@ impl AppState {
     ) -> Result<Problem, AppError> {
         let table = self.categories();
         let now = now_ms();
-        let p = report.validate(&table, actor.user, now)?;
+        let mut p = report.validate(&table, actor.user, now)?;
         self.check_rate(actor)?;
+        let mut data = data;
+        self.link_recurrence(&mut p, now, &mut data);
         let ev = NewEvent {
             kind: EventKind::Created,
             actor: actor.user,
@@ -743,7 +801,7 @@ impl AppState {
             data,
         };
         self.inner.store.insert_problem(&p, ev).await?;
-        Ok(p)
+        Ok(self.dispatch_new(p).await)
     }
 
     /// Applies a lifecycle action. `expected_version` must be the current version (else 409
@@ -824,7 +882,9 @@ impl AppState {
                     }
                 }
             }
-            Action::Escalate | Action::Rectify | Action::Recur => {}
+            Action::Rectify => self.check_rectification(&details)?,
+            Action::Escalate => self.escalation_target(&mut next, &mut data),
+            Action::Recur => {}
         }
         let note = civmap_domain::error::validate_text("note", &details.note, 2000, false)?;
         self.check_photos(&details.photos).await?;
@@ -868,7 +928,7 @@ impl AppState {
                 return Err(AppError::invalid("deadline", "the deadline is in the past"));
             }
             Some(d) => crate::record::from_ms(crate::record::to_ms(d)),
-            None => default_deadline(table, next, now),
+            None => default_deadline(&self.inner.calendar, table, next, now),
         };
         next.zone = zone;
         next.assignee = assignee;
@@ -1020,7 +1080,7 @@ impl AppState {
         }
     }
 
-    async fn check_photos(&self, photos: &[String]) -> Result<(), AppError> {
+    pub(crate) async fn check_photos(&self, photos: &[String]) -> Result<(), AppError> {
         if photos.len() > 20 {
             return Err(AppError::invalid("photos", "at most 20 photos per step"));
         }
@@ -1046,7 +1106,7 @@ impl AppState {
 
     /// The most specific zone containing the problem that has a chief assigned, and that chief;
     /// else the most specific containing zone and nobody.
-    fn auto_dispatch(&self, p: &Problem) -> (Option<ZoneId>, Option<UserId>) {
+    pub(crate) fn auto_dispatch(&self, p: &Problem) -> (Option<ZoneId>, Option<UserId>) {
         let candidates = self.containing_zones(p.location.lon(), p.location.lat());
         for z in &candidates {
             if let Some(u) = self.assignee_of(*z) {
@@ -1071,11 +1131,12 @@ impl AppState {
         };
         let g = self.inner.zones.read();
         let mut hits = g.index.zones_at(p);
-        hits.sort_by_key(|h| (h.kind.dispatch_rank(), h.id));
+        let w = &self.inner.config.workflow;
+        hits.sort_by_key(|h| (w.dispatch_rank(h.kind), h.id));
         hits.into_iter().map(|h| h.id).collect()
     }
 
-    fn assignee_of(&self, zone: ZoneId) -> Option<UserId> {
+    pub(crate) fn assignee_of(&self, zone: ZoneId) -> Option<UserId> {
         self.inner
             .assignments
             .read()
@@ -1168,7 +1229,7 @@ pub struct Edit {
     pub note: String,
 }
 
-fn check_version(current: &Problem, expected: i64) -> Result<(), AppError> {
+pub(crate) fn check_version(current: &Problem, expected: i64) -> Result<(), AppError> {
     if current.version != expected {
         return Err(AppError::Conflict {
             message: format!(
@@ -1181,13 +1242,39 @@ fn check_version(current: &Problem, expected: i64) -> Result<(), AppError> {
     Ok(())
 }
 
-/// The default rectification deadline: the category's working hours, counting every day as a
-/// working day of 8 hours (8 working hours = 24 calendar hours), from `now`.
-fn default_deadline(table: &CategoryTable, p: &Problem, now: DateTime<Utc>) -> DateTime<Utc> {
+/// The default rectification deadline: the category's working hours on the working-day
+/// calendar, from `now`, to the millisecond.
+fn default_deadline(
+    calendar: &WorkCalendar,
+    table: &CategoryTable,
+    p: &Problem,
+    now: DateTime<Utc>,
+) -> DateTime<Utc> {
     let hours = table.by_code(&p.category).map_or(8, |c| c.deadline_hours);
-    let days = i64::from(hours / 8);
-    let rest = i64::from(hours % 8);
-    now + Duration::hours(days * 24 + rest)
+    crate::record::from_ms(crate::record::to_ms(calendar.add_working_hours(now, hours)))
+}
+
+/// The calendar file named in the configuration, else the built-in calendar; warns when it
+/// does not list this year's holidays.
+fn load_calendar(path: Option<&std::path::Path>) -> Result<WorkCalendar, AppError> {
+    let calendar = match path {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                AppError::Internal(format!("cannot read calendar file {}: {e}", path.display()))
+            })?;
+            WorkCalendar::from_toml(&text)
+                .map_err(|e| AppError::Internal(format!("{}: {e}", path.display())))?
+        }
+        None => WorkCalendar::builtin(),
+    };
+    let year = chrono::Datelike::year(&Utc::now().with_timezone(&calendar.offset()));
+    if !calendar.covers(year) {
+        tracing::warn!(
+            year,
+            "the working-day calendar lists no public holidays for this year: deadlines count them as working days; add them to the calendar file"
+        );
+    }
+    Ok(calendar)
 }
 
 fn paginate(mut ids: Vec<ProblemId>, limit: usize, matched: Option<usize>) -> Page {

@@ -157,7 +157,10 @@ impl World {
         let mut v = 1;
         for (step, by) in path {
             let tk = if *by == "fixer" { &self.fixer } else { &admin };
-            let r = self.t.step(&id, step, tk, &json!({"version": v})).await;
+            let r = self
+                .t
+                .step(&id, step, tk, &json!({"version": v, "note": "fixture"}))
+                .await;
             assert_eq!(r.status, StatusCode::OK, "fixture {step}: {}", r.text());
             v += 1;
         }
@@ -191,6 +194,10 @@ type Spec = (
 
 async fn world() -> World {
     let t = setup_with(|c| {
+        // These tests take every problem through explicit steps by role; automatic dispatch
+        // and the after-photo rule are tested in tests/workflow.rs.
+        c.workflow.auto_dispatch = false;
+        c.workflow.rectify_needs_photo = false;
         c.auth.login_per_minute = 1000;
         c.limits.anonymous_write_burst = 1000;
         c.limits.anonymous_writes_per_minute = 1000;

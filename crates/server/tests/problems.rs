@@ -371,13 +371,15 @@ async fn the_whole_lifecycle_with_conflicts() {
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(r.error().1.as_deref(), Some("into"));
-    // The chief rectifies; the chief may not verify (role), a rejection needs a reason.
+    // The chief rectifies with an after photo; the chief may not verify (role), a rejection
+    // needs a reason.
+    let photo = t.upload_photo(CHIEF_TOKEN, 7).await;
     let r = t
         .step(
             &id,
             "rectify",
             CHIEF_TOKEN,
-            &json!({"version": 2, "note": "已清理"}),
+            &json!({"version": 2, "note": "已清理", "photos": [photo]}),
         )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
@@ -401,7 +403,12 @@ async fn the_whole_lifecycle_with_conflicts() {
     assert_eq!(r.json()["properties"]["status"], "dispatched");
     // Rectified by the office this time: the same user may not verify it, another may.
     let r = t
-        .step(&id, "rectify", OFFICE_TOKEN, &json!({"version": 4}))
+        .step(
+            &id,
+            "rectify",
+            OFFICE_TOKEN,
+            &json!({"version": 4, "note": "街道派人清理", "photos": [photo]}),
+        )
         .await;
     assert_eq!(r.status, StatusCode::OK);
     let r = t

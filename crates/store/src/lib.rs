@@ -522,6 +522,55 @@ impl Store {
         .await
     }
 
+    /// Every lifecycle step before `before` (rectified, rejected, verified, recurred, merged,
+    /// reinspected) as (problem, kind, time), oldest first: what assessments and look-back
+    /// lists are computed from, without notes, photos or data.
+    pub async fn lifecycle_events(
+        &self,
+        before: chrono::DateTime<chrono::Utc>,
+    ) -> Result<
+        Vec<(
+            ProblemId,
+            civmap_domain::EventKind,
+            chrono::DateTime<chrono::Utc>,
+        )>,
+        StoreError,
+    > {
+        self.read_all(
+            "SELECT problem, kind, at FROM events \
+             WHERE kind IN ('rectified', 'rejected', 'verified', 'recurred', 'merged', 'reinspected') \
+             AND at < $1 ORDER BY seq",
+            vec![before.timestamp_millis().into()],
+            &|r| {
+                let kind = r.str(1).map_err(col)?;
+                Ok((
+                    ProblemId(r.uuid(0).map_err(col)?),
+                    kind.parse().map_err(|_| {
+                        StoreError::corrupt(format!("unknown event kind {kind:?}"))
+                    })?,
+                    codec::from_ms(r.i64(2).map_err(col)?)?,
+                ))
+            },
+        )
+        .await
+    }
+
+    /// The histories of many problems (a zone's ledger), in log order.
+    pub async fn events_for_problems(&self, ids: &[ProblemId]) -> Result<Vec<Event>, StoreError> {
+        let mut out = Vec::new();
+        for chunk in ids.chunks(500) {
+            let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!(
+                "SELECT {EVENT_SELECT} FROM events WHERE problem IN ({}) ORDER BY seq",
+                marks.join(", ")
+            );
+            let args = chunk.iter().map(|id| Arg::from(id.0)).collect();
+            out.extend(self.read_all(&sql, args, &codec::event_from_row).await?);
+        }
+        out.sort_by_key(|e| e.seq);
+        Ok(out)
+    }
+
     // ---- zones, points of interest, assignments ------------------------------------------
 
     /// Inserts or replaces a zone by id. [`StoreError::Conflict`] when its `external_id` belongs

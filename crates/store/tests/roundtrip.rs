@@ -242,6 +242,23 @@ async fn problems_and_their_ledger_round_trip(db: TestDb) {
     let rest = store.events_since(first[1].seq, 100).await.unwrap();
     assert_eq!(rest, ledger[2..]);
 
+    // The lifecycle steps (no `created`, no `dispatched`) before an instant, for assessments.
+    let steps = store.lifecycle_events(t(3, 12)).await.unwrap();
+    assert_eq!(
+        steps,
+        vec![(p.id, EventKind::Rectified, t(3, 11))],
+        "only steps strictly before 3rd 12:00"
+    );
+    let steps = store.lifecycle_events(t(4, 0)).await.unwrap();
+    let kinds: Vec<EventKind> = steps.iter().map(|s| s.1).collect();
+    assert_eq!(kinds, [EventKind::Rectified, EventKind::Verified]);
+    // Histories of many problems at once (a zone's ledger), unknown ids ignored.
+    let many = store
+        .events_for_problems(&[p.id, civmap_domain::ProblemId::new()])
+        .await
+        .unwrap();
+    assert_eq!(many, ledger);
+
     let all = store.load_problems().await.unwrap();
     assert_eq!(all, vec![stored_problem(&p)]);
     let stats = store.stats().await;

@@ -183,6 +183,17 @@ impl TestApp {
         }
     }
 
+    /// The status of a response without reading its body (for endless event streams).
+    pub async fn status_only(&self, method: Method, uri: &str, token: &str) -> StatusCode {
+        let req = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header("authorization", format!("Bearer {token}"))
+            .body(Body::empty())
+            .unwrap();
+        self.app.clone().oneshot(req).await.unwrap().status()
+    }
+
     pub async fn get(&self, uri: &str) -> Resp {
         self.call(Method::GET, uri, &[], Body::empty()).await
     }
@@ -226,6 +237,37 @@ impl TestApp {
             body,
         )
         .await
+    }
+}
+
+/// A tiny valid JPEG (20 x 10 pixels, baseline); `seed` makes its bytes (and id) differ.
+pub fn tiny_jpeg(seed: u8) -> Vec<u8> {
+    let mut b = vec![0xFF, 0xD8];
+    let seg = |b: &mut Vec<u8>, m: u8, data: &[u8]| {
+        b.extend_from_slice(&[0xFF, m]);
+        b.extend_from_slice(&u16::try_from(data.len() + 2).unwrap().to_be_bytes());
+        b.extend_from_slice(data);
+    };
+    seg(&mut b, 0xC0, &[8, 0, 10, 0, 20, 1, 1, 0x11, 0]);
+    seg(&mut b, 0xDA, &[1, 1, 0, 0, 63, 0]);
+    b.extend_from_slice(&[1, 2, seed, 0xFF, 0xD9]);
+    b
+}
+
+impl TestApp {
+    /// Uploads a photo as `token` and returns its id.
+    pub async fn upload_photo(&self, token: &str, seed: u8) -> String {
+        let auth = format!("Bearer {token}");
+        let r = self
+            .call(
+                Method::POST,
+                "/api/v1/photos",
+                &[("content-type", "image/jpeg"), ("authorization", &auth)],
+                tiny_jpeg(seed),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+        r.json()["id"].as_str().unwrap().to_owned()
     }
 }
 

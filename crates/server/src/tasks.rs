@@ -1,0 +1,790 @@
+//! The work of staff: the inbox (`/api/v1/me/inbox`) and its live feed
+//! (`/api/v1/me/stream`, server-sent events), the look-back re-inspection
+//! (`/api/v1/problems/{id}/reinspect`), the assessment report (`/api/v1/assessment`: JSON,
+//! CSV, a printable page) and a zone's rectification ledger (`/api/v1/zones/{id}/ledger`).
+
+use std::collections::{BTreeMap, HashMap};
+use std::convert::Infallible;
+use std::fmt::Write as _;
+use std::time::Duration as StdDuration;
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use civmap_domain::assessment::{Case, Figures, Period};
+use civmap_domain::{Action, CategoryTable, ProblemId, Role, Status, UserId, ZoneId};
+use civmap_index::{Filter, StatusSet};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use crate::api::{CrsParam, IdPath, feature_response};
+use crate::error::{AppError, ErrorBody};
+use crate::extract::{Actor, AppJson, AppQuery};
+use crate::record::{Record, rfc3339, to_ms};
+use crate::state::{AppState, roles_for};
+use crate::workflow::{Reinspection, both_periods};
+
+/// The routes of this module with their OpenAPI declarations.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(inbox))
+        .routes(routes!(stream))
+        .routes(routes!(reinspect))
+        .routes(routes!(assessment))
+        .routes(routes!(ledger))
+}
+
+/// Staff roles: whoever works on problems.
+const STAFF: &[Role] = &[
+    Role::Admin,
+    Role::StreetOffice,
+    Role::AreaChief,
+    Role::RoadChief,
+    Role::PointChief,
+];
+
+/// At most this many items per inbox list (the counts are complete).
+const INBOX_LIST_MAX: usize = 200;
+
+/// One problem in an inbox list.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct InboxItem {
+    pub id: Uuid,
+    pub category: String,
+    pub category_zh: String,
+    pub status: String,
+    pub severity: String,
+    pub description: String,
+    #[schema(value_type = Option<String>)]
+    pub deadline: Option<String>,
+    /// Past its deadline now.
+    pub overdue: bool,
+    /// Times a fix was rejected (返工).
+    pub rework_count: u32,
+    pub lon: f64,
+    pub lat: f64,
+    pub version: i64,
+    /// Re-inspections only: when the problem was closed and when the look-back is due.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub closed_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub due_at: Option<String>,
+}
+
+/// A list of the inbox: the first items and how many there are.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InboxList {
+    pub count: usize,
+    pub items: Vec<InboxItem>,
+}
+
+/// What is waiting for the caller.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Inbox {
+    /// Problems dispatched (or escalated) to the caller and not yet rectified: overdue first,
+    /// then by deadline.
+    pub tasks: InboxList,
+    /// Of those, the ones whose fix was rejected (返工).
+    pub rework: InboxList,
+    /// Closed problems in the caller's zones whose look-back (回头看) is due.
+    pub reinspections: InboxList,
+    /// Escalated problems in the caller's scope (area-chiefs and the street office).
+    pub escalations: InboxList,
+    /// Rectified problems waiting for verification by the caller (area-chiefs and the street
+    /// office).
+    pub to_verify: InboxList,
+    /// When this inbox was computed.
+    pub at: String,
+}
+
+fn item(id: ProblemId, r: &Record, table: &CategoryTable, now_ms: i64) -> InboxItem {
+    let code = r.category_code(table);
+    let mut description: String = r.description.chars().take(120).collect();
+    if r.description.chars().count() > 120 {
+        description.push('…');
+    }
+    InboxItem {
+        id: id.0,
+        category: code.to_owned(),
+        category_zh: table
+            .by_code(code)
+            .map_or_else(|| code.to_owned(), |c| c.name_zh.clone()),
+        status: r.status.as_str().to_owned(),
+        severity: r.severity.as_str().to_owned(),
+        description,
+        deadline: r.deadline().map(rfc3339),
+        overdue: r.status.is_open() && r.deadline().is_some() && r.deadline_ms < now_ms,
+        rework_count: r.rework_count,
+        lon: r.lon,
+        lat: r.lat,
+        version: r.version,
+        closed_at: None,
+        due_at: None,
+    }
+}
+
+fn list(mut items: Vec<InboxItem>) -> InboxList {
+    let count = items.len();
+    items.truncate(INBOX_LIST_MAX);
+    InboxList { count, items }
+}
+
+/// Overdue first, then the earliest deadline, then no deadline; ties by id.
+fn by_urgency(a: &InboxItem, b: &InboxItem) -> std::cmp::Ordering {
+    let key = |i: &InboxItem| (!i.overdue, i.deadline.is_none(), i.deadline.clone(), i.id);
+    key(a).cmp(&key(b))
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/me/inbox",
+    tag = "workflow",
+    summary = "My inbox: tasks, rework, re-inspections due, escalations, fixes to verify",
+    description = "What waits for the signed-in user. Lists hold at most 200 items each; `count` is complete. Changes arrive live on `GET /api/v1/me/stream`.",
+    responses(
+        (status = 200, description = "The inbox", body = Inbox),
+        (status = 401, description = "Sign in first", body = ErrorBody),
+        (status = 403, description = "Not staff", body = ErrorBody),
+    )
+)]
+async fn inbox(
+    actor: Actor,
+    axum::extract::State(state): axum::extract::State<AppState>,
+) -> Result<axum::Json<Inbox>, AppError> {
+    actor.require(STAFF, "have an inbox")?;
+    let me = actor
+        .user
+        .ok_or_else(|| AppError::Forbidden("an inbox belongs to a user: sign in".into()))?;
+    let now = Utc::now();
+    let now_ms = to_ms(now);
+    let scope = state.scope(&actor);
+    let verifies = roles_for(Action::Verify).contains(&actor.role);
+    let due = state.reinspections_due(&scope, now).await?;
+    let table = state.categories();
+    let mine = crate::record::interned(me.0);
+    let (mut tasks, mut escalations, mut to_verify) = (Vec::new(), Vec::new(), Vec::new());
+    {
+        let open = Filter::default().with_statuses(StatusSet::of([
+            Status::Dispatched,
+            Status::Escalated,
+            Status::Rectified,
+        ]));
+        let zones = state.zones();
+        let g = state.problems();
+        let mut visit = |id: ProblemId, r: &Record| {
+            let assigned = mine.is_some_and(|k| r.assignee_key() == k);
+            match r.status {
+                Status::Dispatched | Status::Escalated if assigned => {
+                    tasks.push(item(id, r, &table, now_ms));
+                }
+                Status::Escalated if verifies && scope.contains(&zones, r) => {
+                    escalations.push(item(id, r, &table, now_ms));
+                }
+                Status::Rectified if verifies && scope.contains(&zones, r) => {
+                    to_verify.push(item(id, r, &table, now_ms));
+                }
+                _ => {}
+            }
+        };
+        for (id, r) in g.map.iter() {
+            if open.statuses.contains(r.status) {
+                visit(*id, r);
+            }
+        }
+    }
+    tasks.sort_by(by_urgency);
+    escalations.sort_by(by_urgency);
+    to_verify.sort_by_key(|a| (a.deadline.clone(), a.id));
+    let rework: Vec<InboxItem> = tasks
+        .iter()
+        .filter(|t| t.rework_count > 0 && t.status == "dispatched")
+        .cloned()
+        .collect();
+    let reinspections = {
+        let g = state.problems();
+        due.into_iter()
+            .filter_map(|d| {
+                let r = g.map.get(&d.id)?;
+                let mut i = item(d.id, r, &table, now_ms);
+                i.closed_at = Some(rfc3339(d.closed_at));
+                i.due_at = Some(rfc3339(d.due_at));
+                Some(i)
+            })
+            .collect()
+    };
+    Ok(axum::Json(Inbox {
+        tasks: list(tasks),
+        rework: list(rework),
+        reinspections: list(reinspections),
+        escalations: list(escalations),
+        to_verify: list(to_verify),
+        at: rfc3339(now),
+    }))
+}
+
+/// What a live page is told of a change it may see.
+#[derive(Debug, Serialize)]
+struct LiveOut<'a> {
+    #[serde(flatten)]
+    change: &'a crate::state::LiveChange,
+    /// The change concerns a problem assigned to the listener.
+    mine: bool,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/me/stream",
+    tag = "workflow",
+    summary = "Live changes (server-sent events)",
+    description = "A `text/event-stream`: one `problem` event per committed change of a problem the caller may see, with `id`, `kind` (the event logged), `status`, `version`, `assignee`, `at` and `mine` (assigned to the caller). A comment every 15 s keeps the connection open; a listener that falls behind gets a `lagged` event and should reload its inbox.",
+    responses(
+        (status = 200, description = "The event stream", content_type = "text/event-stream"),
+        (status = 401, description = "Sign in first", body = ErrorBody),
+        (status = 403, description = "Not staff", body = ErrorBody),
+    )
+)]
+async fn stream(
+    actor: Actor,
+    axum::extract::State(state): axum::extract::State<AppState>,
+) -> Result<Response, AppError> {
+    actor.require(STAFF, "follow live changes")?;
+    let me = actor.user;
+    let scope = state.scope(&actor);
+    let rx = state.subscribe();
+    let events = futures_util::stream::unfold(
+        (rx, state, scope),
+        move |(mut rx, state, scope)| async move {
+            loop {
+                match rx.recv().await {
+                    Ok(change) => {
+                        let mine = me.is_some() && change.assignee == me;
+                        if !mine && !state.visible(&scope, change.id) {
+                            continue;
+                        }
+                        let ev = SseEvent::default()
+                            .event("problem")
+                            .json_data(LiveOut {
+                                change: &change,
+                                mine,
+                            })
+                            .unwrap_or_else(|_| SseEvent::default().comment("unserialisable"));
+                        return Some((Ok::<_, Infallible>(ev), (rx, state, scope)));
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                        let ev = SseEvent::default().event("lagged").data(n.to_string());
+                        return Some((Ok(ev), (rx, state, scope)));
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+                }
+            }
+        },
+    );
+    let mut resp = Sse::new(events)
+        .keep_alive(KeepAlive::new().interval(StdDuration::from_secs(15)))
+        .into_response();
+    // Proxies (nginx) must not buffer the stream.
+    resp.headers_mut()
+        .insert("x-accel-buffering", HeaderValue::from_static("no"));
+    Ok(resp)
+}
+
+/// A look-back re-inspection (回头看) of a closed problem.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReinspectBody {
+    /// The version the caller saw.
+    pub version: i64,
+    /// `clean` (still clean) or `came_back` (回潮: reopened and dispatched again).
+    pub result: Reinspection,
+    #[serde(default)]
+    pub note: String,
+    /// Optional photos (ids from `POST /api/v1/photos`).
+    #[serde(default)]
+    pub photos: Vec<String>,
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/problems/{id}/reinspect",
+    tag = "workflow",
+    summary = "Record a look-back re-inspection (回头看)",
+    description = "For a closed problem: `clean` records a `reinspected` event and the problem stays closed; `came_back` reopens it as a recurrence (回潮, counted in the assessment) and dispatches it again to the chief who had it. 409 for a problem that is not closed or a stale version.",
+    params(("id" = Uuid, Path, description = "Problem id"), CrsParam),
+    request_body(content = ReinspectBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The problem after the re-inspection", body = crate::record::ProblemFeatureDoc, content_type = "application/geo+json"),
+        (status = 404, description = "No such problem in the caller's scope", body = ErrorBody),
+        (status = 409, description = "Not closed, or a stale version", body = ErrorBody),
+        (status = 422, description = "A bad field, named in `field`", body = ErrorBody),
+    )
+)]
+async fn reinspect(
+    actor: Actor,
+    axum::extract::State(state): axum::extract::State<AppState>,
+    IdPath(id): IdPath,
+    AppQuery(q): AppQuery<CrsParam>,
+    AppJson(body): AppJson<ReinspectBody>,
+) -> Result<Response, AppError> {
+    actor.require(roles_for(Action::Recur), "re-inspect problems")?;
+    let crs = q.crs()?;
+    let p = state
+        .reinspect(
+            ProblemId(id),
+            body.version,
+            body.result,
+            body.note,
+            body.photos,
+            &actor,
+        )
+        .await?;
+    feature_response(StatusCode::OK, &state, p.id, crs, &actor)
+}
+
+/// The assessment's period, grouping and format.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AssessmentParams {
+    /// Start of the period (inclusive): RFC 3339, or a date meaning local midnight. Default:
+    /// Monday of last week (a weekly report).
+    pub from: Option<String>,
+    /// End of the period (exclusive), same forms. Default: `from` + 7 days.
+    pub to: Option<String>,
+    /// `street` (default: one row for everything the caller sees), `zone` (the zone each
+    /// problem was dispatched through) or `chief` (its current assignee).
+    pub by: Option<String>,
+    /// `json` (default), `csv` (UTF-8 with BOM, opens in Excel) or `html` (a printable page).
+    pub format: Option<String>,
+}
+
+/// One row of the assessment: a group, its figures and those of the period before.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AssessmentRow {
+    /// Zone or user id; `street` for the whole street; `none` for problems without one.
+    pub key: String,
+    pub name: String,
+    #[schema(value_type = Object)]
+    pub current: Figures,
+    #[schema(value_type = Object)]
+    pub previous: Figures,
+}
+
+/// The assessment report (综合评价).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Assessment {
+    pub from: String,
+    pub to: String,
+    pub previous_from: String,
+    pub previous_to: String,
+    pub by: String,
+    pub rows: Vec<AssessmentRow>,
+}
+
+fn parse_bound(state: &AppState, field: &str, s: &str) -> Result<DateTime<Utc>, AppError> {
+    if let Ok(d) = NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d") {
+        let off = i64::from(state.calendar().offset().local_minus_utc());
+        return Ok(d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc() - Duration::seconds(off));
+    }
+    crate::params::parse_instant(field, s)
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/assessment",
+    tag = "workflow",
+    summary = "Assessment (综合评价) per street, zone or chief, with the previous period",
+    description = "Figures over `[from, to)` and the period of the same length before it, for the problems the caller may see: reported, closed, due, closed_on_time and on_time_rate (divided by the cases due in the period, as the urban-management standard counts), rectified, rejected and rework_rate, recurred and recurrence_rate, median_fix_hours, and the open and overdue backlog at the end of the period. `format=csv` and `format=html` give the weekly report as a spreadsheet and as a printable page.",
+    params(AssessmentParams),
+    responses(
+        (status = 200, description = "The assessment", body = Assessment),
+        (status = 400, description = "Bad parameter", body = ErrorBody),
+        (status = 401, description = "Sign in first", body = ErrorBody),
+        (status = 403, description = "Not staff", body = ErrorBody),
+    )
+)]
+async fn assessment(
+    actor: Actor,
+    axum::extract::State(state): axum::extract::State<AppState>,
+    AppQuery(q): AppQuery<AssessmentParams>,
+) -> Result<Response, AppError> {
+    actor.require(STAFF, "see assessments")?;
+    let now = Utc::now();
+    let from = match q.from.as_deref() {
+        Some(s) => parse_bound(&state, "from", s)?,
+        None => state.calendar().week_start(now) - Duration::days(7),
+    };
+    let to = match q.to.as_deref() {
+        Some(s) => parse_bound(&state, "to", s)?,
+        None => from + Duration::days(7),
+    };
+    if to <= from {
+        return Err(AppError::bad_param(
+            "to",
+            "the period must end after it starts",
+        ));
+    }
+    if to - from > Duration::days(3660) {
+        return Err(AppError::bad_param(
+            "to",
+            "a period may be at most ten years long",
+        ));
+    }
+    let by = q.by.as_deref().unwrap_or("street");
+    if !matches!(by, "street" | "zone" | "chief") {
+        return Err(AppError::bad_param(
+            "by",
+            format!("{by:?} is not one of street, zone, chief"),
+        ));
+    }
+    let format = q.format.as_deref().unwrap_or("json");
+    if !matches!(format, "json" | "csv" | "html") {
+        return Err(AppError::bad_param(
+            "format",
+            format!("{format:?} is not one of json, csv, html"),
+        ));
+    }
+    let period = Period { from, to };
+    let scope = state.scope(&actor);
+    let cases = state
+        .assessment_cases(&scope, to.max(period.previous().to))
+        .await?;
+    let names = group_names(&state, by).await?;
+    let mut groups: BTreeMap<String, Vec<&Case>> = BTreeMap::new();
+    for (case, record) in &cases {
+        let key = match by {
+            "zone" => record
+                .zone()
+                .map_or_else(|| "none".to_owned(), |z| z.to_string()),
+            "chief" => record
+                .assignee()
+                .map_or_else(|| "none".to_owned(), |u| u.to_string()),
+            _ => "street".to_owned(),
+        };
+        groups.entry(key).or_default().push(case);
+    }
+    if groups.is_empty() {
+        groups.insert("street".to_owned(), Vec::new());
+    }
+    let mut rows: Vec<AssessmentRow> = groups
+        .into_iter()
+        .map(|(key, cs)| {
+            let (current, previous) = both_periods(cs.iter().copied(), period);
+            let name = names
+                .get(&key)
+                .cloned()
+                .unwrap_or_else(|| match key.as_str() {
+                    "street" => "全街道 whole street".to_owned(),
+                    "none" => "（未派单）not dispatched".to_owned(),
+                    other => other.to_owned(),
+                });
+            AssessmentRow {
+                key,
+                name,
+                current,
+                previous,
+            }
+        })
+        .collect();
+    rows.sort_by(|a, b| {
+        (b.current.reported + b.current.open, &a.name)
+            .cmp(&(a.current.reported + a.current.open, &b.name))
+    });
+    let report = Assessment {
+        from: rfc3339(from),
+        to: rfc3339(to),
+        previous_from: rfc3339(period.previous().from),
+        previous_to: rfc3339(period.previous().to),
+        by: by.to_owned(),
+        rows,
+    };
+    Ok(match format {
+        "csv" => csv_response(&assessment_csv(&report)?, "civmap-assessment.csv"),
+        "html" => assessment_html(&report).into_response(),
+        _ => axum::Json(report).into_response(),
+    })
+}
+
+/// Names of the zones or chiefs rows are keyed by.
+async fn group_names(state: &AppState, by: &str) -> Result<HashMap<String, String>, AppError> {
+    Ok(match by {
+        "zone" => state
+            .zones()
+            .map
+            .values()
+            .map(|z| (z.id.to_string(), z.name.clone()))
+            .collect(),
+        "chief" => state
+            .store()
+            .list_users()
+            .await?
+            .into_iter()
+            .map(|u| {
+                let name = if u.display_name.is_empty() {
+                    u.name
+                } else {
+                    format!("{} ({})", u.display_name, u.name)
+                };
+                (u.id.to_string(), name)
+            })
+            .collect(),
+        _ => HashMap::new(),
+    })
+}
+
+const FIGURE_COLUMNS: [&str; 13] = [
+    "reported",
+    "closed",
+    "due",
+    "closed_on_time",
+    "on_time_rate",
+    "rectified",
+    "rejected",
+    "rework_rate",
+    "recurred",
+    "recurrence_rate",
+    "median_fix_hours",
+    "open",
+    "overdue",
+];
+
+fn figure_cells(f: &Figures) -> [String; 13] {
+    let rate = |r: Option<f64>| r.map_or_else(String::new, |x| format!("{:.1}%", x * 100.0));
+    [
+        f.reported.to_string(),
+        f.closed.to_string(),
+        f.due.to_string(),
+        f.closed_on_time.to_string(),
+        rate(f.on_time_rate),
+        f.rectified.to_string(),
+        f.rejected.to_string(),
+        rate(f.rework_rate),
+        f.recurred.to_string(),
+        rate(f.recurrence_rate),
+        f.median_fix_hours
+            .map_or_else(String::new, |h| format!("{h:.1}")),
+        f.open.to_string(),
+        f.overdue.to_string(),
+    ]
+}
+
+fn assessment_csv(r: &Assessment) -> Result<Vec<u8>, AppError> {
+    let mut out = b"\xEF\xBB\xBF".to_vec();
+    {
+        let mut w = csv::Writer::from_writer(&mut out);
+        let mut header = vec!["group".to_owned(), "key".to_owned(), "period".to_owned()];
+        header.push("from".to_owned());
+        header.push("to".to_owned());
+        header.extend(FIGURE_COLUMNS.iter().map(|c| (*c).to_owned()));
+        w.write_record(&header).map_err(internal)?;
+        for row in &r.rows {
+            for (label, from, to, f) in [
+                ("current", &r.from, &r.to, &row.current),
+                ("previous", &r.previous_from, &r.previous_to, &row.previous),
+            ] {
+                let mut rec = vec![
+                    row.name.clone(),
+                    row.key.clone(),
+                    label.to_owned(),
+                    from.clone(),
+                    to.clone(),
+                ];
+                rec.extend(figure_cells(f));
+                w.write_record(&rec).map_err(internal)?;
+            }
+        }
+        w.flush().map_err(internal)?;
+    }
+    Ok(out)
+}
+
+fn internal(e: impl std::fmt::Display) -> AppError {
+    AppError::Internal(e.to_string())
+}
+
+fn csv_response(body: &[u8], filename: &str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{filename}\""),
+            ),
+        ],
+        body.to_vec(),
+    )
+        .into_response()
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// The weekly report as a page to print (A4 landscape): one table, this period over the
+/// previous one in each cell.
+fn assessment_html(r: &Assessment) -> axum::response::Html<String> {
+    const HEADS: [&str; 13] = [
+        "上报 reported",
+        "结案 closed",
+        "应结 due",
+        "按期结案 on time",
+        "按期结案率 on-time rate",
+        "整改 rectified",
+        "退回 rejected",
+        "返工率 rework rate",
+        "回潮 recurred",
+        "回潮率 recurrence rate",
+        "整改中位时长 median hours",
+        "未结 open",
+        "超期 overdue",
+    ];
+    let mut h = String::new();
+    let day = |s: &str| s.get(..10).unwrap_or(s).to_owned();
+    let _ = write!(
+        h,
+        "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>综合评价 {from} – {to}</title>\
+         <style>@page{{size:A4 landscape;margin:12mm}}body{{font:12px system-ui,sans-serif;margin:16px}}\
+         table{{border-collapse:collapse;width:100%}}th,td{{border:1px solid #999;padding:3px 5px;text-align:right}}\
+         th{{background:#eee}}td:first-child,th:first-child{{text-align:left}}.prev{{color:#666;font-size:10px;display:block}}\
+         </style></head><body><h1>综合评价周报 Assessment report</h1>\
+         <p>本期 period {from} – {to}（上期 previous {pf} – {pt}），按 by {by}。每格：本期，下方小字为上期。</p>\
+         <table><thead><tr><th>单位 group</th>",
+        from = esc(&day(&r.from)),
+        to = esc(&day(&r.to)),
+        pf = esc(&day(&r.previous_from)),
+        pt = esc(&day(&r.previous_to)),
+        by = esc(&r.by),
+    );
+    for head in HEADS {
+        let _ = write!(h, "<th>{}</th>", esc(head));
+    }
+    h.push_str("</tr></thead><tbody>");
+    for row in &r.rows {
+        let _ = write!(h, "<tr><td>{}</td>", esc(&row.name));
+        for (c, p) in figure_cells(&row.current)
+            .iter()
+            .zip(figure_cells(&row.previous).iter())
+        {
+            let _ = write!(
+                h,
+                "<td>{}<span class=\"prev\">{}</span></td>",
+                esc(c),
+                esc(p)
+            );
+        }
+        h.push_str("</tr>");
+    }
+    h.push_str(
+        "</tbody></table><p>civmap · 按期结案率 = 按期结案数 / 本期应结案数</p></body></html>",
+    );
+    axum::response::Html(h)
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/zones/{id}/ledger",
+    tag = "workflow",
+    summary = "A zone's rectification ledger (整改台账) as CSV",
+    description = "Every event of every problem inside the zone that the caller may see, oldest first: problem, category, position, report time, current status, then the event's number, kind, time, actor, note and photo ids. UTF-8 with a BOM (opens in Excel).",
+    params(("id" = Uuid, Path, description = "Zone id")),
+    responses(
+        (status = 200, description = "The ledger", content_type = "text/csv"),
+        (status = 401, description = "Sign in first", body = ErrorBody),
+        (status = 403, description = "Not staff", body = ErrorBody),
+        (status = 404, description = "No such zone", body = ErrorBody),
+    )
+)]
+async fn ledger(
+    actor: Actor,
+    axum::extract::State(state): axum::extract::State<AppState>,
+    IdPath(id): IdPath,
+) -> Result<Response, AppError> {
+    actor.require(STAFF, "export ledgers")?;
+    let zone = ZoneId(id);
+    let zone_name = state
+        .zones()
+        .map
+        .get(&zone)
+        .map(|z| z.name.clone())
+        .ok_or_else(|| AppError::NotFound(format!("no zone {id}")))?;
+    let scope = state.scope(&actor);
+    let ids: Vec<ProblemId> = {
+        let zones = state.zones();
+        let g = state.problems();
+        let inside = g
+            .index
+            .in_zone(&zones.index, zone, &Filter::default())
+            .map_err(|e| AppError::bad_param("id", e.to_string()))?;
+        inside
+            .into_iter()
+            .filter(|p| g.map.get(p).is_some_and(|r| scope.contains(&zones, r)))
+            .collect()
+    };
+    let events = state.store().events_for_problems(&ids).await?;
+    let users: HashMap<UserId, String> = state
+        .store()
+        .list_users()
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u.name))
+        .collect();
+    let table = state.categories();
+    let mut out = b"\xEF\xBB\xBF".to_vec();
+    {
+        let mut w = csv::Writer::from_writer(&mut out);
+        w.write_record([
+            "zone",
+            "problem",
+            "category",
+            "category_zh",
+            "lon",
+            "lat",
+            "reported_at",
+            "status_now",
+            "seq",
+            "event",
+            "at",
+            "actor",
+            "note",
+            "photos",
+        ])
+        .map_err(internal)?;
+        let g = state.problems();
+        for e in &events {
+            let Some(r) = g.map.get(&e.problem) else {
+                continue;
+            };
+            let code = r.category_code(&table);
+            w.write_record([
+                zone_name.as_str(),
+                &e.problem.to_string(),
+                code,
+                &table
+                    .by_code(code)
+                    .map_or_else(String::new, |c| c.name_zh.clone()),
+                &format!("{:.6}", r.lon),
+                &format!("{:.6}", r.lat),
+                &rfc3339(crate::record::from_ms(r.reported_ms)),
+                r.status.as_str(),
+                &e.seq.to_string(),
+                e.kind.as_str(),
+                &rfc3339(e.at),
+                &e.actor.map_or_else(
+                    || "system".to_owned(),
+                    |u| users.get(&u).cloned().unwrap_or_else(|| u.to_string()),
+                ),
+                &e.note,
+                &e.photos.join(" "),
+            ])
+            .map_err(internal)?;
+        }
+        w.flush().map_err(internal)?;
+    }
+    Ok(csv_response(&out, &format!("civmap-ledger-{id}.csv")))
+}
