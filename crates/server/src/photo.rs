@@ -14,7 +14,9 @@
 //!
 //! Photos are content-addressed (SHA-256 of the stripped bytes). Anyone may upload (anonymous
 //! uploads share the anonymous write rate limit); photos are shown to staff only, never on
-//! public outputs.
+//! public outputs: `GET /api/v1/photos/{id}`, and `?size=thumb` for a JPEG thumbnail (at most
+//! 320 pixels a side) made at upload, beside the photo (`<id>.thumb.jpg`). A photo that cannot
+//! be decoded (or is larger than 50 megapixels) gets no thumbnail: the original is served.
 
 use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
@@ -34,7 +36,166 @@ pub const MAX_SIDE: u32 = 20_000;
 
 /// The upload route.
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(upload))
+    OpenApiRouter::new()
+        .routes(routes!(upload))
+        .routes(routes!(get_photo))
+}
+
+/// Longest side of a thumbnail, pixels.
+pub const THUMB_SIDE: u32 = 320;
+
+/// Largest image decoded for a thumbnail, pixels (a 50 MP phone photo decodes to 150 MB).
+const THUMB_MAX_PIXELS: u64 = 50_000_000;
+
+/// A JPEG thumbnail of an image, at most [`THUMB_SIDE`] pixels a side; `None` when the image
+/// does not decode or is too large.
+#[must_use]
+pub fn thumbnail(bytes: &[u8]) -> Option<Vec<u8>> {
+    let mut reader = image::ImageReader::new(std::io::Cursor::new(bytes))
+        .with_guessed_format()
+        .ok()?;
+    let mut limits = image::Limits::default();
+    limits.max_alloc = Some(THUMB_MAX_PIXELS * 4);
+    reader.limits(limits);
+    let (w, h) = reader.into_dimensions().ok()?;
+    if u64::from(w) * u64::from(h) > THUMB_MAX_PIXELS {
+        return None;
+    }
+    let mut reader = image::ImageReader::new(std::io::Cursor::new(bytes))
+        .with_guessed_format()
+        .ok()?;
+    let mut limits = image::Limits::default();
+    limits.max_alloc = Some(THUMB_MAX_PIXELS * 4);
+    reader.limits(limits);
+    let img = reader.decode().ok()?;
+    let small = img.thumbnail(THUMB_SIDE, THUMB_SIDE).into_rgb8();
+    let mut out = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 80)
+        .encode_image(&small)
+        .ok()?;
+    Some(out)
+}
+
+fn thumb_path(original: &std::path::Path) -> std::path::PathBuf {
+    let mut name = original.as_os_str().to_owned();
+    name.push(".thumb.jpg");
+    std::path::PathBuf::from(name)
+}
+
+/// Makes and writes the thumbnail of a stored photo (atomically: a temporary file renamed);
+/// returns its bytes. Best effort: `None` when the photo does not decode.
+fn write_thumbnail(original: &std::path::Path, bytes: &[u8]) -> Option<Vec<u8>> {
+    let thumb = thumbnail(bytes)?;
+    let path = thumb_path(original);
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    if std::fs::write(&tmp, &thumb)
+        .and_then(|()| std::fs::rename(&tmp, &path))
+        .is_err()
+    {
+        let _ = std::fs::remove_file(&tmp);
+        tracing::warn!(path = %path.display(), "cannot write a thumbnail");
+    }
+    Some(thumb)
+}
+
+/// Which rendition of a photo.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PhotoParams {
+    /// `full` (default: the stored photo) or `thumb` (a JPEG at most 320 pixels a side).
+    pub size: Option<String>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/photos/{id}",
+    tag = "problems",
+    summary = "A photo (staff only)",
+    description = "The stored photo (metadata already stripped) with its media type, or with `size=thumb` a JPEG thumbnail at most 320 pixels a side (the original when none could be made). Content-addressed: cached for a year. Photos are evidence for staff: the public and reporters get 403.",
+    params(("id" = String, Path, description = "Photo id (SHA-256 hex)"), PhotoParams),
+    responses(
+        (status = 200, description = "The image", content_type = "image/jpeg"),
+        (status = 400, description = "Not a photo id, or a bad size", body = ErrorBody),
+        (status = 403, description = "Not staff", body = ErrorBody),
+        (status = 404, description = "No such photo", body = ErrorBody),
+    )
+)]
+async fn get_photo(
+    actor: Actor,
+    State(state): State<AppState>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    crate::extract::AppQuery(q): crate::extract::AppQuery<PhotoParams>,
+) -> Result<Response, AppError> {
+    if !actor.is_staff() {
+        return Err(if actor.authenticated {
+            AppError::Forbidden("photos are shown to staff only".into())
+        } else {
+            AppError::Unauthorized("photos are shown to staff only: sign in".into())
+        });
+    }
+    let thumb = match q.size.as_deref() {
+        None | Some("full") => false,
+        Some("thumb") => true,
+        Some(other) => {
+            return Err(AppError::bad_param(
+                "size",
+                format!("{other:?} is not one of full, thumb"),
+            ));
+        }
+    };
+    let path = state
+        .store()
+        .photo_path(&id)
+        .map_err(|e| AppError::bad_param("id", e.to_string()))?;
+    let meta = state
+        .store()
+        .photo_meta(&id)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("no photo {id}")))?;
+    let (bytes, mime) = if thumb {
+        if let Ok(b) = tokio::fs::read(thumb_path(&path)).await {
+            (b, "image/jpeg".to_owned())
+        } else {
+            // Uploaded before thumbnails existed, or not decodable: try now.
+            let original = read_photo(&path).await?;
+            let p = path.clone();
+            let made = tokio::task::spawn_blocking(move || write_thumbnail(&p, &original))
+                .await
+                .map_err(|e| AppError::Internal(format!("thumbnail: {e}")))?;
+            match made {
+                Some(t) => (t, "image/jpeg".to_owned()),
+                None => (read_photo(&path).await?, meta.mime.clone()),
+            }
+        }
+    } else {
+        (read_photo(&path).await?, meta.mime.clone())
+    };
+    let mut resp = (StatusCode::OK, bytes).into_response();
+    let h = resp.headers_mut();
+    let value = |s: &str| {
+        axum::http::HeaderValue::from_str(s).map_err(|e| AppError::Internal(e.to_string()))
+    };
+    h.insert(header::CONTENT_TYPE, value(&mime)?);
+    h.insert(
+        header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("private, max-age=31536000, immutable"),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        axum::http::HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::ETAG,
+        value(&format!("\"{id}{}\"", if thumb { "-thumb" } else { "" }))?,
+    );
+    Ok(resp)
+}
+
+async fn read_photo(path: &std::path::Path) -> Result<Vec<u8>, AppError> {
+    tokio::fs::read(path).await.map_err(|e| {
+        AppError::Internal(format!("photo file {} cannot be read: {e}", path.display()))
+    })
 }
 
 /// Image formats accepted.
@@ -419,6 +580,15 @@ async fn upload(
         .put_photo(&clean.bytes, clean.format.mime(), clean.width, clean.height)
         .await?;
     tracing::info!(photo = %meta.id, user = ?actor.user, bytes = meta.bytes, "photo stored");
+    if let Ok(path) = state.store().photo_path(&meta.id) {
+        let bytes = clean.bytes;
+        let made = tokio::task::spawn_blocking(move || write_thumbnail(&path, &bytes).is_some())
+            .await
+            .unwrap_or(false);
+        if !made {
+            tracing::info!(photo = %meta.id, "no thumbnail: the photo does not decode");
+        }
+    }
     let mut resp = (StatusCode::CREATED, axum::Json(PhotoOut::from(meta))).into_response();
     resp.headers_mut().insert(
         header::CACHE_CONTROL,

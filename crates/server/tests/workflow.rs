@@ -589,3 +589,72 @@ async fn dispatch_order_is_configurable() {
     );
     assert_eq!(f["properties"]["zone"], zone_ids[1].as_str());
 }
+
+/// A real 1200 x 800 PNG: staff get it back as stored and as a JPEG thumbnail of 320 x 213;
+/// the public get nothing.
+#[tokio::test]
+async fn photos_are_served_to_staff_with_thumbnails() {
+    let t = common::setup().await;
+    let img = image::RgbImage::from_fn(1200, 800, |x, y| {
+        image::Rgb([(x % 256) as u8, (y % 256) as u8, 128])
+    });
+    let mut png = Vec::new();
+    img.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .unwrap();
+    let auth = format!("Bearer {}", common::CHIEF_TOKEN);
+    let r = t
+        .call(
+            Method::POST,
+            "/api/v1/photos",
+            &[("authorization", &auth)],
+            png.clone(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let id = r.json()["id"].as_str().unwrap().to_owned();
+    let full = t
+        .get_as(&format!("/api/v1/photos/{id}"), OFFICE_TOKEN)
+        .await;
+    assert_eq!(full.status, StatusCode::OK);
+    assert_eq!(full.content_type(), "image/png");
+    assert_eq!(
+        full.body,
+        std::fs::read(t.store.photo_path(&id).unwrap()).unwrap()
+    );
+    let thumb = t
+        .get_as(&format!("/api/v1/photos/{id}?size=thumb"), OFFICE_TOKEN)
+        .await;
+    assert_eq!(thumb.status, StatusCode::OK);
+    assert_eq!(thumb.content_type(), "image/jpeg");
+    let small = image::load_from_memory(&thumb.body).unwrap();
+    assert_eq!((small.width(), small.height()), (320, 213));
+    assert!(thumb.body.len() < full.body.len());
+    // Not for the public; bad ids and sizes are named.
+    let r = t.get(&format!("/api/v1/photos/{id}")).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    let r = t
+        .get_as(&format!("/api/v1/photos/{id}"), common::PUBLIC_TOKEN)
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = t.get_as("/api/v1/photos/..%2F..%2Fetc", OFFICE_TOKEN).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!(r.error().1.as_deref(), Some("id"));
+    let r = t
+        .get_as(&format!("/api/v1/photos/{}", "0".repeat(64)), OFFICE_TOKEN)
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let r = t
+        .get_as(&format!("/api/v1/photos/{id}?size=huge"), OFFICE_TOKEN)
+        .await;
+    assert_eq!(r.error().1.as_deref(), Some("size"));
+    // A structurally valid JPEG that does not decode gets no thumbnail: the original is served.
+    let fake = t.upload_photo(common::CHIEF_TOKEN, 9).await;
+    let r = t
+        .get_as(&format!("/api/v1/photos/{fake}?size=thumb"), OFFICE_TOKEN)
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(
+        r.body,
+        std::fs::read(t.store.photo_path(&fake).unwrap()).unwrap()
+    );
+}
