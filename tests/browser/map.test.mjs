@@ -332,6 +332,54 @@ async function signIn(page, token) {
 }
 
 describe('staff', () => {
+  test('the street office signs in with a password: a live inbox and the weekly assessment', async () => {
+    const { page, context, problems } = await openPage(browser, server.base);
+    await page.goto(`${server.base}/#/office`);
+    await page.waitForFunction(() => window.__civmap?.app);
+    await page.locator('input[name=login-name]').fill('demo-office');
+    await page.locator('input[name=login-password]').fill('civmap-demo');
+    await page.locator('.login-form button[type=submit]').click();
+    await page.locator('.signed-in[data-user=demo-office]').waitFor();
+    // The inbox follows the server's event stream (a browser session can).
+    await page.locator('.inbox h3').waitFor();
+    await page.locator('.inbox .live-dot.on').waitFor();
+    const count = async () => Number(((await page.locator('[data-count=to_verify]').textContent().catch(() => null)) ?? '0').replace(/\D+/g, '') || 0);
+    const before = await count();
+    // The chief rectifies a problem through the API; the office's page hears of it without a reload.
+    const open = await getJson(server.base, '/api/v1/problems?status=dispatched&limit=1000', CHIEF.token);
+    const target = open.features.find((f) => f.properties.assignee === CHIEF.user) ?? open.features[0];
+    assert.ok(target, 'the chief has a dispatched problem');
+    const photo = await fetch(`${server.base}/api/v1/photos`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'image/png', Authorization: `Bearer ${CHIEF.token}` },
+      body: makePng(),
+    }).then((r) => r.json());
+    const done = await fetch(`${server.base}/api/v1/problems/${target.id}/rectify`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${CHIEF.token}` },
+      body: JSON.stringify({ version: target.properties.version, note: '已整改（实时推送测试）', photos: [photo.id] }),
+    });
+    assert.equal(done.status, 200, await done.text());
+    await page.waitForFunction((n) => {
+      const e = document.querySelector('[data-count=to_verify]');
+      return e && Number(e.textContent.replace(/\D+/g, '')) === n + 1;
+    }, before);
+    // The assessment: one row for the street, then one per zone; a CSV for Excel.
+    await page.locator('.assessment-table tbody tr').first().waitFor();
+    await page.locator('select[name=assessment-period]').selectOption('this');
+    await page.locator('select[name=assessment-by]').selectOption('zone');
+    await page.waitForFunction(() => document.querySelectorAll('.assessment-table tbody tr').length > 1);
+    const rows = await page.locator('.assessment-table tbody tr').count();
+    console.log(`assessment this week by zone: ${rows} rows`);
+    await screenshot(page, 'office-inbox-assessment-desktop');
+    const [download] = await Promise.all([page.waitForEvent('download'), page.locator('button[name=assessment-csv]').click()]);
+    const csv = readFileSync(await download.path(), 'utf8');
+    assert.ok(csv.startsWith('\ufeffgroup,key,period,from,to,reported'), csv.slice(0, 80));
+    assert.equal(csv.trim().split('\n').length, 1 + 2 * rows, 'two lines (this and the previous period) per row');
+    assertClean(problems);
+    await context.close();
+  });
+
   // The problem the chief rectifies and the street office then verifies.
   let rectifiedId = null;
   let chiefZone = null;
@@ -414,6 +462,11 @@ describe('staff', () => {
     await screenshot(page, 'office-table-desktop');
     await row.click();
     await page.locator('.detail button[data-action=verify]').waitFor();
+    // The chief's after photo is in the history, as a thumbnail fetched with the staff token.
+    await page.waitForFunction(() => {
+      const img = document.querySelector('.history .ev-rectified .photo-strip img.thumb');
+      return img && img.src.startsWith('blob:') && img.complete && img.naturalWidth > 0;
+    });
     await page.locator('.detail textarea[name=note]').fill('现场核查通过');
     await page.locator('.detail button[data-action=verify]').click();
     await page.locator('.detail .badge.status-closed').waitFor();
@@ -421,7 +474,7 @@ describe('staff', () => {
     assert.equal(closed.properties.status, 'closed');
     await screenshot(page, 'office-verified-desktop');
 
-    // A fresh report inside the chief's zone, dispatched from the console to the zone's chief.
+    // A fresh report inside the chief's zone is dispatched at once to the zone's chief.
     const zone = await getJson(server.base, `/api/v1/zones/${chiefZone}`, OFFICE.token);
     const ring = zone.geometry.type === 'Polygon' ? zone.geometry.coordinates[0] : zone.geometry.coordinates[0][0];
     const cx = ring.reduce((a, p) => a + p[0], 0) / ring.length;
@@ -431,10 +484,10 @@ describe('staff', () => {
       headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${OFFICE.token}` },
       body: JSON.stringify({ lon: cx, lat: cy, category: 'ad_posters', description: '校门口电线杆上的小广告' }),
     }).then((r) => r.json());
+    assert.equal(created.properties.status, 'dispatched', 'dispatched automatically');
     await page.goto(`${server.base}/#/office?sel=${created.id}`);
-    await page.locator('.detail button[data-action=dispatch]').waitFor();
-    await page.locator('.detail button[data-action=dispatch]').click();
     await page.locator('.detail .badge.status-dispatched').waitFor();
+    await page.locator('.history .ev-dispatched').waitFor();
     const dispatched = await getJson(server.base, `/api/v1/problems/${created.id}`, OFFICE.token);
     assert.equal(dispatched.properties.status, 'dispatched');
     // The default assignee is the chief of the most specific zone containing the problem.

@@ -47,7 +47,8 @@ export function problemCard(f: ProblemFeature, cats: Category[]): HTMLElement {
 }
 
 /** A problem's history (the rectification ledger), oldest first. */
-export function historyList(events: HistoryEvent[]): HTMLElement {
+/** A problem's history; staff views pass `photos` to show each step's evidence. */
+export function historyList(events: HistoryEvent[], photos: ((ids: string[]) => HTMLElement | null) | null = null): HTMLElement {
   return el(
     'ol',
     { class: 'history' },
@@ -61,6 +62,7 @@ export function historyList(events: HistoryEvent[]): HTMLElement {
         el('time', { datetime: e.at }, formatTime(e.at)),
         from && to ? el('span', { class: 'ev-move' }, `${statusName(from)} → ${statusName(to)}`) : null,
         e.note ? el('div', { class: 'ev-note' }, e.note) : null,
+        photos && e.photos?.length ? photos(e.photos) : null,
       );
     }),
   );

@@ -1,44 +1,21 @@
-// The chief console (点长, 路长, 片长): sign in (name and password, or an API token), pick my
-// zone, see its open problems by deadline with overdue ones first, open one, rectify it (or
-// escalate it). The server says who is signed in (`GET /api/v1/me`): the zones assigned to the
+// The chief console (点长, 路长, 片长): sign in (name and password, or an API token), see the
+// inbox (rework, look-backs due, escalations; live), pick my zone, see its open problems by
+// deadline with overdue ones first, open one, rectify it (or escalate it). The server says who is signed in (`GET /api/v1/me`): the zones assigned to the
 // chief come first, and the server shows the chief only the problems of its zones.
 
 import type { GeoJSONSource, LngLatBoundsLike } from 'maplibre-gl';
-import { allProblems, ApiError, has, login, logout, maybeSignedIn, me, request, token, zones as fetchZones } from '../api';
-import type { Action, Me, ProblemFeature, ZoneFeature } from '../api';
+import { allProblems, ApiError, getProblem, has, request, zones as fetchZones } from '../api';
+import type { Action, ProblemFeature, ZoneFeature } from '../api';
 import type { App, View } from '../app';
 import { categoryColor } from '../colors';
 import { clear, el, uid } from '../dom';
-import { formatTime, lang, t } from '../i18n';
+import { formatTime, t } from '../i18n';
 import { problemCategory, statusBadge } from '../popup';
-import { problemDetail, tokenBox } from './staff';
+import { accountBox, problemDetail } from './staff';
+import { inboxPanel } from './work';
 
 const CHIEF_ZONE_KINDS = 'point,road,area';
 
-/** Words of the sign-in form (kept here until the shared dictionary has them). */
-function words() {
-  return lang() === 'en'
-    ? {
-        account: 'Sign in',
-        name: 'Name',
-        password: 'Password',
-        signIn: 'Sign in',
-        signOut: 'Sign out',
-        signedInAs: (who: string, role: string) => `Signed in as ${who} (${role})`,
-        wrong: 'Wrong name or password.',
-        orToken: 'Or use an API token:',
-      }
-    : {
-        account: '账号登录',
-        name: '用户名',
-        password: '密码',
-        signIn: '登录',
-        signOut: '退出登录',
-        signedInAs: (who: string, role: string) => `已登录：${who}（${role}）`,
-        wrong: '用户名或密码错误。',
-        orToken: '或使用 API 令牌：',
-      };
-}
 /** What a chief does here; verifying and rejecting belong to the street office and area-chiefs. */
 const CHIEF_ACTIONS: Action[] = ['rectify', 'escalate', 'recur'];
 
@@ -94,6 +71,7 @@ export function mountChief(app: App): View {
           problems.select(g);
           tasks = tasks.map((x) => (x.properties.id === g.properties.id ? g : x));
           renderTasks();
+          void box?.reload();
         },
         () => {
           problems.select(null);
@@ -107,6 +85,15 @@ export function mountChief(app: App): View {
     detailBox.hidden = false;
   };
   problems.onSelect = (f) => openDetail(f);
+  // The inbox: rework, look-backs due, escalations; live while the page is open.
+  let box: ReturnType<typeof inboxPanel> | null = null;
+  const inboxSlot = el('div', { class: 'inbox-slot' });
+  const startInbox = () => {
+    box?.stop();
+    clear(inboxSlot);
+    box = inboxPanel((id) => void getProblem(id, true).then(openDetail));
+    inboxSlot.append(box.root);
+  };
 
   function renderTasks(): void {
     clear(taskBox);
@@ -196,6 +183,9 @@ export function mountChief(app: App): View {
 
   /** Forgets what the last account saw. */
   const signedOut = () => {
+    box?.stop();
+    box = null;
+    clear(inboxSlot);
     problems.setFilter(null);
     tasks = [];
     mine = new Set();
@@ -205,99 +195,34 @@ export function mountChief(app: App): View {
     msg.textContent = d.needToken;
   };
 
-  // Sign-in: a session (name and password) or an API token (the token box).
-  const w = words();
-  const account = el('div', { class: 'account-box' });
-  const onToken = () => {
-    if (token()) void loadZones();
-    else signedOut();
-    void renderAccount();
-  };
-  const tokens = tokenBox(onToken);
-  async function renderAccount(): Promise<Me | null> {
-    clear(account);
-    if (token()) {
-      account.append(tokens);
-      return null;
-    }
-    // Ask the server only when this browser signed in before: visitors cause no 401.
-    const who = maybeSignedIn() ? await me().catch(() => null) : null;
-    if (who && who.via === 'cookie') {
-      account.append(
-        el(
-          'div',
-          { class: 'token-box' },
-          el('span', { class: 'muted signed-in', 'data-user': who.name }, w.signedInAs(who.display_name || who.name, who.role)),
-          el(
-            'button',
-            {
-              type: 'button',
-              name: 'logout',
-              class: 'btn secondary small',
-              onclick: () => {
-                void logout()
-                  .catch(() => undefined)
-                  .then(() => {
-                    signedOut();
-                    return renderAccount();
-                  });
-              },
-            },
-            w.signOut,
-          ),
-        ),
-      );
-      return who;
-    }
-    const nameId = uid('login-name');
-    const passId = uid('login-password');
-    const nameIn = el('input', { id: nameId, name: 'login-name', autocomplete: 'username', required: true });
-    const passIn = el('input', { id: passId, name: 'login-password', type: 'password', autocomplete: 'current-password', required: true });
-    const err = el('p', { class: 'field-error', 'data-error-for': 'login' });
-    const form = el(
-      'form',
-      { class: 'login-form' },
-      el('h3', {}, w.account),
-      el('div', { class: 'field' }, el('label', { for: nameId, class: 'label' }, w.name), nameIn),
-      el('div', { class: 'field' }, el('label', { for: passId, class: 'label' }, w.password), passIn),
-      el('button', { type: 'submit', class: 'btn primary small' }, w.signIn),
-      err,
-    );
-    form.addEventListener('submit', (e) => {
-      e.preventDefault();
-      err.textContent = '';
-      void login(nameIn.value.trim(), passIn.value)
-        .then(async () => {
-          passIn.value = '';
-          await renderAccount();
-          await loadZones();
-        })
-        .catch((x: unknown) => {
-          err.textContent = x instanceof ApiError && x.status === 401 ? w.wrong : x instanceof Error ? x.message : String(x);
-        });
-    });
-    account.append(form, el('p', { class: 'note' }, w.orToken), tokens);
-    return null;
-  }
+  // Sign-in: a session (name and password) or an API token.
+  const account = accountBox(
+    () => {
+      startInbox();
+      void loadZones();
+    },
+    signedOut,
+  );
 
   clear(panel);
   panel.append(
     el('h2', { class: 'panel-title' }, d.navChief),
     el('p', { class: 'muted' }, d.chiefIntro),
-    account,
+    account.root,
+    inboxSlot,
     el('div', { class: 'field' }, el('label', { for: zoneId, class: 'label' }, d.myZones), zoneSel),
     msg,
     taskBox,
     detailBox,
   );
   problems.setFilter(null);
-  void renderAccount().then((who) => {
-    if (token() || who) void loadZones();
-    else msg.textContent = d.needToken;
+  void account.ready.then((signedIn) => {
+    if (!signedIn) msg.textContent = d.needToken;
   });
 
   return {
     unmount() {
+      box?.stop();
       problems.onSelect = null;
       problems.select(null);
       problems.auth = false;

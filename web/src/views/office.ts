@@ -1,8 +1,10 @@
-// The street-office console: every problem of the street with filters and a table; a problem's
-// detail, history and lifecycle steps (dispatch, escalate, rectify, reject, verify, recur).
+// The street-office console: sign in; the inbox (escalations, fixes to verify; live); every
+// problem of the street with filters and a table; a problem's detail, history with evidence
+// photos and lifecycle steps (dispatch, escalate, rectify, reject, verify, recur); the weekly
+// assessment report (综合评价) with CSV and a printable page.
 
 import type { Map as MlMap } from 'maplibre-gl';
-import { allProblems, ApiError, token } from '../api';
+import { allProblems, ApiError, getProblem, token } from '../api';
 import type { ProblemFeature } from '../api';
 import type { App, View } from '../app';
 import { categoryColor } from '../colors';
@@ -12,7 +14,8 @@ import type { Filters } from '../filters';
 import { formatTime, severityName, t } from '../i18n';
 import { problemCategory, statusBadge } from '../popup';
 import { statusLine } from './public';
-import { problemDetail, tokenBox } from './staff';
+import { accountBox, problemDetail } from './staff';
+import { assessmentPanel, inboxPanel } from './work';
 
 type SortKey = 'reported' | 'deadline' | 'severity';
 const SEVERITY_RANK: Record<string, number> = { critical: 0, high: 1, medium: 2, low: 3 };
@@ -68,6 +71,7 @@ export function mountOffice(app: App): View {
           const i = rows.findIndex((r) => r.properties.id === g.properties.id);
           if (i >= 0) rows[i] = g;
           renderTable();
+          void box?.reload();
         },
         closeDetail,
       ),
@@ -181,13 +185,31 @@ export function mountOffice(app: App): View {
     void loadTable();
   };
 
-  clear(panel);
-  panel.append(
-    el('h2', { class: 'panel-title' }, d.navOffice),
-    tokenBox(refresh),
-    listBox,
-    detailBox,
+  // Signed in: the inbox (live) and the assessment report join the table.
+  let box: ReturnType<typeof inboxPanel> | null = null;
+  const workSlot = el('div', { class: 'work-slot' });
+  const assessSlot = el('div', { class: 'assess-slot' });
+  const account = accountBox(
+    () => {
+      box?.stop();
+      box = inboxPanel((id) => void getProblem(id, true).then(openDetail));
+      clear(workSlot);
+      workSlot.append(box.root);
+      clear(assessSlot);
+      assessSlot.append(assessmentPanel());
+      refresh();
+    },
+    () => {
+      box?.stop();
+      box = null;
+      clear(workSlot);
+      clear(assessSlot);
+      refresh();
+    },
   );
+
+  clear(panel);
+  panel.append(el('h2', { class: 'panel-title' }, d.navOffice), account.root, workSlot, listBox, detailBox);
   listBox.append(
     filterControls(cats, filters, (f) => {
       filters = f;
@@ -199,12 +221,14 @@ export function mountOffice(app: App): View {
     el('div', { class: 'table-head' }, el('h3', {}, d.problems), count, el('button', { type: 'button', class: 'btn secondary small', onclick: refresh }, d.refresh)),
     el('div', { class: 'table-wrap' }, table),
     moreBtn,
+    assessSlot,
   );
   if (!token()) count.textContent = d.needToken;
   reloadAll();
 
   return {
     unmount() {
+      box?.stop();
       abort?.abort();
       problems.onSelect = null;
       problems.select(null);

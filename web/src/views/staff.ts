@@ -1,11 +1,123 @@
 // Pieces the staff consoles share: the token box (until accounts land), and a problem's detail
 // with its history and the lifecycle steps its status allows.
 
-import { ApiError, getHistory, getProblem, has, NEXT_ACTIONS, request, setToken, token, transition } from '../api';
-import type { Action, Category, ProblemFeature } from '../api';
+import { ApiError, getHistory, getProblem, has, login, logout, maybeSignedIn, me, NEXT_ACTIONS, request, setToken, token, transition } from '../api';
+import type { Action, Category, Me, ProblemFeature } from '../api';
 import { clear, el, uid } from '../dom';
-import { actionName, t } from '../i18n';
+import { actionName, lang, t } from '../i18n';
 import { historyList, problemCard } from '../popup';
+import { photoStrip } from './work';
+
+/** Words of the sign-in form . */
+function words() {
+  return lang() === 'en'
+    ? {
+        account: 'Sign in',
+        name: 'Name',
+        password: 'Password',
+        signIn: 'Sign in',
+        signOut: 'Sign out',
+        signedInAs: (who: string, role: string) => `Signed in as ${who} (${role})`,
+        wrong: 'Wrong name or password.',
+        orToken: 'Or use an API token:',
+      }
+    : {
+        account: '账号登录',
+        name: '用户名',
+        password: '密码',
+        signIn: '登录',
+        signOut: '退出登录',
+        signedInAs: (who: string, role: string) => `已登录：${who}（${role}）`,
+        wrong: '用户名或密码错误。',
+        orToken: '或使用 API 令牌：',
+      };
+}
+
+/**
+ * Sign-in for the staff consoles: name and password (a browser session) or an API token.
+ * `onSignedIn` runs once signed in (also at start when this browser is), `onSignedOut` after
+ * signing out. `ready` says whether someone is signed in once the server has been asked.
+ */
+export function accountBox(onSignedIn: () => void, onSignedOut: () => void): { root: HTMLElement; ready: Promise<boolean> } {
+  const w = words();
+  const root = el('div', { class: 'account-box' });
+  const tokens = tokenBox(() => {
+    if (token()) onSignedIn();
+    else onSignedOut();
+    void render();
+  });
+  async function render(): Promise<Me | null> {
+    clear(root);
+    if (token()) {
+      root.append(tokens);
+      return null;
+    }
+    // Ask the server only when this browser signed in before: visitors cause no 401.
+    const who = maybeSignedIn() ? await me().catch(() => null) : null;
+    if (who && who.via === 'cookie') {
+      root.append(
+        el(
+          'div',
+          { class: 'token-box' },
+          el('span', { class: 'muted signed-in', 'data-user': who.name }, w.signedInAs(who.display_name || who.name, who.role)),
+          el(
+            'button',
+            {
+              type: 'button',
+              name: 'logout',
+              class: 'btn secondary small',
+              onclick: () => {
+                void logout()
+                  .catch(() => undefined)
+                  .then(() => {
+                    onSignedOut();
+                    return render();
+                  });
+              },
+            },
+            w.signOut,
+          ),
+        ),
+      );
+      return who;
+    }
+    const nameId = uid('login-name');
+    const passId = uid('login-password');
+    const nameIn = el('input', { id: nameId, name: 'login-name', autocomplete: 'username', required: true });
+    const passIn = el('input', { id: passId, name: 'login-password', type: 'password', autocomplete: 'current-password', required: true });
+    const err = el('p', { class: 'field-error', 'data-error-for': 'login' });
+    const form = el(
+      'form',
+      { class: 'login-form' },
+      el('h3', {}, w.account),
+      el('div', { class: 'field' }, el('label', { for: nameId, class: 'label' }, w.name), nameIn),
+      el('div', { class: 'field' }, el('label', { for: passId, class: 'label' }, w.password), passIn),
+      el('button', { type: 'submit', class: 'btn primary small' }, w.signIn),
+      err,
+    );
+    form.addEventListener('submit', (e) => {
+      e.preventDefault();
+      err.textContent = '';
+      void login(nameIn.value.trim(), passIn.value)
+        .then(async () => {
+          passIn.value = '';
+          await render();
+          onSignedIn();
+        })
+        .catch((x: unknown) => {
+          err.textContent = x instanceof ApiError && x.status === 401 ? w.wrong : x instanceof Error ? x.message : String(x);
+        });
+    });
+    root.append(form, el('p', { class: 'note' }, w.orToken), tokens);
+    return null;
+  }
+  const ready = render().then((who) => {
+    const signedIn = Boolean(token() || who);
+    if (signedIn) onSignedIn();
+    return signedIn;
+  });
+  return { root, ready };
+}
 
 /** The token box: enter a staff API token, or forget it. `onChange` runs after either. */
 export function tokenBox(onChange: () => void): HTMLElement {
@@ -133,7 +245,7 @@ export function problemDetail(
     try {
       const h = await getHistory(f.properties.id, true);
       clear(hist);
-      hist.append(historyList(h.events));
+      hist.append(historyList(h.events, photoStrip));
     } catch (e) {
       clear(hist);
       hist.append(el('p', { class: 'error' }, `${d.loadFailed}: ${e instanceof Error ? e.message : String(e)}`));
