@@ -114,7 +114,11 @@ fn audit(actor: &Actor, what: &str, id: &dyn std::fmt::Display) {
     tracing::info!(actor = ?actor.user, role = %actor.role, %id, "{what}");
 }
 
-fn view<'a>(table: &'a civmap_domain::CategoryTable, crs: Crs, actor: &Actor) -> View<'a> {
+pub(crate) fn view<'a>(
+    table: &'a civmap_domain::CategoryTable,
+    crs: Crs,
+    actor: &Actor,
+) -> View<'a> {
     View {
         table,
         crs,

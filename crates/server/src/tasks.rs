@@ -32,6 +32,7 @@ use crate::workflow::{Reinspection, both_periods};
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(inbox))
+        .routes(routes!(my_reports))
         .routes(routes!(stream))
         .routes(routes!(reinspect))
         .routes(routes!(assessment))
@@ -223,6 +224,58 @@ async fn inbox(
         to_verify: list(to_verify),
         at: rfc3339(now),
     }))
+}
+
+/// At most this many of a reporter's own reports are listed, newest first.
+const MY_REPORTS_MAX: usize = 500;
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/me/reports",
+    tag = "workflow",
+    summary = "My reports, newest first, with where each one stands",
+    description = "The problems the signed-in user reported (at most 500, newest first) as a GeoJSON FeatureCollection, so a grid worker sees whether a report was dispatched, fixed and verified. Reporters get the public view of each (no other person's data); staff get their usual view.",
+    params(CrsParam),
+    responses(
+        (status = 200, description = "My reports", content_type = "application/geo+json"),
+        (status = 401, description = "Sign in first", body = ErrorBody),
+    )
+)]
+async fn my_reports(
+    actor: Actor,
+    axum::extract::State(state): axum::extract::State<AppState>,
+    AppQuery(q): AppQuery<CrsParam>,
+) -> Result<Response, AppError> {
+    let me = actor.user.ok_or_else(|| {
+        AppError::Unauthorized("sign in (POST /api/v1/login) to see your reports".into())
+    })?;
+    let crs = q.crs()?;
+    let table = state.categories();
+    let g = state.problems();
+    let mut mine: Vec<(i64, ProblemId)> = g
+        .map
+        .iter()
+        .filter(|(_, r)| r.reporter() == Some(me.0))
+        .map(|(id, r)| (r.reported_ms, *id))
+        .collect();
+    mine.sort_unstable_by(|a, b| b.cmp(a));
+    let matched = mine.len();
+    let ids: Vec<ProblemId> = mine
+        .into_iter()
+        .take(MY_REPORTS_MAX)
+        .map(|(_, id)| id)
+        .collect();
+    let body = crate::geojson::problem_collection(
+        &g.map,
+        &ids,
+        crate::api::view(&table, crs, &actor),
+        &crate::geojson::CollectionMeta {
+            number_matched: Some(matched),
+            ..Default::default()
+        },
+    )?;
+    drop(g);
+    Ok(crate::geojson::response(StatusCode::OK, body))
 }
 
 /// What a live page is told of a change it may see.

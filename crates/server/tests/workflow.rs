@@ -658,3 +658,51 @@ async fn photos_are_served_to_staff_with_thumbnails() {
         std::fs::read(t.store.photo_path(&fake).unwrap()).unwrap()
     );
 }
+
+/// A grid worker sees its own reports, newest first, with their status; nobody else's.
+#[tokio::test]
+async fn a_reporter_sees_its_own_reports() {
+    let t = setup_with(|c| c.auth.login_per_minute = 1000).await;
+    let (_, me) = account(&t, "wangge.li", "李网格员", Role::Reporter).await;
+    let (_, other) = account(&t, "wangge.sun", "孙网格员", Role::Reporter).await;
+    let mut mine = Vec::new();
+    for (i, cat) in ["garbage", "illegal_parking"].iter().enumerate() {
+        let r = post(
+            &t,
+            "/api/v1/problems",
+            &me,
+            &json!({"lon": 121.50 + 0.001 * i as f64, "lat": 31.28, "category": cat, "description": "我报的"}),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+        mine.push(r.json()["id"].as_str().unwrap().to_owned());
+    }
+    let r = post(
+        &t,
+        "/api/v1/problems",
+        &other,
+        &json!({"lon": 121.51, "lat": 31.28, "category": "garbage", "description": "别人报的"}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    let r = t.get_as("/api/v1/me/reports", &me).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let got: Vec<String> = r.json()["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().unwrap().to_owned())
+        .collect();
+    mine.reverse();
+    assert_eq!(got, mine, "newest first, only mine");
+    assert_eq!(r.json()["numberMatched"], 2);
+    assert_eq!(r.json()["features"][0]["properties"]["status"], "reported");
+    assert!(
+        r.json()["features"][0]["properties"]
+            .get("reporter")
+            .is_none(),
+        "the public view"
+    );
+    let r = t.get("/api/v1/me/reports").await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+}
