@@ -89,8 +89,12 @@ while len(boxes) < 200:
     if len(fc["features"]) == 500:
         boxes.append(b)
 open(f"{work}/boxes.txt", "w").write("\n".join(boxes) + "\n")
-size = len(urllib.request.urlopen(f"{url}/api/v1/problems?limit=500&bbox={boxes[0]}").read())
-print(f"http_load: {len(ids)} ids, {len(boxes)} boxes of 500 features ({size / 1024:.0f} KB each)")
+page = f"{url}/api/v1/problems?limit=500&bbox={boxes[0]}"
+size = len(urllib.request.urlopen(page).read())
+gz = len(urllib.request.urlopen(urllib.request.Request(page, headers={"Accept-Encoding": "gzip"})).read())
+lean = len(urllib.request.urlopen(urllib.request.Request(page + "&properties=category,status,severity", headers={"Accept-Encoding": "gzip"})).read())
+print(f"http_load: {len(ids)} ids, {len(boxes)} boxes of 500 features ({size / 1024:.0f} KB each; "
+      f"gzipped {gz / 1024:.0f} KB; with properties=category,status,severity gzipped {lean / 1024:.0f} KB)")
 PY
 
 declare -A RPS P50 P99

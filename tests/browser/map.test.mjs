@@ -403,7 +403,14 @@ describe('staff', () => {
     const { page, context, problems } = await openPage(browser, server.base);
     await page.goto(`${server.base}/#/chief`);
     await page.waitForFunction(() => window.__civmap?.app);
-    await signIn(page, CHIEF.token);
+    // The chief signs in with its account (the demo's password), not a token.
+    const account = await getJson(server.base, '/api/v1/me', CHIEF.token);
+    await page.locator('input[name=login-name]').fill(account.name);
+    await page.locator('input[name=login-password]').fill('civmap-demo');
+    await page.locator('.login-form button[type=submit]').click();
+    await page.locator(`.signed-in[data-user="${account.name}"]`).waitFor();
+    // The inbox is live (the session's event stream is open).
+    await page.locator('.inbox .live-dot.on').waitFor();
     await page.locator(`select[name=zone] option[value="${best.zone}"]`).waitFor({ state: 'attached' });
     await page.locator('select[name=zone]').selectOption(best.zone);
     await page.locator('.task-list').waitFor();

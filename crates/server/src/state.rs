@@ -900,6 +900,9 @@ impl AppState {
             .store
             .update_problem(&next, expected_version, ev)
             .await?;
+        if action == Action::Merge {
+            self.record_merge(&next, actor).await;
+        }
         Ok(next)
     }
 

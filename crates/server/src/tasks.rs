@@ -37,6 +37,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(reinspect))
         .routes(routes!(assessment))
         .routes(routes!(ledger))
+        .routes(routes!(recurrence_hotspots))
 }
 
 /// Staff roles: whoever works on problems.
@@ -736,6 +737,152 @@ fn assessment_html(r: &Assessment) -> axum::response::Html<String> {
         "</tbody></table><p>civmap · 按期结案率 = 按期结案数 / 本期应结案数</p></body></html>",
     );
     axum::response::Html(h)
+}
+
+/// The period of the recurrence hot spots.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct HotspotParams {
+    /// Start (inclusive): RFC 3339, or a date meaning local midnight. Default: 90 days ago.
+    pub from: Option<String>,
+    /// End (exclusive), same forms. Default: now.
+    pub to: Option<String>,
+    /// Zone kinds counted, comma-separated (default `point,road,area,surroundings`).
+    pub kind: Option<String>,
+}
+
+/// A zone where problems came back.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Hotspot {
+    pub zone: Uuid,
+    pub name: String,
+    pub kind: String,
+    /// Recurrences in the period: closed problems reopened, and new reports linked to a closed
+    /// problem, inside the zone.
+    pub recurrences: usize,
+    /// The problems that recurred (reopened ones and the new linked reports), at most 50.
+    pub problems: Vec<Uuid>,
+}
+
+/// Recurrence hot spots (回潮点位), worst first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Hotspots {
+    pub from: String,
+    pub to: String,
+    pub zones: Vec<Hotspot>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/recurrences/hotspots",
+    tag = "workflow",
+    summary = "Recurrence hot spots (回潮) per zone",
+    description = "Zones ranked by how often problems came back in the period: closed problems reopened (回潮 at a look-back) and new reports linked to a recently closed problem nearby, counted in every zone of the given kinds that contains them, within the caller's scope. Staff only.",
+    params(HotspotParams),
+    responses(
+        (status = 200, description = "The hot spots, worst first", body = Hotspots),
+        (status = 400, description = "Bad parameter", body = ErrorBody),
+        (status = 401, description = "Sign in first", body = ErrorBody),
+        (status = 403, description = "Not staff", body = ErrorBody),
+    )
+)]
+async fn recurrence_hotspots(
+    actor: Actor,
+    axum::extract::State(state): axum::extract::State<AppState>,
+    AppQuery(q): AppQuery<HotspotParams>,
+) -> Result<axum::Json<Hotspots>, AppError> {
+    actor.require(STAFF, "see recurrence hot spots")?;
+    let now = Utc::now();
+    let to = match q.to.as_deref() {
+        Some(s) => parse_bound(&state, "to", s)?,
+        None => now,
+    };
+    let from = match q.from.as_deref() {
+        Some(s) => parse_bound(&state, "from", s)?,
+        None => to - Duration::days(90),
+    };
+    if to <= from {
+        return Err(AppError::bad_param(
+            "to",
+            "the period must end after it starts",
+        ));
+    }
+    let kinds: Vec<civmap_domain::ZoneKind> = q
+        .kind
+        .as_deref()
+        .unwrap_or("point,road,area,surroundings")
+        .split(',')
+        .map(|k| {
+            k.trim()
+                .parse()
+                .map_err(|e: civmap_domain::ValidationError| {
+                    AppError::bad_param("kind", e.to_string())
+                })
+        })
+        .collect::<Result<_, _>>()?;
+    let period = Period { from, to };
+    let scope = state.scope(&actor);
+    let mut recurred: Vec<ProblemId> = state
+        .store()
+        .lifecycle_events(to)
+        .await?
+        .into_iter()
+        .filter(|(_, k, at)| *k == civmap_domain::EventKind::Recurred && period.contains(*at))
+        .map(|(id, _, _)| id)
+        .collect();
+    let (from_ms, to_ms) = (to_ms(from), to_ms(to));
+    {
+        let g = state.problems();
+        recurred.extend(
+            g.map
+                .iter()
+                .filter(|(_, r)| {
+                    r.recurrence_of().is_some() && (from_ms..to_ms).contains(&r.reported_ms)
+                })
+                .map(|(id, _)| *id),
+        );
+    }
+    let mut by_zone: HashMap<ZoneId, Vec<ProblemId>> = HashMap::new();
+    for id in recurred {
+        let Some((lon, lat)) = ({
+            let zones = state.zones();
+            let g = state.problems();
+            g.map
+                .get(&id)
+                .filter(|r| scope.contains(&zones, r))
+                .map(|r| (r.lon, r.lat))
+        }) else {
+            continue;
+        };
+        for z in state.containing_zones(lon, lat) {
+            by_zone.entry(z).or_default().push(id);
+        }
+    }
+    let zones = state.zones();
+    let mut out: Vec<Hotspot> = by_zone
+        .into_iter()
+        .filter_map(|(z, ids)| {
+            let zone = zones.map.get(&z)?;
+            kinds.contains(&zone.kind).then(|| Hotspot {
+                zone: z.0,
+                name: zone.name.clone(),
+                kind: zone.kind.as_str().to_owned(),
+                recurrences: ids.len(),
+                problems: ids.iter().take(50).map(|p| p.0).collect(),
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        b.recurrences
+            .cmp(&a.recurrences)
+            .then_with(|| a.name.cmp(&b.name))
+    });
+    Ok(axum::Json(Hotspots {
+        from: rfc3339(from),
+        to: rfc3339(to),
+        zones: out,
+    }))
 }
 
 #[utoipa::path(

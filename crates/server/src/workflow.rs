@@ -454,4 +454,61 @@ impl AppState {
             serde_json::to_value(chief).unwrap_or_default(),
         );
     }
+
+    /// After a duplicate was merged into another problem: records on that problem who else
+    /// reported it and the duplicate's photos (an `edited` event with `merged_duplicate`,
+    /// `duplicate_reporter` and the photos), so its history keeps both reporters and all the
+    /// evidence. Best effort: the merge itself is already stored, and so are the duplicate's
+    /// own events.
+    pub(crate) async fn record_merge(&self, duplicate: &Problem, actor: &Actor) {
+        let Some(into) = duplicate.merged_into else {
+            return;
+        };
+        let photos: Vec<String> = match self.store().events_for(duplicate.id).await {
+            Ok(events) => {
+                let mut all: Vec<String> = events.into_iter().flat_map(|e| e.photos).collect();
+                all.dedup();
+                all.truncate(20);
+                all
+            }
+            Err(e) => {
+                tracing::warn!(id = %duplicate.id, error = %e, "cannot read the duplicate's events");
+                Vec::new()
+            }
+        };
+        // Two tries: the target may change between reading and writing it.
+        for _ in 0..2 {
+            let Ok(current) = self.problem(into) else {
+                return;
+            };
+            let now = now_ms();
+            let mut next = current.clone();
+            next.updated_at = now;
+            next.version += 1;
+            let ev = NewEvent {
+                kind: EventKind::Edited,
+                actor: actor.user,
+                at: now,
+                note: "合并重复上报 merged a duplicate report".into(),
+                photos: photos.clone(),
+                data: serde_json::json!({
+                    "merged_duplicate": duplicate.id,
+                    "duplicate_reporter": duplicate.reporter,
+                    "duplicate_reported_at": crate::record::rfc3339(duplicate.reported_at),
+                }),
+            };
+            match self
+                .store()
+                .update_problem(&next, current.version, ev)
+                .await
+            {
+                Ok(_) => return,
+                Err(civmap_store::StoreError::Conflict { .. }) => {}
+                Err(e) => {
+                    tracing::warn!(%into, error = %e, "cannot record the merge on its target");
+                    return;
+                }
+            }
+        }
+    }
 }

@@ -107,7 +107,7 @@ async fn the_whole_life_of_a_problem() {
     let (luzhang, lu) = account(&t, "luzhang.wang", "王路长", Role::RoadChief).await;
     let (kuaizhang, kuai) = account(&t, "kuaizhang.li", "李块长", Role::AreaChief).await;
     let (_, office) = account(&t, "jiedao.zhao", "赵科长", Role::StreetOffice).await;
-    let (_, wangge) = account(&t, "wangge.chen", "陈网格员", Role::Reporter).await;
+    let (wangge_id, wangge) = account(&t, "wangge.chen", "陈网格员", Role::Reporter).await;
 
     // A road-chief's road zone inside an area-chief's area.
     let mut zone_ids = Vec::new();
@@ -404,17 +404,40 @@ async fn the_whole_life_of_a_problem() {
         "the closed one is no duplicate"
     );
     // A second report 19 m from that open one (43 m from the closed one) is offered as its duplicate.
+    let dup_photo = t.upload_photo(&wangge, 5).await;
     let r = post(
         &t,
         "/api/v1/problems",
         &wangge,
-        &json!({"lon": 121.50245, "lat": 31.2802, "category": "garbage"}),
+        &json!({"lon": 121.50245, "lat": 31.2802, "category": "garbage", "photos": [dup_photo]}),
     )
     .await;
     let dup = r.json()["id"].as_str().unwrap().to_owned();
     let offered = &r.json()["possible_duplicates"];
     assert_eq!(offered[0]["id"], again.as_str(), "{offered}");
     assert!(offered[0]["distance_m"].as_f64().unwrap() < 25.0);
+    // The street office merges it: the problem kept records the second report and its photo.
+    let v = version(&problem(&t, &dup, &office).await);
+    let r = post(
+        &t,
+        &format!("/api/v1/problems/{dup}/merge"),
+        &office,
+        &json!({"version": v, "into": again}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let h = t
+        .get_as(&format!("/api/v1/problems/{again}/history"), &office)
+        .await
+        .json();
+    let last = h["events"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["kind"], "edited");
+    assert_eq!(last["data"]["merged_duplicate"], dup.as_str());
+    assert_eq!(
+        last["data"]["duplicate_reporter"],
+        wangge_id.0.to_string().as_str()
+    );
+    assert_eq!(last["photos"], json!([dup_photo]));
     // Outside the road zone, inside the area: the area-chief gets it.
     let r = post(
         &t,
@@ -430,12 +453,43 @@ async fn the_whole_life_of_a_problem() {
         kuaizhang.0.to_string().as_str()
     );
 
-    // 7. A month later the road-chief's open problems are overdue: escalated to the area-chief.
+    // Recurrence hot spots: the road zone and the area around it, two recurrences each (the
+    // first problem came back once; `again` is linked to it).
+    let r = t.get_as("/api/v1/recurrences/hotspots", &office).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let spots = r.json()["zones"].as_array().unwrap().clone();
+    let counts: Vec<(String, u64)> = spots
+        .iter()
+        .map(|z| {
+            (
+                z["zone"].as_str().unwrap().to_owned(),
+                z["recurrences"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(counts.len(), 2, "{spots:?}");
+    assert!(
+        counts.contains(&(road.clone(), 2)) && counts.contains(&(area.clone(), 2)),
+        "{counts:?}"
+    );
+    let r = t
+        .get_as("/api/v1/recurrences/hotspots?kind=road", &office)
+        .await;
+    assert_eq!(r.json()["zones"].as_array().unwrap().len(), 1);
+    let r = t
+        .get_as("/api/v1/recurrences/hotspots?kind=lake", &office)
+        .await;
+    assert_eq!(r.error().1.as_deref(), Some("kind"));
+
+    // 7. A month later the open problems are overdue: escalated to the area-chief.
     let n = t
         .state
         .escalate_overdue(Utc::now() + Duration::days(30))
         .await;
-    assert_eq!(n, 3, "again, dup and far were dispatched and are overdue");
+    assert_eq!(
+        n, 2,
+        "again and far were dispatched and are overdue (dup is merged)"
+    );
     let p = problem(&t, &again, &office).await;
     assert_eq!(p["properties"]["status"], "escalated");
     assert_eq!(
@@ -452,9 +506,10 @@ async fn the_whole_life_of_a_problem() {
     assert!(last["note"].as_str().unwrap().contains("超期"), "{last}");
     let inbox = t.get_as("/api/v1/me/inbox", &kuai).await.json();
     let tasks = ids(&inbox["tasks"]);
-    for p in [&again, &dup, &far] {
+    for p in [&again, &far] {
         assert!(tasks.contains(p), "{inbox}");
     }
+    assert!(!tasks.contains(&dup));
     assert!(t.get_as("/api/v1/me/inbox", &lu).await.json()["tasks"]["count"] == 0);
 
     // 8. The assessment of the day, as the street office, counted by hand from the steps above.
@@ -470,13 +525,13 @@ async fn the_whole_life_of_a_problem() {
     let row = &r.json()["rows"][0];
     assert_eq!(row["key"], "street");
     let c = &row["current"];
-    assert_eq!(c["reported"], 4, "{c}");
+    assert_eq!(c["reported"], 3, "{c}: the merged duplicate does not count");
     assert_eq!(c["closed"], 2, "verified twice");
     assert_eq!(c["rectified"], 3);
     assert_eq!(c["rejected"], 1);
     assert!((c["rework_rate"].as_f64().unwrap() - 1.0 / 3.0).abs() < 1e-9);
     assert_eq!(c["recurred"], 2, "came back once, one new report linked");
-    assert_eq!(c["open"], 3);
+    assert_eq!(c["open"], 2);
     assert_eq!(row["previous"]["reported"], 0);
     // By chief, as a spreadsheet and as a printable page.
     let r = t.get_as(&format!("{q}&by=chief&format=csv"), &office).await;
@@ -500,8 +555,9 @@ async fn the_whole_life_of_a_problem() {
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     let text = r.text();
     let lines: Vec<&str> = text.lines().collect();
-    // The first problem's 11 events and the three of each of the two reports in the zone.
-    assert_eq!(lines.len(), 1 + 11 + 3 + 3, "{text}");
+    // The first problem's 11 events, again's 4 (created, dispatched, the merge, escalated) and
+    // the duplicate's 3 (created, dispatched, merged).
+    assert_eq!(lines.len(), 1 + 11 + 4 + 3, "{text}");
     assert!(text.contains(",rejected,") && text.contains("还有垃圾袋"));
     assert!(text.contains("luzhang.wang") && text.contains(",system,"));
 }
