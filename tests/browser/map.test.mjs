@@ -370,6 +370,8 @@ describe('staff', () => {
     await page.locator('select[name=assessment-by]').selectOption('zone');
     await page.waitForFunction(() => document.querySelectorAll('.assessment-table tbody tr').length > 1);
     const rows = await page.locator('.assessment-table tbody tr').count();
+    // The heat rankings of the three surroundings sit beside it.
+    await page.locator('.assess-slot .ranking-list .rank-row').first().waitFor({ state: 'attached' });
     console.log(`assessment this week by zone: ${rows} rows`);
     await screenshot(page, 'office-inbox-assessment-desktop');
     const [download] = await Promise.all([page.waitForEvent('download'), page.locator('button[name=assessment-csv]').click()]);
@@ -404,7 +406,8 @@ describe('staff', () => {
     await page.goto(`${server.base}/#/chief`);
     await page.waitForFunction(() => window.__civmap?.app);
     // The chief signs in with its account (the demo's password), not a token.
-    const account = await getJson(server.base, '/api/v1/me', CHIEF.token);
+    const account = assignments.find((a) => a.user === CHIEF.user);
+    assert.ok(account?.name, 'assignments name the chief');
     await page.locator('input[name=login-name]').fill(account.name);
     await page.locator('input[name=login-password]').fill('civmap-demo');
     await page.locator('.login-form button[type=submit]').click();

@@ -1622,6 +1622,9 @@ async fn put_category(
 pub struct AssignmentOut {
     pub zone: Uuid,
     pub user: Uuid,
+    /// The chief's login name and the name shown to others (empty for an unknown account).
+    pub name: String,
+    pub display_name: String,
 }
 
 #[utoipa::path(
@@ -1629,7 +1632,7 @@ pub struct AssignmentOut {
     path = "/api/v1/assignments",
     tag = "zones",
     summary = "Zone assignments",
-    description = "Which chief owns which zone. Staff only (401/403 for the public).",
+    description = "Which chief owns which zone, with the chief's login and display names. Staff only (401/403 for the public).",
     responses(
         (status = 200, description = "Every assignment", body = Vec<AssignmentOut>),
         (status = 401, description = "Sign in first", body = ErrorBody),
@@ -1648,11 +1651,23 @@ async fn list_assignments(
     }
     let mut a = state.assignments();
     a.sort();
+    let names: std::collections::HashMap<UserId, (String, String)> = state
+        .store()
+        .list_users()
+        .await?
+        .into_iter()
+        .map(|u| (u.id, (u.name, u.display_name)))
+        .collect();
     Ok(axum::Json(
         a.into_iter()
-            .map(|(z, u)| AssignmentOut {
-                zone: z.0,
-                user: u.0,
+            .map(|(z, u)| {
+                let (name, display_name) = names.get(&u).cloned().unwrap_or_default();
+                AssignmentOut {
+                    zone: z.0,
+                    user: u.0,
+                    name,
+                    display_name,
+                }
             })
             .collect(),
     ))

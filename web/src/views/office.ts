@@ -13,7 +13,7 @@ import { filterControls, filtersFromParams, filtersToParams, toApiFilter } from 
 import type { Filters } from '../filters';
 import { formatTime, severityName, t } from '../i18n';
 import { problemCategory, statusBadge } from '../popup';
-import { statusLine } from './public';
+import { rankingPanel, statusLine } from './public';
 import { accountBox, problemDetail } from './staff';
 import { assessmentPanel, inboxPanel } from './work';
 
@@ -196,7 +196,9 @@ export function mountOffice(app: App): View {
       clear(workSlot);
       workSlot.append(box.root);
       clear(assessSlot);
-      assessSlot.append(assessmentPanel());
+      const ranking = rankingPanel(app, 'school');
+      assessSlot.append(assessmentPanel(), ranking.root);
+      void ranking.load();
       refresh();
     },
     () => {

@@ -73,38 +73,12 @@ export function mountPublic(app: App): View {
     app.syncUrl();
   });
 
-  const rankingBody = el('div', { class: 'ranking-body' });
-  let rankingKind: string = POI_KINDS.includes(p.get('rank') as never) ? (p.get('rank') as string) : 'school';
-  const rankTabs = el(
-    'div',
-    { class: 'tabs', role: 'tablist' },
-    ...POI_KINDS.map((k) =>
-      el(
-        'button',
-        {
-          type: 'button',
-          role: 'tab',
-          class: `tab${k === rankingKind ? ' active' : ''}`,
-          'data-kind': k,
-          'aria-selected': k === rankingKind ? 'true' : 'false',
-          style: `--accent:${ZONE_COLORS[k]}`,
-          onclick: () => {
-            rankingKind = k;
-            if (k === 'school') p.delete('rank');
-            else p.set('rank', k);
-            app.syncUrl();
-            for (const b of rankTabs.querySelectorAll('button')) {
-              const on = b.dataset.kind === k;
-              b.classList.toggle('active', on);
-              b.setAttribute('aria-selected', on ? 'true' : 'false');
-            }
-            void renderRanking(app, rankingKind, rankingBody);
-          },
-        },
-        poiKindName(k),
-      ),
-    ),
-  );
+  const rankingKind: string = POI_KINDS.includes(p.get('rank') as never) ? (p.get('rank') as string) : 'school';
+  const ranking = rankingPanel(app, rankingKind, (k) => {
+    if (k === 'school') p.delete('rank');
+    else p.set('rank', k);
+    app.syncUrl();
+  });
 
   clear(panel);
   panel.append(
@@ -122,14 +96,14 @@ export function mountPublic(app: App): View {
       el('label', { class: 'toggle' }, zonesBox, el('span', {}, d.zones)),
     ),
     statusLine(app),
-    el('section', { class: 'ranking' }, el('h2', { class: 'panel-title' }, d.ranking), rankTabs, rankingBody),
+    ranking.root,
   );
 
   problems.setFilter(toApiFilter(filters));
   zones.setVisible(zonesBox.checked);
   void problems.setHeat(heatBox.checked);
   // The ranking waits for the map's first render: it is below the fold and not urgent.
-  void app.firstIdle.then(() => renderRanking(app, rankingKind, rankingBody));
+  void app.firstIdle.then(() => ranking.load());
 
   return {
     unmount() {
@@ -189,6 +163,48 @@ function rowTitle(r: RankingRow): string {
   const cats = (r.top_categories ?? []).map((c) => `${categoryName({ zh: c.name, en: c.name_en })} ${c.count}`);
   if (cats.length) parts.push(cats.join(', '));
   return parts.join(' · ');
+}
+
+/**
+ * The three-surroundings ranking: a tab per kind of place (school, park, market) and the worst
+ * zones of that kind this month. `onKind` hears the tab chosen; `load` draws the first one.
+ */
+export function rankingPanel(app: App, initialKind: string, onKind: (kind: string) => void = () => undefined): { root: HTMLElement; load: () => Promise<void> } {
+  const d = t();
+  const rankingBody = el('div', { class: 'ranking-body' });
+  let rankingKind = initialKind;
+  const rankTabs = el(
+    'div',
+    { class: 'tabs', role: 'tablist' },
+    ...POI_KINDS.map((k) =>
+      el(
+        'button',
+        {
+          type: 'button',
+          role: 'tab',
+          class: `tab${k === rankingKind ? ' active' : ''}`,
+          'data-kind': k,
+          'aria-selected': k === rankingKind ? 'true' : 'false',
+          style: `--accent:${ZONE_COLORS[k]}`,
+          onclick: () => {
+            rankingKind = k;
+            onKind(k);
+            for (const b of rankTabs.querySelectorAll('button')) {
+              const on = b.dataset.kind === k;
+              b.classList.toggle('active', on);
+              b.setAttribute('aria-selected', on ? 'true' : 'false');
+            }
+            void renderRanking(app, rankingKind, rankingBody);
+          },
+        },
+        poiKindName(k),
+      ),
+    ),
+  );
+  return {
+    root: el('section', { class: 'ranking' }, el('h2', { class: 'panel-title' }, d.ranking), rankTabs, rankingBody),
+    load: () => renderRanking(app, rankingKind, rankingBody),
+  };
 }
 
 /**
