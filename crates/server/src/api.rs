@@ -1651,13 +1651,7 @@ async fn list_assignments(
     }
     let mut a = state.assignments();
     a.sort();
-    let names: std::collections::HashMap<UserId, (String, String)> = state
-        .store()
-        .list_users()
-        .await?
-        .into_iter()
-        .map(|u| (u.id, (u.name, u.display_name)))
-        .collect();
+    let names = state.user_names().await?;
     Ok(axum::Json(
         a.into_iter()
             .map(|(z, u)| {
@@ -1730,13 +1724,7 @@ async fn assignment_coverage(
             .collect();
         (boundary, assigned)
     };
-    let names: std::collections::HashMap<UserId, (String, String)> = state
-        .store()
-        .list_users()
-        .await?
-        .into_iter()
-        .map(|u| (u.id, (u.name, u.display_name)))
-        .collect();
+    let names = state.user_names().await?;
     let chiefs: Vec<civmap_geodata::zones::ChiefZone> = chief_zones
         .into_iter()
         .map(|(z, u)| civmap_geodata::zones::ChiefZone {

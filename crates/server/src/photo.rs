@@ -51,23 +51,21 @@ const THUMB_MAX_PIXELS: u64 = 50_000_000;
 /// does not decode or is too large.
 #[must_use]
 pub fn thumbnail(bytes: &[u8]) -> Option<Vec<u8>> {
-    let mut reader = image::ImageReader::new(std::io::Cursor::new(bytes))
-        .with_guessed_format()
-        .ok()?;
-    let mut limits = image::Limits::default();
-    limits.max_alloc = Some(THUMB_MAX_PIXELS * 4);
-    reader.limits(limits);
-    let (w, h) = reader.into_dimensions().ok()?;
+    // The size first (headers only), so a huge image is refused before it is decoded.
+    let reader = || {
+        let mut r = image::ImageReader::new(std::io::Cursor::new(bytes))
+            .with_guessed_format()
+            .ok()?;
+        let mut limits = image::Limits::default();
+        limits.max_alloc = Some(THUMB_MAX_PIXELS * 4);
+        r.limits(limits);
+        Some(r)
+    };
+    let (w, h) = reader()?.into_dimensions().ok()?;
     if u64::from(w) * u64::from(h) > THUMB_MAX_PIXELS {
         return None;
     }
-    let mut reader = image::ImageReader::new(std::io::Cursor::new(bytes))
-        .with_guessed_format()
-        .ok()?;
-    let mut limits = image::Limits::default();
-    limits.max_alloc = Some(THUMB_MAX_PIXELS * 4);
-    reader.limits(limits);
-    let img = reader.decode().ok()?;
+    let img = reader()?.decode().ok()?;
     let small = img.thumbnail(THUMB_SIDE, THUMB_SIDE).into_rgb8();
     let mut out = Vec::new();
     image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 80)

@@ -13,7 +13,7 @@ use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use civmap_domain::assessment::{Case, Figures, Period};
-use civmap_domain::{Action, CategoryTable, ProblemId, Role, Status, UserId, ZoneId};
+use civmap_domain::{Action, CategoryTable, ProblemId, Role, Status, ZoneId};
 use civmap_index::{Filter, StatusSet};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -571,17 +571,16 @@ async fn group_names(state: &AppState, by: &str) -> Result<HashMap<String, Strin
             .map(|z| (z.id.to_string(), z.name.clone()))
             .collect(),
         "chief" => state
-            .store()
-            .list_users()
+            .user_names()
             .await?
             .into_iter()
-            .map(|u| {
-                let name = if u.display_name.is_empty() {
-                    u.name
+            .map(|(id, (name, display))| {
+                let shown = if display.is_empty() {
+                    name
                 } else {
-                    format!("{} ({})", u.display_name, u.name)
+                    format!("{display} ({name})")
                 };
-                (u.id.to_string(), name)
+                (id.to_string(), shown)
             })
             .collect(),
         _ => HashMap::new(),
@@ -926,13 +925,7 @@ async fn ledger(
             .collect()
     };
     let events = state.store().events_for_problems(&ids).await?;
-    let users: HashMap<UserId, String> = state
-        .store()
-        .list_users()
-        .await?
-        .into_iter()
-        .map(|u| (u.id, u.name))
-        .collect();
+    let users = state.user_names().await?;
     let table = state.categories();
     let mut out = b"\xEF\xBB\xBF".to_vec();
     {
@@ -976,7 +969,11 @@ async fn ledger(
                 &rfc3339(e.at),
                 &e.actor.map_or_else(
                     || "system".to_owned(),
-                    |u| users.get(&u).cloned().unwrap_or_else(|| u.to_string()),
+                    |u| {
+                        users
+                            .get(&u)
+                            .map_or_else(|| u.to_string(), |(name, _)| name.clone())
+                    },
                 ),
                 &e.note,
                 &e.photos.join(" "),

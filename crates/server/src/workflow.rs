@@ -420,6 +420,17 @@ fn round1(x: f64) -> f64 {
 }
 
 impl AppState {
+    /// Login and display names of every account, by id (for reports that name people).
+    pub async fn user_names(&self) -> Result<HashMap<UserId, (String, String)>, AppError> {
+        Ok(self
+            .store()
+            .list_users()
+            .await?
+            .into_iter()
+            .map(|u| (u.id, (u.name, u.display_name)))
+            .collect())
+    }
+
     /// A rectification needs a note and, when `workflow.rectify_needs_photo`, an after photo.
     pub(crate) fn check_rectification(&self, details: &TransitionDetails) -> Result<(), AppError> {
         if details.note.trim().is_empty() {
