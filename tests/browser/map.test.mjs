@@ -484,6 +484,25 @@ describe('staff', () => {
     assert.equal(closed.properties.status, 'closed');
     await screenshot(page, 'office-verified-desktop');
 
+    // On the public map the verified fix shows its after-photo (unless the category is indoor).
+    const category = (await getJson(server.base, '/api/v1/categories')).find((c) => c.code === closed.properties.category);
+    const publicHistory = await getJson(server.base, `/api/v1/problems/${rectifiedId}/history`);
+    if (category.indoor) {
+      assert.equal(publicHistory.public_photo, undefined, 'indoor problems show no photo');
+    } else {
+      assert.equal(publicHistory.public_photo, `/api/v1/problems/${rectifiedId}/photo`);
+      const [lon, lat] = closed.geometry.coordinates;
+      await page.goto(`${server.base}/#map=18/${lat}/${lon}`);
+      await waitForMap(page);
+      const feature = await getJson(server.base, `/api/v1/problems/${rectifiedId}`);
+      await page.evaluate((f) => window.__civmap.app.problems.onSelect(f, f.geometry.coordinates), feature);
+      await page.waitForFunction(() => {
+        const img = document.querySelector('.maplibregl-popup .public-photo img');
+        return img && img.complete && img.naturalWidth > 0;
+      });
+      await screenshot(page, 'public-fixed-photo-desktop');
+    }
+
     // A fresh report inside the chief's zone is dispatched at once to the zone's chief.
     const zone = await getJson(server.base, `/api/v1/zones/${chiefZone}`, OFFICE.token);
     const ring = zone.geometry.type === 'Polygon' ? zone.geometry.coordinates[0] : zone.geometry.coordinates[0][0];

@@ -85,6 +85,8 @@ export interface HistoryEvent {
 export interface History {
   problem: string;
   events: HistoryEvent[];
+  /** The after-photo of a verified fix, public (`/api/v1/problems/{id}/photo`), when there is one. */
+  public_photo?: string;
 }
 
 /** A category driving a zone's heat (`CategoryScore` in the OpenAPI document). */

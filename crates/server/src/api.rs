@@ -778,6 +778,10 @@ impl EventOut {
 pub struct History {
     pub problem: Uuid,
     pub events: Vec<EventOut>,
+    /// Where the public after-photo is (`/api/v1/problems/{id}/photo`), when the problem has
+    /// one: see that endpoint.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub public_photo: Option<String>,
 }
 
 #[utoipa::path(
@@ -798,8 +802,11 @@ async fn history(
     IdPath(id): IdPath,
 ) -> Result<axum::Json<History>, AppError> {
     let events = state.history_for(&actor, ProblemId(id)).await?;
+    let public_photo = crate::photo::public_photo_of(&state, ProblemId(id), &events)
+        .map(|_| format!("/api/v1/problems/{id}/photo"));
     Ok(axum::Json(History {
         problem: id,
+        public_photo,
         events: events
             .into_iter()
             .map(|e| EventOut::new(e, actor.is_public()))

@@ -39,6 +39,74 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(upload))
         .routes(routes!(get_photo))
+        .routes(routes!(problem_photo))
+}
+
+/// The public after-photo of a problem: the first photo of the rectification that the last
+/// verification accepted, for a closed problem of a category that is not indoor. Verification
+/// is the review: staff looked at the fix and its evidence before the photo goes public.
+/// Reporters' photos and photos of indoor problems never do.
+#[must_use]
+pub fn public_photo_of(
+    state: &AppState,
+    id: civmap_domain::ProblemId,
+    events: &[civmap_domain::Event],
+) -> Option<String> {
+    use civmap_domain::{EventKind, Status};
+    let p = state.problem(id).ok()?;
+    if p.status != Status::Closed {
+        return None;
+    }
+    if state
+        .categories()
+        .by_code(&p.category)
+        .is_none_or(|c| c.indoor)
+    {
+        return None;
+    }
+    let verified = events.iter().rposition(|e| e.kind == EventKind::Verified)?;
+    events[..verified]
+        .iter()
+        .rev()
+        .find(|e| e.kind == EventKind::Rectified)
+        .and_then(|e| e.photos.first().cloned())
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/problems/{id}/photo",
+    tag = "problems",
+    summary = "A fixed problem's public after-photo",
+    description = "For a closed problem of a category that is not indoor: the first photo of the rectification that the verification accepted (the review that makes it public). Anyone who may see the problem may fetch it; `size=thumb` gives the 320 px JPEG. 404 when there is none (open, indoor, or fixed without a photo). The history's `public_photo` says whether there is one.",
+    params(("id" = uuid::Uuid, Path, description = "Problem id"), PhotoParams),
+    responses(
+        (status = 200, description = "The image", content_type = "image/jpeg"),
+        (status = 404, description = "No such problem, or no public photo", body = ErrorBody),
+    )
+)]
+async fn problem_photo(
+    actor: Actor,
+    State(state): State<AppState>,
+    crate::api::IdPath(id): crate::api::IdPath,
+    crate::extract::AppQuery(q): crate::extract::AppQuery<PhotoParams>,
+) -> Result<Response, AppError> {
+    let thumb = parse_size(q.size.as_deref())?;
+    let id = civmap_domain::ProblemId(id);
+    let events = state.history_for(&actor, id).await?;
+    let photo = public_photo_of(&state, id, &events)
+        .ok_or_else(|| AppError::NotFound(format!("problem {id} has no public photo")))?;
+    serve_photo(&state, &photo, thumb).await
+}
+
+fn parse_size(size: Option<&str>) -> Result<bool, AppError> {
+    match size {
+        None | Some("full") => Ok(false),
+        Some("thumb") => Ok(true),
+        Some(other) => Err(AppError::bad_param(
+            "size",
+            format!("{other:?} is not one of full, thumb"),
+        )),
+    }
 }
 
 /// Longest side of a thumbnail, pixels.
@@ -132,23 +200,19 @@ async fn get_photo(
             AppError::Unauthorized("photos are shown to staff only: sign in".into())
         });
     }
-    let thumb = match q.size.as_deref() {
-        None | Some("full") => false,
-        Some("thumb") => true,
-        Some(other) => {
-            return Err(AppError::bad_param(
-                "size",
-                format!("{other:?} is not one of full, thumb"),
-            ));
-        }
-    };
+    let thumb = parse_size(q.size.as_deref())?;
+    serve_photo(&state, &id, thumb).await
+}
+
+/// A stored photo, or its thumbnail, with caching headers.
+async fn serve_photo(state: &AppState, id: &str, thumb: bool) -> Result<Response, AppError> {
     let path = state
         .store()
-        .photo_path(&id)
+        .photo_path(id)
         .map_err(|e| AppError::bad_param("id", e.to_string()))?;
     let meta = state
         .store()
-        .photo_meta(&id)
+        .photo_meta(id)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("no photo {id}")))?;
     let (bytes, mime) = if thumb {

@@ -229,6 +229,14 @@ async fn the_whole_life_of_a_problem() {
     assert_eq!(r.json()["properties"]["rework_count"], 1);
     let inbox = t.get_as("/api/v1/me/inbox", &lu).await.json();
     assert_eq!(ids(&inbox["rework"]), vec![id.clone()]);
+    // Not verified: no public photo.
+    let h = t
+        .get(&format!("/api/v1/problems/{id}/history"))
+        .await
+        .json();
+    assert!(h.get("public_photo").is_none(), "{h}");
+    let r = t.get(&format!("/api/v1/problems/{id}/photo")).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
 
     // 4. Fixed again, verified by the office (not the fixer).
     let v = version(&problem(&t, &id, &office).await);
@@ -264,6 +272,22 @@ async fn the_whole_life_of_a_problem() {
     .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     assert_eq!(r.json()["properties"]["status"], "closed");
+    // Verified: the accepted fix's after photo is public; the reporter's photo never is.
+    let h = t
+        .get(&format!("/api/v1/problems/{id}/history"))
+        .await
+        .json();
+    assert_eq!(
+        h["public_photo"],
+        format!("/api/v1/problems/{id}/photo").as_str()
+    );
+    let r = t.get(&format!("/api/v1/problems/{id}/photo")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(
+        r.body,
+        std::fs::read(t.store.photo_path(&after2).unwrap()).unwrap()
+    );
+    assert_ne!(after2, before);
 
     // 5. The look-back is due 7 days after closing, not before.
     let lu_actor = civmap_server::extract::Actor {

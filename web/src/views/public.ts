@@ -4,7 +4,7 @@
 
 import maplibregl from 'maplibre-gl';
 import type { LngLatBoundsLike } from 'maplibre-gl';
-import { has, query, request } from '../api';
+import { getHistory, has, query, request } from '../api';
 import type { ProblemPage, Ranking, RankingRow, ZoneFeature } from '../api';
 import type { App, View } from '../app';
 import { ZONE_COLORS, categoryName } from '../colors';
@@ -51,11 +51,22 @@ export function mountPublic(app: App): View {
   problems.onSelect = (f, at) => {
     popup?.remove();
     problems.select(f);
+    const card = problemCard(f, cats);
     popup = new maplibregl.Popup({ maxWidth: '300px', focusAfterOpen: false })
       .setLngLat(at)
-      .setDOMContent(problemCard(f, cats))
+      .setDOMContent(card)
       .addTo(map);
     popup.on('close', () => problems.select(null));
+    // A fixed problem shows its verified after-photo (the only photos the public sees).
+    if (f.properties.status === 'closed') {
+      void getHistory(f.properties.id, false)
+        .then((h) => {
+          if (!h.public_photo) return;
+          const full = h.public_photo;
+          card.append(el('a', { href: full, target: '_blank', rel: 'noopener', class: 'public-photo' }, el('img', { src: `${full}?size=thumb`, alt: t().evidencePhoto, width: 240 })));
+        })
+        .catch(() => undefined);
+    }
   };
 
   const heatBox = el('input', { type: 'checkbox', name: 'heat', checked: p.get('heat') === '1' });
