@@ -322,6 +322,32 @@ describe('reporter', () => {
     assertClean(problems);
     await context.close();
   });
+
+  test('a signed-in grid worker finds the report under my reports, with its status', async () => {
+    const { page, context, problems } = await openPage(browser, server.base, { viewport: PHONE });
+    // Grid workers sign in on the staff page's form; the session then goes with their reports.
+    await page.goto(`${server.base}/#/chief`);
+    await page.locator('input[name=login-name]').fill('demo-reporter');
+    await page.locator('input[name=login-password]').fill('civmap-demo');
+    await page.locator('.login-form button[type=submit]').click();
+    await page.locator('.signed-in[data-user=demo-reporter]').waitFor();
+    await page.goto(`${server.base}/#/report?map=18/31.2861/121.4982`);
+    await waitForMap(page);
+    const box = await page.locator('.maplibregl-canvas').boundingBox();
+    await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
+    await page.locator('select[name=category]').selectOption('illegal_parking');
+    await page.locator('textarea[name=description]').fill('浏览器测试：网格员上报');
+    await page.locator('button[name=submit]').click();
+    const done = page.locator('.success[data-created]');
+    await done.waitFor();
+    const id = await done.getAttribute('data-created');
+    await page.locator(`.my-reports [data-problem="${id}"]`).waitFor();
+    const stored = await getJson(server.base, `/api/v1/problems/${id}/history`, OFFICE.token);
+    assert.ok(stored.events[0].actor, 'the report is recorded as the grid worker\'s');
+    await screenshot(page, 'report-mine-phone');
+    assertClean(problems);
+    await context.close();
+  });
 });
 
 /** Enters a staff token in the view's token box. */

@@ -197,8 +197,9 @@ export function mountChief(app: App): View {
 
   // Sign-in: a session (name and password) or an API token.
   const account = accountBox(
-    () => {
-      startInbox();
+    (who) => {
+      // Grid workers sign in here too; the inbox is for staff.
+      if (who?.role !== 'reporter') startInbox();
       void loadZones();
     },
     signedOut,

@@ -190,7 +190,8 @@ export function mountOffice(app: App): View {
   const workSlot = el('div', { class: 'work-slot' });
   const assessSlot = el('div', { class: 'assess-slot' });
   const account = accountBox(
-    () => {
+    (who) => {
+      if (who?.role === 'reporter') return;
       box?.stop();
       box = inboxPanel((id) => void getProblem(id, true).then(openDetail));
       clear(workSlot);

@@ -3,12 +3,13 @@
 // the field they name.
 
 import maplibregl from 'maplibre-gl';
-import { ApiError, createProblem, has, request, token } from '../api';
-import type { NewProblem } from '../api';
+import { ApiError, createProblem, has, maybeSignedIn, request, token } from '../api';
+import type { NewProblem, ProblemPage } from '../api';
 import type { App, View } from '../app';
 import { categoryName } from '../colors';
 import { clear, el, uid } from '../dom';
-import { SEVERITIES, severityName, t } from '../i18n';
+import { formatTime, lang, SEVERITIES, severityName, t } from '../i18n';
+import { problemCategory, statusBadge } from '../popup';
 
 /** Longest edge of an uploaded photo, pixels: enough to see a problem, small on a phone network. */
 const PHOTO_MAX_PX = 1600;
@@ -28,10 +29,35 @@ async function shrinkPhoto(file: File): Promise<Blob> {
   );
 }
 
+/** Whether this browser reports as someone: an API token, or a session from signing in. */
+const signedIn = () => !!token() || maybeSignedIn();
+
 export function mountReport(app: App): View {
   const d = t();
   const { map, cats, panel, problems } = app;
   problems.auth = !!token();
+  // A signed-in grid worker sees its own reports and where each one stands.
+  const mineBox = el('section', { class: 'my-reports' });
+  async function loadMine(): Promise<void> {
+    if (!signedIn()) return;
+    try {
+      const page = await request<ProblemPage>('/api/v1/me/reports', { auth: true });
+      clear(mineBox);
+      if (page.features.length === 0) return;
+      mineBox.append(
+        el('h3', {}, lang() === 'en' ? 'My reports' : '我的上报'),
+        el(
+          'ul',
+          { class: 'inbox-list' },
+          ...page.features.slice(0, 50).map((f) =>
+            el('li', { class: 'inbox-item', 'data-problem': f.properties.id }, el('span', {}, problemCategory(f, cats)), statusBadge(f.properties.status), el('span', { class: 'muted' }, formatTime(f.properties.reported_at))),
+          ),
+        ),
+      );
+    } catch {
+      clear(mineBox);
+    }
+  }
   problems.onSelect = null;
   problems.setFilter({});
   let at: [number, number] | null = null;
@@ -187,13 +213,14 @@ export function mountReport(app: App): View {
     try {
       if (photo) {
         if (await has('/api/v1/photos')) {
-          const up = await request<{ id: string }>('/api/v1/photos', { method: 'POST', body: photo, auth: !!token() });
+          const up = await request<{ id: string }>('/api/v1/photos', { method: 'POST', body: photo, auth: signedIn() });
           body.photos = [up.id];
         } else {
           photoWarning = d.photoNotSent;
         }
       }
-      const created = await createProblem(body, !!token());
+      const created = await createProblem(body, signedIn());
+      void loadMine();
       problems.upsert(created);
       problems.select(created);
       marker.remove();
@@ -235,7 +262,8 @@ export function mountReport(app: App): View {
   }
 
   clear(panel);
-  panel.append(form);
+  panel.append(form, mineBox);
+  void loadMine();
   map.getCanvas().style.cursor = 'crosshair';
 
   return {

@@ -35,14 +35,15 @@ function words() {
 
 /**
  * Sign-in for the staff consoles: name and password (a browser session) or an API token.
- * `onSignedIn` runs once signed in (also at start when this browser is), `onSignedOut` after
+ * `onSignedIn` runs once signed in (also at start when this browser is) with the account of a
+ * session (`null` for a token), `onSignedOut` after
  * signing out. `ready` says whether someone is signed in once the server has been asked.
  */
-export function accountBox(onSignedIn: () => void, onSignedOut: () => void): { root: HTMLElement; ready: Promise<boolean> } {
+export function accountBox(onSignedIn: (who: Me | null) => void, onSignedOut: () => void): { root: HTMLElement; ready: Promise<boolean> } {
   const w = words();
   const root = el('div', { class: 'account-box' });
   const tokens = tokenBox(() => {
-    if (token()) onSignedIn();
+    if (token()) onSignedIn(null);
     else onSignedOut();
     void render();
   });
@@ -101,8 +102,7 @@ export function accountBox(onSignedIn: () => void, onSignedOut: () => void): { r
       void login(nameIn.value.trim(), passIn.value)
         .then(async () => {
           passIn.value = '';
-          await render();
-          onSignedIn();
+          onSignedIn(await render());
         })
         .catch((x: unknown) => {
           err.textContent = x instanceof ApiError && x.status === 401 ? w.wrong : x instanceof Error ? x.message : String(x);
@@ -113,7 +113,7 @@ export function accountBox(onSignedIn: () => void, onSignedOut: () => void): { r
   }
   const ready = render().then((who) => {
     const signedIn = Boolean(token() || who);
-    if (signedIn) onSignedIn();
+    if (signedIn) onSignedIn(who);
     return signedIn;
   });
   return { root, ready };
