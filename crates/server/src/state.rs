@@ -67,6 +67,9 @@ pub(crate) struct Inner {
     calendar: WorkCalendar,
     /// Committed problem changes, for live pages (`GET /api/v1/me/stream`).
     live: tokio::sync::broadcast::Sender<LiveChange>,
+    /// Closed problems not re-inspected since, with when they were verified (Unix ms): the
+    /// look-backs to come. Loaded from the event log, kept by the commit hook.
+    lookback: Mutex<HashMap<ProblemId, i64>>,
 }
 
 /// A committed change of a problem, as live pages are told of it.
@@ -185,6 +188,7 @@ impl AppState {
                 tiles: crate::tiles::TileState::default(),
                 calendar,
                 live: tokio::sync::broadcast::channel(1024).0,
+                lookback: Mutex::new(HashMap::new()),
                 config,
             }),
         };
@@ -265,6 +269,12 @@ impl AppState {
             self.inner.auth.note_user(&u);
         }
         let basemap = store.load_basemap().await?;
+        let mut lookback = HashMap::new();
+        let far = Utc::now() + chrono::Duration::days(36_500);
+        for (id, kind, at) in store.lifecycle_events(far).await? {
+            note_lookback(&mut lookback, id, kind, at);
+        }
+        *self.inner.lookback.lock() = lookback;
         self.inner.tiles.rebuild_problems(&index, &table);
         self.inner.tiles.set_basemap(basemap);
         *self.inner.categories.write() = Arc::new(table);
@@ -285,6 +295,12 @@ impl AppState {
             match c {
                 Change::Problem { problem, event } => {
                     self.remember(std::slice::from_ref(problem));
+                    note_lookback(
+                        &mut self.inner.lookback.lock(),
+                        problem.id,
+                        event.kind,
+                        event.at,
+                    );
                     // Nobody listening is not an error.
                     let _ = self.inner.live.send(LiveChange {
                         id: problem.id,
@@ -402,6 +418,17 @@ impl AppState {
     /// The state behind a handle from [`AppState::downgrade`], while it lives.
     pub(crate) fn upgrade(weak: &std::sync::Weak<Inner>) -> Option<AppState> {
         weak.upgrade().map(|inner| AppState { inner })
+    }
+
+    /// Closed problems awaiting their look-back: (problem, verified at, Unix ms).
+    #[must_use]
+    pub fn awaiting_lookback(&self) -> Vec<(ProblemId, i64)> {
+        self.inner
+            .lookback
+            .lock()
+            .iter()
+            .map(|(id, ms)| (*id, *ms))
+            .collect()
     }
 
     /// The working-day calendar deadlines are counted on.
@@ -1255,6 +1282,25 @@ fn default_deadline(
 ) -> DateTime<Utc> {
     let hours = table.by_code(&p.category).map_or(8, |c| c.deadline_hours);
     crate::record::from_ms(crate::record::to_ms(calendar.add_working_hours(now, hours)))
+}
+
+/// Keeps the look-back list: a verification starts the wait, a re-inspection, a recurrence or a
+/// merge ends it.
+fn note_lookback(
+    list: &mut HashMap<ProblemId, i64>,
+    id: ProblemId,
+    kind: EventKind,
+    at: DateTime<Utc>,
+) {
+    match kind {
+        EventKind::Verified => {
+            list.insert(id, crate::record::to_ms(at));
+        }
+        EventKind::Reinspected | EventKind::Recurred | EventKind::Merged => {
+            list.remove(&id);
+        }
+        _ => {}
+    }
 }
 
 /// The calendar file named in the configuration, else the built-in calendar; warns when it

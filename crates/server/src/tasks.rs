@@ -164,7 +164,7 @@ async fn inbox(
     let now_ms = to_ms(now);
     let scope = state.scope(&actor);
     let verifies = roles_for(Action::Verify).contains(&actor.role);
-    let due = state.reinspections_due(&scope, now).await?;
+    let due = state.reinspections_due(&scope, now);
     let table = state.categories();
     let mine = actor.user.and_then(|u| crate::record::interned(u.0));
     let (mut tasks, mut escalations, mut to_verify) = (Vec::new(), Vec::new(), Vec::new());

@@ -307,53 +307,33 @@ impl AppState {
 
     /// Closed problems in `scope` whose look-back is due at `now`: closed at least
     /// `workflow.reinspect_after_days` ago and not re-inspected (or reopened) since, oldest
-    /// first.
-    pub async fn reinspections_due(
-        &self,
-        scope: &Scope,
-        now: DateTime<Utc>,
-    ) -> Result<Vec<Due>, AppError> {
+    /// first. From memory (the look-back list the commit hook keeps).
+    #[must_use]
+    pub fn reinspections_due(&self, scope: &Scope, now: DateTime<Utc>) -> Vec<Due> {
         let after = Duration::days(i64::from(self.config().workflow.reinspect_after_days));
-        let closed: Vec<ProblemId> = self.closed_in(scope);
-        if closed.is_empty() {
-            return Ok(Vec::new());
-        }
-        let steps = self.store().lifecycle_events(now).await?;
-        let mut last: HashMap<ProblemId, (EventKind, DateTime<Utc>)> = HashMap::new();
-        for (id, kind, at) in steps {
-            if matches!(
-                kind,
-                EventKind::Verified | EventKind::Reinspected | EventKind::Recurred
-            ) {
-                last.insert(id, (kind, at));
-            }
-        }
-        let mut due: Vec<Due> = closed
+        let latest = to_ms(now - after);
+        let zones = self.zones();
+        let g = self.problems();
+        let mut due: Vec<Due> = self
+            .awaiting_lookback()
             .into_iter()
-            .filter_map(|id| match last.get(&id) {
-                Some((EventKind::Verified, at)) if *at + after <= now => Some(Due {
+            .filter(|(_, closed_ms)| *closed_ms <= latest)
+            .filter(|(id, _)| {
+                g.map
+                    .get(id)
+                    .is_some_and(|r| r.status == Status::Closed && scope.contains(&zones, r))
+            })
+            .map(|(id, closed_ms)| {
+                let closed_at = crate::record::from_ms(closed_ms);
+                Due {
                     id,
-                    closed_at: *at,
-                    due_at: *at + after,
-                }),
-                _ => None,
+                    closed_at,
+                    due_at: closed_at + after,
+                }
             })
             .collect();
         due.sort_by_key(|d| (d.due_at, d.id));
-        Ok(due)
-    }
-
-    fn closed_in(&self, scope: &Scope) -> Vec<ProblemId> {
-        let filter = Filter::default().with_statuses(StatusSet::of([Status::Closed]));
-        if let Some(ids) = self.scoped_ids(scope, &filter) {
-            return ids;
-        }
-        let g = self.problems();
-        g.map
-            .iter()
-            .filter(|(_, r)| r.status == Status::Closed)
-            .map(|(id, _)| *id)
-            .collect()
+        due
     }
 
     /// The assessment cases of the problems in `scope` reported before `period.to`, with

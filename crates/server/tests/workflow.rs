@@ -298,21 +298,33 @@ async fn the_whole_life_of_a_problem() {
     };
     let scope = t.state.scope(&lu_actor);
     let now = Utc::now();
-    assert!(
-        t.state
-            .reinspections_due(&scope, now)
-            .await
-            .unwrap()
-            .is_empty()
-    );
-    let due = t
-        .state
-        .reinspections_due(&scope, now + Duration::days(8))
-        .await
-        .unwrap();
+    assert!(t.state.reinspections_due(&scope, now).is_empty());
+    let due = t.state.reinspections_due(&scope, now + Duration::days(8));
     assert_eq!(due.len(), 1);
     assert_eq!(due[0].id.to_string(), id);
     assert_eq!(due[0].due_at - due[0].closed_at, Duration::days(7));
+    // A restarted server knows the same look-backs (read back from the event log).
+    let copy = civmap_store::Store::open(
+        &format!("sqlite://{}", t.dir.path().join("civmap.db").display()),
+        civmap_store::StoreOptions::default(),
+    )
+    .await
+    .unwrap();
+    let restarted = civmap_server::AppState::load(
+        copy,
+        CategoryTable::builtin(),
+        civmap_server::Config::default(),
+    )
+    .await
+    .unwrap();
+    let all = civmap_server::extract::Actor {
+        user: None,
+        role: Role::Admin,
+        authenticated: true,
+        ip: None,
+    };
+    let reloaded = restarted.reinspections_due(&restarted.scope(&all), now + Duration::days(8));
+    assert_eq!(reloaded, due);
 
     // It came back (回潮): reopened and dispatched again to the same chief.
     let v = version(&problem(&t, &id, &office).await);
@@ -377,11 +389,7 @@ async fn the_whole_life_of_a_problem() {
     .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     assert_eq!(r.json()["properties"]["status"], "closed");
-    let due = t
-        .state
-        .reinspections_due(&scope, now + Duration::days(30))
-        .await
-        .unwrap();
+    let due = t.state.reinspections_due(&scope, now + Duration::days(30));
     assert!(due.is_empty(), "re-inspected: no look-back due any more");
     let h = t
         .get_as(&format!("/api/v1/problems/{id}/history"), &office)
