@@ -291,6 +291,12 @@ interface RequestOptions {
   signal?: AbortSignal;
 }
 
+/** The bearer header of the staff token, when one is set (a session's cookie goes by itself). */
+export function tokenHeader(): Record<string, string> {
+  const tk = token();
+  return tk ? { Authorization: `Bearer ${tk}` } : {};
+}
+
 /** Calls the API and parses the JSON answer; any non-2xx answer becomes an [`ApiError`]. */
 export async function request<T>(path: string, opts: RequestOptions = {}): Promise<T> {
   const headers: Record<string, string> = { Accept: 'application/json, application/geo+json' };

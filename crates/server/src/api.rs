@@ -152,18 +152,38 @@ pub(crate) fn feature_response(
     crs: Crs,
     actor: &Actor,
 ) -> Result<Response, AppError> {
+    feature_response_with(status, state, id, crs, actor, None)
+}
+
+/// [`feature_response`] with one foreign member added to the Feature.
+fn feature_response_with(
+    status: StatusCode,
+    state: &AppState,
+    id: ProblemId,
+    crs: Crs,
+    actor: &Actor,
+    member: Option<(&str, serde_json::Value)>,
+) -> Result<Response, AppError> {
     let table = state.categories();
     let g = state.problems();
     let record = g
         .map
         .get(&id)
         .ok_or_else(|| AppError::NotFound(format!("no problem {id}")))?;
-    let body = serde_json::to_vec(&FeatureOut {
+    let feature = FeatureOut {
         id,
         record,
         view: view(&table, crs, actor),
-    })
-    .map_err(|e| AppError::Internal(e.to_string()))?;
+    };
+    let internal = |e: serde_json::Error| AppError::Internal(e.to_string());
+    let body = match member {
+        None => serde_json::to_vec(&feature).map_err(internal)?,
+        Some((name, value)) => {
+            let mut v = serde_json::to_value(feature).map_err(internal)?;
+            v[name] = value;
+            serde_json::to_vec(&v).map_err(internal)?
+        }
+    };
     drop(g);
     let mut resp = geojson::response(status, body);
     if status == StatusCode::CREATED {
@@ -561,31 +581,22 @@ async fn create_problem(
     let p = state
         .create_problem_with_photos(report, &actor, note, body.photos)
         .await?;
-    let resp = feature_response(StatusCode::CREATED, &state, p.id, crs, &actor)?;
-    let duplicates = state.possible_duplicates(&p);
-    if duplicates.is_empty() {
-        return Ok(resp);
-    }
     // Offered, not merged: the street office decides (POST .../merge).
-    let (mut parts, body) = resp.into_parts();
-    let bytes = axum::body::to_bytes(body, usize::MAX)
-        .await
-        .map_err(|e| AppError::Internal(e.to_string()))?;
-    let mut v: serde_json::Value =
-        serde_json::from_slice(&bytes).map_err(|e| AppError::Internal(e.to_string()))?;
-    v["possible_duplicates"] = duplicates
-        .iter()
-        .take(10)
-        .map(|n| {
-            serde_json::json!({
-                "id": n.id,
-                "distance_m": (n.distance_m * 10.0).round() / 10.0,
+    let duplicates = state.possible_duplicates(&p);
+    let member = (!duplicates.is_empty()).then(|| {
+        let list = duplicates
+            .iter()
+            .take(10)
+            .map(|n| {
+                serde_json::json!({
+                    "id": n.id,
+                    "distance_m": (n.distance_m * 10.0).round() / 10.0,
+                })
             })
-        })
-        .collect();
-    parts.headers.remove(header::CONTENT_LENGTH);
-    let body = serde_json::to_vec(&v).map_err(|e| AppError::Internal(e.to_string()))?;
-    Ok(Response::from_parts(parts, axum::body::Body::from(body)))
+            .collect();
+        ("possible_duplicates", list)
+    });
+    feature_response_with(StatusCode::CREATED, &state, p.id, crs, &actor, member)
 }
 
 /// Converts an input position from `crs` to WGS-84, after checking that it is finite and in

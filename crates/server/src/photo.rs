@@ -193,13 +193,10 @@ async fn get_photo(
     axum::extract::Path(id): axum::extract::Path<String>,
     crate::extract::AppQuery(q): crate::extract::AppQuery<PhotoParams>,
 ) -> Result<Response, AppError> {
-    if !actor.is_staff() {
-        return Err(if actor.authenticated {
-            AppError::Forbidden("photos are shown to staff only".into())
-        } else {
-            AppError::Unauthorized("photos are shown to staff only: sign in".into())
-        });
-    }
+    actor.require(
+        crate::state::STAFF,
+        "see photos (they are shown to staff only)",
+    )?;
     let thumb = parse_size(q.size.as_deref())?;
     serve_photo(&state, &id, thumb).await
 }

@@ -192,6 +192,11 @@ impl Record {
         resolve(self.zone)
     }
 
+    /// The interned number of the reporter (0: none); compare with [`interned`].
+    pub(crate) fn reporter_key(&self) -> u32 {
+        self.reporter
+    }
+
     /// The interned number of the assignee (0: none); compare with [`interned`].
     pub(crate) fn assignee_key(&self) -> u32 {
         self.assignee

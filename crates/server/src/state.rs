@@ -420,13 +420,15 @@ impl AppState {
         weak.upgrade().map(|inner| AppState { inner })
     }
 
-    /// Closed problems awaiting their look-back: (problem, verified at, Unix ms).
+    /// Closed problems verified no later than `latest_ms` and not re-inspected since:
+    /// (problem, verified at, Unix ms).
     #[must_use]
-    pub fn awaiting_lookback(&self) -> Vec<(ProblemId, i64)> {
+    pub fn awaiting_lookback(&self, latest_ms: i64) -> Vec<(ProblemId, i64)> {
         self.inner
             .lookback
             .lock()
             .iter()
+            .filter(|(_, ms)| **ms <= latest_ms)
             .map(|(id, ms)| (*id, *ms))
             .collect()
     }
@@ -1383,18 +1385,25 @@ fn placeholder_category(code: &str) -> Category {
 /// Roles that may manage zones, points of interest, categories and assignments.
 pub const MANAGERS: &[Role] = &[Role::Admin, Role::StreetOffice];
 
+/// Staff: every role that works on problems (everyone but reporters and the public).
+pub const STAFF: &[Role] = &[
+    Role::Admin,
+    Role::StreetOffice,
+    Role::AreaChief,
+    Role::RoadChief,
+    Role::PointChief,
+];
+
 /// Roles allowed to perform `action`. Which problems they may perform it on is their scope
 /// ([`AppState::scope`]): a chief's zones, a street office's street.
 #[must_use]
 pub fn roles_for(action: Action) -> &'static [Role] {
-    use Role::{Admin, AreaChief, PointChief, RoadChief, StreetOffice};
+    use Role::{Admin, AreaChief, StreetOffice};
     match action {
         Action::Dispatch | Action::Merge | Action::Verify | Action::Reject => {
             &[Admin, StreetOffice, AreaChief]
         }
-        Action::Escalate | Action::Rectify | Action::Recur => {
-            &[Admin, StreetOffice, AreaChief, RoadChief, PointChief]
-        }
+        Action::Escalate | Action::Rectify | Action::Recur => STAFF,
     }
 }
 

@@ -13,7 +13,7 @@ use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use civmap_domain::assessment::{Case, Figures, Period};
-use civmap_domain::{Action, CategoryTable, ProblemId, Role, Status, ZoneId};
+use civmap_domain::{Action, CategoryTable, ProblemId, Status, ZoneId};
 use civmap_index::{Filter, StatusSet};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -25,7 +25,7 @@ use crate::api::{CrsParam, IdPath, feature_response};
 use crate::error::{AppError, ErrorBody};
 use crate::extract::{Actor, AppJson, AppQuery};
 use crate::record::{Record, rfc3339, to_ms};
-use crate::state::{AppState, roles_for};
+use crate::state::{AppState, STAFF, roles_for};
 use crate::workflow::{Reinspection, both_periods};
 
 /// The routes of this module with their OpenAPI declarations.
@@ -39,15 +39,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(ledger))
         .routes(routes!(recurrence_hotspots))
 }
-
-/// Staff roles: whoever works on problems.
-const STAFF: &[Role] = &[
-    Role::Admin,
-    Role::StreetOffice,
-    Role::AreaChief,
-    Role::RoadChief,
-    Role::PointChief,
-];
 
 /// At most this many items per inbox list (the counts are complete).
 const INBOX_LIST_MAX: usize = 200;
@@ -252,11 +243,13 @@ async fn my_reports(
     })?;
     let crs = q.crs()?;
     let table = state.categories();
+    // Compared by interned number: no id lookup per record.
+    let key = crate::record::interned(me.0);
     let g = state.problems();
     let mut mine: Vec<(i64, ProblemId)> = g
         .map
         .iter()
-        .filter(|(_, r)| r.reporter() == Some(me.0))
+        .filter(|(_, r)| key.is_some_and(|k| r.reporter_key() == k))
         .map(|(id, r)| (r.reported_ms, *id))
         .collect();
     mine.sort_unstable_by(|a, b| b.cmp(a));
@@ -502,9 +495,8 @@ async fn assessment(
     }
     let period = Period { from, to };
     let scope = state.scope(&actor);
-    let cases = state
-        .assessment_cases(&scope, to.max(period.previous().to))
-        .await?;
+    // The previous period ends where this one starts: the steps before `to` cover both.
+    let cases = state.assessment_cases(&scope, to).await?;
     let names = group_names(&state, by).await?;
     let mut groups: BTreeMap<String, Vec<&Case>> = BTreeMap::new();
     for (case, record) in &cases {

@@ -315,9 +315,8 @@ impl AppState {
         let zones = self.zones();
         let g = self.problems();
         let mut due: Vec<Due> = self
-            .awaiting_lookback()
+            .awaiting_lookback(latest)
             .into_iter()
-            .filter(|(_, closed_ms)| *closed_ms <= latest)
             .filter(|(id, _)| {
                 g.map
                     .get(id)

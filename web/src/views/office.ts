@@ -189,6 +189,9 @@ export function mountOffice(app: App): View {
   let box: ReturnType<typeof inboxPanel> | null = null;
   const workSlot = el('div', { class: 'work-slot' });
   const assessSlot = el('div', { class: 'assess-slot' });
+  // The first sign-in (this browser already was, or nobody is) only needs the table: the map
+  // loads with the filter below. Later sign-ins reload both.
+  let starting = true;
   const account = accountBox(
     (who) => {
       if (who?.role === 'reporter') return;
@@ -200,7 +203,8 @@ export function mountOffice(app: App): View {
       const ranking = rankingPanel(app, 'school');
       assessSlot.append(assessmentPanel(), ranking.root);
       void ranking.load();
-      refresh();
+      if (starting) void loadTable();
+      else refresh();
     },
     () => {
       box?.stop();
@@ -227,7 +231,11 @@ export function mountOffice(app: App): View {
     assessSlot,
   );
   if (!token()) count.textContent = d.needToken;
-  reloadAll();
+  problems.setFilter(toApiFilter(filters));
+  void account.ready.then((signedIn) => {
+    starting = false;
+    if (!signedIn) void loadTable();
+  });
 
   return {
     unmount() {

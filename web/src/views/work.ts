@@ -2,7 +2,7 @@
 // escalations, fixes to verify) kept live by the server's event stream, evidence photos as
 // thumbnails, and the street office's assessment report (综合评价).
 
-import { ApiError, maybeSignedIn, query, request, token } from '../api';
+import { ApiError, maybeSignedIn, query, request, token, tokenHeader } from '../api';
 import { clear, el } from '../dom';
 import { formatTime, lang } from '../i18n';
 
@@ -258,11 +258,8 @@ export function photoStrip(ids: string[]): HTMLElement | null {
 }
 
 async function photoUrl(id: string, thumb: boolean): Promise<string | null> {
-  const headers: Record<string, string> = {};
-  const tk = token();
-  if (tk) headers.Authorization = `Bearer ${tk}`;
   try {
-    const r = await fetch(`/api/v1/photos/${id}${thumb ? '?size=thumb' : ''}`, { headers, credentials: 'same-origin' });
+    const r = await fetch(`/api/v1/photos/${id}${thumb ? '?size=thumb' : ''}`, { headers: tokenHeader(), credentials: 'same-origin' });
     if (!r.ok) return null;
     return URL.createObjectURL(await r.blob());
   } catch {
@@ -313,10 +310,7 @@ export function assessmentPanel(): HTMLElement {
   const by = el('select', { name: 'assessment-by' }, el('option', { value: 'street' }, w.byStreet), el('option', { value: 'zone' }, w.byZone), el('option', { value: 'chief' }, w.byChief));
   const out = el('div', { class: 'assessment-out' });
   const download = async (format: 'csv' | 'html') => {
-    const headers: Record<string, string> = {};
-    const tk = token();
-    if (tk) headers.Authorization = `Bearer ${tk}`;
-    const r = await fetch(`/api/v1/assessment${query({ ...range(), by: by.value, format })}`, { headers, credentials: 'same-origin' });
+    const r = await fetch(`/api/v1/assessment${query({ ...range(), by: by.value, format })}`, { headers: tokenHeader(), credentials: 'same-origin' });
     const u = URL.createObjectURL(await r.blob());
     if (format === 'html') window.open(u, '_blank', 'noopener');
     else el('a', { href: u, download: 'civmap-assessment.csv' }).click();
