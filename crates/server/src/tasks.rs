@@ -499,13 +499,13 @@ async fn assessment(
     let cases = state.assessment_cases(&scope, to).await?;
     let names = group_names(&state, by).await?;
     let mut groups: BTreeMap<String, Vec<&Case>> = BTreeMap::new();
-    for (case, record) in &cases {
+    for (case, keys) in &cases {
         let key = match by {
-            "zone" => record
-                .zone()
+            "zone" => keys
+                .zone
                 .map_or_else(|| "none".to_owned(), |z| z.to_string()),
-            "chief" => record
-                .assignee()
+            "chief" => keys
+                .assignee
                 .map_or_else(|| "none".to_owned(), |u| u.to_string()),
             _ => "street".to_owned(),
         };

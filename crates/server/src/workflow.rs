@@ -42,6 +42,15 @@ pub enum Reinspection {
     CameBack,
 }
 
+/// What an assessment case is grouped by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GroupKeys {
+    /// The zone the problem was dispatched through.
+    pub zone: Option<uuid::Uuid>,
+    /// Its current assignee.
+    pub assignee: Option<uuid::Uuid>,
+}
+
 /// A re-inspection that is due.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Due {
@@ -335,13 +344,14 @@ impl AppState {
         due
     }
 
-    /// The assessment cases of the problems in `scope` reported before `period.to`, with
-    /// their lifecycle steps, and the records they came from.
+    /// The assessment cases of the problems in `scope` reported before `to`, with their
+    /// lifecycle steps, and what they are grouped by: the zone dispatched through and the
+    /// current assignee.
     pub async fn assessment_cases(
         &self,
         scope: &Scope,
         to: DateTime<Utc>,
-    ) -> Result<Vec<(Case, Record)>, AppError> {
+    ) -> Result<Vec<(Case, GroupKeys)>, AppError> {
         let steps = self.store().lifecycle_events(to).await?;
         let mut by_problem: HashMap<ProblemId, Vec<(EventKind, DateTime<Utc>)>> = HashMap::new();
         for (id, kind, at) in steps {
@@ -362,7 +372,11 @@ impl AppState {
                 recurrence_of: r.recurrence_of().map(ProblemId),
                 steps: by_problem.remove(&id).unwrap_or_default(),
             };
-            out.push((case, r.clone()));
+            let keys = GroupKeys {
+                zone: r.zone(),
+                assignee: r.assignee(),
+            };
+            out.push((case, keys));
         };
         match ids {
             Some(ids) => {
