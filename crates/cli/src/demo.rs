@@ -49,7 +49,7 @@ pub async fn load_if_empty_at(
     if store.basemap_count().await? == 0 {
         let data = osm()?;
         let ex = extract::extract(&data, &PoiTable::builtin());
-        let features = civmap_server::tiles::basemap_from_osm(&data, &ex);
+        let features = civmap_app::tiles::basemap::basemap_from_osm(&data, &ex);
         store.replace_basemap(&features).await?;
         tracing::info!(features = features.len(), "demo: basemap stored");
     }
@@ -143,7 +143,7 @@ pub async fn load_if_empty_at(
     // admin, the street office, a reporter, and one chief per chief zone, each assigned its zone.
     // The street office has no street code, so it sees every demo problem (a few synthetic ones
     // lie just outside the grid).
-    let demo_hash = civmap_server::auth::hash_password(DEMO_PASSWORD)
+    let demo_hash = civmap_app::accounts::passwords::hash_password(DEMO_PASSWORD)
         .map_err(|e| anyhow::anyhow!("hashing the demo password: {e}"))?;
     let mut names = Vec::new();
     for (name, display, role) in [

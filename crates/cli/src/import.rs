@@ -141,7 +141,7 @@ pub async fn run(cmd: ImportCommand, store: &Store, categories: &CategoryTable) 
                 store.upsert_zone(&zone).await?;
             }
             // The basemap is replaced as a whole: the tiles draw what this file holds.
-            let basemap = civmap_server::tiles::basemap_from_osm(&data, &ex);
+            let basemap = civmap_app::tiles::basemap::basemap_from_osm(&data, &ex);
             store.replace_basemap(&basemap).await?;
             eprintln!(
                 "civmap: {}: {} basemap features stored (roads, buildings, green, water, named places)",

@@ -7,8 +7,9 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 
+use civmap_app::App;
+use civmap_app::config::{Config, Synchronous};
 use civmap_domain::CategoryTable;
-use civmap_server::{AppState, Config, Synchronous};
 use civmap_store::{Store, StoreOptions};
 
 mod demo;
@@ -19,7 +20,7 @@ mod user;
 #[derive(Debug, Parser)]
 #[command(name = "civmap", version, about, propagate_version = true)]
 struct Cli {
-    /// Log filter (`RUST_LOG` syntax), e.g. `info` or `civmap_server=debug`.
+    /// Log filter (`RUST_LOG` syntax), e.g. `info` or `civmap_app=debug`.
     #[arg(long, global = true, env = "RUST_LOG", default_value = "info")]
     log: String,
     /// Log format.
@@ -118,7 +119,7 @@ enum ExportFormat {
 #[derive(Debug, clap::Args)]
 struct DbArgs {
     /// Database: `sqlite://path` (created on first start), a bare path, or `postgres://user@host/db`.
-    #[arg(long, global = true, env = "CIVMAP_DB", default_value = civmap_server::config::DEFAULT_DB)]
+    #[arg(long, global = true, env = "CIVMAP_DB", default_value = civmap_app::config::DEFAULT_DB)]
     db: String,
 }
 
@@ -294,7 +295,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
     config.demo |= args.demo;
     if let Some(db) = args.db {
         config.db = db;
-    } else if config.demo && config.db == civmap_server::config::DEFAULT_DB {
+    } else if config.demo && config.db == civmap_app::config::DEFAULT_DB {
         "sqlite://civmap-demo.db".clone_into(&mut config.db);
     }
     if let Some(dir) = args.web_dir {
@@ -346,9 +347,9 @@ async fn serve(args: ServeArgs) -> Result<()> {
         None if config.demo => Some(demo::osm()?),
         None => None,
     };
-    let state = AppState::load(store, categories, config).await?;
+    let state = App::load(store, categories, config).await?;
     if let Some(data) = roads {
-        let network = civmap_server::routing::RoadNetwork::from_osm(&data);
+        let network = civmap_app::planning::network::RoadNetwork::from_osm(&data);
         state.set_roads(network);
         tracing::info!("road network loaded for route planning");
     }

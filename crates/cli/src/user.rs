@@ -86,9 +86,10 @@ pub async fn run(cmd: UserCommand, store: &Store) -> Result<()> {
             if u.disabled {
                 bail!("user {name} is disabled");
             }
-            let (token, expires) = civmap_server::auth::issue_api_token(store, u.id, days)
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let (token, expires) =
+                civmap_app::accounts::sessions::issue_api_token(store, u.id, days)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("{token}");
             eprintln!(
                 "civmap: API token for {name} (role {}), valid until {}; shown only now",
@@ -246,5 +247,5 @@ fn read_password_hash(name: &str) -> Result<String> {
     }
     let password = line.strip_suffix('\n').unwrap_or(&line);
     let password = password.strip_suffix('\r').unwrap_or(password);
-    civmap_server::auth::hash_password(password).map_err(|e| anyhow::anyhow!("{e}"))
+    civmap_app::accounts::passwords::hash_password(password).map_err(|e| anyhow::anyhow!("{e}"))
 }

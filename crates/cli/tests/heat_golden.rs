@@ -24,8 +24,9 @@ mod demo;
 use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
+use civmap_app::App;
+use civmap_app::config::Config;
 use civmap_domain::CategoryTable;
-use civmap_server::{AppState, Config};
 use civmap_store::{Store, StoreOptions};
 use serde_json::{Map, Value, json};
 
@@ -135,7 +136,7 @@ async fn demo_ranking_matches_the_golden_file() {
     demo::load_if_empty_at(&store, &categories, now)
         .await
         .unwrap();
-    let state = AppState::load(store, categories, Config::default())
+    let state = App::load(store, categories, Config::default())
         .await
         .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -5,7 +5,8 @@
 use std::io::Write as _;
 use std::process::{Command, Output, Stdio};
 
-use civmap_server::auth::{token_hash, verify_password};
+use civmap_app::accounts::passwords::verify_password;
+use civmap_app::accounts::secrets::token_hash;
 use civmap_store::{SessionKind, Store, StoreOptions};
 
 /// Runs `civmap ARGS --db DB` with `stdin` as standard input.

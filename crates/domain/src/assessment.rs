@@ -23,6 +23,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::event::EventKind;
+pub use crate::period::Period;
 use crate::problem::ProblemId;
 
 /// One problem as the assessment sees it.
@@ -35,29 +36,6 @@ pub struct Case {
     pub recurrence_of: Option<ProblemId>,
     /// Lifecycle steps (rectified, rejected, verified, recurred, merged), oldest first.
     pub steps: Vec<(EventKind, DateTime<Utc>)>,
-}
-
-/// A half-open period `[from, to)`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct Period {
-    pub from: DateTime<Utc>,
-    pub to: DateTime<Utc>,
-}
-
-impl Period {
-    /// The period of the same length just before this one.
-    #[must_use]
-    pub fn previous(self) -> Period {
-        Period {
-            from: self.from - (self.to - self.from),
-            to: self.from,
-        }
-    }
-
-    #[must_use]
-    pub fn contains(self, t: DateTime<Utc>) -> bool {
-        self.from <= t && t < self.to
-    }
 }
 
 /// The figures of one group over one period (see the module documentation).

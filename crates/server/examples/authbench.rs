@@ -12,10 +12,11 @@ use std::time::{Duration, Instant};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use chrono::Utc;
+use civmap_app::App as AppState;
+use civmap_app::config::{ApiToken, Config};
 use civmap_domain::{
     CategoryTable, NewProblem, Role, Severity, Status, User, UserId, Zone, ZoneId, ZoneKind,
 };
-use civmap_server::{ApiToken, AppState, Config, auth};
 use civmap_store::{Store, StoreOptions};
 use http_body_util::BodyExt as _;
 use rand::{Rng, SeedableRng};
@@ -135,7 +136,8 @@ async fn main() {
             display_name: name.into(),
             role,
             street: street.map(str::to_owned),
-            password_hash: auth::hash_password("bench password").unwrap(),
+            password_hash: civmap_app::accounts::passwords::hash_password("bench password")
+                .unwrap(),
             disabled: false,
             created_at: Utc::now(),
         };
@@ -144,7 +146,12 @@ async fn main() {
             store.assign(road.id, u.id).await.unwrap();
             chief = Some(u.id);
         }
-        tokens.push(auth::issue_api_token(&store, u.id, 1).await.unwrap().0);
+        tokens.push(
+            civmap_app::accounts::sessions::issue_api_token(&store, u.id, 1)
+                .await
+                .unwrap()
+                .0,
+        );
     }
     // Problems; one in a hundred dispatched to the road-chief through its zone, so its scope
     // holds problems by position and by dispatch.
@@ -200,7 +207,7 @@ async fn main() {
             user: None,
             name: "bench".into(),
         }],
-        auth: civmap_server::config::AuthConfig {
+        auth: civmap_app::config::AuthConfig {
             login_per_minute: 100_000,
             ..Default::default()
         },
@@ -222,14 +229,19 @@ async fn main() {
 
     // Passwords.
     measure("argon2id hash (19 MiB, t=2, p=1)", 10, |_| async {
-        std::hint::black_box(auth::hash_password("correct horse battery").unwrap());
+        std::hint::black_box(
+            civmap_app::accounts::passwords::hash_password("correct horse battery").unwrap(),
+        );
     })
     .await;
-    let phc = auth::hash_password("correct horse battery").unwrap();
+    let phc = civmap_app::accounts::passwords::hash_password("correct horse battery").unwrap();
     measure("argon2id verify", 10, |_| {
         let phc = phc.clone();
         async move {
-            assert!(auth::verify_password(&phc, "correct horse battery"));
+            assert!(civmap_app::accounts::passwords::verify_password(
+                &phc,
+                "correct horse battery"
+            ));
         }
     })
     .await;

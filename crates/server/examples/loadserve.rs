@@ -11,8 +11,9 @@
 use std::io::Write as _;
 
 use chrono::Utc;
+use civmap_app::App as AppState;
+use civmap_app::config::{ApiToken, Config};
 use civmap_domain::{CategoryTable, NewProblem, Role, Severity, Status};
-use civmap_server::{ApiToken, AppState, Config};
 use civmap_store::{Store, StoreOptions};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;

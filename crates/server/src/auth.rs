@@ -1,6 +1,6 @@
-//! Accounts and sign-in: Argon2id passwords, browser sessions (cookie + CSRF token), per-user
-//! API tokens, login rate limits and lockout, and the `/api/v1/login`, `/logout`, `/me` and
-//! `/tokens` endpoints.
+//! Signing in over HTTP: the session cookie and the CSRF header, the [`Caller`] of a request,
+//! and the `/api/v1/login`, `/logout`, `/me` and `/tokens` endpoints. Passwords, secrets,
+//! sessions and sign-in limits are the service's (`civmap_app::accounts`).
 //!
 //! How a request is authenticated ([`Caller`]), first match wins:
 //!
@@ -25,341 +25,40 @@
 //! password), whether or not the account exists, so the answers tell nothing about which names
 //! exist. Both counters live in the server process.
 
-use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::LazyLock;
-use std::time::{Duration as StdDuration, Instant};
 
-use argon2::Argon2;
-use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
-use axum::extract::{ConnectInfo, FromRequestParts, State};
+use axum::extract::{ConnectInfo, FromRef, FromRequestParts, State};
 use axum::http::header::{AUTHORIZATION, COOKIE, SET_COOKIE};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use chrono::{DateTime, Duration, Utc};
-use civmap_domain::{User, UserId, ValidationError};
-use civmap_store::{Session, SessionKind};
-use parking_lot::{Mutex, RwLock};
-use rand::RngCore as _;
+use civmap_app::App;
+use civmap_app::accounts::secrets::secret_eq;
+use civmap_app::accounts::sessions::{Credential, Identity};
+use civmap_app::actor::Actor;
+use civmap_app::time::rfc3339;
+use civmap_domain::User;
+use civmap_store::SessionKind;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest as _, Sha256};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::config::AuthConfig;
-use crate::error::{AppError, ErrorBody, ErrorDetail};
-use crate::extract::{Actor, AppJson, is_write, secret_eq};
-use crate::ratelimit::RateLimiter;
-use crate::record::{now_ms, rfc3339};
-use crate::state::AppState;
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::{AppJson, is_write};
+use crate::state::ServerState;
 
 /// Name of the session cookie.
 pub const SESSION_COOKIE: &str = "civmap_session";
 /// Header that must carry the session's CSRF token on cookie-authenticated writes.
 pub const CSRF_HEADER: &str = "x-csrf-token";
-/// Prefix of account API tokens (so secret scanners and people can recognise them).
-pub const API_TOKEN_PREFIX: &str = "cmt_";
-/// Shortest password accepted, characters.
-pub const MIN_PASSWORD_CHARS: usize = 8;
-/// Longest password accepted, bytes (hashing cost must not depend on what a caller sends).
-pub const MAX_PASSWORD_BYTES: usize = 1024;
-/// Longest secret looked up (cookie values and tokens are 68 characters at most).
-const MAX_SECRET_BYTES: usize = 256;
-/// Account names with failures kept before stale ones are dropped.
-const MAX_TRACKED_NAMES: usize = 100_000;
-
-// ---- passwords -------------------------------------------------------------------------------
-
-/// Checks a new password: at least 8 characters, at most 1024 bytes, not one repeated
-/// character.
-pub fn check_password(password: &str) -> Result<(), ValidationError> {
-    let chars = password.chars().count();
-    if chars < MIN_PASSWORD_CHARS {
-        return Err(ValidationError::Invalid {
-            field: "password",
-            message: format!("use at least {MIN_PASSWORD_CHARS} characters"),
-        });
-    }
-    if password.len() > MAX_PASSWORD_BYTES {
-        return Err(ValidationError::Invalid {
-            field: "password",
-            message: format!("use at most {MAX_PASSWORD_BYTES} bytes"),
-        });
-    }
-    let mut it = password.chars();
-    let first = it.next();
-    if it.all(|c| Some(c) == first) {
-        return Err(ValidationError::Invalid {
-            field: "password",
-            message: "a password of one repeated character is too easy to guess".into(),
-        });
-    }
-    Ok(())
-}
-
-/// Hashes a password with Argon2id (the `argon2` crate's defaults: 19 MiB, 2 passes, 1 lane,
-/// the OWASP recommendation) and a random 16-byte salt; returns the PHC string. Checks the
-/// password with [`check_password`] first. CPU-bound (tens of milliseconds): call it from a
-/// blocking task in async code.
-pub fn hash_password(password: &str) -> Result<String, AppError> {
-    check_password(password)?;
-    let mut salt = [0u8; 16];
-    rand::rng().fill_bytes(&mut salt);
-    let salt =
-        SaltString::encode_b64(&salt).map_err(|e| AppError::Internal(format!("salt: {e}")))?;
-    Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| AppError::Internal(format!("argon2: {e}")))
-}
-
-/// Whether `password` matches the PHC string `phc` (any Argon2 variant and parameters the
-/// string names). `false` for an empty or malformed `phc`. CPU-bound like [`hash_password`].
-#[must_use]
-pub fn verify_password(phc: &str, password: &str) -> bool {
-    if phc.is_empty() || password.len() > MAX_PASSWORD_BYTES {
-        return false;
-    }
-    PasswordHash::new(phc).is_ok_and(|h| {
-        Argon2::default()
-            .verify_password(password.as_bytes(), &h)
-            .is_ok()
-    })
-}
-
-/// A hash no password matches, verified for unknown names so that a miss costs the same time
-/// as a wrong password.
-static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| {
-    let mut pw = [0u8; 24];
-    rand::rng().fill_bytes(&mut pw);
-    hash_password(&hex(&pw)).unwrap_or_default()
-});
-
-// ---- secrets -----------------------------------------------------------------------------
-
-fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(s, "{b:02x}");
-    }
-    s
-}
-
-/// A new random secret: 32 bytes from the thread's CSPRNG, as 64 hex digits (cookie values).
-#[must_use]
-pub fn new_secret() -> String {
-    let mut b = [0u8; 32];
-    rand::rng().fill_bytes(&mut b);
-    hex(&b)
-}
-
-/// A new account API token: [`API_TOKEN_PREFIX`] and a [`new_secret`].
-#[must_use]
-pub fn new_api_token() -> String {
-    format!("{API_TOKEN_PREFIX}{}", new_secret())
-}
-
-/// What the store keeps of a secret: its SHA-256, 64 hex digits.
-#[must_use]
-pub fn token_hash(secret: &str) -> String {
-    hex(&Sha256::digest(secret.as_bytes()))
-}
-
-/// The CSRF token of a session: derived from the cookie's secret (so it needs no storage and
-/// cannot be computed from the database), 64 hex digits.
-#[must_use]
-pub fn csrf_token(secret: &str) -> String {
-    let mut h = Sha256::new();
-    h.update(b"civmap csrf v1\0");
-    h.update(secret.as_bytes());
-    hex(&h.finalize())
-}
-
-/// Creates and stores an API token for `user` valid for `days`; returns the secret (shown
-/// once; only its hash is stored) and when it expires.
-pub async fn issue_api_token(
-    store: &civmap_store::Store,
-    user: UserId,
-    days: u32,
-) -> Result<(String, DateTime<Utc>), AppError> {
-    let secret = new_api_token();
-    let now = now_ms();
-    let expires_at = now + Duration::days(i64::from(days));
-    store
-        .create_session(&Session {
-            token_hash: token_hash(&secret),
-            user,
-            kind: SessionKind::ApiToken,
-            created_at: now,
-            expires_at,
-            revoked: false,
-        })
-        .await?;
-    Ok((secret, expires_at))
-}
-
-// ---- login limits ----------------------------------------------------------------------
-
-#[derive(Debug, Clone, Copy)]
-struct Failures {
-    count: u32,
-    last: Instant,
-    locked_until: Option<Instant>,
-}
-
-/// Per-address rate limit and per-name lockout of sign-in attempts.
-#[derive(Debug)]
-pub struct LoginGuard {
-    per_ip: RateLimiter,
-    names: Mutex<HashMap<String, Failures>>,
-    max_failures: u32,
-    lockout: StdDuration,
-}
-
-impl LoginGuard {
-    /// Limits from the `[auth]` configuration.
-    #[must_use]
-    pub fn new(c: &AuthConfig) -> Self {
-        Self {
-            per_ip: RateLimiter::new(c.login_per_minute, c.login_per_minute),
-            names: Mutex::new(HashMap::new()),
-            max_failures: c.lockout_failures.max(1),
-            lockout: StdDuration::from_secs(c.lockout_s.max(1)),
-        }
-    }
-
-    /// Takes an attempt from the address's bucket; `Err(seconds)` when it is empty.
-    pub fn check_ip(&self, ip: Option<IpAddr>, now: Instant) -> Result<(), u64> {
-        self.per_ip.check_at(ip, now)
-    }
-
-    /// `Some(seconds left)` while `name` is locked at `now`.
-    #[must_use]
-    pub fn locked(&self, name: &str, now: Instant) -> Option<u64> {
-        let g = self.names.lock();
-        let until = g.get(name)?.locked_until?;
-        (until > now).then(|| until.duration_since(now).as_secs().max(1))
-    }
-
-    /// Records a failed attempt; `Some(seconds)` when it locks the name.
-    pub fn failed(&self, name: &str, now: Instant) -> Option<u64> {
-        let mut g = self.names.lock();
-        if g.len() >= MAX_TRACKED_NAMES {
-            let lockout = self.lockout;
-            g.retain(|_, f| {
-                f.locked_until.is_some_and(|u| u > now)
-                    || now.saturating_duration_since(f.last) < lockout
-            });
-        }
-        let f = g.entry(name.to_owned()).or_insert(Failures {
-            count: 0,
-            last: now,
-            locked_until: None,
-        });
-        // A lock that ran out, or failures long ago, start the count again.
-        if f.locked_until.is_some_and(|u| u <= now)
-            || now.saturating_duration_since(f.last) >= self.lockout
-        {
-            f.count = 0;
-            f.locked_until = None;
-        }
-        f.count += 1;
-        f.last = now;
-        if f.count >= self.max_failures {
-            f.locked_until = Some(now + self.lockout);
-            return Some(self.lockout.as_secs().max(1));
-        }
-        None
-    }
-
-    /// Forgets the failures of `name` (a successful sign-in).
-    pub fn succeeded(&self, name: &str) {
-        self.names.lock().remove(name);
-    }
-}
-
-/// The authentication state a server keeps in memory.
-#[derive(Debug)]
-pub struct AuthState {
-    /// Sign-in limits.
-    pub guard: LoginGuard,
-    /// Street codes of the users seen (at start and at every session lookup).
-    streets: RwLock<HashMap<UserId, String>>,
-}
-
-impl AuthState {
-    /// Empty state with the configured limits.
-    #[must_use]
-    pub fn new(c: &AuthConfig) -> Self {
-        Self {
-            guard: LoginGuard::new(c),
-            streets: RwLock::new(HashMap::new()),
-        }
-    }
-
-    /// Remembers the street of a user (or that it has none).
-    pub fn note_user(&self, u: &User) {
-        let mut g = self.streets.write();
-        match u.street.as_deref().filter(|s| !s.is_empty()) {
-            Some(s) => {
-                if g.get(&u.id).map(String::as_str) != Some(s) {
-                    g.insert(u.id, s.to_owned());
-                }
-            }
-            None => {
-                g.remove(&u.id);
-            }
-        }
-    }
-
-    /// The street code of a user, if known.
-    #[must_use]
-    pub fn street_of(&self, user: UserId) -> Option<String> {
-        self.streets.read().get(&user).cloned()
-    }
-}
 
 // ---- who is calling --------------------------------------------------------------------
 
-/// How a request authenticated.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Credential {
-    /// No credentials (or a stale cookie).
-    Anonymous,
-    /// A static token from the configuration, with its label.
-    Config { name: String },
-    /// A browser session.
-    Cookie {
-        token_hash: String,
-        csrf: String,
-        expires_at: DateTime<Utc>,
-    },
-    /// An account's API token.
-    Token {
-        token_hash: String,
-        expires_at: DateTime<Utc>,
-    },
-}
-
-impl Credential {
-    /// `cookie`, `token`, `config` or `anonymous`.
-    #[must_use]
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Credential::Anonymous => "anonymous",
-            Credential::Config { .. } => "config",
-            Credential::Cookie { .. } => "cookie",
-            Credential::Token { .. } => "token",
-        }
-    }
-}
-
-/// The caller of a request: the [`Actor`] handlers authorize with, how it signed in, and its
+/// The caller of a request: the [`Actor`] the service authorizes, how it signed in, and its
 /// account when it has one. Resolved once per request (cached in the request's extensions).
+/// Handlers that need only the actor take `Caller { actor, .. }: Caller`.
 #[derive(Debug, Clone)]
 pub struct Caller {
     pub actor: Actor,
@@ -368,17 +67,38 @@ pub struct Caller {
     pub user: Option<User>,
 }
 
-impl FromRequestParts<AppState> for Caller {
-    type Rejection = AppError;
+impl From<Identity> for Caller {
+    fn from(i: Identity) -> Self {
+        Self {
+            actor: i.actor,
+            credential: i.credential,
+            user: i.user,
+        }
+    }
+}
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
+impl From<Caller> for Identity {
+    fn from(c: Caller) -> Self {
+        Self {
+            actor: c.actor,
+            credential: c.credential,
+            user: c.user,
+        }
+    }
+}
+
+impl<S> FromRequestParts<S> for Caller
+where
+    App: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         if let Some(c) = parts.extensions.get::<Caller>() {
             return Ok(c.clone());
         }
-        let c = resolve(parts, state).await?;
+        let c = resolve(parts, &App::from_ref(state)).await?;
         parts.extensions.insert(c.clone());
         Ok(c)
     }
@@ -393,26 +113,30 @@ pub fn client_ip(parts: &Parts) -> Option<IpAddr> {
         .map(|c| c.0.ip())
 }
 
-async fn resolve(parts: &Parts, state: &AppState) -> Result<Caller, AppError> {
+/// How a request is authenticated, first match wins: a bearer token; the session cookie (with
+/// the CSRF header on writes); nobody.
+async fn resolve(parts: &Parts, app: &App) -> Result<Caller, ApiError> {
     let ip = client_ip(parts);
     if let Some(value) = parts.headers.get(AUTHORIZATION) {
         let value = value
             .to_str()
-            .map_err(|_| AppError::Unauthorized("malformed Authorization header".into()))?;
+            .map_err(|_| ApiError::Unauthorized("malformed Authorization header".into()))?;
         let Some(token) = value
             .strip_prefix("Bearer ")
             .or_else(|| value.strip_prefix("bearer "))
         else {
-            return Err(AppError::Unauthorized(
+            return Err(ApiError::Unauthorized(
                 "unsupported Authorization scheme; use Bearer".into(),
             ));
         };
-        return bearer(state, token.trim(), ip)
+        return app
+            .bearer(token.trim(), ip)
             .await?
-            .ok_or_else(|| AppError::Unauthorized("unknown, expired or revoked token".into()));
+            .map(Caller::from)
+            .ok_or_else(|| ApiError::Unauthorized("unknown, expired or revoked token".into()));
     }
     if let Some(secret) = cookie_value(&parts.headers, SESSION_COOKIE)
-        && let Some(c) = session(state, secret, SessionKind::Cookie, ip).await?
+        && let Some(c) = app.session(secret, SessionKind::Cookie, ip).await?
     {
         if is_write(&parts.method) {
             let sent = parts
@@ -423,90 +147,14 @@ async fn resolve(parts: &Parts, state: &AppState) -> Result<Caller, AppError> {
             let ok =
                 matches!(&c.credential, Credential::Cookie { csrf, .. } if secret_eq(csrf, sent));
             if !ok {
-                return Err(AppError::Forbidden(format!(
+                return Err(ApiError::Forbidden(format!(
                     "missing or wrong {CSRF_HEADER} header: a signed-in browser must send the csrf_token of POST /api/v1/login or GET /api/v1/me with every change"
                 )));
             }
         }
-        return Ok(c);
+        return Ok(c.into());
     }
-    Ok(Caller {
-        actor: state.anonymous(ip),
-        credential: Credential::Anonymous,
-        user: None,
-    })
-}
-
-/// The caller holding a bearer token or Open311 `api_key`: a static token of the
-/// configuration, else a live API token of an enabled account; `None` for anything else.
-pub async fn bearer(
-    state: &AppState,
-    token: &str,
-    ip: Option<IpAddr>,
-) -> Result<Option<Caller>, AppError> {
-    if let Some(actor) = state.actor_for_token(token, ip) {
-        let name = state
-            .config()
-            .api_tokens
-            .iter()
-            .find(|t| secret_eq(&t.token, token))
-            .map(|t| t.name.clone())
-            .unwrap_or_default();
-        return Ok(Some(Caller {
-            actor,
-            credential: Credential::Config { name },
-            user: None,
-        }));
-    }
-    session(state, token, SessionKind::ApiToken, ip).await
-}
-
-/// The caller of a live session or account token with this secret.
-async fn session(
-    state: &AppState,
-    secret: &str,
-    kind: SessionKind,
-    ip: Option<IpAddr>,
-) -> Result<Option<Caller>, AppError> {
-    if secret.is_empty() || secret.len() > MAX_SECRET_BYTES {
-        return Ok(None);
-    }
-    let hash = token_hash(secret);
-    let store = state.store();
-    let Some(s) = store.session_by_token_hash(&hash).await? else {
-        return Ok(None);
-    };
-    if s.kind != kind || s.revoked || s.expires_at <= Utc::now() {
-        return Ok(None);
-    }
-    let Some(user) = store.user_by_id(s.user).await? else {
-        return Ok(None);
-    };
-    if user.disabled {
-        return Ok(None);
-    }
-    state.auth().note_user(&user);
-    let credential = match kind {
-        SessionKind::Cookie => Credential::Cookie {
-            token_hash: hash,
-            csrf: csrf_token(secret),
-            expires_at: s.expires_at,
-        },
-        SessionKind::ApiToken => Credential::Token {
-            token_hash: hash,
-            expires_at: s.expires_at,
-        },
-    };
-    Ok(Some(Caller {
-        actor: Actor {
-            user: Some(user.id),
-            role: user.role,
-            authenticated: true,
-            ip,
-        },
-        credential,
-        user: Some(user),
-    }))
+    Ok(app.anonymous_identity(ip).into())
 }
 
 /// The value of cookie `name` in the request's `Cookie` headers.
@@ -526,7 +174,7 @@ pub fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 // ---- endpoints ---------------------------------------------------------------------------
 
 /// The sign-in routes.
-pub fn router() -> OpenApiRouter<AppState> {
+pub fn router() -> OpenApiRouter<ServerState> {
     OpenApiRouter::new()
         .routes(routes!(login))
         .routes(routes!(logout))
@@ -566,7 +214,7 @@ pub struct Me {
     pub expires_at: Option<String>,
 }
 
-fn me_of(state: &AppState, c: &Caller) -> Me {
+fn me_of(state: &App, c: &Caller) -> Me {
     let zones = c
         .actor
         .user
@@ -598,7 +246,7 @@ fn me_of(state: &AppState, c: &Caller) -> Me {
 }
 
 /// `Set-Cookie` for a new session, or (with `None`) one that clears it.
-fn session_cookie(state: &AppState, secret: Option<&str>, max_age_s: i64) -> Option<HeaderValue> {
+fn session_cookie(state: &App, secret: Option<&str>, max_age_s: i64) -> Option<HeaderValue> {
     let secure = state
         .config()
         .public_url
@@ -613,31 +261,12 @@ fn session_cookie(state: &AppState, secret: Option<&str>, max_age_s: i64) -> Opt
     HeaderValue::from_str(&v).ok()
 }
 
-/// 429 for a locked account name, in the common error shape, with `Retry-After`.
-fn locked_response(retry_after_s: u64) -> Response {
-    let body = ErrorBody {
-        error: ErrorDetail {
-            status: StatusCode::TOO_MANY_REQUESTS.as_u16(),
-            code: "login_locked",
-            message: format!(
-                "too many failed sign-ins for this name; it is locked for {retry_after_s} s"
-            ),
-            field: Some("name".into()),
-            current_version: None,
-        },
-    };
-    let mut resp = (StatusCode::TOO_MANY_REQUESTS, axum::Json(body)).into_response();
-    resp.headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_s));
-    resp
-}
-
 /// The client address, without authenticating (sign-in must work with a stale cookie).
 #[derive(Debug, Clone, Copy)]
 pub struct ClientIp(pub Option<IpAddr>);
 
 impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
-    type Rejection = AppError;
+    type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         Ok(ClientIp(client_ip(parts)))
     }
@@ -658,72 +287,15 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
     )
 )]
 async fn login(
-    State(state): State<AppState>,
+    State(state): State<App>,
     ClientIp(ip): ClientIp,
     AppJson(body): AppJson<LoginBody>,
-) -> Result<Response, AppError> {
-    let now = Instant::now();
-    let guard = &state.auth().guard;
-    guard.check_ip(ip, now).map_err(|retry_after_s| {
-        state.metrics().rate_limited();
-        AppError::RateLimited { retry_after_s }
-    })?;
-    let name: String = body.name.trim().chars().take(80).collect();
-    if let Some(s) = guard.locked(&name, now) {
-        tracing::warn!(%name, ?ip, "sign-in refused: the name is locked");
-        return Ok(locked_response(s));
-    }
-    let user = state.store().user_by_name(&name).await?;
-    let (phc, usable) = match &user {
-        Some(u) if !u.disabled && !u.password_hash.is_empty() => (u.password_hash.clone(), true),
-        _ => (DUMMY_HASH.clone(), false),
-    };
-    let password = body.password;
-    let matches = tokio::task::spawn_blocking(move || verify_password(&phc, &password))
-        .await
-        .map_err(|e| AppError::Internal(format!("password check: {e}")))?;
-    let Some(user) = user.filter(|_| usable && matches) else {
-        tracing::warn!(%name, ?ip, "sign-in failed");
-        if let Some(s) = guard.failed(&name, now) {
-            tracing::warn!(%name, seconds = s, "too many failed sign-ins: the name is locked");
-        }
-        return Err(AppError::Unauthorized("wrong name or password".into()));
-    };
-    guard.succeeded(&name);
-    let secret = new_secret();
-    let created = now_ms();
+) -> Result<Response, ApiError> {
+    let signed = state.sign_in(&body.name, body.password, ip).await?;
     let hours = state.config().auth.session_hours;
-    let expires_at = created + Duration::hours(i64::from(hours));
-    let hash = token_hash(&secret);
-    state
-        .store()
-        .create_session(&Session {
-            token_hash: hash.clone(),
-            user: user.id,
-            kind: SessionKind::Cookie,
-            created_at: created,
-            expires_at,
-            revoked: false,
-        })
-        .await?;
-    state.auth().note_user(&user);
-    tracing::info!(user = %user.id, name = %user.name, role = %user.role, ?ip, "signed in");
-    let caller = Caller {
-        actor: Actor {
-            user: Some(user.id),
-            role: user.role,
-            authenticated: true,
-            ip,
-        },
-        credential: Credential::Cookie {
-            token_hash: hash,
-            csrf: csrf_token(&secret),
-            expires_at,
-        },
-        user: Some(user),
-    };
+    let caller = Caller::from(signed.identity);
     let mut resp = axum::Json(me_of(&state, &caller)).into_response();
-    if let Some(v) = session_cookie(&state, Some(&secret), i64::from(hours) * 3600) {
+    if let Some(v) = session_cookie(&state, Some(&signed.secret), i64::from(hours) * 3600) {
         resp.headers_mut().insert(SET_COOKIE, v);
     }
     resp.headers_mut()
@@ -743,20 +315,8 @@ async fn login(
         (status = 409, description = "A static token of the configuration", body = ErrorBody),
     )
 )]
-async fn logout(State(state): State<AppState>, caller: Caller) -> Result<Response, AppError> {
-    match &caller.credential {
-        Credential::Cookie { token_hash, .. } | Credential::Token { token_hash, .. } => {
-            state.store().revoke_session(token_hash).await?;
-            tracing::info!(user = ?caller.actor.user, via = caller.credential.as_str(), "signed out");
-        }
-        Credential::Config { .. } => {
-            return Err(AppError::Conflict {
-                message: "a static token of the configuration is withdrawn by removing it from the configuration".into(),
-                current_version: None,
-            });
-        }
-        Credential::Anonymous => {}
-    }
+async fn logout(State(state): State<App>, caller: Caller) -> Result<Response, ApiError> {
+    state.sign_out(&caller.into()).await?;
     let mut resp = StatusCode::NO_CONTENT.into_response();
     if let Some(v) = session_cookie(&state, None, 0) {
         resp.headers_mut().insert(SET_COOKIE, v);
@@ -775,9 +335,9 @@ async fn logout(State(state): State<AppState>, caller: Caller) -> Result<Respons
         (status = 401, description = "Not signed in", body = ErrorBody),
     )
 )]
-async fn me(State(state): State<AppState>, caller: Caller) -> Result<Response, AppError> {
+async fn me(State(state): State<App>, caller: Caller) -> Result<Response, ApiError> {
     if caller.credential == Credential::Anonymous {
-        return Err(AppError::Unauthorized(
+        return Err(ApiError::Unauthorized(
             "not signed in (POST /api/v1/login, or Authorization: Bearer <token>)".into(),
         ));
     }
@@ -819,33 +379,11 @@ pub struct TokenOut {
     )
 )]
 async fn create_token(
-    State(state): State<AppState>,
+    State(state): State<App>,
     caller: Caller,
     AppJson(body): AppJson<TokenBody>,
-) -> Result<Response, AppError> {
-    if caller.credential == Credential::Anonymous {
-        return Err(AppError::Unauthorized(
-            "sign in (POST /api/v1/login) to create an API token".into(),
-        ));
-    }
-    let user = caller.actor.user.ok_or_else(|| {
-        AppError::Forbidden(
-            "this static token acts for no account; tokens belong to accounts".into(),
-        )
-    })?;
-    let max = state.config().auth.token_days;
-    let days = body.days.unwrap_or(max);
-    if days == 0 || days > max {
-        return Err(AppError::invalid("days", format!("use 1..={max}")));
-    }
-    let account = state
-        .store()
-        .user_by_id(user)
-        .await?
-        .filter(|u| !u.disabled)
-        .ok_or_else(|| AppError::Forbidden("the account is disabled or gone".into()))?;
-    let (token, expires_at) = issue_api_token(state.store(), account.id, days).await?;
-    tracing::info!(user = %account.id, days, "API token created");
+) -> Result<Response, ApiError> {
+    let (token, expires_at) = state.create_api_token(&caller.into(), body.days).await?;
     let mut resp = (
         StatusCode::CREATED,
         axum::Json(TokenOut {
@@ -862,41 +400,7 @@ async fn create_token(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn passwords_hash_and_verify() {
-        let h = hash_password("correct horse").unwrap();
-        assert!(h.starts_with("$argon2id$"), "{h}");
-        assert!(verify_password(&h, "correct horse"));
-        assert!(!verify_password(&h, "correct horsf"));
-        assert!(!verify_password("", "correct horse"));
-        assert!(!verify_password("not a phc string", "x"));
-        let again = hash_password("correct horse").unwrap();
-        assert_ne!(h, again, "salted");
-        assert!(hash_password("short").is_err());
-        assert!(hash_password("aaaaaaaaaaaa").is_err());
-        assert!(hash_password(&"ab".repeat(600)).is_err());
-        assert!(check_password("楼道堆物不可以").is_err(), "7 characters");
-        assert!(check_password("楼道堆物真不可以").is_ok(), "8 characters");
-    }
-
-    #[test]
-    fn secrets_and_their_hashes() {
-        let a = new_secret();
-        assert_eq!(a.len(), 64);
-        assert_ne!(a, new_secret());
-        assert!(new_api_token().starts_with(API_TOKEN_PREFIX));
-        assert_eq!(
-            token_hash("test"),
-            "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
-        );
-        assert_ne!(
-            csrf_token(&a),
-            token_hash(&a),
-            "not derivable from the stored hash"
-        );
-        assert_eq!(csrf_token(&a), csrf_token(&a));
-    }
+    use axum::http::header::COOKIE;
 
     #[test]
     fn cookies_are_found_among_others() {
@@ -915,28 +419,5 @@ mod tests {
         let mut h = HeaderMap::new();
         h.append(COOKIE, HeaderValue::from_static("civmap_session="));
         assert_eq!(cookie_value(&h, SESSION_COOKIE), None);
-    }
-
-    #[test]
-    fn lockout_after_repeated_failures_then_release() {
-        let g = LoginGuard::new(&AuthConfig {
-            lockout_failures: 3,
-            lockout_s: 60,
-            ..AuthConfig::default()
-        });
-        let t0 = Instant::now();
-        assert_eq!(g.failed("wang", t0), None);
-        assert_eq!(g.failed("wang", t0), None);
-        assert_eq!(g.locked("wang", t0), None);
-        assert_eq!(g.failed("wang", t0), Some(60), "the third failure locks");
-        assert_eq!(g.locked("wang", t0 + StdDuration::from_secs(10)), Some(50));
-        assert_eq!(g.locked("li", t0), None, "other names are not locked");
-        let later = t0 + StdDuration::from_secs(61);
-        assert_eq!(g.locked("wang", later), None, "the lock runs out");
-        assert_eq!(g.failed("wang", later), None, "and the count starts again");
-        g.succeeded("wang");
-        assert_eq!(g.failed("wang", later), None);
-        assert_eq!(g.failed("wang", later), None);
-        assert!(g.failed("wang", later).is_some());
     }
 }

@@ -1,4 +1,6 @@
-//! The one error type of the HTTP layer and the one place where HTTP status codes are chosen.
+//! The one error type of the HTTP layer and the one place where HTTP status codes are chosen:
+//! the service's [`ServiceError`]s are mapped here, with the errors only HTTP has (an unread
+//! body, a wrong content type, a method not allowed).
 //!
 //! Every handler of `/api/v1`, `/ogc` and the operations routes answers errors with the same
 //! body:
@@ -13,6 +15,9 @@ use std::fmt;
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use civmap_app::ServiceError;
+use civmap_app::media::photos::UploadError;
+use civmap_app::media::strip::PhotoError;
 use civmap_domain::{TransitionError, ValidationError};
 use civmap_store::StoreError;
 use serde::Serialize;
@@ -22,7 +27,7 @@ use serde::Serialize;
 /// Messages are one line and safe to show to the caller; internal details (SQL errors, paths)
 /// are logged with the request id and replaced by a generic message.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum AppError {
+pub enum ApiError {
     /// Malformed request: unparsable JSON, a query parameter of the wrong shape (400).
     #[error("{message}")]
     BadRequest {
@@ -59,6 +64,9 @@ pub enum AppError {
     /// Too many writes from this address (429).
     #[error("too many requests; retry in {retry_after_s} s")]
     RateLimited { retry_after_s: u64 },
+    /// Too many failed sign-ins for this account name (429 `login_locked`).
+    #[error("too many failed sign-ins for this name; it is locked for {retry_after_s} s")]
+    LoginLocked { retry_after_s: u64 },
     /// The database cannot be reached, or the server is not ready (503).
     #[error("{0}")]
     Unavailable(String),
@@ -67,11 +75,11 @@ pub enum AppError {
     Internal(String),
 }
 
-impl AppError {
+impl ApiError {
     /// A 400 naming a query parameter or body field.
     pub fn bad_param(field: impl Into<String>, message: impl fmt::Display) -> Self {
         let field = field.into();
-        AppError::BadRequest {
+        ApiError::BadRequest {
             message: format!("{field}: {message}"),
             field: Some(field),
         }
@@ -80,7 +88,7 @@ impl AppError {
     /// A 422 naming a field.
     pub fn invalid(field: impl Into<String>, message: impl fmt::Display) -> Self {
         let field = field.into();
-        AppError::Invalid {
+        ApiError::Invalid {
             message: format!("{field}: {message}"),
             field,
         }
@@ -90,18 +98,20 @@ impl AppError {
     #[must_use]
     pub fn status(&self) -> StatusCode {
         match self {
-            AppError::BadRequest { .. } => StatusCode::BAD_REQUEST,
-            AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
-            AppError::NotFound(_) => StatusCode::NOT_FOUND,
-            AppError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
-            AppError::Conflict { .. } => StatusCode::CONFLICT,
-            AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            AppError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::RateLimited { .. } | ApiError::LoginLocked { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -109,18 +119,19 @@ impl AppError {
     #[must_use]
     pub fn code(&self) -> &'static str {
         match self {
-            AppError::BadRequest { .. } => "bad_request",
-            AppError::Unauthorized(_) => "unauthorized",
-            AppError::Forbidden(_) => "forbidden",
-            AppError::NotFound(_) => "not_found",
-            AppError::MethodNotAllowed(_) => "method_not_allowed",
-            AppError::Conflict { .. } => "conflict",
-            AppError::PayloadTooLarge(_) => "payload_too_large",
-            AppError::UnsupportedMediaType(_) => "unsupported_media_type",
-            AppError::Invalid { .. } => "invalid",
-            AppError::RateLimited { .. } => "rate_limited",
-            AppError::Unavailable(_) => "unavailable",
-            AppError::Internal(_) => "internal",
+            ApiError::BadRequest { .. } => "bad_request",
+            ApiError::Unauthorized(_) => "unauthorized",
+            ApiError::Forbidden(_) => "forbidden",
+            ApiError::NotFound(_) => "not_found",
+            ApiError::MethodNotAllowed(_) => "method_not_allowed",
+            ApiError::Conflict { .. } => "conflict",
+            ApiError::PayloadTooLarge(_) => "payload_too_large",
+            ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
+            ApiError::Invalid { .. } => "invalid",
+            ApiError::RateLimited { .. } => "rate_limited",
+            ApiError::LoginLocked { .. } => "login_locked",
+            ApiError::Unavailable(_) => "unavailable",
+            ApiError::Internal(_) => "internal",
         }
     }
 
@@ -128,8 +139,9 @@ impl AppError {
     #[must_use]
     pub fn field(&self) -> Option<&str> {
         match self {
-            AppError::BadRequest { field, .. } => field.as_deref(),
-            AppError::Invalid { field, .. } => Some(field),
+            ApiError::BadRequest { field, .. } => field.as_deref(),
+            ApiError::Invalid { field, .. } => Some(field),
+            ApiError::LoginLocked { .. } => Some("name"),
             _ => None,
         }
     }
@@ -150,7 +162,7 @@ impl AppError {
                 message: self.public_message(),
                 field: self.field().map(str::to_owned),
                 current_version: match self {
-                    AppError::Conflict {
+                    ApiError::Conflict {
                         current_version, ..
                     } => *current_version,
                     _ => None,
@@ -162,8 +174,8 @@ impl AppError {
     /// Logs what must be logged (5xx with their detail) once, where the response is built.
     pub(crate) fn log(&self) {
         match self {
-            AppError::Internal(detail) => tracing::error!(%detail, "internal error"),
-            AppError::Unavailable(detail) => tracing::warn!(%detail, "unavailable"),
+            ApiError::Internal(detail) => tracing::error!(%detail, "internal error"),
+            ApiError::Unavailable(detail) => tracing::warn!(%detail, "unavailable"),
             _ => {}
         }
     }
@@ -171,8 +183,10 @@ impl AppError {
     /// Extra headers (`Retry-After` for 429 and 503).
     pub(crate) fn retry_after(&self) -> Option<u64> {
         match self {
-            AppError::RateLimited { retry_after_s } => Some(*retry_after_s),
-            AppError::Unavailable(_) => Some(5),
+            ApiError::RateLimited { retry_after_s } | ApiError::LoginLocked { retry_after_s } => {
+                Some(*retry_after_s)
+            }
+            ApiError::Unavailable(_) => Some(5),
             _ => None,
         }
     }
@@ -202,7 +216,7 @@ pub struct ErrorDetail {
     pub current_version: Option<i64>,
 }
 
-impl IntoResponse for AppError {
+impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         self.log();
         let status = self.status();
@@ -218,52 +232,62 @@ impl IntoResponse for AppError {
     }
 }
 
-impl From<ValidationError> for AppError {
-    fn from(e: ValidationError) -> Self {
-        AppError::Invalid {
-            field: e.field().to_owned(),
-            message: e.to_string(),
-        }
-    }
-}
-
-impl From<TransitionError> for AppError {
-    fn from(e: TransitionError) -> Self {
-        AppError::Conflict {
-            message: e.to_string(),
-            current_version: None,
-        }
-    }
-}
-
-impl From<StoreError> for AppError {
-    fn from(e: StoreError) -> Self {
+impl From<ServiceError> for ApiError {
+    fn from(e: ServiceError) -> Self {
         match e {
-            StoreError::Unavailable(detail) => {
-                tracing::warn!(%detail, "store unavailable");
-                AppError::Unavailable("the database is unavailable; retry shortly".into())
-            }
-            StoreError::Conflict {
-                what,
+            ServiceError::NotFound(m) => ApiError::NotFound(m),
+            ServiceError::Malformed { field, message } => ApiError::BadRequest {
+                message,
+                field: Some(field),
+            },
+            ServiceError::Invalid { field, message } => ApiError::Invalid { field, message },
+            ServiceError::Conflict {
+                message,
                 current_version,
-            } => AppError::Conflict {
-                message: match current_version {
-                    Some(v) => format!("{what} (current version {v}); reload and retry"),
-                    None => what,
-                },
+            } => ApiError::Conflict {
+                message,
                 current_version,
             },
-            StoreError::NotFound { what } => AppError::NotFound(what),
-            StoreError::Invalid(what) => AppError::Invalid {
-                field: "body".into(),
-                message: what,
-            },
-            // The disk or the database went away under us: temporary, like a lost connection.
-            e @ (StoreError::Io { .. } | StoreError::Permission { .. }) => {
-                tracing::error!(error = %e, "store I/O failure");
-                AppError::Unavailable("the database is unavailable; retry shortly".into())
+            ServiceError::Forbidden(m) => ApiError::Forbidden(m),
+            ServiceError::Unauthorized(m) => ApiError::Unauthorized(m),
+            ServiceError::RateLimited { retry_after_s } => ApiError::RateLimited { retry_after_s },
+            ServiceError::Locked { retry_after_s } => ApiError::LoginLocked { retry_after_s },
+            e @ ServiceError::Unavailable { .. } => {
+                // The cause is logged here; the caller is told only that it is temporary.
+                tracing::warn!(cause = %e.chain(), "unavailable");
+                ApiError::Unavailable(e.to_string())
             }
-            other => AppError::Internal(other.to_string()),
+            e @ ServiceError::Internal { .. } => ApiError::Internal(e.chain()),
+        }
+    }
+}
+
+impl From<ValidationError> for ApiError {
+    fn from(e: ValidationError) -> Self {
+        ServiceError::from(e).into()
+    }
+}
+
+impl From<TransitionError> for ApiError {
+    fn from(e: TransitionError) -> Self {
+        ServiceError::from(e).into()
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        ServiceError::from(e).into()
+    }
+}
+
+impl From<UploadError> for ApiError {
+    fn from(e: UploadError) -> Self {
+        match e {
+            UploadError::Photo(p @ PhotoError::UnknownFormat) => {
+                ApiError::UnsupportedMediaType(format!("photo: {p}"))
+            }
+            UploadError::Photo(other) => ApiError::invalid("photo", other),
+            UploadError::Service(s) => s.into(),
         }
     }
 }
@@ -276,15 +300,15 @@ mod tests {
     fn every_variant_has_its_status_and_code() {
         let cases = [
             (
-                AppError::bad_param("limit", "not a number"),
+                ApiError::bad_param("limit", "not a number"),
                 400,
                 "bad_request",
             ),
-            (AppError::Unauthorized("x".into()), 401, "unauthorized"),
-            (AppError::Forbidden("x".into()), 403, "forbidden"),
-            (AppError::NotFound("x".into()), 404, "not_found"),
+            (ApiError::Unauthorized("x".into()), 401, "unauthorized"),
+            (ApiError::Forbidden("x".into()), 403, "forbidden"),
+            (ApiError::NotFound("x".into()), 404, "not_found"),
             (
-                AppError::Conflict {
+                ApiError::Conflict {
                     message: "x".into(),
                     current_version: Some(3),
                 },
@@ -292,23 +316,23 @@ mod tests {
                 "conflict",
             ),
             (
-                AppError::PayloadTooLarge("x".into()),
+                ApiError::PayloadTooLarge("x".into()),
                 413,
                 "payload_too_large",
             ),
             (
-                AppError::UnsupportedMediaType("x".into()),
+                ApiError::UnsupportedMediaType("x".into()),
                 415,
                 "unsupported_media_type",
             ),
-            (AppError::invalid("lat", "out of range"), 422, "invalid"),
+            (ApiError::invalid("lat", "out of range"), 422, "invalid"),
             (
-                AppError::RateLimited { retry_after_s: 2 },
+                ApiError::RateLimited { retry_after_s: 2 },
                 429,
                 "rate_limited",
             ),
-            (AppError::Unavailable("db".into()), 503, "unavailable"),
-            (AppError::Internal("secret detail".into()), 500, "internal"),
+            (ApiError::Unavailable("db".into()), 503, "unavailable"),
+            (ApiError::Internal("secret detail".into()), 500, "internal"),
         ];
         for (e, status, code) in cases {
             assert_eq!(e.status().as_u16(), status);
@@ -316,10 +340,10 @@ mod tests {
             assert_eq!(e.body().error.status, status);
         }
         assert_eq!(
-            AppError::Internal("secret detail".into()).public_message(),
+            ApiError::Internal("secret detail".into()).public_message(),
             "internal error",
             "internal details are not sent"
         );
-        assert_eq!(AppError::bad_param("limit", "x").field(), Some("limit"));
+        assert_eq!(ApiError::bad_param("limit", "x").field(), Some("limit"));
     }
 }

@@ -1,7 +1,5 @@
-//! Extractors whose rejections are [`AppError`]s, so malformed JSON, a wrong content type, a
+//! Extractors whose rejections are [`ApiError`]s, so malformed JSON, a wrong content type, a
 //! body over the limit or a bad query parameter all get the one error shape.
-
-use std::net::IpAddr;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -9,11 +7,9 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method};
-use civmap_domain::{Role, UserId};
 use serde::de::DeserializeOwned;
 
-use crate::error::AppError;
-use crate::state::AppState;
+use crate::error::ApiError;
 
 /// A JSON body (`application/json` or any `+json` type), parsed with serde.
 ///
@@ -27,11 +23,11 @@ where
     T: DeserializeOwned,
     S: Send + Sync,
 {
-    type Rejection = AppError;
+    type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         if !is_json(req.headers()) {
-            return Err(AppError::UnsupportedMediaType(
+            return Err(ApiError::UnsupportedMediaType(
                 "expected a body with Content-Type: application/json".into(),
             ));
         }
@@ -41,7 +37,7 @@ where
 }
 
 /// Parses a JSON document, classifying errors as 400 (syntax) or 422 (data, naming the field).
-pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
@@ -54,18 +50,18 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
                 } else {
                     path
                 };
-                AppError::Invalid {
+                ApiError::Invalid {
                     message: format!("{field}: {inner}"),
                     field,
                 }
             }
-            _ => AppError::BadRequest {
+            _ => ApiError::BadRequest {
                 message: format!("malformed JSON: {inner}"),
                 field: None,
             },
         }
     })?;
-    de.end().map_err(|e| AppError::BadRequest {
+    de.end().map_err(|e| ApiError::BadRequest {
         message: format!("malformed JSON: {e}"),
         field: None,
     })?;
@@ -96,20 +92,20 @@ fn is_form(headers: &HeaderMap) -> bool {
         })
 }
 
-pub(crate) async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, AppError> {
+pub(crate) async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, ApiError> {
     Bytes::from_request(req, state).await.map_err(|e| match e {
         BytesRejection::FailedToBufferBody(inner) => {
             let text = inner.body_text();
             if text.contains("length limit") || inner.status().as_u16() == 413 {
-                AppError::PayloadTooLarge("request body is larger than the limit".into())
+                ApiError::PayloadTooLarge("request body is larger than the limit".into())
             } else {
-                AppError::BadRequest {
+                ApiError::BadRequest {
                     message: format!("cannot read the request body: {text}"),
                     field: None,
                 }
             }
         }
-        other => AppError::BadRequest {
+        other => ApiError::BadRequest {
             message: other.body_text(),
             field: None,
         },
@@ -125,7 +121,7 @@ where
     T: DeserializeOwned,
     S: Send + Sync,
 {
-    type Rejection = AppError;
+    type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         parse_urlencoded(parts.uri.query().unwrap_or_default().as_bytes()).map(AppQuery)
@@ -133,7 +129,7 @@ where
 }
 
 /// Parses `application/x-www-form-urlencoded` text (a query string or a form body).
-pub fn parse_urlencoded<T: DeserializeOwned>(input: &[u8]) -> Result<T, AppError> {
+pub fn parse_urlencoded<T: DeserializeOwned>(input: &[u8]) -> Result<T, ApiError> {
     let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(input));
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
@@ -145,12 +141,12 @@ pub fn parse_urlencoded<T: DeserializeOwned>(input: &[u8]) -> Result<T, AppError
             path
         };
         if field.is_empty() {
-            AppError::BadRequest {
+            ApiError::BadRequest {
                 message: format!("query: {msg}"),
                 field: None,
             }
         } else {
-            AppError::bad_param(field, msg)
+            ApiError::bad_param(field, msg)
         }
     })
 }
@@ -170,13 +166,13 @@ where
     T: DeserializeOwned,
     S: Send + Sync,
 {
-    type Rejection = AppError;
+    type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let form = is_form(req.headers());
         let json = is_json(req.headers());
         if !(form || json) {
-            return Err(AppError::UnsupportedMediaType(
+            return Err(ApiError::UnsupportedMediaType(
                 "expected Content-Type: application/x-www-form-urlencoded".into(),
             ));
         }
@@ -187,85 +183,6 @@ where
             parse_urlencoded(&bytes).map(AppForm)
         }
     }
-}
-
-/// Who is calling: an account signed in with a session cookie or an API token, the holder of a
-/// static API token from the configuration, or an anonymous caller (acting with the configured
-/// `anonymous_role`, `public` by default). See [`crate::auth`] for how a request is
-/// authenticated and [`crate::auth::Caller`] for how it signed in; which problems the actor may
-/// see and change is [`AppState::scope`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Actor {
-    /// The user recorded in the event log; `None` for anonymous callers and system tokens.
-    pub user: Option<UserId>,
-    pub role: Role,
-    /// Whether credentials were presented and accepted.
-    pub authenticated: bool,
-    /// The peer address, when the server knows it (used by the rate limiter).
-    pub ip: Option<IpAddr>,
-}
-
-impl Actor {
-    /// `Ok` if this actor's role is one of `roles`; otherwise 401 for anonymous callers, 403
-    /// for authenticated ones. `what` completes "... may not {what}".
-    pub fn require(&self, roles: &[Role], what: &str) -> Result<(), AppError> {
-        if roles.contains(&self.role) {
-            return Ok(());
-        }
-        if self.authenticated {
-            Err(AppError::Forbidden(format!(
-                "role {} may not {what}",
-                self.role
-            )))
-        } else {
-            Err(AppError::Unauthorized(format!(
-                "sign in (POST /api/v1/login, or Authorization: Bearer <token>) to {what}"
-            )))
-        }
-    }
-
-    /// Whether this caller sees the public map only: the public and reporters (who see their
-    /// reports on the public map). Such callers never see personal data (reporter, assignee,
-    /// actors, notes, photos) and see indoor problems generalised to a 50 m cell.
-    #[must_use]
-    pub fn is_public(&self) -> bool {
-        matches!(self.role, Role::Public | Role::Reporter)
-    }
-
-    /// Whether this caller is staff (sees personal data within its scope).
-    #[must_use]
-    pub fn is_staff(&self) -> bool {
-        !self.is_public()
-    }
-
-    /// Whether this caller's writes are rate limited (anonymous callers are).
-    #[must_use]
-    pub fn rate_limited(&self) -> bool {
-        !self.authenticated
-    }
-}
-
-impl FromRequestParts<AppState> for Actor {
-    type Rejection = AppError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        crate::auth::Caller::from_request_parts(parts, state)
-            .await
-            .map(|c| c.actor)
-    }
-}
-
-/// Constant-time comparison of two secrets (length leaks, content does not).
-#[must_use]
-pub fn secret_eq(a: &str, b: &str) -> bool {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// `true` for methods that change state (rate limiting, write metrics).
@@ -316,12 +233,5 @@ mod tests {
         assert_eq!((e.status().as_u16(), e.field()), (422, Some("lon")));
         let e = parse_json::<B>(b"{}").unwrap_err();
         assert_eq!(e.status().as_u16(), 422);
-    }
-
-    #[test]
-    fn secrets() {
-        assert!(secret_eq("abcdef", "abcdef"));
-        assert!(!secret_eq("abcdef", "abcdeg"));
-        assert!(!secret_eq("abc", "abcd"));
     }
 }

@@ -9,8 +9,8 @@ use geo_types::{Coord, Geometry, LineString, MultiPolygon, Polygon};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::error::AppError;
-use crate::record::{FeatureOut, View};
+use crate::error::ApiError;
+use crate::render::{FeatureOut, View};
 
 /// The GeoJSON media type.
 pub const GEOJSON: &str = "application/geo+json";
@@ -31,7 +31,7 @@ pub fn response(status: StatusCode, body: Vec<u8>) -> Response {
 pub fn value_response(status: StatusCode, v: &impl Serialize) -> Response {
     match serde_json::to_vec(v) {
         Ok(body) => response(status, body),
-        Err(e) => AppError::Internal(format!("serialize GeoJSON: {e}")).into_response(),
+        Err(e) => ApiError::Internal(format!("serialize GeoJSON: {e}")).into_response(),
     }
 }
 
@@ -69,11 +69,11 @@ struct CollectionOut<'a> {
 /// Serializes the problems `ids` (looked up in `map`; ids missing from it are skipped) as a
 /// `FeatureCollection`.
 pub fn problem_collection(
-    map: &crate::problem_map::ProblemMap,
+    map: &civmap_app::memory::problem_map::ProblemMap,
     ids: &[ProblemId],
     view: View<'_>,
     meta: &CollectionMeta,
-) -> Result<Vec<u8>, AppError> {
+) -> Result<Vec<u8>, ApiError> {
     let features: Vec<FeatureOut<'_>> = ids
         .iter()
         .filter_map(|id| {
@@ -95,13 +95,13 @@ pub fn problem_collection(
         number_matched: meta.number_matched,
         time_stamp: meta
             .timestamp
-            .then(|| crate::record::rfc3339(crate::record::now_ms())),
+            .then(|| civmap_app::time::rfc3339(civmap_app::time::now_ms())),
         next: meta.next.clone(),
         links,
     };
     // ~200 bytes per feature.
     let mut buf = Vec::with_capacity(256 + ids.len() * 400);
-    serde_json::to_writer(&mut buf, &out).map_err(|e| AppError::Internal(e.to_string()))?;
+    serde_json::to_writer(&mut buf, &out).map_err(|e| ApiError::Internal(e.to_string()))?;
     Ok(buf)
 }
 
@@ -217,7 +217,7 @@ pub fn poi_geometry_in(
     v: &Value,
     crs: Crs,
     max_vertices: usize,
-) -> Result<Geometry<f64>, AppError> {
+) -> Result<Geometry<f64>, ApiError> {
     let ty = v.get("type").and_then(Value::as_str).unwrap_or_default();
     if ty == "Point" {
         let c = v
@@ -225,15 +225,15 @@ pub fn poi_geometry_in(
             .and_then(Value::as_array)
             .filter(|a| a.len() >= 2)
             .and_then(|a| Some((a[0].as_f64()?, a[1].as_f64()?)))
-            .ok_or_else(|| AppError::invalid("geometry", "a Point needs coordinates [lon, lat]"))?;
-        let (lon, lat) = crate::api::input_position(crs, c.0, c.1)
-            .map_err(|e| AppError::invalid("geometry", e))?;
+            .ok_or_else(|| ApiError::invalid("geometry", "a Point needs coordinates [lon, lat]"))?;
+        let (lon, lat) = crate::params::input_position(crs, c.0, c.1)
+            .map_err(|e| ApiError::invalid("geometry", e))?;
         return Ok(Geometry::Point(geo_types::Point::new(lon, lat)));
     }
     let mp = crate::params::geojson_multipolygon("geometry", v)
-        .map_err(|e| AppError::invalid("geometry", e))?;
+        .map_err(|e| ApiError::invalid("geometry", e))?;
     crate::params::check_multipolygon("geometry", &mp, max_vertices)
-        .map_err(|e| AppError::invalid("geometry", e))?;
+        .map_err(|e| ApiError::invalid("geometry", e))?;
     let mp = crate::params::convert_multipolygon(mp, crs);
     let mut polys = mp.0;
     Ok(match polys.pop() {

@@ -3,7 +3,7 @@
 
 pub mod api;
 pub mod auth;
-pub mod config;
+pub mod cursor;
 pub mod docs;
 pub mod error;
 pub mod extract;
@@ -15,16 +15,11 @@ pub mod open311;
 pub mod ops;
 pub mod params;
 pub mod photo;
-pub mod problem_map;
-pub mod ratelimit;
-pub mod record;
+pub mod render;
 pub mod routing;
-pub mod scope;
-pub mod spatial;
 pub mod state;
 pub mod tasks;
 pub mod tiles;
-pub mod workflow;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -45,10 +40,11 @@ use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
-pub use config::{ApiToken, Config, ConfigError, Limits, Synchronous};
-pub use error::AppError;
-pub use extract::Actor;
-pub use state::AppState;
+use civmap_app::App;
+
+use crate::error::ApiError;
+use crate::metrics::Metrics;
+use crate::state::ServerState;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -77,7 +73,7 @@ struct ApiDoc;
 
 /// Every documented route with its OpenAPI declaration. The document and the router both come
 /// from here, so they cannot disagree.
-fn routes() -> OpenApiRouter<AppState> {
+fn routes() -> OpenApiRouter<ServerState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(api::router())
         .merge(auth::router())
@@ -97,10 +93,14 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     routes().split_for_parts().1
 }
 
-/// The whole HTTP application over `state`: `/api/v1`, `/ogc`, `/open311/v2`, operations and
-/// (when configured) the web front end, with request ids, tracing, metrics, the body limit and
-/// the request timeout.
-pub fn app(state: AppState) -> Router {
+/// The whole HTTP application over the service `app`: `/api/v1`, `/ogc`, `/open311/v2`,
+/// operations and (when configured) the web front end, with request ids, tracing, metrics, the
+/// body limit and the request timeout.
+pub fn app(app: App) -> Router {
+    let state = ServerState {
+        app,
+        metrics: Arc::new(Metrics::default()),
+    };
     let (router, doc) = routes().split_for_parts();
     let json = doc.to_json().unwrap_or_else(|_| "{}".to_owned());
     let value: serde_json::Value = serde_json::from_str(&json).unwrap_or_default();
@@ -108,7 +108,7 @@ pub fn app(state: AppState) -> Router {
         json: Arc::from(json.into_bytes()),
         html: Arc::from(docs::render(&value)),
     };
-    let limit = state.config().limits.body_bytes;
+    let limit = state.app.config().limits.body_bytes;
     router
         .fallback(fallback)
         .method_not_allowed_fallback(method_not_allowed)
@@ -146,21 +146,21 @@ pub fn app(state: AppState) -> Router {
 }
 
 /// Counts and times every request by route template and applies the request timeout.
-async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
+async fn track(State(state): State<ServerState>, req: Request, next: Next) -> Response {
     let start = Instant::now();
     let route = req.extensions().get::<MatchedPath>().cloned();
     let method = req.method().clone();
-    let timeout = Duration::from_secs(state.config().limits.request_timeout_s);
+    let timeout = Duration::from_secs(state.app.config().limits.request_timeout_s);
     let resp = match tokio::time::timeout(timeout, next.run(req)).await {
         Ok(r) => r,
-        Err(_) => AppError::Unavailable(format!(
+        Err(_) => ApiError::Unavailable(format!(
             "the request took longer than {} s",
             timeout.as_secs()
         ))
         .into_response(),
     };
     let route = route.as_ref().map_or("unmatched", MatchedPath::as_str);
-    state.metrics().observe(
+    state.metrics.observe(
         route,
         method.as_str(),
         resp.status().as_u16(),
@@ -171,7 +171,7 @@ async fn track(State(state): State<AppState>, req: Request, next: Next) -> Respo
 
 /// Unknown paths: the web front end when configured, else a 404 in the shape of the API the
 /// path belongs to.
-async fn fallback(State(state): State<AppState>, req: Request) -> Response {
+async fn fallback(State(state): State<App>, req: Request) -> Response {
     let path = req.uri().path().to_owned();
     let api = ["/api/", "/ogc", "/open311/", "/tiles/"]
         .iter()
@@ -182,10 +182,10 @@ async fn fallback(State(state): State<AppState>, req: Request) -> Response {
             .fallback(tower_http::services::ServeFile::new(index));
         return match serve.oneshot(req).await {
             Ok(r) => r.into_response(),
-            Err(e) => AppError::Internal(format!("static files: {e}")).into_response(),
+            Err(e) => ApiError::Internal(format!("static files: {e}")).into_response(),
         };
     }
-    let e = AppError::NotFound(format!("no route {path}"));
+    let e = ApiError::NotFound(format!("no route {path}"));
     if path.starts_with("/open311/") {
         return open311::error_response(&e, open311::Format::of_path(&path));
     }
@@ -194,19 +194,19 @@ async fn fallback(State(state): State<AppState>, req: Request) -> Response {
 
 async fn method_not_allowed(req: Request) -> Response {
     let path = req.uri().path().to_owned();
-    let e = AppError::MethodNotAllowed(format!("{} is not allowed on {path}", req.method()));
+    let e = ApiError::MethodNotAllowed(format!("{} is not allowed on {path}", req.method()));
     if path.starts_with("/open311/") {
         return open311::error_response(&e, open311::Format::of_path(&path));
     }
     e.into_response()
 }
 
-/// Serves `state` on `listener` until `shutdown` completes, then stops accepting, lets
-/// in-flight requests finish (every acknowledged write is committed by then) and closes the
-/// store, which finishes its queued writes. Logs `listening on http://ADDR` once bound.
+/// Serves the service `state` on `listener` until `shutdown` completes, then stops accepting,
+/// lets in-flight requests finish (every acknowledged write is committed by then) and closes
+/// the store, which finishes its queued writes. Logs `listening on http://ADDR` once bound.
 pub async fn serve(
     listener: tokio::net::TcpListener,
-    state: AppState,
+    state: App,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let addr = listener.local_addr()?;

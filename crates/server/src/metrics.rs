@@ -1,5 +1,6 @@
 //! A small Prometheus registry: request counts by route, method and status, a latency
-//! histogram by route, and gauges filled at scrape time (index size, store write queue).
+//! histogram by route, and counters and gauges filled at scrape time (index size, store write
+//! queue, writes committed, requests refused by a rate limit).
 //!
 //! Hand-rolled because it is about a hundred lines and the text format is simple; the
 //! exposition follows <https://prometheus.io/docs/instrumenting/exposition_formats/>.
@@ -34,10 +35,9 @@ struct RouteStats {
 struct Inner {
     /// route template -> its counters
     routes: BTreeMap<String, RouteStats>,
-    rate_limited: u64,
 }
 
-/// The process-wide registry (one per [`crate::AppState`]).
+/// The process-wide registry (one per [`crate::state::ServerState`]).
 #[derive(Debug, Default)]
 pub struct Metrics {
     inner: Mutex<Inner>,
@@ -74,11 +74,6 @@ impl Metrics {
         h.count += 1;
     }
 
-    /// Counts a request refused by the rate limiter.
-    pub fn rate_limited(&self) {
-        self.inner.lock().rate_limited += 1;
-    }
-
     /// Total requests seen so far (all routes and statuses).
     #[must_use]
     pub fn total_requests(&self) -> u64 {
@@ -90,10 +85,10 @@ impl Metrics {
             .sum()
     }
 
-    /// Renders the registry plus the given gauges `(name, help, value)` in the Prometheus text
-    /// format 0.0.4.
+    /// Renders the registry plus the given gauges and counters `(name, help, value)`, read at
+    /// scrape time, in the Prometheus text format 0.0.4 (`_total` names are counters).
     #[must_use]
-    pub fn render(&self, gauges: &[(&str, &str, f64)]) -> String {
+    pub fn render(&self, gauges: &[(&str, &str, f64)], counters: &[(&str, &str, f64)]) -> String {
         let g = self.inner.lock();
         let mut out = String::with_capacity(4096);
         out.push_str("# HELP civmap_http_requests_total HTTP requests by route template, method and status.\n");
@@ -139,14 +134,13 @@ impl Metrics {
                 h.count
             );
         }
-        out.push_str("# HELP civmap_rate_limited_total Anonymous writes refused with 429.\n");
-        out.push_str("# TYPE civmap_rate_limited_total counter\n");
-        let _ = writeln!(out, "civmap_rate_limited_total {}", g.rate_limited);
         drop(g);
-        for (name, help, value) in gauges {
-            let _ = writeln!(out, "# HELP {name} {help}");
-            let _ = writeln!(out, "# TYPE {name} gauge");
-            let _ = writeln!(out, "{name} {value}");
+        for (kind, list) in [("counter", counters), ("gauge", gauges)] {
+            for (name, help, value) in list {
+                let _ = writeln!(out, "# HELP {name} {help}");
+                let _ = writeln!(out, "# TYPE {name} {kind}");
+                let _ = writeln!(out, "{name} {value}");
+            }
         }
         out
     }
@@ -169,8 +163,10 @@ mod tests {
         m.observe("/a/{id}", "GET", 200, Duration::from_micros(100));
         m.observe("/a/{id}", "GET", 200, Duration::from_millis(3));
         m.observe("/a/{id}", "GET", 404, Duration::from_secs(20));
-        m.rate_limited();
-        let text = m.render(&[("civmap_index_problems", "Problems in the index.", 42.0)]);
+        let text = m.render(
+            &[("civmap_index_problems", "Problems in the index.", 42.0)],
+            &[("civmap_rate_limited_total", "Refused with 429.", 1.0)],
+        );
         assert!(text.contains(
             "civmap_http_requests_total{route=\"/a/{id}\",method=\"GET\",status=\"200\"} 2"
         ));
@@ -188,6 +184,8 @@ mod tests {
         ));
         assert!(text.contains("civmap_http_request_duration_seconds_count{route=\"/a/{id}\"} 3"));
         assert!(text.contains("civmap_rate_limited_total 1"));
+        assert!(text.contains("# TYPE civmap_rate_limited_total counter"));
+        assert!(text.contains("# TYPE civmap_index_problems gauge"));
         assert!(text.contains("civmap_index_problems 42"));
         assert_eq!(m.total_requests(), 3);
         assert_eq!(escape("a\"b\\c"), "a\\\"b\\\\c");

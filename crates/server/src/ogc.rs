@@ -17,14 +17,20 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::api::{base_url, build_filter, check_anonymous_area, decode_cursor, encode_cursor};
-use crate::error::{AppError, ErrorBody};
-use crate::extract::{Actor, AppQuery};
+use civmap_app::App;
+use civmap_app::actor::Actor;
+use civmap_app::spatial::{BBox, Spatial};
+use civmap_app::time::{rfc3339, to_ms};
+
+use crate::api::common::base_url;
+use crate::api::problems::{build_filter, check_anonymous_area, decode_cursor, encode_cursor};
+use crate::auth::Caller;
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::AppQuery;
 use crate::geojson::{self, CollectionMeta, GEOJSON};
-use crate::params::{self, BBox};
-use crate::record::{FeatureOut, PropertySet, View, rfc3339, to_ms};
-use crate::spatial::Spatial;
-use crate::state::AppState;
+use crate::params;
+use crate::render::{FeatureOut, PropertySet, View};
+use crate::state::ServerState;
 
 /// OGC API Features conformance classes implemented.
 pub const CONFORMANCE: [&str; 3] = [
@@ -37,7 +43,7 @@ const CRS84: &str = "http://www.opengis.net/def/crs/OGC/1.3/CRS84";
 const JSON: &str = "application/json";
 
 /// The `/ogc` routes.
-pub fn router() -> OpenApiRouter<AppState> {
+pub fn router() -> OpenApiRouter<ServerState> {
     OpenApiRouter::new()
         .routes(routes!(landing))
         .routes(routes!(conformance))
@@ -56,10 +62,10 @@ pub struct FormatParam {
     pub f: Option<String>,
 }
 
-fn check_f(f: Option<&str>) -> Result<(), AppError> {
+fn check_f(f: Option<&str>) -> Result<(), ApiError> {
     match f {
         None | Some("json" | "geojson") => Ok(()),
-        Some(other) => Err(AppError::bad_param(
+        Some(other) => Err(ApiError::bad_param(
             "f",
             format!("format {other:?} is not supported; use f=json"),
         )),
@@ -80,9 +86,9 @@ fn json_response(v: &Value) -> Response {
 )]
 async fn landing(
     headers: HeaderMap,
-    State(state): State<AppState>,
+    State(state): State<App>,
     AppQuery(q): AppQuery<FormatParam>,
-) -> Result<Response, AppError> {
+) -> Result<Response, ApiError> {
     check_f(q.f.as_deref())?;
     let base = base_url(&state, &headers);
     Ok(json_response(&json!({
@@ -106,7 +112,7 @@ async fn landing(
     params(FormatParam),
     responses((status = 200, description = "core, geojson, oas30", body = Object))
 )]
-async fn conformance(AppQuery(q): AppQuery<FormatParam>) -> Result<Response, AppError> {
+async fn conformance(AppQuery(q): AppQuery<FormatParam>) -> Result<Response, ApiError> {
     check_f(q.f.as_deref())?;
     Ok(json_response(&json!({ "conformsTo": CONFORMANCE })))
 }
@@ -120,12 +126,12 @@ enum Coll {
 }
 
 impl Coll {
-    fn parse(s: &str) -> Result<Self, AppError> {
+    fn parse(s: &str) -> Result<Self, ApiError> {
         match s {
             "problems" => Ok(Coll::Problems),
             "zones" => Ok(Coll::Zones),
             "pois" => Ok(Coll::Pois),
-            other => Err(AppError::NotFound(format!(
+            other => Err(ApiError::NotFound(format!(
                 "no collection {other:?}; collections: problems, zones, pois"
             ))),
         }
@@ -160,7 +166,7 @@ impl Coll {
     }
 }
 
-fn collection_json(state: &AppState, base: &str, c: Coll) -> Value {
+fn collection_json(state: &App, base: &str, c: Coll) -> Value {
     let (bbox, interval) = extent(state, c);
     let id = c.id();
     let mut v = json!({
@@ -187,7 +193,7 @@ fn collection_json(state: &AppState, base: &str, c: Coll) -> Value {
 }
 
 /// The spatial extent (and for problems the report-time interval) of a collection.
-fn extent(state: &AppState, c: Coll) -> (Option<BBox>, Option<(String, String)>) {
+fn extent(state: &App, c: Coll) -> (Option<BBox>, Option<(String, String)>) {
     match c {
         Coll::Problems => {
             let g = state.problems();
@@ -200,8 +206,8 @@ fn extent(state: &AppState, c: Coll) -> (Option<BBox>, Option<(String, String)>)
             }
             let interval = (t0 <= t1).then(|| {
                 (
-                    rfc3339(crate::record::from_ms(t0)),
-                    rfc3339(crate::record::from_ms(t1)),
+                    rfc3339(civmap_app::time::from_ms(t0)),
+                    rfc3339(civmap_app::time::from_ms(t1)),
                 )
             });
             (b, interval)
@@ -211,7 +217,7 @@ fn extent(state: &AppState, c: Coll) -> (Option<BBox>, Option<(String, String)>)
             let b = g
                 .map
                 .values()
-                .filter_map(|z| crate::spatial::bounds(&z.geometry))
+                .filter_map(|z| civmap_app::spatial::bounds(&z.geometry))
                 .reduce(union);
             (b, None)
         }
@@ -219,7 +225,7 @@ fn extent(state: &AppState, c: Coll) -> (Option<BBox>, Option<(String, String)>)
             let g = state.pois();
             let b = g
                 .values()
-                .filter_map(|p| crate::spatial::geometry_bounds(&p.geometry))
+                .filter_map(|p| civmap_app::spatial::geometry_bounds(&p.geometry))
                 .reduce(union);
             (b, None)
         }
@@ -262,9 +268,9 @@ fn union(a: BBox, b: BBox) -> BBox {
 )]
 async fn collections(
     headers: HeaderMap,
-    State(state): State<AppState>,
+    State(state): State<App>,
     AppQuery(q): AppQuery<FormatParam>,
-) -> Result<Response, AppError> {
+) -> Result<Response, ApiError> {
     check_f(q.f.as_deref())?;
     let base = base_url(&state, &headers);
     let list: Vec<Value> = [Coll::Problems, Coll::Zones, Coll::Pois]
@@ -290,10 +296,10 @@ async fn collections(
 )]
 async fn collection(
     headers: HeaderMap,
-    State(state): State<AppState>,
+    State(state): State<App>,
     axum::extract::Path(cid): axum::extract::Path<String>,
     AppQuery(q): AppQuery<FormatParam>,
-) -> Result<Response, AppError> {
+) -> Result<Response, ApiError> {
     check_f(q.f.as_deref())?;
     let c = Coll::parse(&cid)?;
     let base = base_url(&state, &headers);
@@ -339,13 +345,13 @@ pub struct ItemsParams {
     )
 )]
 async fn items(
-    actor: Actor,
+    Caller { actor, .. }: Caller,
     headers: HeaderMap,
     uri: axum::http::Uri,
-    State(state): State<AppState>,
+    State(state): State<App>,
     axum::extract::Path(cid): axum::extract::Path<String>,
     AppQuery(q): AppQuery<ItemsParams>,
-) -> Result<Response, AppError> {
+) -> Result<Response, ApiError> {
     check_f(q.f.as_deref())?;
     let c = Coll::parse(&cid)?;
     let limits = &state.config().limits;
@@ -355,7 +361,7 @@ async fn items(
         .clamp(1, limits.page_max);
     let offset = q.offset.unwrap_or(0);
     if offset > 1_000_000 {
-        return Err(AppError::bad_param(
+        return Err(ApiError::bad_param(
             "offset",
             "at most 1000000; follow next links instead",
         ));
@@ -396,7 +402,7 @@ async fn items(
 
 /// What one items request asks for, parsed.
 struct ItemsPage<'a> {
-    state: &'a AppState,
+    state: &'a App,
     actor: &'a Actor,
     q: &'a ItemsParams,
     base: &'a str,
@@ -409,7 +415,7 @@ struct ItemsPage<'a> {
 
 impl ItemsPage<'_> {
     /// The problems collection: the same query as `GET /api/v1/problems`.
-    fn problems(self) -> Result<Response, AppError> {
+    fn problems(self) -> Result<Response, ApiError> {
         let ItemsPage {
             state,
             actor,
@@ -472,7 +478,7 @@ impl ItemsPage<'_> {
             crs: Crs::Wgs84,
             public: actor.is_public(),
             now_ms: to_ms(chrono::Utc::now()),
-            props: crate::api::parse_properties(q.properties.as_deref())?,
+            props: crate::api::problems::parse_properties(q.properties.as_deref())?,
         };
         let body = geojson::problem_collection(
             &g.map,
@@ -491,7 +497,7 @@ impl ItemsPage<'_> {
     }
 
     /// Zones or points of interest: no time, no attribute filters.
-    fn others(self, c: Coll) -> Result<Response, AppError> {
+    fn others(self, c: Coll) -> Result<Response, ApiError> {
         let ItemsPage {
             state,
             actor,
@@ -503,7 +509,7 @@ impl ItemsPage<'_> {
             mut links,
         } = self;
         if q.category.is_some() || q.status.is_some() || q.properties.is_some() {
-            return Err(AppError::bad_param(
+            return Err(ApiError::bad_param(
                 if q.category.is_some() {
                     "category"
                 } else if q.status.is_some() {
@@ -522,7 +528,7 @@ impl ItemsPage<'_> {
                 s.strip_prefix("o1.")
                     .and_then(|h| Uuid::parse_str(h).ok())
                     .ok_or_else(|| {
-                        AppError::bad_param("cursor", "not a cursor returned by this server")
+                        ApiError::bad_param("cursor", "not a cursor returned by this server")
                     })
             })
             .transpose()?;
@@ -545,7 +551,7 @@ impl ItemsPage<'_> {
             "type": "FeatureCollection",
             "numberReturned": features.len(),
             "numberMatched": if after.is_none() { Some(matched) } else { None },
-            "timeStamp": rfc3339(crate::record::now_ms()),
+            "timeStamp": rfc3339(civmap_app::time::now_ms()),
             "features": features,
             "links": links,
         });
@@ -562,7 +568,7 @@ fn after_bound<K>(after: Option<K>) -> (std::ops::Bound<K>, std::ops::Bound<K>) 
 
 /// One page of zones whose envelope intersects `bbox`, and how many match in all.
 fn zone_page(
-    state: &AppState,
+    state: &App,
     actor: &Actor,
     bbox: Option<BBox>,
     after: Option<ZoneId>,
@@ -578,7 +584,7 @@ fn zone_page(
         .map(|(_, z)| z)
         .filter(|z| {
             bbox.is_none_or(|b| {
-                crate::spatial::bounds(&z.geometry).is_some_and(|zb| intersects(&b, &zb))
+                civmap_app::spatial::bounds(&z.geometry).is_some_and(|zb| intersects(&b, &zb))
             })
         })
         .collect();
@@ -593,7 +599,7 @@ fn zone_page(
 
 /// One page of points of interest whose envelope intersects `bbox`, and how many match in all.
 fn poi_page(
-    state: &AppState,
+    state: &App,
     bbox: Option<BBox>,
     after: Option<PoiId>,
     offset: usize,
@@ -605,7 +611,8 @@ fn poi_page(
         .map(|(_, p)| p)
         .filter(|p| {
             bbox.is_none_or(|b| {
-                crate::spatial::geometry_bounds(&p.geometry).is_some_and(|pb| intersects(&b, &pb))
+                civmap_app::spatial::geometry_bounds(&p.geometry)
+                    .is_some_and(|pb| intersects(&b, &pb))
             })
         })
         .collect();
@@ -641,22 +648,22 @@ fn intersects(a: &BBox, b: &BBox) -> bool {
     )
 )]
 async fn item(
-    actor: Actor,
+    Caller { actor, .. }: Caller,
     headers: HeaderMap,
-    State(state): State<AppState>,
+    State(state): State<App>,
     axum::extract::Path((cid, fid)): axum::extract::Path<(String, String)>,
     AppQuery(q): AppQuery<FormatParam>,
-) -> Result<Response, AppError> {
+) -> Result<Response, ApiError> {
     check_f(q.f.as_deref())?;
     let c = Coll::parse(&cid)?;
     let id =
-        Uuid::parse_str(&fid).map_err(|_| AppError::NotFound(format!("no feature {fid:?}")))?;
+        Uuid::parse_str(&fid).map_err(|_| ApiError::NotFound(format!("no feature {fid:?}")))?;
     let base = base_url(&state, &headers);
     let links = json!([
         {"rel": "self", "type": GEOJSON, "title": "this feature", "href": format!("{base}/ogc/collections/{}/items/{id}", c.id())},
         {"rel": "collection", "type": JSON, "title": c.title(), "href": format!("{base}/ogc/collections/{}", c.id())},
     ]);
-    let not_found = || AppError::NotFound(format!("no feature {id} in {}", c.id()));
+    let not_found = || ApiError::NotFound(format!("no feature {id} in {}", c.id()));
     let mut v = match c {
         Coll::Problems => {
             // Outside the caller's scope is the same 404 as an id that does not exist.
@@ -677,7 +684,7 @@ async fn item(
                     props: PropertySet::ALL,
                 },
             })
-            .map_err(|e| AppError::Internal(e.to_string()))?
+            .map_err(|e| ApiError::Internal(e.to_string()))?
         }
         Coll::Zones => {
             let assignments = state.assignments();

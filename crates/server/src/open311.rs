@@ -18,19 +18,25 @@ use civmap_domain::{Category, NewProblem, ProblemId, Severity, Status};
 use civmap_geodata::crs::Crs;
 use civmap_index::{Filter, StatusSet};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::fmt::Write as _;
 use std::net::SocketAddr;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::api::base_url;
-use crate::error::AppError;
-use crate::extract::{Actor, parse_urlencoded};
+use civmap_app::App;
+use civmap_app::actor::Actor;
+use civmap_app::memory::record::Record;
+use civmap_app::problems::ReportDetails;
+use civmap_app::time::{rfc3339, to_ms};
+
+use crate::api::common::base_url;
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::extract::parse_urlencoded;
 use crate::params;
-use crate::record::{Record, rfc3339, to_ms};
-use crate::state::AppState;
+use crate::state::ServerState;
 
 /// The specification URL used in discovery.
 pub const SPEC_URL: &str = "http://wiki.open311.org/GeoReport_v2";
@@ -48,13 +54,13 @@ pub enum Format {
 
 impl Format {
     /// The format of a file name such as `services.xml`: the part before the extension.
-    fn split(file: &str) -> Result<(&str, Format), AppError> {
+    fn split(file: &str) -> Result<(&str, Format), ApiError> {
         if let Some(stem) = file.strip_suffix(".json") {
             Ok((stem, Format::Json))
         } else if let Some(stem) = file.strip_suffix(".xml") {
             Ok((stem, Format::Xml))
         } else {
-            Err(AppError::NotFound(format!(
+            Err(ApiError::NotFound(format!(
                 "{file:?}: add .json or .xml to choose the format"
             )))
         }
@@ -75,7 +81,7 @@ impl Format {
 }
 
 /// The `/open311/v2` routes.
-pub fn router() -> OpenApiRouter<AppState> {
+pub fn router() -> OpenApiRouter<ServerState> {
     OpenApiRouter::new()
         .routes(routes!(discovery_json))
         .routes(routes!(discovery_xml))
@@ -217,11 +223,11 @@ fn text(out: &mut String, name: &str, s: &str) {
     close(out, name);
 }
 
-/// The Open311 error format for an [`AppError`]: `[{"code", "description"}]` /
+/// The Open311 error format for an [`ApiError`]: `[{"code", "description"}]` /
 /// `<errors><error>...`. HTTP statuses follow the specification (403 for a bad `api_key`, 404
 /// for missing resources, 400 for other refusals), keeping 413, 415, 429, 500 and 503.
 #[must_use]
-pub fn error_response(e: &AppError, format: Format) -> Response {
+pub fn error_response(e: &ApiError, format: Format) -> Response {
     let status = match e.status().as_u16() {
         401 | 403 => StatusCode::FORBIDDEN,
         404 => StatusCode::NOT_FOUND,
@@ -245,7 +251,7 @@ pub fn error_response(e: &AppError, format: Format) -> Response {
 pub async fn open311_errors(req: Request, next: Next) -> Response {
     let format = Format::of_path(req.uri().path());
     let resp = next.run(req).await;
-    match resp.extensions().get::<AppError>() {
+    match resp.extensions().get::<ApiError>() {
         Some(e) => error_response(e, format),
         None => resp,
     }
@@ -253,9 +259,9 @@ pub async fn open311_errors(req: Request, next: Next) -> Response {
 
 // ---- discovery -----------------------------------------------------------------------------
 
-fn discovery_value(state: &AppState, headers: &HeaderMap) -> Doc {
+fn discovery_value(state: &App, headers: &HeaderMap) -> Doc {
     let base = base_url(state, headers);
-    let changeset = rfc3339(crate::record::from_ms(
+    let changeset = rfc3339(civmap_app::time::from_ms(
         to_ms(Utc::now()) - (state.uptime_s() * 1000.0) as i64,
     ));
     Doc::Obj(vec![
@@ -285,7 +291,7 @@ fn discovery_value(state: &AppState, headers: &HeaderMap) -> Doc {
 
 #[utoipa::path(get, path = "/open311/v2/discovery.json", tag = "open311", summary = "Service discovery (JSON)",
     responses((status = 200, description = "Endpoints and formats", body = Object)))]
-async fn discovery_json(headers: HeaderMap, State(state): State<AppState>) -> Response {
+async fn discovery_json(headers: HeaderMap, State(state): State<App>) -> Response {
     render(
         StatusCode::OK,
         Format::Json,
@@ -296,7 +302,7 @@ async fn discovery_json(headers: HeaderMap, State(state): State<AppState>) -> Re
 
 #[utoipa::path(get, path = "/open311/v2/discovery.xml", tag = "open311", summary = "Service discovery (XML)",
     responses((status = 200, description = "Endpoints and formats", content_type = "text/xml", body = String)))]
-async fn discovery_xml(headers: HeaderMap, State(state): State<AppState>) -> Response {
+async fn discovery_xml(headers: HeaderMap, State(state): State<App>) -> Response {
     render(
         StatusCode::OK,
         Format::Xml,
@@ -313,12 +319,12 @@ struct LocaleParams {
     locale: Option<String>,
 }
 
-fn english(raw: Option<&str>) -> Result<bool, AppError> {
+fn english(raw: Option<&str>) -> Result<bool, ApiError> {
     let q: LocaleParams = parse_urlencoded(raw.unwrap_or_default().as_bytes()).unwrap_or_default();
     match q.locale.as_deref() {
         None | Some("" | "zh" | "zh-CN" | "zh_CN") => Ok(false),
         Some("en" | "en-US" | "en_US" | "en-GB") => Ok(true),
-        Some(other) => Err(AppError::bad_param(
+        Some(other) => Err(ApiError::bad_param(
             "locale",
             format!("{other:?}: use zh or en"),
         )),
@@ -365,7 +371,7 @@ fn service_value(c: &Category, en: bool) -> Doc {
     ])
 }
 
-fn services_value(state: &AppState, raw: Option<&str>) -> Result<Doc, AppError> {
+fn services_value(state: &App, raw: Option<&str>) -> Result<Doc, ApiError> {
     let en = english(raw)?;
     let table = state.categories();
     Ok(Doc::List(
@@ -377,9 +383,9 @@ fn services_value(state: &AppState, raw: Option<&str>) -> Result<Doc, AppError> 
     params(("locale" = Option<String>, Query, description = "`zh` (default) or `en`")),
     responses((status = 200, description = "Services", body = Object)))]
 async fn services_json(
-    State(state): State<AppState>,
+    State(state): State<App>,
     RawQuery(raw): RawQuery,
-) -> Result<Response, AppError> {
+) -> Result<Response, ApiError> {
     Ok(render(
         StatusCode::OK,
         Format::Json,
@@ -392,9 +398,9 @@ async fn services_json(
     params(("locale" = Option<String>, Query, description = "`zh` (default) or `en`")),
     responses((status = 200, description = "Services", content_type = "text/xml", body = String)))]
 async fn services_xml(
-    State(state): State<AppState>,
+    State(state): State<App>,
     RawQuery(raw): RawQuery,
-) -> Result<Response, AppError> {
+) -> Result<Response, ApiError> {
     Ok(render(
         StatusCode::OK,
         Format::Xml,
@@ -408,14 +414,14 @@ async fn services_xml(
     params(("file" = String, Path, description = "`{service_code}.json` or `.xml`")),
     responses((status = 200, description = "The definition", body = Object), (status = 404, description = "Unknown service_code", body = Object)))]
 async fn service_definition(
-    State(state): State<AppState>,
+    State(state): State<App>,
     Path(file): Path<String>,
-) -> Result<Response, AppError> {
+) -> Result<Response, ApiError> {
     let (code, format) = Format::split(&file)?;
     let table = state.categories();
     let c = table
         .by_code(code)
-        .ok_or_else(|| AppError::NotFound(format!("service_code {code:?} not found")))?;
+        .ok_or_else(|| ApiError::NotFound(format!("service_code {code:?} not found")))?;
     let values: Vec<Doc> = Severity::ALL
         .iter()
         .map(|s| {
@@ -471,15 +477,15 @@ fn stage(status: Status) -> &'static str {
     }
 }
 
-fn request_value(state: &AppState, id: ProblemId, r: &Record, public: bool, crs: Crs) -> Doc {
+fn request_value(state: &App, id: ProblemId, r: &Record, public: bool, crs: Crs) -> Doc {
     let table = state.categories();
     let cat = table.get(r.category);
-    let view = crate::record::View {
+    let view = crate::render::View {
         table: &table,
         crs,
         public,
         now_ms: 0,
-        props: crate::record::PropertySet::ALL,
+        props: crate::render::PropertySet::ALL,
     };
     let ([lon, lat], _) = view.position(r);
     let mut notes = stage(r.status).to_owned();
@@ -516,11 +522,11 @@ fn request_value(state: &AppState, id: ProblemId, r: &Record, public: bool, crs:
         ("service_notice", val(cat.map(notice))),
         (
             "requested_datetime",
-            val(rfc3339(crate::record::from_ms(r.reported_ms))),
+            val(rfc3339(civmap_app::time::from_ms(r.reported_ms))),
         ),
         (
             "updated_datetime",
-            val(rfc3339(crate::record::from_ms(r.updated_ms))),
+            val(rfc3339(civmap_app::time::from_ms(r.updated_ms))),
         ),
         ("expected_datetime", val(r.deadline().map(rfc3339))),
         ("address", val(Value::Null)),
@@ -553,11 +559,11 @@ struct RequestsQuery {
 }
 
 fn requests_get(
-    state: &AppState,
+    state: &App,
     actor: &Actor,
     raw: Option<&str>,
     format: Format,
-) -> Result<Response, AppError> {
+) -> Result<Response, ApiError> {
     let q: RequestsQuery = parse_urlencoded(raw.unwrap_or_default().as_bytes())?;
     let crs = params::parse_crs(q.crs.as_deref())?;
     let max = state.config().limits.filter_values;
@@ -574,7 +580,7 @@ fn requests_get(
         // "This overrides all other arguments."
         for s in params::parse_list("service_request_id", ids, max)? {
             let id = Uuid::parse_str(s).map(ProblemId).map_err(|_| {
-                AppError::bad_param("service_request_id", format!("{s:?} is not a request id"))
+                ApiError::bad_param("service_request_id", format!("{s:?} is not a request id"))
             })?;
             if let Some(r) = g.map.get(&id).filter(|_| in_scope(&id)) {
                 items.push(request_value(state, id, r, actor.is_public(), crs));
@@ -602,13 +608,13 @@ fn requests_get(
             (Some(s), Some(e)) => (s, e),
         };
         if end < start {
-            return Err(AppError::bad_param(
+            return Err(ApiError::bad_param(
                 "end_date",
                 "end_date is before start_date",
             ));
         }
         if end - start > span {
-            return Err(AppError::bad_param(
+            return Err(ApiError::bad_param(
                 "end_date",
                 format!("the range may not span more than {MAX_SPAN_DAYS} days"),
             ));
@@ -621,7 +627,7 @@ fn requests_get(
                 .into_iter()
                 .map(|c| {
                     table.id(c).map_err(|_| {
-                        AppError::bad_param("service_code", format!("service_code {c:?} not found"))
+                        ApiError::bad_param("service_code", format!("service_code {c:?} not found"))
                     })
                 })
                 .collect::<Result<Vec<_>, _>>()?;
@@ -634,7 +640,7 @@ fn requests_get(
                     "open" => StatusSet::open(),
                     "closed" => StatusSet::of([Status::Closed, Status::Merged]),
                     other => {
-                        return Err(AppError::bad_param(
+                        return Err(ApiError::bad_param(
                             "status",
                             format!("{other:?}: use open or closed"),
                         ));
@@ -646,7 +652,7 @@ fn requests_get(
         }
         // Newest first, the first 1000 (the specification's response volume).
         for (id, r) in g.map.iter().rev() {
-            if crate::spatial::record_matches(&filter, *id, r) && in_scope(id) {
+            if civmap_app::spatial::record_matches(&filter, *id, r) && in_scope(id) {
                 items.push(request_value(state, *id, r, actor.is_public(), crs));
                 if items.len() == MAX_REQUESTS {
                     break;
@@ -695,13 +701,13 @@ struct PostRequest {
 }
 
 async fn requests_post(
-    state: AppState,
+    state: App,
     headers: &HeaderMap,
     peer: Option<SocketAddr>,
     raw_query: Option<&str>,
     body: &[u8],
     format: Format,
-) -> Result<Response, AppError> {
+) -> Result<Response, ApiError> {
     let form = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -711,7 +717,7 @@ async fn requests_post(
                 .eq_ignore_ascii_case("application/x-www-form-urlencoded")
         });
     if !form {
-        return Err(AppError::UnsupportedMediaType(
+        return Err(ApiError::UnsupportedMediaType(
             "POST requests with Content-Type: application/x-www-form-urlencoded".into(),
         ));
     }
@@ -719,11 +725,12 @@ async fn requests_post(
     let ip = peer.map(|a| a.ip());
     // A static token of the configuration or an account's API token (`POST /api/v1/tokens`).
     let actor = match p.api_key.as_deref().filter(|k| !k.is_empty()) {
-        Some(key) => crate::auth::bearer(&state, key, ip)
+        Some(key) => state
+            .bearer(key, ip)
             .await?
             .map(|c| c.actor)
             .ok_or_else(|| {
-                AppError::Forbidden(
+                ApiError::Forbidden(
                     "Invalid api_key received -- can't proceed with create_request.".into(),
                 )
             })?,
@@ -737,9 +744,9 @@ async fn requests_post(
     let code = p
         .service_code
         .filter(|s| !s.is_empty())
-        .ok_or_else(|| AppError::bad_param("service_code", "service_code was not provided"))?;
+        .ok_or_else(|| ApiError::bad_param("service_code", "service_code was not provided"))?;
     if state.categories().by_code(&code).is_none() {
-        return Err(AppError::NotFound(format!(
+        return Err(ApiError::NotFound(format!(
             "service_code {code:?} not found"
         )));
     }
@@ -747,20 +754,20 @@ async fn requests_post(
         (Some(a), Some(b)) if !a.is_empty() && !b.is_empty() => (
             a.trim()
                 .parse::<f64>()
-                .map_err(|_| AppError::bad_param("lat", format!("{a:?} is not a number")))?,
+                .map_err(|_| ApiError::bad_param("lat", format!("{a:?} is not a number")))?,
             b.trim()
                 .parse::<f64>()
-                .map_err(|_| AppError::bad_param("long", format!("{b:?} is not a number")))?,
+                .map_err(|_| ApiError::bad_param("long", format!("{b:?} is not a number")))?,
         ),
         _ if p.address_string.is_some() || p.address_id.is_some() => {
-            return Err(AppError::bad_param(
+            return Err(ApiError::bad_param(
                 "lat",
                 "this server locates requests by lat and long only; address_string and address_id are not geocoded",
             ));
         }
-        _ => return Err(AppError::bad_param("lat", "lat and long are required")),
+        _ => return Err(ApiError::bad_param("lat", "lat and long are required")),
     };
-    let (lon, lat) = crate::api::input_position(crs, lon, lat)?;
+    let (lon, lat) = crate::params::input_position(crs, lon, lat)?;
     let severity = match p.severity.as_deref().filter(|s| !s.is_empty()) {
         None => Severity::Medium,
         Some(s) => s.parse::<Severity>()?,
@@ -774,11 +781,14 @@ async fn requests_post(
         severity,
         description,
     };
-    let mut data = json!({"via": "open311"});
+    let mut details = ReportDetails::via("open311");
     if let Some(m) = p.media_url.filter(|m| !m.is_empty()) {
-        data["media_url"] = m.chars().take(2000).collect::<String>().into();
+        details.data.insert(
+            "media_url".into(),
+            m.chars().take(2000).collect::<String>().into(),
+        );
     }
-    let problem = state.create_problem_via(report, &actor, data).await?;
+    let problem = state.create(report, &actor, details).await?;
     let table = state.categories();
     let v = Doc::List(vec![Doc::Obj(vec![
         ("service_request_id", val(problem.id.to_string())),
@@ -798,7 +808,7 @@ struct CrsOnly {
 
 async fn read_limited(
     req: Request,
-) -> Result<(HeaderMap, Option<SocketAddr>, Option<String>, Bytes), AppError> {
+) -> Result<(HeaderMap, Option<SocketAddr>, Option<String>, Bytes), ApiError> {
     let peer = req
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
@@ -824,10 +834,10 @@ macro_rules! requests_endpoints {
             ),
             responses((status = 200, description = "Requests", content_type = $ct, body = Object), (status = 400, description = "Bad argument", body = Object)))]
         async fn $get(
-            actor: Actor,
-            State(state): State<AppState>,
+            Caller { actor, .. }: Caller,
+            State(state): State<App>,
             RawQuery(raw): RawQuery,
-        ) -> Result<Response, AppError> {
+        ) -> Result<Response, ApiError> {
             requests_get(&state, &actor, raw.as_deref(), $format)
         }
 
@@ -841,7 +851,7 @@ macro_rules! requests_endpoints {
                 (status = 404, description = "Unknown service_code", body = Object),
                 (status = 429, description = "Too many anonymous requests", body = Object),
             ))]
-        async fn $post(State(state): State<AppState>, req: Request) -> Result<Response, AppError> {
+        async fn $post(State(state): State<App>, req: Request) -> Result<Response, ApiError> {
             let (headers, peer, query, body) = read_limited(req).await?;
             requests_post(state, &headers, peer, query.as_deref(), &body, $format).await
         }
@@ -867,16 +877,16 @@ requests_endpoints!(
     params(("file" = String, Path, description = "`{service_request_id}.json` or `.xml`")),
     responses((status = 200, description = "The request (an array of one)", body = Object), (status = 404, description = "Not found", body = Object)))]
 async fn request_by_id(
-    actor: Actor,
-    State(state): State<AppState>,
+    Caller { actor, .. }: Caller,
+    State(state): State<App>,
     Path(file): Path<String>,
     RawQuery(raw): RawQuery,
-) -> Result<Response, AppError> {
+) -> Result<Response, ApiError> {
     let (id, format) = Format::split(&file)?;
     let q: CrsOnly = parse_urlencoded(raw.unwrap_or_default().as_bytes()).unwrap_or_default();
     let crs = params::parse_crs(q.crs.as_deref())?;
     let not_found =
-        || AppError::NotFound(format!("Service request not found with id or token {id}"));
+        || ApiError::NotFound(format!("Service request not found with id or token {id}"));
     let pid = Uuid::parse_str(id)
         .map(ProblemId)
         .map_err(|_| not_found())?;
@@ -896,13 +906,13 @@ async fn request_by_id(
     params(("file" = String, Path, description = "`{token}.json` or `.xml`")),
     responses((status = 200, description = "The id", body = Object), (status = 404, description = "Unknown token", body = Object)))]
 async fn token(
-    actor: Actor,
-    State(state): State<AppState>,
+    Caller { actor, .. }: Caller,
+    State(state): State<App>,
     Path(file): Path<String>,
-) -> Result<Response, AppError> {
+) -> Result<Response, ApiError> {
     let (tok, format) = Format::split(&file)?;
     let not_found =
-        || AppError::NotFound(format!("Service request not found with id or token {tok}"));
+        || ApiError::NotFound(format!("Service request not found with id or token {tok}"));
     let pid = Uuid::parse_str(tok)
         .map(ProblemId)
         .map_err(|_| not_found())?;

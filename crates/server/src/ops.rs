@@ -12,11 +12,14 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::error::{AppError, ErrorBody};
-use crate::state::AppState;
+use civmap_app::App;
+
+use crate::error::{ApiError, ErrorBody};
+use crate::metrics::Metrics;
+use crate::state::ServerState;
 
 /// The `/healthz`, `/readyz`, `/metrics` and documentation routes.
-pub fn router() -> OpenApiRouter<AppState> {
+pub fn router() -> OpenApiRouter<ServerState> {
     OpenApiRouter::new()
         .routes(routes!(healthz))
         .routes(routes!(readyz))
@@ -45,7 +48,7 @@ pub struct Health {
 
 #[utoipa::path(get, path = "/healthz", tag = "operations", summary = "Liveness: the process is up",
     responses((status = 200, description = "Up", body = Health)))]
-async fn healthz(State(state): State<AppState>) -> axum::Json<Health> {
+async fn healthz(State(state): State<App>) -> axum::Json<Health> {
     axum::Json(Health {
         status: "ok",
         uptime_s: state.uptime_s(),
@@ -70,9 +73,9 @@ pub struct Ready {
         (status = 200, description = "Ready", body = Ready),
         (status = 503, description = "Not ready: shutting down, loading, or the database is unavailable", body = ErrorBody),
     ))]
-async fn readyz(State(state): State<AppState>) -> Result<axum::Json<Ready>, AppError> {
+async fn readyz(State(state): State<App>) -> Result<axum::Json<Ready>, ApiError> {
     if !state.is_ready() {
-        return Err(AppError::Unavailable(
+        return Err(ApiError::Unavailable(
             "not ready (starting or shutting down)".into(),
         ));
     }
@@ -90,7 +93,7 @@ async fn readyz(State(state): State<AppState>) -> Result<axum::Json<Ready>, AppE
 #[utoipa::path(get, path = "/metrics", tag = "operations", summary = "Prometheus metrics",
     description = "Request counts by route template, method and status; a latency histogram by route; index sizes; the store's write queue depth, committed batches and writes.",
     responses((status = 200, description = "Prometheus text format 0.0.4", content_type = "text/plain", body = String)))]
-async fn metrics(State(state): State<AppState>) -> Response {
+async fn metrics(State(state): State<App>, State(registry): State<Arc<Metrics>>) -> Response {
     let sizes = state.sizes();
     let stats = state.store().stats().await;
     let gauges = [
@@ -115,21 +118,6 @@ async fn metrics(State(state): State<AppState>) -> Response {
             stats.queue_depth as f64,
         ),
         (
-            "civmap_store_write_batches_total",
-            "Transactions committed by the group-commit writer (a counter).",
-            stats.batches as f64,
-        ),
-        (
-            "civmap_store_writes_total",
-            "Writes committed (a counter).",
-            stats.writes as f64,
-        ),
-        (
-            "civmap_store_write_errors_total",
-            "Writes that failed, conflicts included (a counter).",
-            stats.write_errors as f64,
-        ),
-        (
             "civmap_store_problems",
             "Problems stored.",
             stats.problems as f64,
@@ -145,7 +133,29 @@ async fn metrics(State(state): State<AppState>) -> Response {
             state.uptime_s(),
         ),
     ];
-    let body = state.metrics().render(&gauges);
+    let counters = [
+        (
+            "civmap_store_write_batches_total",
+            "Transactions committed by the group-commit writer.",
+            stats.batches as f64,
+        ),
+        (
+            "civmap_store_writes_total",
+            "Writes committed.",
+            stats.writes as f64,
+        ),
+        (
+            "civmap_store_write_errors_total",
+            "Writes that failed, conflicts included.",
+            stats.write_errors as f64,
+        ),
+        (
+            "civmap_rate_limited_total",
+            "Requests refused with 429 by a rate limit (anonymous writes, sign-in attempts).",
+            state.rate_limited_total() as f64,
+        ),
+    ];
+    let body = registry.render(&gauges, &counters);
     (
         StatusCode::OK,
         [(

@@ -1,5 +1,5 @@
 //! Parsing of filter parameters: bounding boxes, radius circles, polygons (GeoJSON or WKT),
-//! value lists and time ranges. Every error is an [`AppError`] naming the parameter.
+//! value lists and time ranges. Every error is an [`ApiError`] naming the parameter.
 //!
 //! All coordinates are `lon, lat` in degrees (RFC 7946 order) in the CRS named by the request's
 //! `crs` parameter; they are converted to WGS-84 here, before any use.
@@ -9,39 +9,21 @@ use civmap_geodata::crs::Crs;
 use geo_types::{Coord, LineString, MultiPolygon, Polygon};
 use serde_json::Value;
 
-use crate::error::AppError;
+use civmap_app::spatial::{BBox, Circle};
 
-/// A WGS-84 bounding box `[min_lon, min_lat, max_lon, max_lat]`, degrees.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct BBox {
-    pub min_lon: f64,
-    pub min_lat: f64,
-    pub max_lon: f64,
-    pub max_lat: f64,
-}
+use crate::error::ApiError;
 
-impl BBox {
-    /// Area in square degrees (the unit of the anonymous bbox limit).
-    #[must_use]
-    pub fn area_deg2(&self) -> f64 {
-        (self.max_lon - self.min_lon) * (self.max_lat - self.min_lat)
-    }
-
-    /// The whole WGS-84 range.
-    #[must_use]
-    pub fn world() -> Self {
-        Self {
-            min_lon: -180.0,
-            min_lat: -90.0,
-            max_lon: 180.0,
-            max_lat: 90.0,
-        }
-    }
+/// Converts an input position from `crs` to WGS-84, after checking that it is finite and in
+/// range (in the input CRS), so errors name `lon`/`lat`.
+pub fn input_position(crs: Crs, lon: f64, lat: f64) -> Result<(f64, f64), ApiError> {
+    civmap_domain::LonLat::new(lon, lat)?;
+    let [x, y] = crs.to_wgs84([lon, lat]);
+    Ok((x, y))
 }
 
 /// Parses `minLon,minLat,maxLon,maxLat` (OGC also allows 6 numbers with heights; those are
 /// refused here: the data is 2D). Corners are converted from `crs` to WGS-84.
-pub fn parse_bbox(field: &str, s: &str, crs: Crs) -> Result<BBox, AppError> {
+pub fn parse_bbox(field: &str, s: &str, crs: Crs) -> Result<BBox, ApiError> {
     let v = parse_numbers(field, s, 4)?;
     for (i, (&x, name, lim)) in v
         .iter()
@@ -51,14 +33,14 @@ pub fn parse_bbox(field: &str, s: &str, crs: Crs) -> Result<BBox, AppError> {
         .enumerate()
     {
         if !(-lim..=lim).contains(&x) {
-            return Err(AppError::bad_param(
+            return Err(ApiError::bad_param(
                 field,
                 format!("{name} (value {}) {x} is outside [-{lim}, {lim}]", i + 1),
             ));
         }
     }
     if v[0] > v[2] || v[1] > v[3] {
-        return Err(AppError::bad_param(
+        return Err(ApiError::bad_param(
             field,
             "expected minLon,minLat,maxLon,maxLat with min <= max (boxes across the antimeridian are not supported)",
         ));
@@ -73,20 +55,12 @@ pub fn parse_bbox(field: &str, s: &str, crs: Crs) -> Result<BBox, AppError> {
     })
 }
 
-/// A circle: centre (WGS-84 lon, lat in degrees) and radius in metres.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Circle {
-    pub lon: f64,
-    pub lat: f64,
-    pub radius_m: f64,
-}
-
 /// Parses `lon,lat,metres`; the centre is converted from `crs` to WGS-84.
-pub fn parse_radius(field: &str, s: &str, crs: Crs, max_m: f64) -> Result<Circle, AppError> {
+pub fn parse_radius(field: &str, s: &str, crs: Crs, max_m: f64) -> Result<Circle, ApiError> {
     let v = parse_numbers(field, s, 3)?;
     check_lon_lat(field, v[0], v[1])?;
     if !(v[2] > 0.0 && v[2] <= max_m) {
-        return Err(AppError::bad_param(
+        return Err(ApiError::bad_param(
             field,
             format!("radius {} m must be in (0, {max_m}]", v[2]),
         ));
@@ -99,10 +73,10 @@ pub fn parse_radius(field: &str, s: &str, crs: Crs, max_m: f64) -> Result<Circle
     })
 }
 
-fn parse_numbers(field: &str, s: &str, n: usize) -> Result<Vec<f64>, AppError> {
+fn parse_numbers(field: &str, s: &str, n: usize) -> Result<Vec<f64>, ApiError> {
     let parts: Vec<&str> = s.split(',').map(str::trim).collect();
     if parts.len() != n {
-        return Err(AppError::bad_param(
+        return Err(ApiError::bad_param(
             field,
             format!("expected {n} comma-separated numbers, got {}", parts.len()),
         ));
@@ -113,14 +87,14 @@ fn parse_numbers(field: &str, s: &str, n: usize) -> Result<Vec<f64>, AppError> {
             p.parse::<f64>()
                 .ok()
                 .filter(|x| x.is_finite())
-                .ok_or_else(|| AppError::bad_param(field, format!("{p:?} is not a finite number")))
+                .ok_or_else(|| ApiError::bad_param(field, format!("{p:?} is not a finite number")))
         })
         .collect()
 }
 
-fn check_lon_lat(field: &str, lon: f64, lat: f64) -> Result<(), AppError> {
+fn check_lon_lat(field: &str, lon: f64, lat: f64) -> Result<(), ApiError> {
     if !(-180.0..=180.0).contains(&lon) || !(-90.0..=90.0).contains(&lat) {
-        return Err(AppError::bad_param(
+        return Err(ApiError::bad_param(
             field,
             format!("position {lon},{lat} is outside lon [-180, 180], lat [-90, 90]"),
         ));
@@ -136,18 +110,18 @@ pub fn parse_polygon(
     s: &str,
     crs: Crs,
     max_vertices: usize,
-) -> Result<MultiPolygon<f64>, AppError> {
+) -> Result<MultiPolygon<f64>, ApiError> {
     let s = s.trim();
     // Refuse huge inputs before parsing them: a position needs at least 4 characters ("0 0,").
     if s.len() > max_vertices.saturating_mul(64) + 256 {
-        return Err(AppError::bad_param(
+        return Err(ApiError::bad_param(
             field,
             format!("polygon text is too long (at most {max_vertices} vertices)"),
         ));
     }
     let mp = if s.starts_with('{') {
         let v: Value = serde_json::from_str(s)
-            .map_err(|e| AppError::bad_param(field, format!("malformed GeoJSON: {e}")))?;
+            .map_err(|e| ApiError::bad_param(field, format!("malformed GeoJSON: {e}")))?;
         geojson_multipolygon(field, &v)?
     } else {
         wkt_multipolygon(field, s)?
@@ -157,13 +131,13 @@ pub fn parse_polygon(
 }
 
 /// Reads a GeoJSON `Polygon`, `MultiPolygon`, or a `Feature` with such a geometry.
-pub fn geojson_multipolygon(field: &str, v: &Value) -> Result<MultiPolygon<f64>, AppError> {
+pub fn geojson_multipolygon(field: &str, v: &Value) -> Result<MultiPolygon<f64>, ApiError> {
     let ty = v.get("type").and_then(Value::as_str).unwrap_or_default();
     match ty {
         "Feature" => geojson_multipolygon(
             field,
             v.get("geometry")
-                .ok_or_else(|| AppError::bad_param(field, "Feature without geometry"))?,
+                .ok_or_else(|| ApiError::bad_param(field, "Feature without geometry"))?,
         ),
         "Polygon" => Ok(MultiPolygon(vec![json_polygon(
             field,
@@ -174,7 +148,7 @@ pub fn geojson_multipolygon(field: &str, v: &Value) -> Result<MultiPolygon<f64>,
                 .get("coordinates")
                 .and_then(Value::as_array)
                 .ok_or_else(|| {
-                    AppError::bad_param(field, "MultiPolygon coordinates must be an array")
+                    ApiError::bad_param(field, "MultiPolygon coordinates must be an array")
                 })?;
             Ok(MultiPolygon(
                 polys
@@ -183,16 +157,16 @@ pub fn geojson_multipolygon(field: &str, v: &Value) -> Result<MultiPolygon<f64>,
                     .collect::<Result<_, _>>()?,
             ))
         }
-        other => Err(AppError::bad_param(
+        other => Err(ApiError::bad_param(
             field,
             format!("expected a GeoJSON Polygon or MultiPolygon, got type {other:?}"),
         )),
     }
 }
 
-fn json_polygon(field: &str, v: &Value) -> Result<Polygon<f64>, AppError> {
+fn json_polygon(field: &str, v: &Value) -> Result<Polygon<f64>, ApiError> {
     let rings = v.as_array().filter(|r| !r.is_empty()).ok_or_else(|| {
-        AppError::bad_param(
+        ApiError::bad_param(
             field,
             "polygon coordinates must be a non-empty array of rings",
         )
@@ -201,9 +175,9 @@ fn json_polygon(field: &str, v: &Value) -> Result<Polygon<f64>, AppError> {
     for ring in rings {
         let pts = ring
             .as_array()
-            .ok_or_else(|| AppError::bad_param(field, "a ring must be an array of positions"))?;
+            .ok_or_else(|| ApiError::bad_param(field, "a ring must be an array of positions"))?;
         if pts.len() < 4 || pts.first() != pts.last() {
-            return Err(AppError::bad_param(
+            return Err(ApiError::bad_param(
                 field,
                 "a ring needs at least 4 positions and must be closed (first = last)",
             ));
@@ -213,9 +187,9 @@ fn json_polygon(field: &str, v: &Value) -> Result<Polygon<f64>, AppError> {
             let pos = p
                 .as_array()
                 .filter(|a| a.len() >= 2)
-                .ok_or_else(|| AppError::bad_param(field, "a position must be [lon, lat]"))?;
+                .ok_or_else(|| ApiError::bad_param(field, "a position must be [lon, lat]"))?;
             let (Some(x), Some(y)) = (pos[0].as_f64(), pos[1].as_f64()) else {
-                return Err(AppError::bad_param(
+                return Err(ApiError::bad_param(
                     field,
                     "a position must hold two numbers",
                 ));
@@ -228,10 +202,10 @@ fn json_polygon(field: &str, v: &Value) -> Result<Polygon<f64>, AppError> {
     Ok(Polygon::new(exterior, out))
 }
 
-fn wkt_multipolygon(field: &str, s: &str) -> Result<MultiPolygon<f64>, AppError> {
+fn wkt_multipolygon(field: &str, s: &str) -> Result<MultiPolygon<f64>, ApiError> {
     use wkt::TryFromWkt;
     let g = geo_types::Geometry::<f64>::try_from_wkt_str(s).map_err(|e| {
-        AppError::bad_param(
+        ApiError::bad_param(
             field,
             format!("expected GeoJSON or WKT POLYGON/MULTIPOLYGON: {e}"),
         )
@@ -239,7 +213,7 @@ fn wkt_multipolygon(field: &str, s: &str) -> Result<MultiPolygon<f64>, AppError>
     match g {
         geo_types::Geometry::Polygon(p) => Ok(MultiPolygon(vec![p])),
         geo_types::Geometry::MultiPolygon(mp) => Ok(mp),
-        _ => Err(AppError::bad_param(
+        _ => Err(ApiError::bad_param(
             field,
             "expected a POLYGON or MULTIPOLYGON",
         )),
@@ -251,9 +225,9 @@ pub fn check_multipolygon(
     field: &str,
     mp: &MultiPolygon<f64>,
     max_vertices: usize,
-) -> Result<(), AppError> {
+) -> Result<(), ApiError> {
     if mp.0.is_empty() {
-        return Err(AppError::bad_param(field, "empty multipolygon"));
+        return Err(ApiError::bad_param(field, "empty multipolygon"));
     }
     let mut total = 0usize;
     for poly in &mp.0 {
@@ -261,26 +235,26 @@ pub fn check_multipolygon(
             let n = ring.0.len();
             total += n;
             if total > max_vertices {
-                return Err(AppError::bad_param(
+                return Err(ApiError::bad_param(
                     field,
                     format!("too many vertices (at most {max_vertices})"),
                 ));
             }
             if n < 4 {
-                return Err(AppError::bad_param(
+                return Err(ApiError::bad_param(
                     field,
                     format!("a ring needs at least 4 positions, got {n}"),
                 ));
             }
             if ring.0.first() != ring.0.last() {
-                return Err(AppError::bad_param(
+                return Err(ApiError::bad_param(
                     field,
                     "rings must be closed (first position = last position)",
                 ));
             }
             for c in &ring.0 {
                 if !(c.x.is_finite() && c.y.is_finite()) {
-                    return Err(AppError::bad_param(field, "coordinates must be finite"));
+                    return Err(ApiError::bad_param(field, "coordinates must be finite"));
                 }
                 check_lon_lat(field, c.x, c.y)?;
             }
@@ -310,22 +284,22 @@ fn convert_ring(r: &mut LineString<f64>, crs: Crs) {
 }
 
 /// Parses a CRS name (`wgs84`, `gcj02`, `bd09`); missing means WGS-84.
-pub fn parse_crs(s: Option<&str>) -> Result<Crs, AppError> {
+pub fn parse_crs(s: Option<&str>) -> Result<Crs, ApiError> {
     match s {
         None | Some("") => Ok(Crs::Wgs84),
-        Some(s) => s.parse().map_err(|e| AppError::bad_param("crs", e)),
+        Some(s) => s.parse().map_err(|e| ApiError::bad_param("crs", e)),
     }
 }
 
 /// Splits a comma-separated list, dropping empty items, at most `max` items.
-pub fn parse_list<'a>(field: &str, s: &'a str, max: usize) -> Result<Vec<&'a str>, AppError> {
+pub fn parse_list<'a>(field: &str, s: &'a str, max: usize) -> Result<Vec<&'a str>, ApiError> {
     let items: Vec<&str> = s
         .split(',')
         .map(str::trim)
         .filter(|x| !x.is_empty())
         .collect();
     if items.len() > max {
-        return Err(AppError::bad_param(
+        return Err(ApiError::bad_param(
             field,
             format!("too many values (at most {max})"),
         ));
@@ -335,7 +309,7 @@ pub fn parse_list<'a>(field: &str, s: &'a str, max: usize) -> Result<Vec<&'a str
 
 /// Parses an instant: RFC 3339 (`2024-05-01T08:00:00Z`, `...+08:00`) or a date
 /// (`2024-05-01`, midnight UTC).
-pub fn parse_instant(field: &str, s: &str) -> Result<DateTime<Utc>, AppError> {
+pub fn parse_instant(field: &str, s: &str) -> Result<DateTime<Utc>, ApiError> {
     let s = s.trim();
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         return Ok(t.with_timezone(&Utc));
@@ -345,7 +319,7 @@ pub fn parse_instant(field: &str, s: &str) -> Result<DateTime<Utc>, AppError> {
     {
         return Ok(t.and_utc());
     }
-    Err(AppError::bad_param(
+    Err(ApiError::bad_param(
         field,
         format!("{s:?} is not an RFC 3339 date-time (e.g. 2024-05-01T08:00:00Z) or a date"),
     ))
@@ -360,11 +334,11 @@ pub struct TimeRange {
 
 /// Parses an OGC `datetime`: an instant, or an interval `start/end` where either end may be
 /// `..` or empty (open).
-pub fn parse_datetime_interval(field: &str, s: &str) -> Result<TimeRange, AppError> {
+pub fn parse_datetime_interval(field: &str, s: &str) -> Result<TimeRange, ApiError> {
     let open = |x: &str| x.is_empty() || x == "..";
     let range = if let Some((a, b)) = s.split_once('/') {
         if open(a) && open(b) {
-            return Err(AppError::bad_param(
+            return Err(ApiError::bad_param(
                 field,
                 "both ends of the interval are open",
             ));
@@ -391,7 +365,7 @@ pub fn parse_datetime_interval(field: &str, s: &str) -> Result<TimeRange, AppErr
     if let (Some(a), Some(b)) = (range.from, range.to)
         && a > b
     {
-        return Err(AppError::bad_param(
+        return Err(ApiError::bad_param(
             field,
             "the interval ends before it starts",
         ));

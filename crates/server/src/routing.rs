@@ -1,99 +1,34 @@
-//! Rectification routes (`POST /api/v1/routes`): the street office picks problems by id or by
-//! filter, the teams, a time budget and a travel mode; civmap answers with one ordered route per
-//! team along the real roads — as JSON with GeoJSON lines, as GPX for phones and navigation
-//! apps, or as a printable sheet (stop table + SVG map) for teams without phones.
-//!
-//! Only problems in the caller's scope are planned (a street office with a coded street: its
-//! street; see [`crate::scope`]); outside it a problem id is "not found", as everywhere else.
-//!
-//! The server only translates: problems become `civmap_route::Stop`s (must-visit when overdue,
-//! severe — high or critical — or inside a three-surroundings zone; otherwise optional with a
-//! value of category weight × severity weight; time on site from the category table, or from the
-//! request's `service_min`), the solver plans, and the plan is rendered. Infeasible requests (the
-//! must-visit stops do not fit the budget, a stop no usable road reaches) are answered 422 with
-//! the error's `stops` listing the problem ids.
+//! Rectification routes over HTTP (`POST /api/v1/routes`): the request is read and checked,
+//! the service plans (`civmap_app::planning`), and the plan is rendered — as JSON with GeoJSON
+//! lines, as GPX for phones and navigation apps, or as a printable sheet (stop table + SVG
+//! map) for teams without phones. An infeasible plan is a 422 in the common error shape with
+//! `stops` listing the problem ids.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
-use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::FromRequest;
+use axum::extract::{FromRequest, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use civmap_domain::{Problem, ProblemId, Role, Severity, Status, ZoneId, ZoneKind};
-use civmap_geodata::Crs;
-use civmap_geodata::osm::OsmData;
-use civmap_route::graph::{GraphBuilder, Mode, RoadGraph};
-use civmap_route::plan::{
-    self, Plan, PlanError, PlanRequest, PlannedStop, Priority, RouteEnd, Stop,
+use civmap_app::App;
+use civmap_app::planning::{
+    Chosen, MustReason, PLANNERS, Planned, PlanningError, RouteFilter as Filter, RouteInput,
 };
+use civmap_domain::{Problem, ProblemId, Status, ZoneId};
+use civmap_geodata::Crs;
+use civmap_route::graph::Mode;
+use civmap_route::plan::{Plan, PlanError, PlannedStop, RouteEnd};
 use civmap_tiles::svg::{Colour, LineStyle, StaticMap};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::error::{AppError, ErrorBody};
-use crate::extract::{Actor, AppJson, parse_urlencoded};
-use crate::scope::Scope;
-use crate::state::AppState;
-
-/// Most problems one plan may visit.
-pub const MAX_STOPS: usize = 500;
-
-/// Most teams in one plan.
-pub const MAX_TEAMS: usize = 20;
-
-/// Longest budget per team, minutes (a day).
-pub const MAX_BUDGET_MIN: f64 = 24.0 * 60.0;
-
-/// Longest time on site per stop a request may set, minutes (a working day).
-pub const MAX_SERVICE_MIN: f64 = 8.0 * 60.0;
-
-/// The roles that plan routes.
-const PLANNERS: &[Role] = &[Role::Admin, Role::StreetOffice];
-
-/// The road graphs of the served area, one per travel mode, built once at start from
-/// OpenStreetMap ways.
-#[derive(Debug)]
-pub struct RoadNetwork {
-    walk: RoadGraph,
-    cycle: RoadGraph,
-    drive: RoadGraph,
-}
-
-impl RoadNetwork {
-    /// Builds the walking, cycling and driving graphs from OSM data.
-    #[must_use]
-    pub fn from_osm(data: &OsmData) -> Arc<RoadNetwork> {
-        let build = |mode: Mode| {
-            let mut b = GraphBuilder::new(mode);
-            for n in &data.nodes {
-                b.add_node(n.id, n.lon, n.lat);
-            }
-            for w in &data.ways {
-                b.add_way(w.id, &w.refs, w.tags.iter());
-            }
-            b.build()
-        };
-        Arc::new(RoadNetwork {
-            walk: build(Mode::Walk),
-            cycle: build(Mode::Cycle),
-            drive: build(Mode::Drive),
-        })
-    }
-
-    /// The graph of one travel mode.
-    #[must_use]
-    pub fn graph(&self, mode: Mode) -> &RoadGraph {
-        match mode {
-            Mode::Walk => &self.walk,
-            Mode::Cycle => &self.cycle,
-            Mode::Drive => &self.drive,
-        }
-    }
-}
+use crate::auth::Caller;
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::{AppJson, parse_urlencoded};
+use crate::params::input_position;
 
 /// A route-planning request: which problems (`ids`, or a `filter`), how many teams, how long,
 /// how they travel, where they set out.
@@ -165,258 +100,40 @@ pub struct RouteParams {
     pub crs: Option<String>,
 }
 
-/// Why a problem is a must-visit stop.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum MustReason {
-    Overdue,
-    Surroundings,
-    Severe,
+/// What a must-visit reason reads on the sheet.
+fn reason_label(r: MustReason) -> &'static str {
+    match r {
+        MustReason::Overdue => "超期 overdue",
+        MustReason::Surroundings => "三个周边 three surroundings",
+        MustReason::Severe => "严重 severe",
+    }
 }
 
-impl MustReason {
-    fn code(self) -> &'static str {
-        match self {
-            MustReason::Overdue => "overdue",
-            MustReason::Surroundings => "three_surroundings",
-            MustReason::Severe => "severe",
-        }
-    }
-
-    fn label(self) -> &'static str {
-        match self {
-            MustReason::Overdue => "超期 overdue",
-            MustReason::Surroundings => "三个周边 three surroundings",
-            MustReason::Severe => "严重 severe",
+impl RouteFilter {
+    fn into_service(self) -> Filter {
+        Filter {
+            zone: self.zone.map(ZoneId),
+            category: self.category,
+            status: self.status,
+            overdue: self.overdue,
         }
     }
 }
 
-/// The problems chosen for a plan, with what the answer shows about them.
-struct Chosen {
-    problems: Vec<Problem>,
-    /// Category display name (Chinese) by problem id.
-    names: HashMap<String, String>,
-    /// Must-visit reasons by problem id (empty for optional stops).
-    reasons: HashMap<String, Vec<MustReason>>,
-    /// `ids` or `filter`: the request field the stops came from.
-    source: &'static str,
-}
-
-fn choose(state: &AppState, scope: &Scope, req: &RouteRequest) -> Result<Chosen, AppError> {
-    let table = state.categories();
-    let now = chrono::Utc::now();
-    let (source, problems) = if req.ids.is_empty() {
-        let f = req.filter.as_ref().ok_or_else(|| {
-            AppError::invalid("ids", "choose the problems with `ids` or with a `filter`")
-        })?;
-        ("filter", by_filter(state, scope, f, now)?)
-    } else {
-        if req.filter.is_some() {
-            return Err(AppError::invalid(
-                "filter",
-                "give either `ids` or `filter`, not both",
-            ));
-        }
-        ("ids", by_ids(state, scope, &req.ids)?)
-    };
-    if problems.is_empty() {
-        return Err(AppError::invalid(
-            source,
-            "no open problem matches: nothing to visit",
-        ));
-    }
-    if problems.len() > MAX_STOPS {
-        return Err(AppError::invalid(
-            source,
-            format!(
-                "{} problems chosen; a plan visits at most {MAX_STOPS}",
-                problems.len()
-            ),
-        ));
-    }
-    let names = problems
-        .iter()
-        .map(|p| {
-            let name = table
-                .by_code(&p.category)
-                .map_or_else(|| p.category.clone(), |c| c.name_zh.clone());
-            (p.id.to_string(), name)
-        })
-        .collect();
-    let reasons = must_reasons(state, &problems, now);
-    Ok(Chosen {
-        problems,
-        names,
-        reasons,
-        source,
-    })
-}
-
-/// Every open problem in the caller's scope matching the filter, in id order.
-fn by_filter(
-    state: &AppState,
-    scope: &Scope,
-    f: &RouteFilter,
-    now: chrono::DateTime<chrono::Utc>,
-) -> Result<Vec<Problem>, AppError> {
-    let table = state.categories();
-    for c in &f.category {
-        table
-            .id(c)
-            .map_err(|_| AppError::invalid("filter.category", format!("unknown category {c:?}")))?;
-    }
-    let zone = f.zone.map(ZoneId);
-    // The zones guard before the problems guard, as every reader takes them.
-    let zones = state.zones();
-    if let Some(z) = zone
-        && !zones.map.contains_key(&z)
-    {
-        return Err(AppError::invalid("filter.zone", format!("no zone {}", z.0)));
-    }
-    let g = state.problems();
-    let mut problems = Vec::new();
-    for (id, r) in &g.map {
-        let p = r.to_problem(*id, &table);
-        if !p.status.is_open()
-            || (!f.category.is_empty() && !f.category.contains(&p.category))
-            || (!f.status.is_empty() && !f.status.contains(&p.status))
-            || (f.overdue && !p.is_overdue(now))
-            || zone.is_some_and(|z| !zones.index.zones_at(p.location).iter().any(|h| h.id == z))
-            || !scope.contains(&zones, r)
-        {
-            continue;
-        }
-        problems.push(p);
-    }
-    Ok(problems)
-}
-
-/// The problems with these ids, each open, in the caller's scope (outside it a problem is
-/// "not found", as on every other API) and listed once.
-fn by_ids(state: &AppState, scope: &Scope, ids: &[Uuid]) -> Result<Vec<Problem>, AppError> {
-    let mut seen = HashSet::new();
-    let mut problems = Vec::with_capacity(ids.len());
-    for id in ids {
-        if !seen.insert(*id) {
-            return Err(AppError::invalid(
-                "ids",
-                format!("problem {id} is listed twice"),
-            ));
-        }
-        let p = state
-            .check_visible(scope, ProblemId(*id))
-            .and_then(|()| state.problem(ProblemId(*id)))
-            .map_err(|_| AppError::invalid("ids", format!("no problem {id}")))?;
-        if !p.status.is_open() {
-            return Err(AppError::invalid(
-                "ids",
-                format!(
-                    "problem {id} is {}: only open problems are visited",
-                    p.status
-                ),
-            ));
-        }
-        problems.push(p);
-    }
-    Ok(problems)
-}
-
-/// Why each problem must be visited (overdue, in a three-surroundings zone, severe); empty for
-/// optional ones.
-fn must_reasons(
-    state: &AppState,
-    problems: &[Problem],
-    now: chrono::DateTime<chrono::Utc>,
-) -> HashMap<String, Vec<MustReason>> {
-    let zones = state.zones();
-    problems
-        .iter()
-        .map(|p| {
-            let mut why = Vec::new();
-            if p.is_overdue(now) {
-                why.push(MustReason::Overdue);
-            }
-            if zones
-                .index
-                .zones_at(p.location)
-                .iter()
-                .any(|h| h.kind == ZoneKind::Surroundings)
-            {
-                why.push(MustReason::Surroundings);
-            }
-            if p.severity >= Severity::High {
-                why.push(MustReason::Severe);
-            }
-            (p.id.to_string(), why)
-        })
-        .collect()
-}
-
-/// Checks `service_min` (known category codes, 0 to 480 minutes).
-fn check_service(state: &AppState, service: &BTreeMap<String, f64>) -> Result<(), AppError> {
-    let table = state.categories();
-    for (code, &m) in service {
-        if table.by_code(code).is_none() {
-            return Err(AppError::invalid(
-                "service_min",
-                format!("unknown category {code:?}"),
-            ));
-        }
-        if !(m.is_finite() && (0.0..=MAX_SERVICE_MIN).contains(&m)) {
-            return Err(AppError::invalid(
-                "service_min",
-                format!("{code}: minutes on site must be 0 to {MAX_SERVICE_MIN}, got {m}"),
-            ));
-        }
-    }
-    Ok(())
-}
-
-/// Must-visit stops first (overdue, three surroundings, severe), then optional stops by value.
-fn to_stops(state: &AppState, chosen: &Chosen, service: &BTreeMap<String, f64>) -> Vec<Stop> {
-    let table = state.categories();
-    chosen
-        .problems
-        .iter()
-        .map(|p| {
-            let cat = table.by_code(&p.category);
-            let id = p.id.to_string();
-            let must = chosen.reasons.get(&id).is_some_and(|r| !r.is_empty());
-            let minutes = service
-                .get(&p.category)
-                .copied()
-                .unwrap_or_else(|| f64::from(cat.map_or(10, |c| c.service_minutes)));
-            Stop {
-                id,
-                lon: p.location.lon(),
-                lat: p.location.lat(),
-                service_s: minutes * 60.0,
-                priority: if must {
-                    Priority::Must
-                } else {
-                    Priority::Optional {
-                        value: cat.map_or(1.0, |c| c.weight).max(0.01) * p.severity.weight(),
-                    }
-                },
-            }
-        })
-        .collect()
-}
-
-fn parse_end(v: Option<&Value>, crs: Crs) -> Result<RouteEnd, AppError> {
+fn parse_end(v: Option<&Value>, crs: Crs) -> Result<RouteEnd, ApiError> {
     match v {
         None | Some(Value::Null) => Ok(RouteEnd::ReturnToStart),
         Some(Value::String(s)) if s == "start" => Ok(RouteEnd::ReturnToStart),
         Some(Value::String(s)) if s == "last" => Ok(RouteEnd::LastStop),
         Some(Value::Array(a)) if a.len() == 2 => {
             let (Some(lon), Some(lat)) = (a[0].as_f64(), a[1].as_f64()) else {
-                return Err(AppError::invalid("end", "end must be [lon, lat] numbers"));
+                return Err(ApiError::invalid("end", "end must be [lon, lat] numbers"));
             };
-            let (lon, lat) = crate::api::input_position(crs, lon, lat)
-                .map_err(|e| AppError::invalid("end", e.public_message()))?;
+            let (lon, lat) = input_position(crs, lon, lat)
+                .map_err(|e| ApiError::invalid("end", e.public_message()))?;
             Ok(RouteEnd::At([lon, lat]))
         }
-        Some(_) => Err(AppError::invalid(
+        Some(_) => Err(ApiError::invalid(
             "end",
             r#"end is "start", "last" or [lon, lat]"#,
         )),
@@ -449,7 +166,7 @@ fn plan_error(e: &PlanError, chosen: &Chosen, teams: usize) -> Response {
             budget_s,
             needed_s,
             ..
-        } => AppError::invalid(
+        } => ApiError::invalid(
             "budget_min",
             format!(
                 "the must-visit stops (overdue, three surroundings, severe) do not fit {:.0} min per team with {teams} team(s); the best plan found needs {:.0} min. Give more time or teams, or fewer problems. Stops: {}",
@@ -462,19 +179,19 @@ fn plan_error(e: &PlanError, chosen: &Chosen, teams: usize) -> Response {
             stop_ids,
             mode,
             max_snap_m,
-        } => AppError::invalid(
+        } => ApiError::invalid(
             chosen.source,
             format!(
                 "these must-visit stops cannot be reached from the start: no road usable on the {mode} network within {max_snap_m:.0} m. Stops: {}",
                 names(stop_ids)
             ),
         ),
-        PlanError::EndpointUnreachable { which, .. } => AppError::invalid(*which, e),
-        PlanError::ModeMismatch { .. } => AppError::invalid("mode", e),
+        PlanError::EndpointUnreachable { which, .. } => ApiError::invalid(*which, e),
+        PlanError::ModeMismatch { .. } => ApiError::invalid("mode", e),
         PlanError::InvalidStop { .. }
         | PlanError::DuplicateStopId(_)
-        | PlanError::TooManyStops { .. } => AppError::invalid(chosen.source, e),
-        PlanError::InvalidRequest(_) | PlanError::Solver(_) => AppError::invalid("body", e),
+        | PlanError::TooManyStops { .. } => ApiError::invalid(chosen.source, e),
+        PlanError::InvalidRequest(_) | PlanError::Solver(_) => ApiError::invalid("body", e),
     };
     let mut body = serde_json::to_value(err.body()).unwrap_or_else(|_| json!({}));
     if !e.stop_ids().is_empty()
@@ -503,10 +220,10 @@ fn plan_error(e: &PlanError, chosen: &Chosen, teams: usize) -> Response {
     )
 )]
 pub async fn plan_routes(
-    actor: Actor,
-    axum::extract::State(state): axum::extract::State<AppState>,
+    Caller { actor, .. }: Caller,
+    State(state): State<App>,
     request: axum::extract::Request,
-) -> Result<Response, AppError> {
+) -> Result<Response, ApiError> {
     // The role first: callers who may not plan learn nothing from validation errors.
     actor.require(PLANNERS, "plan routes")?;
     let q: RouteParams = parse_urlencoded(request.uri().query().unwrap_or_default().as_bytes())?;
@@ -516,54 +233,40 @@ pub async fn plan_routes(
         .as_deref()
         .unwrap_or("wgs84")
         .parse()
-        .map_err(|e| AppError::bad_param("crs", e))?;
+        .map_err(|e| ApiError::bad_param("crs", e))?;
     let format = q.format.as_deref().unwrap_or("json");
     if !matches!(format, "json" | "gpx" | "svg" | "html") {
-        return Err(AppError::bad_param(
+        return Err(ApiError::bad_param(
             "format",
             "format is json, gpx, svg or html",
         ));
     }
-    if !(1..=MAX_TEAMS).contains(&req.teams) {
-        return Err(AppError::invalid(
-            "teams",
-            format!("teams must be 1 to {MAX_TEAMS}"),
-        ));
-    }
-    if !(req.budget_min.is_finite() && req.budget_min > 0.0 && req.budget_min <= MAX_BUDGET_MIN) {
-        return Err(AppError::invalid(
-            "budget_min",
-            format!("budget_min must be more than 0 and at most {MAX_BUDGET_MIN} minutes"),
-        ));
-    }
-    let (lon, lat) = crate::api::input_position(crs, req.start[0], req.start[1])
-        .map_err(|_| AppError::invalid("start", "start must be a valid [lon, lat]"))?;
+    let (lon, lat) = input_position(crs, req.start[0], req.start[1])
+        .map_err(|_| ApiError::invalid("start", "start must be a valid [lon, lat]"))?;
     let end = parse_end(req.end.as_ref(), crs)?;
-    check_service(&state, &req.service_min)?;
-    let mode = req.mode.unwrap_or(Mode::Walk);
-    let chosen = choose(&state, &state.scope(&actor), &req)?;
-    let stops = to_stops(&state, &chosen, &req.service_min);
-    let request = PlanRequest {
-        stops,
+    let input = RouteInput {
+        ids: req.ids.into_iter().map(ProblemId).collect(),
+        filter: req.filter.map(RouteFilter::into_service),
+        teams: req.teams,
+        budget_min: req.budget_min,
+        mode: req.mode.unwrap_or(Mode::Walk),
         start: [lon, lat],
         end,
-        teams: req.teams,
-        budget_s: req.budget_min * 60.0,
-        mode,
+        service_min: req.service_min,
         seed: req.seed,
-        options: plan::PlanOptions::default(),
     };
-    let detour = request.options.detour_factor;
-    let roads = state.roads();
-    // The solver is CPU-bound (up to its time limit): keep it off the async workers.
-    let result = tokio::task::spawn_blocking(move || {
-        plan::plan_routes(&request, roads.as_deref().map(|r| r.graph(mode)))
-    })
-    .await
-    .map_err(|e| AppError::Internal(format!("route planner stopped: {e}")))?;
-    let plan = match result {
+    let Planned {
+        plan,
+        chosen,
+        detour,
+    } = match state.plan_routes(&actor, input).await {
         Ok(p) => p,
-        Err(e) => return Ok(plan_error(&e, &chosen, req.teams)),
+        Err(PlanningError::Service(e)) => return Err(e.into()),
+        Err(PlanningError::Infeasible {
+            error,
+            chosen,
+            teams,
+        }) => return Ok(plan_error(&error, &chosen, teams)),
     };
     Ok(match format {
         "gpx" => (
@@ -731,7 +434,7 @@ fn plan_json(plan: &Plan, chosen: &Chosen, crs: Crs, detour: f64) -> Value {
 
 /// The map of the printed route sheet: every team's line and its numbered stops, the start
 /// (`S`) and a separate end (`E`).
-fn sheet_map(plan: &Plan) -> Result<String, AppError> {
+fn sheet_map(plan: &Plan) -> Result<String, ApiError> {
     let mut map = StaticMap::new(900);
     map.title("civmap 整改路线 / rectification routes");
     for t in &plan.teams {
@@ -754,7 +457,7 @@ fn sheet_map(plan: &Plan) -> Result<String, AppError> {
         map.marker(end[0], end[1], "E", Colour::BLACK);
     }
     map.render()
-        .map_err(|e| AppError::Internal(format!("print map: {e}")))
+        .map_err(|e| ApiError::Internal(format!("print map: {e}")))
 }
 
 fn esc(s: &str) -> String {
@@ -771,7 +474,7 @@ fn hm(s: f64) -> String {
 }
 
 /// A printable page: the map, then one stop table per team (for teams without phones).
-fn sheet_html(plan: &Plan, chosen: &Chosen, detour: f64) -> Result<String, AppError> {
+fn sheet_html(plan: &Plan, chosen: &Chosen, detour: f64) -> Result<String, ApiError> {
     let mut h = String::from(
         "<!doctype html><html lang=\"zh\"><head><meta charset=\"utf-8\"><title>整改路线单 / route sheet</title>\
          <style>body{font-family:sans-serif;margin:1.5em}table{border-collapse:collapse;margin:1em 0;width:100%}\
@@ -816,7 +519,12 @@ fn sheet_html(plan: &Plan, chosen: &Chosen, detour: f64) -> Result<String, AppEr
             let reasons = chosen
                 .reasons
                 .get(&s.id)
-                .map(|r| r.iter().map(|r| r.label()).collect::<Vec<_>>().join("; "))
+                .map(|r| {
+                    r.iter()
+                        .map(|r| reason_label(*r))
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                })
                 .unwrap_or_default();
             let _ = write!(
                 h,

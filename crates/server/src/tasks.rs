@@ -1,35 +1,41 @@
-//! The work of staff: the inbox (`/api/v1/me/inbox`) and its live feed
-//! (`/api/v1/me/stream`, server-sent events), the look-back re-inspection
-//! (`/api/v1/problems/{id}/reinspect`), the assessment report (`/api/v1/assessment`: JSON,
-//! CSV, a printable page) and a zone's rectification ledger (`/api/v1/zones/{id}/ledger`).
+//! The work of staff over HTTP: the inbox (`/api/v1/me/inbox`) and its live feed
+//! (`/api/v1/me/stream`, server-sent events), a grid worker's own reports, the look-back
+//! re-inspection (`/api/v1/problems/{id}/reinspect`), the assessment report
+//! (`/api/v1/assessment`: JSON, CSV, a printable page), recurrence hot spots and a zone's
+//! rectification ledger (`/api/v1/zones/{id}/ledger`). The figures and rows are the service's
+//! (`civmap_app::reports`); here they are rendered.
 
-use std::collections::{BTreeMap, HashMap};
 use std::convert::Infallible;
 use std::fmt::Write as _;
 use std::time::Duration as StdDuration;
 
+use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use civmap_domain::assessment::{Case, Figures, Period};
-use civmap_domain::{Action, CategoryTable, ProblemId, Status, ZoneId};
-use civmap_index::{Filter, StatusSet};
+use civmap_app::App;
+use civmap_app::actor::{STAFF, roles_for};
+use civmap_app::reports::assessment::{self as report, GroupBy};
+use civmap_app::reports::inbox as inbox_rows;
+use civmap_app::time::{day_start, rfc3339};
+use civmap_app::workflow::lookback::Reinspection;
+use civmap_domain::assessment::Figures;
+use civmap_domain::{Action, ProblemId, ZoneId};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::api::{CrsParam, IdPath, feature_response};
-use crate::error::{AppError, ErrorBody};
-use crate::extract::{Actor, AppJson, AppQuery};
-use crate::record::{Record, rfc3339, to_ms};
-use crate::state::{AppState, STAFF, roles_for};
-use crate::workflow::{Reinspection, both_periods};
+use crate::api::common::{CrsParam, IdPath, feature_response};
+use crate::auth::Caller;
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::{AppJson, AppQuery};
+use crate::state::ServerState;
 
 /// The routes of this module with their OpenAPI declarations.
-pub fn router() -> OpenApiRouter<AppState> {
+pub fn router() -> OpenApiRouter<ServerState> {
     OpenApiRouter::new()
         .routes(routes!(inbox))
         .routes(routes!(my_reports))
@@ -40,8 +46,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(recurrence_hotspots))
 }
 
-/// At most this many items per inbox list (the counts are complete).
-const INBOX_LIST_MAX: usize = 200;
+/// Days of recurrence hot spots counted when `from` is not given.
+const DEFAULT_HOTSPOT_DAYS: i64 = 90;
 
 /// One problem in an inbox list.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -61,7 +67,7 @@ pub struct InboxItem {
     pub lon: f64,
     pub lat: f64,
     pub version: i64,
-    /// Re-inspections only: when the problem was closed and when the look-back is due.
+    /// Look-backs only: when the problem was closed and when the look-back is due.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub closed_at: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -94,42 +100,34 @@ pub struct Inbox {
     pub at: String,
 }
 
-fn item(id: ProblemId, r: &Record, table: &CategoryTable, now_ms: i64) -> InboxItem {
-    let code = r.category_code(table);
-    let mut description: String = r.description.chars().take(120).collect();
-    if r.description.chars().count() > 120 {
-        description.push('…');
-    }
-    InboxItem {
-        id: id.0,
-        category: code.to_owned(),
-        category_zh: table
-            .by_code(code)
-            .map_or_else(|| code.to_owned(), |c| c.name_zh.clone()),
-        status: r.status.as_str().to_owned(),
-        severity: r.severity.as_str().to_owned(),
-        description,
-        deadline: r.deadline().map(rfc3339),
-        overdue: r.status.is_open() && r.deadline().is_some() && r.deadline_ms < now_ms,
-        rework_count: r.rework_count,
-        lon: r.lon,
-        lat: r.lat,
-        version: r.version,
-        closed_at: None,
-        due_at: None,
+impl From<inbox_rows::InboxItem> for InboxItem {
+    fn from(i: inbox_rows::InboxItem) -> Self {
+        Self {
+            id: i.id.0,
+            category: i.category,
+            category_zh: i.category_zh,
+            status: i.status.as_str().to_owned(),
+            severity: i.severity.as_str().to_owned(),
+            description: i.description,
+            deadline: i.deadline.map(rfc3339),
+            overdue: i.overdue,
+            rework_count: i.rework_count,
+            lon: i.lon,
+            lat: i.lat,
+            version: i.version,
+            closed_at: i.closed_at.map(rfc3339),
+            due_at: i.due_at.map(rfc3339),
+        }
     }
 }
 
-fn list(mut items: Vec<InboxItem>) -> InboxList {
-    let count = items.len();
-    items.truncate(INBOX_LIST_MAX);
-    InboxList { count, items }
-}
-
-/// Overdue first, then the earliest deadline, then no deadline; ties by id.
-fn by_urgency(a: &InboxItem, b: &InboxItem) -> std::cmp::Ordering {
-    let key = |i: &InboxItem| (!i.overdue, i.deadline.is_none(), i.deadline.clone(), i.id);
-    key(a).cmp(&key(b))
+impl From<inbox_rows::InboxList> for InboxList {
+    fn from(l: inbox_rows::InboxList) -> Self {
+        Self {
+            count: l.count,
+            items: l.items.into_iter().map(InboxItem::from).collect(),
+        }
+    }
 }
 
 #[utoipa::path(
@@ -145,81 +143,20 @@ fn by_urgency(a: &InboxItem, b: &InboxItem) -> std::cmp::Ordering {
     )
 )]
 async fn inbox(
-    actor: Actor,
-    axum::extract::State(state): axum::extract::State<AppState>,
-) -> Result<axum::Json<Inbox>, AppError> {
+    Caller { actor, .. }: Caller,
+    State(state): State<App>,
+) -> Result<axum::Json<Inbox>, ApiError> {
     actor.require(STAFF, "have an inbox")?;
-    // A static token acting for no account has no tasks of its own, but sees its scope's
-    // escalations, fixes to verify and look-backs.
-    let now = Utc::now();
-    let now_ms = to_ms(now);
-    let scope = state.scope(&actor);
-    let verifies = roles_for(Action::Verify).contains(&actor.role);
-    let due = state.reinspections_due(&scope, now);
-    let table = state.categories();
-    let mine = actor.user.and_then(|u| crate::record::interned(u.0));
-    let (mut tasks, mut escalations, mut to_verify) = (Vec::new(), Vec::new(), Vec::new());
-    {
-        let open = Filter::default().with_statuses(StatusSet::of([
-            Status::Dispatched,
-            Status::Escalated,
-            Status::Rectified,
-        ]));
-        let zones = state.zones();
-        let g = state.problems();
-        let mut visit = |id: ProblemId, r: &Record| {
-            let assigned = mine.is_some_and(|k| r.assignee_key() == k);
-            match r.status {
-                Status::Dispatched | Status::Escalated if assigned => {
-                    tasks.push(item(id, r, &table, now_ms));
-                }
-                Status::Escalated if verifies && scope.contains(&zones, r) => {
-                    escalations.push(item(id, r, &table, now_ms));
-                }
-                Status::Rectified if verifies && scope.contains(&zones, r) => {
-                    to_verify.push(item(id, r, &table, now_ms));
-                }
-                _ => {}
-            }
-        };
-        for (id, r) in g.map.iter() {
-            if open.statuses.contains(r.status) {
-                visit(*id, r);
-            }
-        }
-    }
-    tasks.sort_by(by_urgency);
-    escalations.sort_by(by_urgency);
-    to_verify.sort_by_key(|a| (a.deadline.clone(), a.id));
-    let rework: Vec<InboxItem> = tasks
-        .iter()
-        .filter(|t| t.rework_count > 0 && t.status == "dispatched")
-        .cloned()
-        .collect();
-    let reinspections = {
-        let g = state.problems();
-        due.into_iter()
-            .filter_map(|d| {
-                let r = g.map.get(&d.id)?;
-                let mut i = item(d.id, r, &table, now_ms);
-                i.closed_at = Some(rfc3339(d.closed_at));
-                i.due_at = Some(rfc3339(d.due_at));
-                Some(i)
-            })
-            .collect()
-    };
+    let i = state.inbox(&actor, Utc::now());
     Ok(axum::Json(Inbox {
-        tasks: list(tasks),
-        rework: list(rework),
-        reinspections: list(reinspections),
-        escalations: list(escalations),
-        to_verify: list(to_verify),
-        at: rfc3339(now),
+        tasks: i.tasks.into(),
+        rework: i.rework.into(),
+        reinspections: i.reinspections.into(),
+        escalations: i.escalations.into(),
+        to_verify: i.to_verify.into(),
+        at: rfc3339(i.at),
     }))
 }
-
-/// At most this many of a reporter's own reports are listed, newest first.
-const MY_REPORTS_MAX: usize = 500;
 
 #[utoipa::path(
     get,
@@ -234,35 +171,21 @@ const MY_REPORTS_MAX: usize = 500;
     )
 )]
 async fn my_reports(
-    actor: Actor,
-    axum::extract::State(state): axum::extract::State<AppState>,
+    Caller { actor, .. }: Caller,
+    State(state): State<App>,
     AppQuery(q): AppQuery<CrsParam>,
-) -> Result<Response, AppError> {
+) -> Result<Response, ApiError> {
     let me = actor.user.ok_or_else(|| {
-        AppError::Unauthorized("sign in (POST /api/v1/login) to see your reports".into())
+        ApiError::Unauthorized("sign in (POST /api/v1/login) to see your reports".into())
     })?;
     let crs = q.crs()?;
+    let (ids, matched) = state.reports_of(me);
     let table = state.categories();
-    // Compared by interned number: no id lookup per record.
-    let key = crate::record::interned(me.0);
     let g = state.problems();
-    let mut mine: Vec<(i64, ProblemId)> = g
-        .map
-        .iter()
-        .filter(|(_, r)| key.is_some_and(|k| r.reporter_key() == k))
-        .map(|(id, r)| (r.reported_ms, *id))
-        .collect();
-    mine.sort_unstable_by(|a, b| b.cmp(a));
-    let matched = mine.len();
-    let ids: Vec<ProblemId> = mine
-        .into_iter()
-        .take(MY_REPORTS_MAX)
-        .map(|(_, id)| id)
-        .collect();
     let body = crate::geojson::problem_collection(
         &g.map,
         &ids,
-        crate::api::view(&table, crs, &actor),
+        crate::render::view(&table, crs, &actor),
         &crate::geojson::CollectionMeta {
             number_matched: Some(matched),
             ..Default::default()
@@ -276,7 +199,7 @@ async fn my_reports(
 #[derive(Debug, Serialize)]
 struct LiveOut<'a> {
     #[serde(flatten)]
-    change: &'a crate::state::LiveChange,
+    change: &'a civmap_app::memory::live::LiveChange,
     /// The change concerns a problem assigned to the listener.
     mine: bool,
 }
@@ -294,9 +217,9 @@ struct LiveOut<'a> {
     )
 )]
 async fn stream(
-    actor: Actor,
-    axum::extract::State(state): axum::extract::State<AppState>,
-) -> Result<Response, AppError> {
+    Caller { actor, .. }: Caller,
+    State(state): State<App>,
+) -> Result<Response, ApiError> {
     actor.require(STAFF, "follow live changes")?;
     let me = actor.user;
     let scope = state.scope(&actor);
@@ -345,6 +268,7 @@ pub struct ReinspectBody {
     /// The version the caller saw.
     pub version: i64,
     /// `clean` (still clean) or `came_back` (回潮: reopened and dispatched again).
+    #[schema(value_type = String)]
     pub result: Reinspection,
     #[serde(default)]
     pub note: String,
@@ -362,19 +286,19 @@ pub struct ReinspectBody {
     params(("id" = Uuid, Path, description = "Problem id"), CrsParam),
     request_body(content = ReinspectBody, content_type = "application/json"),
     responses(
-        (status = 200, description = "The problem after the re-inspection", body = crate::record::ProblemFeatureDoc, content_type = "application/geo+json"),
+        (status = 200, description = "The problem after the re-inspection", body = crate::render::ProblemFeatureDoc, content_type = "application/geo+json"),
         (status = 404, description = "No such problem in the caller's scope", body = ErrorBody),
         (status = 409, description = "Not closed, or a stale version", body = ErrorBody),
         (status = 422, description = "A bad field, named in `field`", body = ErrorBody),
     )
 )]
 async fn reinspect(
-    actor: Actor,
-    axum::extract::State(state): axum::extract::State<AppState>,
+    Caller { actor, .. }: Caller,
+    State(state): State<App>,
     IdPath(id): IdPath,
     AppQuery(q): AppQuery<CrsParam>,
     AppJson(body): AppJson<ReinspectBody>,
-) -> Result<Response, AppError> {
+) -> Result<Response, ApiError> {
     actor.require(roles_for(Action::Recur), "re-inspect problems")?;
     let crs = q.crs()?;
     let p = state
@@ -402,9 +326,23 @@ pub struct AssessmentParams {
     pub to: Option<String>,
     /// `street` (default: one row for everything the caller sees), `zone` (the zone each
     /// problem was dispatched through) or `chief` (its current assignee).
-    pub by: Option<String>,
+    #[param(value_type = Option<String>)]
+    pub by: Option<GroupBy>,
     /// `json` (default), `csv` (UTF-8 with BOM, opens in Excel) or `html` (a printable page).
-    pub format: Option<String>,
+    #[param(value_type = Option<String>)]
+    pub format: Option<ReportFormat>,
+}
+
+/// How a report is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReportFormat {
+    #[default]
+    Json,
+    /// UTF-8 with a BOM (opens in Excel).
+    Csv,
+    /// A printable page.
+    Html,
 }
 
 /// One row of the assessment: a group, its figures and those of the period before.
@@ -430,10 +368,10 @@ pub struct Assessment {
     pub rows: Vec<AssessmentRow>,
 }
 
-fn parse_bound(state: &AppState, field: &str, s: &str) -> Result<DateTime<Utc>, AppError> {
+/// An end of a period: RFC 3339, or a date meaning that day's midnight in China Standard Time.
+fn parse_bound(field: &str, s: &str) -> Result<DateTime<Utc>, ApiError> {
     if let Ok(d) = NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d") {
-        let off = i64::from(state.calendar().offset().local_minus_utc());
-        return Ok(d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc() - Duration::seconds(off));
+        return Ok(day_start(d));
     }
     crate::params::parse_instant(field, s)
 }
@@ -453,129 +391,44 @@ fn parse_bound(state: &AppState, field: &str, s: &str) -> Result<DateTime<Utc>, 
     )
 )]
 async fn assessment(
-    actor: Actor,
-    axum::extract::State(state): axum::extract::State<AppState>,
+    Caller { actor, .. }: Caller,
+    State(state): State<App>,
     AppQuery(q): AppQuery<AssessmentParams>,
-) -> Result<Response, AppError> {
+) -> Result<Response, ApiError> {
     actor.require(STAFF, "see assessments")?;
-    let now = Utc::now();
+    let default = state.last_week(Utc::now());
     let from = match q.from.as_deref() {
-        Some(s) => parse_bound(&state, "from", s)?,
-        None => state.calendar().week_start(now) - Duration::days(7),
+        Some(s) => parse_bound("from", s)?,
+        None => default.from,
     };
     let to = match q.to.as_deref() {
-        Some(s) => parse_bound(&state, "to", s)?,
+        Some(s) => parse_bound("to", s)?,
         None => from + Duration::days(7),
     };
-    if to <= from {
-        return Err(AppError::bad_param(
-            "to",
-            "the period must end after it starts",
-        ));
-    }
-    if to - from > Duration::days(3660) {
-        return Err(AppError::bad_param(
-            "to",
-            "a period may be at most ten years long",
-        ));
-    }
-    let by = q.by.as_deref().unwrap_or("street");
-    if !matches!(by, "street" | "zone" | "chief") {
-        return Err(AppError::bad_param(
-            "by",
-            format!("{by:?} is not one of street, zone, chief"),
-        ));
-    }
-    let format = q.format.as_deref().unwrap_or("json");
-    if !matches!(format, "json" | "csv" | "html") {
-        return Err(AppError::bad_param(
-            "format",
-            format!("{format:?} is not one of json, csv, html"),
-        ));
-    }
-    let period = Period { from, to };
-    let scope = state.scope(&actor);
-    // The previous period ends where this one starts: the steps before `to` cover both.
-    let cases = state.assessment_cases(&scope, to).await?;
-    let names = group_names(&state, by).await?;
-    let mut groups: BTreeMap<String, Vec<&Case>> = BTreeMap::new();
-    for (case, keys) in &cases {
-        let key = match by {
-            "zone" => keys
-                .zone
-                .map_or_else(|| "none".to_owned(), |z| z.to_string()),
-            "chief" => keys
-                .assignee
-                .map_or_else(|| "none".to_owned(), |u| u.to_string()),
-            _ => "street".to_owned(),
-        };
-        groups.entry(key).or_default().push(case);
-    }
-    if groups.is_empty() {
-        groups.insert("street".to_owned(), Vec::new());
-    }
-    let mut rows: Vec<AssessmentRow> = groups
-        .into_iter()
-        .map(|(key, cs)| {
-            let (current, previous) = both_periods(cs.iter().copied(), period);
-            let name = names
-                .get(&key)
-                .cloned()
-                .unwrap_or_else(|| match key.as_str() {
-                    "street" => "全街道 whole street".to_owned(),
-                    "none" => "（未派单）not dispatched".to_owned(),
-                    other => other.to_owned(),
-                });
-            AssessmentRow {
-                key,
-                name,
-                current,
-                previous,
-            }
-        })
-        .collect();
-    rows.sort_by(|a, b| {
-        (b.current.reported + b.current.open, &a.name)
-            .cmp(&(a.current.reported + a.current.open, &b.name))
-    });
-    let report = Assessment {
-        from: rfc3339(from),
-        to: rfc3339(to),
+    let period = report::check_period(from, to)?;
+    let by = q.by.unwrap_or_default();
+    let r = state.assessment(&actor, period, by).await?;
+    let out = Assessment {
+        from: rfc3339(period.from),
+        to: rfc3339(period.to),
         previous_from: rfc3339(period.previous().from),
         previous_to: rfc3339(period.previous().to),
-        by: by.to_owned(),
-        rows,
-    };
-    Ok(match format {
-        "csv" => csv_response(&assessment_csv(&report)?, "civmap-assessment.csv"),
-        "html" => assessment_html(&report).into_response(),
-        _ => axum::Json(report).into_response(),
-    })
-}
-
-/// Names of the zones or chiefs rows are keyed by.
-async fn group_names(state: &AppState, by: &str) -> Result<HashMap<String, String>, AppError> {
-    Ok(match by {
-        "zone" => state
-            .zones()
-            .map
-            .values()
-            .map(|z| (z.id.to_string(), z.name.clone()))
-            .collect(),
-        "chief" => state
-            .user_names()
-            .await?
+        by: by.as_str().to_owned(),
+        rows: r
+            .rows
             .into_iter()
-            .map(|(id, (name, display))| {
-                let shown = if display.is_empty() {
-                    name
-                } else {
-                    format!("{display} ({name})")
-                };
-                (id.to_string(), shown)
+            .map(|row| AssessmentRow {
+                key: row.key,
+                name: row.name,
+                current: row.current,
+                previous: row.previous,
             })
             .collect(),
-        _ => HashMap::new(),
+    };
+    Ok(match q.format.unwrap_or_default() {
+        ReportFormat::Csv => csv_response(&assessment_csv(&out)?, "civmap-assessment.csv"),
+        ReportFormat::Html => assessment_html(&out).into_response(),
+        ReportFormat::Json => axum::Json(out).into_response(),
     })
 }
 
@@ -615,7 +468,7 @@ fn figure_cells(f: &Figures) -> [String; 13] {
     ]
 }
 
-fn assessment_csv(r: &Assessment) -> Result<Vec<u8>, AppError> {
+fn assessment_csv(r: &Assessment) -> Result<Vec<u8>, ApiError> {
     let mut out = b"\xEF\xBB\xBF".to_vec();
     {
         let mut w = csv::Writer::from_writer(&mut out);
@@ -645,8 +498,8 @@ fn assessment_csv(r: &Assessment) -> Result<Vec<u8>, AppError> {
     Ok(out)
 }
 
-fn internal(e: impl std::fmt::Display) -> AppError {
-    AppError::Internal(e.to_string())
+fn internal(e: impl std::fmt::Display) -> ApiError {
+    ApiError::Internal(e.to_string())
 }
 
 fn csv_response(body: &[u8], filename: &str) -> Response {
@@ -779,26 +632,21 @@ pub struct Hotspots {
     )
 )]
 async fn recurrence_hotspots(
-    actor: Actor,
-    axum::extract::State(state): axum::extract::State<AppState>,
+    Caller { actor, .. }: Caller,
+    State(state): State<App>,
     AppQuery(q): AppQuery<HotspotParams>,
-) -> Result<axum::Json<Hotspots>, AppError> {
+) -> Result<axum::Json<Hotspots>, ApiError> {
     actor.require(STAFF, "see recurrence hot spots")?;
     let now = Utc::now();
     let to = match q.to.as_deref() {
-        Some(s) => parse_bound(&state, "to", s)?,
+        Some(s) => parse_bound("to", s)?,
         None => now,
     };
     let from = match q.from.as_deref() {
-        Some(s) => parse_bound(&state, "from", s)?,
-        None => to - Duration::days(90),
+        Some(s) => parse_bound("from", s)?,
+        None => to - Duration::days(DEFAULT_HOTSPOT_DAYS),
     };
-    if to <= from {
-        return Err(AppError::bad_param(
-            "to",
-            "the period must end after it starts",
-        ));
-    }
+    let period = report::check_period(from, to)?;
     let kinds: Vec<civmap_domain::ZoneKind> = q
         .kind
         .as_deref()
@@ -808,71 +656,26 @@ async fn recurrence_hotspots(
             k.trim()
                 .parse()
                 .map_err(|e: civmap_domain::ValidationError| {
-                    AppError::bad_param("kind", e.to_string())
+                    ApiError::bad_param("kind", e.to_string())
                 })
         })
         .collect::<Result<_, _>>()?;
-    let period = Period { from, to };
-    let scope = state.scope(&actor);
-    let mut recurred: Vec<ProblemId> = state
-        .store()
-        .lifecycle_events(to)
+    let zones = state
+        .hotspots(&actor, period, &kinds)
         .await?
         .into_iter()
-        .filter(|(_, k, at)| *k == civmap_domain::EventKind::Recurred && period.contains(*at))
-        .map(|(id, _, _)| id)
-        .collect();
-    let (from_ms, to_ms) = (to_ms(from), to_ms(to));
-    {
-        let g = state.problems();
-        recurred.extend(
-            g.map
-                .iter()
-                .filter(|(_, r)| {
-                    r.recurrence_of().is_some() && (from_ms..to_ms).contains(&r.reported_ms)
-                })
-                .map(|(id, _)| *id),
-        );
-    }
-    let mut by_zone: HashMap<ZoneId, Vec<ProblemId>> = HashMap::new();
-    for id in recurred {
-        let Some((lon, lat)) = ({
-            let zones = state.zones();
-            let g = state.problems();
-            g.map
-                .get(&id)
-                .filter(|r| scope.contains(&zones, r))
-                .map(|r| (r.lon, r.lat))
-        }) else {
-            continue;
-        };
-        for z in state.containing_zones(lon, lat) {
-            by_zone.entry(z).or_default().push(id);
-        }
-    }
-    let zones = state.zones();
-    let mut out: Vec<Hotspot> = by_zone
-        .into_iter()
-        .filter_map(|(z, ids)| {
-            let zone = zones.map.get(&z)?;
-            kinds.contains(&zone.kind).then(|| Hotspot {
-                zone: z.0,
-                name: zone.name.clone(),
-                kind: zone.kind.as_str().to_owned(),
-                recurrences: ids.len(),
-                problems: ids.iter().take(50).map(|p| p.0).collect(),
-            })
+        .map(|h| Hotspot {
+            zone: h.zone.0,
+            name: h.name,
+            kind: h.kind.as_str().to_owned(),
+            recurrences: h.recurrences,
+            problems: h.problems.into_iter().map(|p| p.0).collect(),
         })
         .collect();
-    out.sort_by(|a, b| {
-        b.recurrences
-            .cmp(&a.recurrences)
-            .then_with(|| a.name.cmp(&b.name))
-    });
     Ok(axum::Json(Hotspots {
         from: rfc3339(from),
         to: rfc3339(to),
-        zones: out,
+        zones,
     }))
 }
 
@@ -891,34 +694,12 @@ async fn recurrence_hotspots(
     )
 )]
 async fn ledger(
-    actor: Actor,
-    axum::extract::State(state): axum::extract::State<AppState>,
+    Caller { actor, .. }: Caller,
+    State(state): State<App>,
     IdPath(id): IdPath,
-) -> Result<Response, AppError> {
+) -> Result<Response, ApiError> {
     actor.require(STAFF, "export ledgers")?;
-    let zone = ZoneId(id);
-    let zone_name = state
-        .zones()
-        .map
-        .get(&zone)
-        .map(|z| z.name.clone())
-        .ok_or_else(|| AppError::NotFound(format!("no zone {id}")))?;
-    let scope = state.scope(&actor);
-    let ids: Vec<ProblemId> = {
-        let zones = state.zones();
-        let g = state.problems();
-        let inside = g
-            .index
-            .in_zone(&zones.index, zone, &Filter::default())
-            .map_err(|e| AppError::bad_param("id", e.to_string()))?;
-        inside
-            .into_iter()
-            .filter(|p| g.map.get(p).is_some_and(|r| scope.contains(&zones, r)))
-            .collect()
-    };
-    let events = state.store().events_for_problems(&ids).await?;
-    let users = state.user_names().await?;
-    let table = state.categories();
+    let ledger = state.ledger(&actor, ZoneId(id)).await?;
     let mut out = b"\xEF\xBB\xBF".to_vec();
     {
         let mut w = csv::Writer::from_writer(&mut out);
@@ -939,34 +720,21 @@ async fn ledger(
             "photos",
         ])
         .map_err(internal)?;
-        let g = state.problems();
-        for e in &events {
-            let Some(r) = g.map.get(&e.problem) else {
-                continue;
-            };
-            let code = r.category_code(&table);
+        for l in &ledger.lines {
+            let e = &l.event;
             w.write_record([
-                zone_name.as_str(),
-                &e.problem.to_string(),
-                code,
-                &table
-                    .by_code(code)
-                    .map_or_else(String::new, |c| c.name_zh.clone()),
-                &format!("{:.6}", r.lon),
-                &format!("{:.6}", r.lat),
-                &rfc3339(crate::record::from_ms(r.reported_ms)),
-                r.status.as_str(),
+                ledger.zone_name.as_str(),
+                &l.problem.to_string(),
+                &l.category,
+                &l.category_zh,
+                &format!("{:.6}", l.lon),
+                &format!("{:.6}", l.lat),
+                &rfc3339(l.reported_at),
+                l.status_now.as_str(),
                 &e.seq.to_string(),
                 e.kind.as_str(),
                 &rfc3339(e.at),
-                &e.actor.map_or_else(
-                    || "system".to_owned(),
-                    |u| {
-                        users
-                            .get(&u)
-                            .map_or_else(|| u.to_string(), |(name, _)| name.clone())
-                    },
-                ),
+                l.actor_name.as_deref().unwrap_or("system"),
                 &e.note,
                 &e.photos.join(" "),
             ])

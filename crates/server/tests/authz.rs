@@ -17,9 +17,10 @@ use std::collections::BTreeSet;
 use axum::body::Body;
 use axum::http::{Method, StatusCode};
 use chrono::Utc;
+use civmap_app::accounts::{passwords, secrets, sessions};
+use civmap_app::privacy::generalise_position;
 use civmap_domain::{Role, User, UserId, Zone, ZoneId, ZoneKind};
-use civmap_server::auth::{self, SESSION_COOKIE};
-use civmap_server::record::generalise_position;
+use civmap_server::auth::SESSION_COOKIE;
 use civmap_store::{Session, SessionKind};
 use common::{OFFICE_TOKEN, PUBLIC_TOKEN, Resp, TestApp, setup_with};
 use serde_json::{Value, json};
@@ -175,7 +176,7 @@ async fn account(t: &TestApp, name: &str, role: Role, street: Option<&str>) -> U
         display_name: format!("测试 {name}"),
         role,
         street: street.map(str::to_owned),
-        password_hash: auth::hash_password(PASSWORD).unwrap(),
+        password_hash: passwords::hash_password(PASSWORD).unwrap(),
         disabled: false,
         created_at: Utc::now(),
     };
@@ -270,11 +271,13 @@ async fn world() -> World {
         if let Some(z) = z {
             t.state.assign(z, u.id).await.unwrap();
         }
-        let (tk, _) = auth::issue_api_token(&t.store, u.id, 30).await.unwrap();
+        let (tk, _) = sessions::issue_api_token(&t.store, u.id, 30).await.unwrap();
         tokens.push((who, tk, u.id));
     }
     let fixer = account(&t, "fixer", Role::StreetOffice, None).await;
-    let (fixer, _) = auth::issue_api_token(&t.store, fixer.id, 30).await.unwrap();
+    let (fixer, _) = sessions::issue_api_token(&t.store, fixer.id, 30)
+        .await
+        .unwrap();
     let w = World {
         t,
         tokens,
@@ -689,7 +692,7 @@ async fn browser_sessions_need_the_csrf_token_for_changes_and_end_at_logout() {
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
     let tk = r.json()["token"].as_str().unwrap().to_owned();
-    assert!(tk.starts_with(auth::API_TOKEN_PREFIX));
+    assert!(tk.starts_with(secrets::API_TOKEN_PREFIX));
     let r = w.t.get_as("/api/v1/me", &tk).await;
     assert_eq!(r.json()["via"], "token");
     assert_eq!(r.json()["csrf_token"], Value::Null);
@@ -809,10 +812,10 @@ async fn expired_revoked_disabled_and_reset_credentials_are_refused() {
     let user = w.user(Who::RoadA).unwrap();
     let store = &w.t.store;
     // Expired: a token whose end is past.
-    let secret = auth::new_api_token();
+    let secret = secrets::new_api_token();
     store
         .create_session(&Session {
-            token_hash: auth::token_hash(&secret),
+            token_hash: secrets::token_hash(&secret),
             user,
             kind: SessionKind::ApiToken,
             created_at: Utc::now() - chrono::Duration::days(10),
@@ -825,10 +828,10 @@ async fn expired_revoked_disabled_and_reset_credentials_are_refused() {
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
     assert_eq!(r.error().0, "unauthorized");
     // A cookie secret is no bearer token, nor the reverse.
-    let cookie_secret = auth::new_secret();
+    let cookie_secret = secrets::new_secret();
     store
         .create_session(&Session {
-            token_hash: auth::token_hash(&cookie_secret),
+            token_hash: secrets::token_hash(&cookie_secret),
             user,
             kind: SessionKind::Cookie,
             created_at: Utc::now(),
@@ -854,9 +857,14 @@ async fn expired_revoked_disabled_and_reset_credentials_are_refused() {
         .await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
     // Revoked.
-    let (tk, _) = auth::issue_api_token(store, user, 1).await.unwrap();
+    let (tk, _) = sessions::issue_api_token(store, user, 1).await.unwrap();
     assert_eq!(w.t.get_as("/api/v1/me", &tk).await.status, StatusCode::OK);
-    assert!(store.revoke_session(&auth::token_hash(&tk)).await.unwrap());
+    assert!(
+        store
+            .revoke_session(&secrets::token_hash(&tk))
+            .await
+            .unwrap()
+    );
     assert_eq!(
         w.t.get_as("/api/v1/me", &tk).await.status,
         StatusCode::UNAUTHORIZED

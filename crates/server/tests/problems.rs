@@ -610,7 +610,7 @@ async fn state_reloaded_from_the_store_equals_the_served_state() {
     let t = setup().await;
     populate(&t, 40, 3).await;
     let before = walk(&t, "limit=1000").await;
-    let reloaded = civmap_server::AppState::load(
+    let reloaded = civmap_app::App::load(
         t.store.clone(),
         civmap_domain::CategoryTable::builtin(),
         t.state.config().clone(),

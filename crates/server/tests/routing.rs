@@ -13,12 +13,12 @@ use std::sync::Arc;
 
 use axum::http::{Method, StatusCode};
 use chrono::{Duration, Utc};
+use civmap_app::config::ApiToken;
+use civmap_app::planning::network::RoadNetwork;
 use civmap_domain::{
     CategoryTable, NewProblem, PoiKind, Role, Severity, Status, User, UserId, Zone, ZoneId,
     ZoneKind,
 };
-use civmap_server::ApiToken;
-use civmap_server::routing::RoadNetwork;
 use common::{CHIEF_TOKEN, OFFICE_TOKEN, PUBLIC_TOKEN, Resp, TestApp, setup_with};
 use geo::{Distance, Haversine, LineString, MultiPolygon, Point, Polygon};
 use rand::{Rng, SeedableRng};
@@ -1114,7 +1114,7 @@ async fn a_street_office_plans_only_the_problems_of_its_street() {
         created_at: Utc::now(),
     };
     t.store.create_user(&user).await.unwrap();
-    let (token, _) = civmap_server::auth::issue_api_token(&t.store, user.id, 1)
+    let (token, _) = civmap_app::accounts::sessions::issue_api_token(&t.store, user.id, 1)
         .await
         .unwrap();
     let mine: Vec<&Seeded> = seeded

@@ -11,9 +11,9 @@ use std::io::Read as _;
 
 use axum::body::Body;
 use axum::http::{Method, StatusCode};
+use civmap_app::App as AppState;
+use civmap_app::tiles::basemap::basemap_from_osm;
 use civmap_domain::CategoryTable;
-use civmap_server::AppState;
-use civmap_server::tiles::{basemap_from_osm, generalise};
 use civmap_store::BasemapFeature;
 use common::{OFFICE_TOKEN, Resp, TestApp, setup};
 use geo::{Coord, Geometry, LineString, Point, Polygon, coord};
@@ -192,7 +192,8 @@ fn indoor(category: &str) -> bool {
 /// Where a public tile shows a problem.
 fn shown(p: &Reported) -> (f64, f64) {
     if indoor(&p.category) {
-        generalise(p.lon, p.lat)
+        let [x, y] = civmap_app::privacy::generalise_position([p.lon, p.lat]);
+        (x, y)
     } else {
         (p.lon, p.lat)
     }
@@ -913,7 +914,7 @@ async fn tilejson_style_and_openapi() {
     // Every layer draws from a declared source and a schema layer; labels use text-field.
     let sources = style["sources"].as_object().unwrap();
     let layers = style["layers"].as_array().unwrap();
-    let schema: BTreeSet<&str> = civmap_server::tiles::layer_specs()
+    let schema: BTreeSet<&str> = civmap_tiles::schema::LAYER_SPECS
         .iter()
         .map(|s| s.id)
         .collect();

@@ -28,7 +28,7 @@ async fn account(t: &TestApp, name: &str, display: &str, role: Role) -> (UserId,
         display_name: display.to_owned(),
         role,
         street: None,
-        password_hash: civmap_server::auth::hash_password(PASSWORD).unwrap(),
+        password_hash: civmap_app::accounts::passwords::hash_password(PASSWORD).unwrap(),
         disabled: false,
         created_at: Utc::now(),
     };
@@ -290,7 +290,7 @@ async fn the_whole_life_of_a_problem() {
     assert_ne!(after2, before);
 
     // 5. The look-back is due 7 days after closing, not before.
-    let lu_actor = civmap_server::extract::Actor {
+    let lu_actor = civmap_app::Actor {
         user: Some(luzhang),
         role: Role::RoadChief,
         authenticated: true,
@@ -310,14 +310,14 @@ async fn the_whole_life_of_a_problem() {
     )
     .await
     .unwrap();
-    let restarted = civmap_server::AppState::load(
+    let restarted = civmap_app::App::load(
         copy,
         CategoryTable::builtin(),
-        civmap_server::Config::default(),
+        civmap_app::config::Config::default(),
     )
     .await
     .unwrap();
-    let all = civmap_server::extract::Actor {
+    let all = civmap_app::Actor {
         user: None,
         role: Role::Admin,
         authenticated: true,
@@ -618,10 +618,10 @@ async fn read_until(body: &mut Body, a: &str, b: &str) -> String {
 
 #[tokio::test]
 async fn workflow_settings_are_checked() {
-    let mut c = civmap_server::Config::default();
+    let mut c = civmap_app::config::Config::default();
     c.workflow.recurrence_m = f64::NAN;
     assert!(c.check().unwrap_err().to_string().contains("recurrence_m"));
-    let mut c = civmap_server::Config::default();
+    let mut c = civmap_app::config::Config::default();
     c.workflow.reinspect_after_days = 0;
     assert!(
         c.check()
@@ -630,15 +630,18 @@ async fn workflow_settings_are_checked() {
             .contains("reinspect_after_days")
     );
     let file = "[workflow]\ndispatch_order = [\"area\", \"road\"]\nrectify_needs_photo = false\n";
-    let c = civmap_server::Config::from_layers(Some(file), std::iter::empty()).unwrap();
+    let c = civmap_app::config::Config::from_layers(Some(file), std::iter::empty()).unwrap();
     assert!(!c.workflow.rectify_needs_photo);
     assert!(
         c.workflow.dispatch_rank(civmap_domain::ZoneKind::Area)
             < c.workflow.dispatch_rank(civmap_domain::ZoneKind::Road)
     );
     assert!(
-        civmap_server::Config::from_layers(Some("[workflow]\nescalate = 1\n"), std::iter::empty())
-            .is_err()
+        civmap_app::config::Config::from_layers(
+            Some("[workflow]\nescalate = 1\n"),
+            std::iter::empty()
+        )
+        .is_err()
     );
 }
 

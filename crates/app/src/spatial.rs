@@ -1,13 +1,58 @@
-//! The thin glue between HTTP filters and `civmap-index`: the server keeps no geometry logic of
-//! its own; every spatial question goes to [`ProblemIndex`] or [`ZoneIndex`].
+//! The spatial conditions of a problem query and the thin glue to `civmap-index`: the service
+//! keeps no geometry logic of its own; every spatial question goes to [`ProblemIndex`] or
+//! [`ZoneIndex`].
 
 use civmap_domain::{LonLat, ProblemId};
 use civmap_index::{Filter, PointRecord, PointUpdate, ProblemIndex, Region, ZoneIndex};
 use geo_types::{Geometry, MultiPolygon};
 
-use crate::error::AppError;
-use crate::params::{BBox, Circle};
-use crate::record::Record;
+use crate::error::ServiceError;
+use crate::memory::record::Record;
+
+/// A WGS-84 bounding box `[min_lon, min_lat, max_lon, max_lat]`, degrees.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BBox {
+    pub min_lon: f64,
+    pub min_lat: f64,
+    pub max_lon: f64,
+    pub max_lat: f64,
+}
+
+impl BBox {
+    /// Area in square degrees (the unit of the anonymous bbox limit).
+    #[must_use]
+    pub fn area_deg2(&self) -> f64 {
+        (self.max_lon - self.min_lon) * (self.max_lat - self.min_lat)
+    }
+
+    /// The whole WGS-84 range.
+    #[must_use]
+    pub fn world() -> Self {
+        Self {
+            min_lon: -180.0,
+            min_lat: -90.0,
+            max_lon: 180.0,
+            max_lat: 90.0,
+        }
+    }
+
+    /// Whether the two boxes meet (edges included).
+    #[must_use]
+    pub fn intersects(&self, other: &BBox) -> bool {
+        self.min_lon <= other.max_lon
+            && self.max_lon >= other.min_lon
+            && self.min_lat <= other.max_lat
+            && self.max_lat >= other.min_lat
+    }
+}
+
+/// A circle: centre (WGS-84 lon, lat in degrees) and radius in metres.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Circle {
+    pub lon: f64,
+    pub lat: f64,
+    pub radius_m: f64,
+}
 
 /// A spatial condition of a problem query.
 #[derive(Debug, Clone, PartialEq)]
@@ -44,9 +89,9 @@ pub fn record_matches(filter: &Filter, id: ProblemId, r: &Record) -> bool {
 /// Builds the problem index from the in-memory records.
 pub fn build_index<'a>(
     records: impl Iterator<Item = (&'a ProblemId, &'a Record)>,
-) -> Result<ProblemIndex, AppError> {
+) -> Result<ProblemIndex, ServiceError> {
     ProblemIndex::bulk_load(records.filter_map(|(id, r)| point_record(*id, r)))
-        .map_err(|e| AppError::Internal(format!("building the problem index: {e}")))
+        .map_err(|e| ServiceError::internal("building the problem index", e))
 }
 
 /// The index change that turns `old` into `new`.
@@ -68,8 +113,8 @@ pub fn query(
     zones: &ZoneIndex,
     s: &Spatial,
     filter: &Filter,
-) -> Result<Vec<ProblemId>, AppError> {
-    let bad = |field: &str, e: civmap_index::IndexError| AppError::bad_param(field, e);
+) -> Result<Vec<ProblemId>, ServiceError> {
+    let bad = |field: &str, e: civmap_index::IndexError| ServiceError::malformed(field, e);
     match s {
         Spatial::BBox(b) => {
             let b = civmap_index::BBox::new(b.min_lon, b.min_lat, b.max_lon, b.max_lat)
@@ -77,7 +122,8 @@ pub fn query(
             Ok(index.bbox(&b, filter))
         }
         Spatial::Circle(c) => {
-            let center = LonLat::new(c.lon, c.lat).map_err(|e| AppError::bad_param("radius", e))?;
+            let center =
+                LonLat::new(c.lon, c.lat).map_err(|e| ServiceError::malformed("radius", e))?;
             index
                 .query(
                     &Region::Circle {
@@ -93,7 +139,7 @@ pub fn query(
             .map_err(|e| bad("polygon", e)),
         Spatial::Zone(z) => index
             .query(&Region::Zone(zones, *z), filter)
-            .map_err(|e| AppError::invalid("zone", e)),
+            .map_err(|e| ServiceError::invalid("zone", e)),
     }
 }
 

@@ -3,7 +3,7 @@
 //! | role | scope |
 //! |---|---|
 //! | admin | everything |
-//! | street office | its street: the problems inside the zones whose `code` is the user's street code or starts with `{street}-` (the management grid is coded that way); every problem when the user has no street or no zone carries its code |
+//! | street office | its street: the problems inside the zones of the street ([`in_street`]: `code` equal to the user's street code or `{street}-…`, as the management grid is coded); every problem when the user has no street or no zone carries its code |
 //! | area-chief | the problems inside its assigned (area) zones, which includes every zone inside them |
 //! | road-chief, point-chief | the problems inside its assigned zones |
 //! | reporter, public | the public map: every problem, without personal data, indoor ones generalised |
@@ -22,9 +22,24 @@ use std::collections::HashSet;
 use civmap_domain::{LonLat, ProblemId, Role, UserId, ZoneId};
 use civmap_index::Filter;
 
-use crate::record::{Record, interned};
+use crate::actor::Actor;
+use crate::app::App;
+use crate::error::ServiceError;
+use crate::memory::record::{Record, interned};
+use crate::memory::{Problems, Zones};
 use crate::spatial::{self, Spatial};
-use crate::state::{Problems, Zones};
+
+/// Whether a zone coded `code` belongs to the street coded `street`: the code is the street's
+/// own, or the street's followed by `-` (the management grid's cells are
+/// `{street}-R001C001`). Street `S1` does not own `S10-…`. The one rule for street scope and
+/// for the coverage check.
+#[must_use]
+pub fn in_street(code: &str, street: &str) -> bool {
+    !street.is_empty()
+        && code
+            .strip_prefix(street)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('-'))
+}
 
 /// Above this many zones, a position is tested with one lookup in the zone index instead of
 /// one polygon test per zone.
@@ -168,5 +183,112 @@ impl Scope {
         ids.sort_unstable();
         ids.dedup();
         Some(ids)
+    }
+}
+
+impl App {
+    /// The zones assigned to `user`, sorted.
+    #[must_use]
+    pub fn zones_of(&self, user: UserId) -> Vec<ZoneId> {
+        let mut z: Vec<ZoneId> = self
+            .inner
+            .assignments
+            .read()
+            .iter()
+            .filter(|(_, u)| *u == user)
+            .map(|(z, _)| *z)
+            .collect();
+        z.sort_unstable();
+        z.dedup();
+        z
+    }
+
+    /// What `actor` may see and change.
+    #[must_use]
+    pub fn scope(&self, actor: &Actor) -> Scope {
+        let assigned = actor.user.map(|u| self.zones_of(u)).unwrap_or_default();
+        let street_zones = match (actor.role, actor.user) {
+            (Role::StreetOffice, Some(u)) => self
+                .inner
+                .accounts
+                .street_of(u)
+                .map(|street| self.street_zones(&street))
+                .unwrap_or_default(),
+            _ => Vec::new(),
+        };
+        Scope::of(actor.role, actor.user, assigned, street_zones)
+    }
+
+    /// The zones of a street ([`in_street`]).
+    #[must_use]
+    pub fn street_zones(&self, street: &str) -> Vec<ZoneId> {
+        self.inner
+            .zones
+            .read()
+            .map
+            .values()
+            .filter(|z| z.code.as_deref().is_some_and(|c| in_street(c, street)))
+            .map(|z| z.id)
+            .collect()
+    }
+
+    /// Whether the problem `id` exists and is inside `scope`.
+    #[must_use]
+    pub fn visible(&self, scope: &Scope, id: ProblemId) -> bool {
+        let zones = self.inner.zones.read();
+        let g = self.inner.problems.read();
+        g.map.get(&id).is_some_and(|r| scope.contains(&zones, r))
+    }
+
+    /// `Ok` when the problem exists and is inside `scope`; otherwise the same `NotFound` as
+    /// for an id that does not exist, so guessing ids tells nothing.
+    pub fn check_visible(&self, scope: &Scope, id: ProblemId) -> Result<(), ServiceError> {
+        if self.visible(scope, id) {
+            Ok(())
+        } else {
+            Err(ServiceError::NotFound(format!("no problem {id}")))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_street_owns_its_code_and_its_cells_only() {
+        assert!(in_street("310110009", "310110009"));
+        assert!(in_street("310110009-R001C001", "310110009"));
+        assert!(!in_street("3101100090-R001C001", "310110009"));
+        assert!(!in_street("S10-R001C001", "S1"));
+        assert!(in_street("S1-R001C001", "S1"));
+        assert!(!in_street("S1", ""));
+        assert!(!in_street("310110", "310110009"));
+    }
+
+    #[test]
+    fn each_role_has_its_scope() {
+        let user = Some(UserId::new());
+        let zone = ZoneId::new();
+        assert_eq!(Scope::of(Role::Admin, user, vec![zone], vec![]), Scope::All);
+        assert_eq!(
+            Scope::of(Role::StreetOffice, user, vec![], vec![]),
+            Scope::All,
+            "a street office without a coded street sees everything"
+        );
+        let Scope::Zones(z) = Scope::of(Role::StreetOffice, user, vec![], vec![zone]) else {
+            panic!("a street office with a street has a zone scope");
+        };
+        assert_eq!((z.user, z.zones), (None, vec![zone]));
+        for chief in [Role::AreaChief, Role::RoadChief, Role::PointChief] {
+            let Scope::Zones(z) = Scope::of(chief, user, vec![zone, zone], vec![]) else {
+                panic!("{chief} has a zone scope");
+            };
+            assert_eq!((z.user, z.zones), (user, vec![zone]), "{chief}");
+        }
+        for public in [Role::Reporter, Role::Public] {
+            let s = Scope::of(public, user, vec![zone], vec![zone]);
+            assert!(s.is_public() && s.sees_everything(), "{public}");
+        }
     }
 }

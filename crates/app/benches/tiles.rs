@@ -12,7 +12,7 @@
 //! The points: half uniform over 30 km × 30 km of central Shanghai, half around 400 hot spots
 //! (the distribution of `tests/bench/tiles_gen.py`), seeded.
 //!
-//! Run: `cargo bench -p civmap-server --bench tiles`
+//! Run: `cargo bench -p civmap-app --bench tiles`
 #![allow(clippy::unwrap_used, missing_docs)]
 
 use std::collections::HashMap;
@@ -20,9 +20,9 @@ use std::hint::black_box;
 use std::io::Write as _;
 
 use chrono::Utc;
+use civmap_app::tiles::encode::{heat_cells, problem_clusters, problem_points};
 use civmap_domain::{CategoryTable, LonLat, ProblemId, Severity, Status};
 use civmap_index::{PointRecord, ProblemIndex};
-use civmap_server::tiles::{heat_cells, problem_clusters, problem_points};
 use civmap_tiles::{CountPyramid, TileBuilder, TileId};
 use criterion::{Criterion, criterion_group, criterion_main};
 use rand::{Rng, SeedableRng};

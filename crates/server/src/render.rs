@@ -1,251 +1,16 @@
-//! The in-memory copy of a problem that `GET` answers from, and its GeoJSON rendering.
-//!
-//! A [`Record`] is a compact [`Problem`] of 96 bytes: the category as its table id, times as
-//! Unix milliseconds, user and zone ids interned as `u32`, the rare links boxed, the description
-//! as a boxed string.
+//! A problem as GeoJSON: the Feature (RFC 7946) written straight from the in-memory record,
+//! with the properties a view allows, and the OpenAPI description of what it writes.
 
-use std::collections::HashMap;
-use std::sync::LazyLock;
-
-use chrono::{DateTime, SecondsFormat, TimeZone, Utc};
-use civmap_domain::{
-    CategoryId, CategoryTable, LonLat, Problem, ProblemId, Severity, Status, UserId, ZoneId,
-};
+use chrono::Utc;
+use civmap_app::actor::Actor;
+use civmap_app::memory::record::{NO_DEADLINE, Record};
+use civmap_app::privacy::public_position;
+use civmap_app::time::{from_ms, rfc3339, to_ms};
+use civmap_domain::{CategoryTable, ProblemId};
 use civmap_geodata::crs::Crs;
-use parking_lot::RwLock;
 use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
 use uuid::Uuid;
-
-/// A problem as held in memory. Conversions to and from [`Problem`] are lossless for times
-/// with millisecond precision (the server truncates times to milliseconds when it creates them).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Record {
-    pub lon: f64,
-    pub lat: f64,
-    pub version: i64,
-    pub reported_ms: i64,
-    pub updated_ms: i64,
-    /// `i64::MIN` when there is no deadline.
-    pub deadline_ms: i64,
-    pub category: CategoryId,
-    pub severity: Severity,
-    pub status: Status,
-    pub rework_count: u32,
-    pub description: Box<str>,
-    /// Interned ids (see [`intern`]); 0 is none.
-    reporter: u32,
-    assignee: u32,
-    zone: u32,
-    /// Recurrence and merge links, rare enough to live behind a pointer.
-    links: Option<Box<Links>>,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-struct Links {
-    recurrence_of: Option<Uuid>,
-    merged_into: Option<Uuid>,
-}
-
-const NO_DEADLINE: i64 = i64::MIN;
-
-/// The ids of users and zones held by records, numbered from 1. Shared by the process (an id
-/// means the same everywhere), append-only, and small: one entry per user or zone ever seen.
-#[derive(Debug, Default)]
-struct Interner {
-    ids: Vec<Uuid>,
-    numbers: HashMap<Uuid, u32>,
-}
-
-static INTERNED: LazyLock<RwLock<Interner>> = LazyLock::new(RwLock::default);
-
-/// The number of an id (0 for none), adding it when new.
-fn intern(id: Option<Uuid>) -> u32 {
-    let Some(id) = id else {
-        return 0;
-    };
-    if let Some(&n) = INTERNED.read().numbers.get(&id) {
-        return n;
-    }
-    let mut w = INTERNED.write();
-    if let Some(&n) = w.numbers.get(&id) {
-        return n;
-    }
-    w.ids.push(id);
-    let n = u32::try_from(w.ids.len()).unwrap_or(u32::MAX);
-    w.numbers.insert(id, n);
-    n
-}
-
-/// The number of an id already interned, without adding it (`None` when no record ever held
-/// it, so no record can match it).
-pub(crate) fn interned(id: Uuid) -> Option<u32> {
-    INTERNED.read().numbers.get(&id).copied()
-}
-
-/// The id with this number (`None` for 0).
-fn resolve(n: u32) -> Option<Uuid> {
-    if n == 0 {
-        return None;
-    }
-    INTERNED.read().ids.get(n as usize - 1).copied()
-}
-
-/// Milliseconds since the Unix epoch.
-#[must_use]
-pub fn to_ms(t: DateTime<Utc>) -> i64 {
-    t.timestamp_millis()
-}
-
-/// The instant of `ms` milliseconds since the Unix epoch.
-#[must_use]
-pub fn from_ms(ms: i64) -> DateTime<Utc> {
-    Utc.timestamp_millis_opt(ms)
-        .single()
-        .unwrap_or(DateTime::<Utc>::MIN_UTC)
-}
-
-/// Now, truncated to whole milliseconds (the precision every layer keeps).
-#[must_use]
-pub fn now_ms() -> DateTime<Utc> {
-    from_ms(Utc::now().timestamp_millis())
-}
-
-impl Record {
-    /// The compact form of `p`; `None` if its category is not in `table`.
-    #[must_use]
-    pub fn from_problem(p: &Problem, table: &CategoryTable) -> Option<Record> {
-        Self::build(p, p.description.clone().into_boxed_str(), table)
-    }
-
-    /// [`Record::from_problem`] taking the problem, so its description moves instead of being
-    /// copied (at start-up, a million copies would leave a million holes in the heap).
-    #[must_use]
-    pub fn from_owned(mut p: Problem, table: &CategoryTable) -> Option<Record> {
-        let description = std::mem::take(&mut p.description).into_boxed_str();
-        Self::build(&p, description, table)
-    }
-
-    fn build(p: &Problem, description: Box<str>, table: &CategoryTable) -> Option<Record> {
-        Some(Record {
-            lon: p.location.lon(),
-            lat: p.location.lat(),
-            version: p.version,
-            reported_ms: to_ms(p.reported_at),
-            updated_ms: to_ms(p.updated_at),
-            deadline_ms: p.deadline.map_or(NO_DEADLINE, to_ms),
-            category: table.id(&p.category).ok()?,
-            severity: p.severity,
-            status: p.status,
-            rework_count: p.rework_count,
-            description,
-            reporter: intern(p.reporter.map(|u| u.0)),
-            assignee: intern(p.assignee.map(|u| u.0)),
-            zone: intern(p.zone.map(|z| z.0)),
-            links: (p.recurrence_of.is_some() || p.merged_into.is_some()).then(|| {
-                Box::new(Links {
-                    recurrence_of: p.recurrence_of.map(|x| x.0),
-                    merged_into: p.merged_into.map(|x| x.0),
-                })
-            }),
-        })
-    }
-
-    /// The full problem again.
-    #[must_use]
-    pub fn to_problem(&self, id: ProblemId, table: &CategoryTable) -> Problem {
-        Problem {
-            id,
-            location: self.location(),
-            category: self.category_code(table).to_owned(),
-            severity: self.severity,
-            status: self.status,
-            description: self.description.to_string(),
-            reported_at: from_ms(self.reported_ms),
-            reporter: self.reporter().map(UserId),
-            updated_at: from_ms(self.updated_ms),
-            deadline: self.deadline(),
-            assignee: self.assignee().map(UserId),
-            zone: self.zone().map(ZoneId),
-            rework_count: self.rework_count,
-            recurrence_of: self.recurrence_of().map(ProblemId),
-            merged_into: self.merged_into().map(ProblemId),
-            version: self.version,
-        }
-    }
-
-    /// Who reported it.
-    #[must_use]
-    pub fn reporter(&self) -> Option<Uuid> {
-        resolve(self.reporter)
-    }
-
-    /// The chief it is dispatched to.
-    #[must_use]
-    pub fn assignee(&self) -> Option<Uuid> {
-        resolve(self.assignee)
-    }
-
-    /// The zone it was dispatched through.
-    #[must_use]
-    pub fn zone(&self) -> Option<Uuid> {
-        resolve(self.zone)
-    }
-
-    /// The interned number of the reporter (0: none); compare with [`interned`].
-    pub(crate) fn reporter_key(&self) -> u32 {
-        self.reporter
-    }
-
-    /// The interned number of the assignee (0: none); compare with [`interned`].
-    pub(crate) fn assignee_key(&self) -> u32 {
-        self.assignee
-    }
-
-    /// The interned number of the zone dispatched through (0: none).
-    pub(crate) fn zone_key(&self) -> u32 {
-        self.zone
-    }
-
-    /// The closed problem this one is a recurrence of.
-    #[must_use]
-    pub fn recurrence_of(&self) -> Option<Uuid> {
-        self.links.as_ref().and_then(|l| l.recurrence_of)
-    }
-
-    /// The problem this duplicate was merged into.
-    #[must_use]
-    pub fn merged_into(&self) -> Option<Uuid> {
-        self.links.as_ref().and_then(|l| l.merged_into)
-    }
-
-    /// The WGS-84 position.
-    #[must_use]
-    pub fn location(&self) -> LonLat {
-        // Records are only built from validated problems, whose positions are valid.
-        LonLat::new(self.lon, self.lat)
-            .or_else(|_| LonLat::new(0.0, 0.0))
-            .unwrap_or_else(|_| unreachable!("0, 0 is a valid position"))
-    }
-
-    /// The deadline, if dispatched with one.
-    #[must_use]
-    pub fn deadline(&self) -> Option<DateTime<Utc>> {
-        (self.deadline_ms != NO_DEADLINE).then(|| from_ms(self.deadline_ms))
-    }
-
-    /// The category code (`?` if the table lost it, which the server never does).
-    #[must_use]
-    pub fn category_code<'t>(&self, table: &'t CategoryTable) -> &'t str {
-        table.get(self.category).map_or("?", |c| c.code.as_str())
-    }
-
-    /// Open and past its deadline at `now_ms`.
-    #[must_use]
-    pub fn is_overdue(&self, now_ms: i64) -> bool {
-        self.status.is_open() && self.deadline_ms != NO_DEADLINE && self.deadline_ms < now_ms
-    }
-}
 
 /// The property names of a problem Feature, in output order.
 pub const PROPERTY_NAMES: [&str; 21] = [
@@ -309,7 +74,7 @@ pub struct View<'a> {
     pub crs: Crs,
     /// Public callers see no personal data, and problems of indoor categories (stairwells,
     /// windows) at a generalised position (the centre of their 50 m cell, see
-    /// [`generalise_position`]), so no household can be identified.
+    /// [`civmap_app::privacy::generalise_position`]), so no household can be identified.
     pub public: bool,
     pub now_ms: i64,
     /// The properties written ([`PropertySet::ALL`] by default).
@@ -318,62 +83,21 @@ pub struct View<'a> {
 
 /// Output coordinates are rounded to 1e-7° (about 1 cm), plenty for problem points and much
 /// shorter than 17 significant digits.
-fn round7(v: f64) -> f64 {
+#[must_use]
+pub fn round7(v: f64) -> f64 {
     (v * 1e7).round() / 1e7
 }
 
-/// Side of the cells that public positions of indoor problems are generalised to, metres.
-pub const GENERALISED_CELL_M: f64 = 50.0;
-
-/// Metres per degree of latitude (and of longitude at the equator) on the mean Earth sphere.
-const M_PER_DEG: f64 = 6_371_008.8 * std::f64::consts::PI / 180.0;
-
-/// The centre of the [`GENERALISED_CELL_M`] cell holding a WGS-84 `[lon, lat]`: what public
-/// outputs (REST, OGC, Open311, tiles) show instead of the position of a problem of an indoor
-/// category (stairwell clutter, flying-wire charging), so no household can be identified.
-///
-/// Cells are 50 m north-south; their width east-west is 50 m at the latitude of the cell's
-/// centre line. Every position in a cell gives the same centre (idempotent), at most
-/// `50 / √2 ≈ 35.4` m away from the true position.
-///
-/// ```
-/// use civmap_server::record::generalise_position;
-/// let a = generalise_position([121.497_12, 31.285_45]);
-/// let b = generalise_position([121.497_13, 31.285_46]); // about 1.5 m away
-/// assert_eq!(a, b);
-/// assert_eq!(generalise_position(a), a);
-/// ```
+/// How a caller sees problems: public callers without personal data, indoor problems
+/// generalised; every property; now.
 #[must_use]
-pub fn generalise_position(p: [f64; 2]) -> [f64; 2] {
-    let [lon, lat] = p;
-    if !(lon.is_finite() && lat.is_finite()) {
-        return p;
-    }
-    let dlat = GENERALISED_CELL_M / M_PER_DEG;
-    let row = (lat / dlat).floor();
-    let clat = ((row + 0.5) * dlat).clamp(-90.0, 90.0);
-    // Near the poles a cell would be wider than the world; no street office is there.
-    let dlon = (GENERALISED_CELL_M / (M_PER_DEG * clat.to_radians().cos().max(1e-6))).min(360.0);
-    let col = (lon / dlon).floor();
-    let clon = ((col + 0.5) * dlon).clamp(-180.0, 180.0);
-    [clon, clat]
-}
-
-/// Whether problems of `category` are shown generalised to the public (indoor categories).
-#[must_use]
-pub fn is_generalised(table: &CategoryTable, category: CategoryId) -> bool {
-    table.get(category).is_some_and(|c| c.indoor)
-}
-
-/// The WGS-84 position of `r` as the public may see it: exact, or the centre of its 50 m
-/// cell for indoor categories; and whether it was generalised. For tiles and other public
-/// outputs that do not go through [`View`].
-#[must_use]
-pub fn public_position(table: &CategoryTable, r: &Record) -> ([f64; 2], bool) {
-    if is_generalised(table, r.category) {
-        (generalise_position([r.lon, r.lat]), true)
-    } else {
-        ([r.lon, r.lat], false)
+pub fn view<'a>(table: &'a CategoryTable, crs: Crs, actor: &Actor) -> View<'a> {
+    View {
+        table,
+        crs,
+        public: actor.is_public(),
+        now_ms: to_ms(Utc::now()),
+        props: PropertySet::ALL,
     }
 }
 
@@ -388,12 +112,6 @@ impl View<'_> {
         };
         (self.crs.from_wgs84(p).map(round7), generalised)
     }
-}
-
-/// Formats an instant as RFC 3339 UTC with milliseconds, e.g. `2024-05-01T08:00:00.000Z`.
-#[must_use]
-pub fn rfc3339(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
 /// Unix milliseconds serialized as [`rfc3339`] writes them (`2026-11-21T08:30:00.123Z`) without
@@ -628,7 +346,9 @@ pub struct ProblemCollectionDoc {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use civmap_domain::NewProblem;
+    use civmap_app::privacy::generalise_position;
+    use civmap_app::time::now_ms;
+    use civmap_domain::{NewProblem, Problem, Severity, UserId};
     use rand::{Rng as _, SeedableRng as _};
 
     #[test]
@@ -672,24 +392,6 @@ mod tests {
         }
         .validate(table, Some(UserId::new()), now_ms())
         .unwrap()
-    }
-
-    #[test]
-    fn round_trip_through_record() {
-        let t = CategoryTable::builtin();
-        let mut p = sample(&t, "garbage");
-        p.deadline = Some(now_ms());
-        p.zone = Some(ZoneId::new());
-        let r = Record::from_problem(&p, &t).unwrap();
-        assert_eq!(r.to_problem(p.id, &t), p);
-        p.merged_into = Some(ProblemId::new());
-        let r = Record::from_problem(&p, &t).unwrap();
-        assert_eq!(r.to_problem(p.id, &t), p);
-        assert_eq!(
-            std::mem::size_of::<Record>(),
-            96,
-            "the memory budget counts on it"
-        );
     }
 
     #[test]
@@ -755,51 +457,5 @@ mod tests {
             serde_json::json!({"category": "stairwell_clutter", "status": "reported"})
         );
         assert_eq!(PropertySet::parse("category,nope"), Err("nope".to_owned()));
-    }
-
-    /// Metres between two WGS-84 positions (equirectangular; fine at these distances).
-    fn metres(a: [f64; 2], b: [f64; 2]) -> f64 {
-        let mid = f64::midpoint(a[1], b[1]).to_radians();
-        let dx = (a[0] - b[0]) * M_PER_DEG * mid.cos();
-        let dy = (a[1] - b[1]) * M_PER_DEG;
-        dx.hypot(dy)
-    }
-
-    #[test]
-    fn generalisation_is_a_50_m_cell() {
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
-        let mut moved_far = 0;
-        for _ in 0..20_000 {
-            let p = [
-                rng.random_range(121.40..121.60),
-                rng.random_range(31.20..31.35),
-            ];
-            let g = generalise_position(p);
-            let d = metres(p, g);
-            assert!(d <= 35.5, "{p:?} -> {g:?} moved {d} m");
-            if d > 10.0 {
-                moved_far += 1;
-            }
-            assert_eq!(
-                generalise_position(g),
-                g,
-                "the centre is its own cell's centre"
-            );
-        }
-        assert!(
-            moved_far > 10_000,
-            "positions really are coarsened ({moved_far})"
-        );
-        // Cells are 50 m: centres of neighbouring cells are 50 m apart north-south.
-        let a = generalise_position([121.5, 31.28]);
-        let b = generalise_position([121.5, a[1] + 50.0 / M_PER_DEG]);
-        assert!((metres(a, b) - 50.0).abs() < 0.5, "{}", metres(a, b));
-        // Non-indoor categories are not touched, indoor ones are.
-        let t = CategoryTable::builtin();
-        let r = Record::from_problem(&sample(&t, "garbage"), &t).unwrap();
-        assert_eq!(public_position(&t, &r), ([r.lon, r.lat], false));
-        let r = Record::from_problem(&sample(&t, "flying_wire_charging"), &t).unwrap();
-        let (p, g) = public_position(&t, &r);
-        assert!(g && p != [r.lon, r.lat]);
     }
 }

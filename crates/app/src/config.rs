@@ -1,9 +1,9 @@
-//! Server configuration: a typed struct with named defaults, layered
+//! The configuration of civmap: a typed struct with named defaults, layered
 //! file -> environment (`CIVMAP_*`) -> command-line flags (applied by the CLI), unknown keys
 //! rejected at every layer.
 //!
 //! ```
-//! use civmap_server::Config;
+//! use civmap_app::config::Config;
 //! let file = "addr = \"127.0.0.1:9000\"\n[limits]\npage_max = 500\n";
 //! let env = [("CIVMAP_DB".to_owned(), "sqlite://x.db".to_owned()),
 //!            ("CIVMAP_LIMITS__PAGE_DEFAULT".to_owned(), "50".to_owned())];
@@ -218,6 +218,8 @@ pub struct Limits {
     pub anonymous_write_burst: u32,
     /// Requests are aborted after this many seconds (408 is not used: the response is 503).
     pub request_timeout_s: u64,
+    /// Bytes of encoded vector tiles kept in memory (uncompressed and gzipped together).
+    pub tile_cache_bytes: usize,
 }
 
 impl Default for Limits {
@@ -234,6 +236,7 @@ impl Default for Limits {
             anonymous_writes_per_minute: 30,
             anonymous_write_burst: 10,
             request_timeout_s: 30,
+            tile_cache_bytes: crate::tiles::state::DEFAULT_CACHE_BYTES,
         }
     }
 }

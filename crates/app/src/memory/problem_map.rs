@@ -11,7 +11,7 @@ use std::ops::Bound;
 
 use civmap_domain::ProblemId;
 
-use crate::record::Record;
+use crate::memory::record::Record;
 
 /// Records in fixed-size chunks: growing never copies (and never briefly doubles) the whole
 /// set, as one `Vec` would when a million records reach its capacity.
@@ -182,7 +182,7 @@ mod tests {
             severity: Severity::Low,
             description: String::new(),
         }
-        .validate(table, None, crate::record::now_ms())
+        .validate(table, None, crate::time::now_ms())
         .unwrap();
         (p.id, Record::from_problem(&p, table).unwrap())
     }

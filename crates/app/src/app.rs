@@ -1,0 +1,523 @@
+//! The service handle: the in-memory state loaded from the store, and the commit hook that
+//! keeps it current.
+//!
+//! The flow of a write: validate (domain) → authorize (role and scope) → store (one
+//! transaction: row + event, group-committed) → the store's commit hook applies the committed
+//! change to memory → answer. The database is the truth: memory is loaded from it at start
+//! and changed only after the store acknowledged a write, so it never holds what the database
+//! does not.
+//!
+//! The behaviour on this state lives in the modules by concern (`query`, `problems`,
+//! `workflow`, `reports`, `heat`, `catalog`, `planning`, `tiles`, `accounts`, `media`), each
+//! an `impl App` block.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::Instant;
+
+use chrono::{Duration, Utc};
+use civmap_domain::calendar::WorkCalendar;
+use civmap_domain::{Category, CategoryTable, Poi, PoiId, Problem, UserId, ZoneId};
+use civmap_store::{Change, Store};
+use parking_lot::{Mutex, RwLock};
+use serde::Serialize;
+
+use crate::accounts::state::AccountState;
+use crate::config::Config;
+use crate::error::ServiceError;
+use crate::memory::live::{LIVE_BUFFER, LiveChange};
+use crate::memory::lookback::LookbackList;
+use crate::memory::problem_map::ProblemMap;
+use crate::memory::record::Record;
+use crate::memory::scope_cache::ScopeCache;
+use crate::memory::{Problems, Sizes, Zones};
+use crate::planning::network::RoadNetwork;
+use crate::ratelimit::RateLimiter;
+use crate::spatial;
+use crate::tiles::state::TileState;
+
+/// The service: cheap to clone (an `Arc` inside).
+#[derive(Clone, Debug)]
+pub struct App {
+    pub(crate) inner: Arc<Inner>,
+}
+
+/// The state behind an [`App`]. Only the modules of this crate see its fields.
+#[derive(Debug)]
+pub(crate) struct Inner {
+    pub(crate) store: Store,
+    pub(crate) config: Config,
+    pub(crate) categories: RwLock<Arc<CategoryTable>>,
+    pub(crate) problems: RwLock<Problems>,
+    pub(crate) zones: RwLock<Zones>,
+    pub(crate) pois: RwLock<BTreeMap<PoiId, Poi>>,
+    pub(crate) assignments: RwLock<Vec<(ZoneId, UserId)>>,
+    /// Anonymous writes, per address.
+    pub(crate) limiter: RateLimiter,
+    /// Requests refused by a rate limit (a counter for `/metrics`).
+    pub(crate) rate_limited: AtomicU64,
+    /// Sign-in limits and what is known about accounts.
+    pub(crate) accounts: AccountState,
+    ready: AtomicBool,
+    /// Bumped after every committed change is in memory (and after a reload): cached scope
+    /// ids of an older version are not used.
+    pub(crate) data_version: AtomicU64,
+    /// The problem ids of zone scopes (chiefs, street offices), by scope, per data version.
+    pub(crate) scope_cache: Mutex<ScopeCache>,
+    started: Instant,
+    /// Road graphs for route planning, when the service was given a road network.
+    roads: RwLock<Option<Arc<RoadNetwork>>>,
+    /// Vector tiles: the count pyramid, the basemap, data versions and the tile cache.
+    pub(crate) tiles: TileState,
+    /// Deadlines are counted in working hours of this calendar.
+    calendar: WorkCalendar,
+    /// Committed problem changes, for live pages.
+    live: tokio::sync::broadcast::Sender<LiveChange>,
+    /// Closed problems not re-inspected since: the look-backs to come.
+    pub(crate) lookback: Mutex<LookbackList>,
+}
+
+/// A handle that does not keep the service alive (for background tasks).
+#[derive(Clone, Debug)]
+pub struct WeakApp(Weak<Inner>);
+
+impl WeakApp {
+    /// The service, while it lives.
+    #[must_use]
+    pub fn upgrade(&self) -> Option<App> {
+        self.0.upgrade().map(|inner| App { inner })
+    }
+}
+
+/// A year that far in the future bounds "every event" when the look-back list is read.
+const EVERY_EVENT_DAYS: i64 = 36_500;
+
+impl App {
+    /// Loads problems, zones, points of interest, assignments and stored categories from
+    /// `store` into memory, builds the indexes, hooks memory to every commit and starts the
+    /// background jobs. `categories` is the table from the built-in list and the categories
+    /// file; categories stored through the API are merged over it, and a problem whose category
+    /// is unknown gets a placeholder category (logged) so nothing in the database is hidden.
+    pub async fn load(
+        store: Store,
+        categories: CategoryTable,
+        config: Config,
+    ) -> Result<App, ServiceError> {
+        let t0 = Instant::now();
+        let limits = &config.limits;
+        let limiter = RateLimiter::new(
+            limits.anonymous_writes_per_minute,
+            limits.anonymous_write_burst,
+        );
+        let calendar = load_calendar(config.workflow.calendar_file.as_deref())?;
+        let app = App {
+            inner: Arc::new(Inner {
+                store: store.clone(),
+                categories: RwLock::new(Arc::new(categories)),
+                problems: RwLock::new(Problems::empty()),
+                zones: RwLock::new(Zones::empty()),
+                pois: RwLock::new(BTreeMap::new()),
+                assignments: RwLock::new(Vec::new()),
+                limiter,
+                rate_limited: AtomicU64::new(0),
+                accounts: AccountState::new(&config.auth),
+                ready: AtomicBool::new(false),
+                data_version: AtomicU64::new(0),
+                scope_cache: Mutex::new(ScopeCache::default()),
+                started: Instant::now(),
+                roads: RwLock::new(None),
+                tiles: TileState::new(config.limits.tile_cache_bytes),
+                calendar,
+                live: tokio::sync::broadcast::channel(LIVE_BUFFER).0,
+                lookback: Mutex::new(LookbackList::default()),
+                config,
+            }),
+        };
+        app.reload().await?;
+        // From now on every committed change reaches memory before its writer is answered.
+        let weak = app.downgrade();
+        store.on_commit(move |changes| {
+            if let Some(app) = weak.upgrade() {
+                app.apply(changes);
+                app.inner.data_version.fetch_add(1, Ordering::AcqRel);
+            }
+        });
+        let sizes = app.sizes();
+        tracing::info!(
+            problems = sizes.problems,
+            zones = sizes.zones,
+            pois = sizes.pois,
+            elapsed_ms = t0.elapsed().as_millis() as u64,
+            "loaded the store into memory"
+        );
+        app.set_ready(true);
+        app.start_escalation();
+        Ok(app)
+    }
+
+    /// Replaces everything in memory with the store's content.
+    pub async fn reload(&self) -> Result<(), ServiceError> {
+        let store = &self.inner.store;
+        let mut table = (*self.categories()).clone();
+        for c in store.list_categories().await? {
+            merge_category(&mut table, &c)?;
+        }
+        let problems = store.load_problems().await?;
+        for p in &problems {
+            if table.by_code(&p.category).is_none() {
+                tracing::warn!(category = %p.category, "stored problem has a category unknown to this table; adding a placeholder");
+                merge_category(&mut table, &placeholder_category(&p.category))?;
+            }
+        }
+        let mut pairs = Vec::with_capacity(problems.len());
+        for p in problems {
+            let id = p.id;
+            // Every category was added to the table just above.
+            let record = Record::from_owned(p, &table)
+                .ok_or_else(|| ServiceError::bug("a category vanished from the table"))?;
+            pairs.push((id, record));
+        }
+        let map = ProblemMap::from_pairs(pairs);
+        let index = spatial::build_index(map.iter())?;
+        let mut zones = Zones::empty();
+        for z in store.list_zones().await? {
+            if let Err(e) = zones.index.insert(z.id, z.kind, z.geometry.clone()) {
+                tracing::warn!(zone = %z.id, error = %e, "stored zone cannot be indexed; it is listed but contains nothing");
+            }
+            zones.map.insert(z.id, z);
+        }
+        let pois: BTreeMap<PoiId, Poi> = store
+            .list_pois()
+            .await?
+            .into_iter()
+            .map(|p| (p.id, p))
+            .collect();
+        let assignments = store.assignments().await?;
+        for u in store.list_users().await? {
+            self.inner.accounts.note_user(&u);
+        }
+        let basemap = store.load_basemap().await?;
+        let mut lookback = LookbackList::default();
+        let far = Utc::now() + Duration::days(EVERY_EVENT_DAYS);
+        for (id, kind, at) in store.lifecycle_events(far).await? {
+            lookback.note(id, kind, at);
+        }
+        *self.inner.lookback.lock() = lookback;
+        self.inner.tiles.rebuild_problems(&index, &table);
+        self.inner.tiles.set_basemap(basemap);
+        *self.inner.categories.write() = Arc::new(table);
+        *self.inner.problems.write() = Problems { map, index };
+        *self.inner.zones.write() = zones;
+        *self.inner.pois.write() = pois;
+        *self.inner.assignments.write() = assignments;
+        self.inner.data_version.fetch_add(1, Ordering::AcqRel);
+        Ok(())
+    }
+
+    /// Applies committed changes to memory (called by the store's writer, in commit order).
+    fn apply(&self, changes: &[Change]) {
+        for c in changes {
+            match c {
+                Change::Problem { problem, event } => {
+                    self.remember(std::slice::from_ref(problem));
+                    self.inner
+                        .lookback
+                        .lock()
+                        .note(problem.id, event.kind, event.at);
+                    // Nobody listening is not an error.
+                    let _ = self.inner.live.send(LiveChange {
+                        id: problem.id,
+                        kind: event.kind,
+                        status: problem.status,
+                        version: problem.version,
+                        assignee: problem.assignee,
+                        at: event.at,
+                    });
+                }
+                Change::Imported { problems, .. } => self.remember(problems),
+                Change::Zone(z) => {
+                    let mut g = self.inner.zones.write();
+                    if let Err(e) = g.index.upsert(z.id, z.kind, z.geometry.clone()) {
+                        tracing::warn!(zone = %z.id, error = %e, "zone cannot be indexed");
+                        let _ = g.index.remove(z.id);
+                    }
+                    g.map.insert(z.id, z.clone());
+                    drop(g);
+                    self.inner.tiles.zones_changed();
+                }
+                Change::ZoneDeleted(id) => {
+                    let mut g = self.inner.zones.write();
+                    g.map.remove(id);
+                    let _ = g.index.remove(*id);
+                    drop(g);
+                    self.inner.tiles.zones_changed();
+                    self.inner.assignments.write().retain(|(z, _)| z != id);
+                }
+                Change::Poi(p) => {
+                    self.inner.pois.write().insert(p.id, p.clone());
+                }
+                Change::PoiDeleted(id) => {
+                    self.inner.pois.write().remove(id);
+                }
+                Change::Assigned { zone, user } => {
+                    let mut g = self.inner.assignments.write();
+                    if !g.contains(&(*zone, *user)) {
+                        g.push((*zone, *user));
+                    }
+                }
+                Change::Unassigned { zone, user } => {
+                    self.inner
+                        .assignments
+                        .write()
+                        .retain(|a| *a != (*zone, *user));
+                }
+                Change::Restored => {
+                    // The hook must not call the store: reload on a task of its own.
+                    self.set_ready(false);
+                    let me = self.clone();
+                    if let Ok(rt) = tokio::runtime::Handle::try_current() {
+                        rt.spawn(async move {
+                            match me.reload().await {
+                                Ok(()) => me.set_ready(true),
+                                Err(e) => {
+                                    tracing::error!(error = %e.chain(), "reload after restore failed");
+                                }
+                            }
+                        });
+                    }
+                }
+            }
+        }
+    }
+
+    /// Puts committed problems into memory, unless memory already has a newer version.
+    fn remember(&self, problems: &[Problem]) {
+        let mut table = self.categories();
+        if let Some(p) = problems
+            .iter()
+            .find(|p| table.by_code(&p.category).is_none())
+        {
+            // Written by another part of the program (an import) with a code this table lacks.
+            tracing::warn!(category = %p.category, "committed problem with an unknown category; adding placeholders");
+            let mut t = (*table).clone();
+            for p in problems {
+                if t.by_code(&p.category).is_none()
+                    && merge_category(&mut t, &placeholder_category(&p.category)).is_err()
+                {
+                    tracing::error!(category = %p.category, "cannot add a placeholder category");
+                }
+            }
+            table = Arc::new(t);
+            *self.inner.categories.write() = table.clone();
+        }
+        let mut g = self.inner.problems.write();
+        let Problems { map, index } = &mut *g;
+        for p in problems {
+            let Some(record) = Record::from_problem(p, &table) else {
+                continue;
+            };
+            match map.get_mut(&p.id) {
+                Some(old) if old.version >= record.version => {}
+                Some(old) => {
+                    let change = spatial::update_of(old, &record);
+                    if let Err(e) = index.update(p.id, &change) {
+                        tracing::error!(id = %p.id, error = %e, "index update failed");
+                    }
+                    self.inner.tiles.problem_changed(Some(old), &record, &table);
+                    *old = record;
+                }
+                None => {
+                    if let Some(pr) = spatial::point_record(p.id, &record)
+                        && let Err(e) = index.insert(pr)
+                    {
+                        tracing::error!(id = %p.id, error = %e, "index insert failed");
+                    }
+                    self.inner.tiles.problem_changed(None, &record, &table);
+                    map.insert(p.id, record);
+                }
+            }
+        }
+    }
+
+    // ---- the handle ------------------------------------------------------------------
+
+    #[must_use]
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    #[must_use]
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// Sign-in limits and account facts kept in memory.
+    #[must_use]
+    pub fn accounts(&self) -> &AccountState {
+        &self.inner.accounts
+    }
+
+    /// The category table (a snapshot; category edits swap in a new table).
+    #[must_use]
+    pub fn categories(&self) -> Arc<CategoryTable> {
+        self.inner.categories.read().clone()
+    }
+
+    /// Read access to the problems in memory. Take [`App::zones`] first when both are held.
+    pub fn problems(&self) -> parking_lot::RwLockReadGuard<'_, Problems> {
+        self.inner.problems.read()
+    }
+
+    /// Read access to the zones in memory.
+    pub fn zones(&self) -> parking_lot::RwLockReadGuard<'_, Zones> {
+        self.inner.zones.read()
+    }
+
+    /// Read access to the points of interest in memory.
+    pub fn pois(&self) -> parking_lot::RwLockReadGuard<'_, BTreeMap<PoiId, Poi>> {
+        self.inner.pois.read()
+    }
+
+    /// Zone assignments `(zone, user)`.
+    #[must_use]
+    pub fn assignments(&self) -> Vec<(ZoneId, UserId)> {
+        self.inner.assignments.read().clone()
+    }
+
+    /// The working-day calendar deadlines are counted on.
+    #[must_use]
+    pub fn calendar(&self) -> &WorkCalendar {
+        &self.inner.calendar
+    }
+
+    /// A receiver of every committed problem change from now on.
+    #[must_use]
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<LiveChange> {
+        self.inner.live.subscribe()
+    }
+
+    /// The tile state: data versions, the basemap, the pyramid's size.
+    #[must_use]
+    pub fn tiles(&self) -> &TileState {
+        &self.inner.tiles
+    }
+
+    /// The road network routes are planned on (`None`: straight lines with a detour factor).
+    #[must_use]
+    pub fn roads(&self) -> Option<Arc<RoadNetwork>> {
+        self.inner.roads.read().clone()
+    }
+
+    /// Sets the road network routes are planned on.
+    pub fn set_roads(&self, roads: Arc<RoadNetwork>) {
+        *self.inner.roads.write() = Some(roads);
+    }
+
+    /// A handle that does not keep the service alive.
+    #[must_use]
+    pub fn downgrade(&self) -> WeakApp {
+        WeakApp(Arc::downgrade(&self.inner))
+    }
+
+    /// Whether memory is loaded and the service accepts traffic.
+    #[must_use]
+    pub fn is_ready(&self) -> bool {
+        self.inner.ready.load(Ordering::Relaxed)
+    }
+
+    /// Marks the service ready or not (loading, restoring, shutting down).
+    pub fn set_ready(&self, ready: bool) {
+        self.inner.ready.store(ready, Ordering::Relaxed);
+    }
+
+    /// Seconds since the service was loaded.
+    #[must_use]
+    pub fn uptime_s(&self) -> f64 {
+        self.inner.started.elapsed().as_secs_f64()
+    }
+
+    /// How much is held in memory.
+    #[must_use]
+    pub fn sizes(&self) -> Sizes {
+        Sizes {
+            problems: self.inner.problems.read().map.len(),
+            zones: self.inner.zones.read().map.len(),
+            pois: self.inner.pois.read().len(),
+        }
+    }
+
+    /// Counts a request refused by a rate limit.
+    pub fn note_rate_limited(&self) {
+        self.inner.rate_limited.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Requests refused by a rate limit since start.
+    #[must_use]
+    pub fn rate_limited_total(&self) -> u64 {
+        self.inner.rate_limited.load(Ordering::Relaxed)
+    }
+
+    /// The version of the data in memory: it moves with every committed change.
+    #[must_use]
+    pub fn data_version(&self) -> u64 {
+        self.inner.data_version.load(Ordering::Acquire)
+    }
+
+    /// Swaps in a new category table (a category was stored).
+    pub(crate) fn set_categories(&self, table: Arc<CategoryTable>) {
+        *self.inner.categories.write() = table;
+    }
+}
+
+/// Adds or replaces one category in a table (through the table's TOML reader, its only
+/// public way in).
+pub(crate) fn merge_category(table: &mut CategoryTable, c: &Category) -> Result<(), ServiceError> {
+    #[derive(Serialize)]
+    struct File<'a> {
+        category: [&'a Category; 1],
+    }
+    let text = toml::to_string(&File { category: [c] })
+        .map_err(|e| ServiceError::internal("category to TOML", e))?;
+    table.merge_toml(&text).map_err(|e| match e {
+        civmap_domain::DomainError::Validation(v) => ServiceError::from(v),
+        other => ServiceError::invalid("category", other),
+    })
+}
+
+/// The category a stored problem gets when its code is unknown, so nothing stored is hidden.
+fn placeholder_category(code: &str) -> Category {
+    Category {
+        code: code.to_owned(),
+        name_zh: code.to_owned(),
+        name_en: code.to_owned(),
+        weight: 1.0,
+        deadline_hours: 8,
+        service_minutes: 10,
+        indoor: false,
+    }
+}
+
+/// The calendar file named in the configuration, else the built-in calendar; warns when it
+/// does not list this year's holidays.
+fn load_calendar(path: Option<&Path>) -> Result<WorkCalendar, ServiceError> {
+    let calendar = match path {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                ServiceError::internal(format!("cannot read calendar file {}", path.display()), e)
+            })?;
+            WorkCalendar::from_toml(&text)
+                .map_err(|e| ServiceError::internal(path.display().to_string(), e))?
+        }
+        None => WorkCalendar::builtin(),
+    };
+    let year = chrono::Datelike::year(&Utc::now().with_timezone(&calendar.offset()));
+    if !calendar.covers(year) {
+        tracing::warn!(
+            year,
+            "the working-day calendar lists no public holidays for this year: deadlines count them as working days; add them to the calendar file"
+        );
+    }
+    Ok(calendar)
+}

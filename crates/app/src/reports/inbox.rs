@@ -1,0 +1,200 @@
+//! The inbox: what waits for the caller — tasks dispatched or escalated to it (overdue first),
+//! rework, look-backs due, escalations and fixes to verify in its scope — and a grid worker's
+//! own reports.
+
+use chrono::{DateTime, Utc};
+use civmap_domain::{Action, CategoryTable, ProblemId, Severity, Status};
+use civmap_index::{Filter, StatusSet};
+
+use crate::actor::{Actor, roles_for};
+use crate::app::App;
+use crate::memory::record::{Record, interned};
+use crate::time::to_ms;
+
+/// At most this many items per inbox list (the counts are complete).
+pub const INBOX_LIST_MAX: usize = 200;
+/// Characters of a description shown in an inbox item.
+pub const EXCERPT_CHARS: usize = 120;
+/// At most this many of a reporter's own reports are listed, newest first.
+pub const MY_REPORTS_MAX: usize = 500;
+
+/// One problem in an inbox list.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InboxItem {
+    pub id: ProblemId,
+    pub category: String,
+    pub category_zh: String,
+    pub status: Status,
+    pub severity: Severity,
+    /// The first [`EXCERPT_CHARS`] characters, with `…` when cut.
+    pub description: String,
+    pub deadline: Option<DateTime<Utc>>,
+    /// Past its deadline now.
+    pub overdue: bool,
+    /// Times a fix was rejected (返工).
+    pub rework_count: u32,
+    pub lon: f64,
+    pub lat: f64,
+    pub version: i64,
+    /// Look-backs only: when the problem was closed and when the look-back is due.
+    pub closed_at: Option<DateTime<Utc>>,
+    pub due_at: Option<DateTime<Utc>>,
+}
+
+/// A list of the inbox: the first items and how many there are.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InboxList {
+    pub count: usize,
+    pub items: Vec<InboxItem>,
+}
+
+/// What is waiting for the caller.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Inbox {
+    /// Problems dispatched (or escalated) to the caller and not yet rectified: overdue first,
+    /// then by deadline.
+    pub tasks: InboxList,
+    /// Of those, the ones whose fix was rejected (返工).
+    pub rework: InboxList,
+    /// Closed problems in the caller's scope whose look-back (回头看) is due.
+    pub reinspections: InboxList,
+    /// Escalated problems in the caller's scope (area-chiefs and the street office).
+    pub escalations: InboxList,
+    /// Rectified problems waiting for verification (area-chiefs and the street office).
+    pub to_verify: InboxList,
+    /// When this inbox was computed.
+    pub at: DateTime<Utc>,
+}
+
+fn item(id: ProblemId, r: &Record, table: &CategoryTable, now_ms: i64) -> InboxItem {
+    let code = r.category_code(table);
+    let mut description: String = r.description.chars().take(EXCERPT_CHARS).collect();
+    if r.description.chars().count() > EXCERPT_CHARS {
+        description.push('…');
+    }
+    InboxItem {
+        id,
+        category: code.to_owned(),
+        category_zh: table
+            .by_code(code)
+            .map_or_else(|| code.to_owned(), |c| c.name_zh.clone()),
+        status: r.status,
+        severity: r.severity,
+        description,
+        deadline: r.deadline(),
+        overdue: r.is_overdue(now_ms),
+        rework_count: r.rework_count,
+        lon: r.lon,
+        lat: r.lat,
+        version: r.version,
+        closed_at: None,
+        due_at: None,
+    }
+}
+
+fn list(mut items: Vec<InboxItem>) -> InboxList {
+    let count = items.len();
+    items.truncate(INBOX_LIST_MAX);
+    InboxList { count, items }
+}
+
+/// Overdue first, then the earliest deadline, then no deadline; ties by id.
+fn by_urgency(a: &InboxItem, b: &InboxItem) -> std::cmp::Ordering {
+    let key = |i: &InboxItem| (!i.overdue, i.deadline.is_none(), i.deadline, i.id);
+    key(a).cmp(&key(b))
+}
+
+impl App {
+    /// The inbox of `actor` at `now`. A static token acting for no account has no tasks of
+    /// its own, but sees its scope's escalations, fixes to verify and look-backs.
+    #[must_use]
+    pub fn inbox(&self, actor: &Actor, now: DateTime<Utc>) -> Inbox {
+        let now_ms = to_ms(now);
+        let scope = self.scope(actor);
+        let verifies = roles_for(Action::Verify).contains(&actor.role);
+        let due = self.reinspections_due(&scope, now);
+        let table = self.categories();
+        let mine = actor.user.and_then(|u| interned(u.0));
+        let (mut tasks, mut escalations, mut to_verify) = (Vec::new(), Vec::new(), Vec::new());
+        {
+            let open = Filter::default().with_statuses(StatusSet::of([
+                Status::Dispatched,
+                Status::Escalated,
+                Status::Rectified,
+            ]));
+            let zones = self.zones();
+            let g = self.problems();
+            for (id, r) in g.map.iter() {
+                if !open.statuses.contains(r.status) {
+                    continue;
+                }
+                let assigned = mine.is_some_and(|k| r.assignee_key() == k);
+                match r.status {
+                    Status::Dispatched | Status::Escalated if assigned => {
+                        tasks.push(item(*id, r, &table, now_ms));
+                    }
+                    Status::Escalated if verifies && scope.contains(&zones, r) => {
+                        escalations.push(item(*id, r, &table, now_ms));
+                    }
+                    Status::Rectified if verifies && scope.contains(&zones, r) => {
+                        to_verify.push(item(*id, r, &table, now_ms));
+                    }
+                    _ => {}
+                }
+            }
+        }
+        tasks.sort_by(by_urgency);
+        escalations.sort_by(by_urgency);
+        to_verify.sort_by_key(|a| (a.deadline, a.id));
+        let rework: Vec<InboxItem> = tasks
+            .iter()
+            .filter(|t| t.rework_count > 0 && t.status == Status::Dispatched)
+            .cloned()
+            .collect();
+        let reinspections = {
+            let g = self.problems();
+            due.into_iter()
+                .filter_map(|d| {
+                    let r = g.map.get(&d.id)?;
+                    let mut i = item(d.id, r, &table, now_ms);
+                    i.closed_at = Some(d.closed_at);
+                    i.due_at = Some(d.due_at);
+                    Some(i)
+                })
+                .collect()
+        };
+        Inbox {
+            tasks: list(tasks),
+            rework: list(rework),
+            reinspections: list(reinspections),
+            escalations: list(escalations),
+            to_verify: list(to_verify),
+            at: now,
+        }
+    }
+
+    /// The problems `user` reported, newest first (at most [`MY_REPORTS_MAX`]), and how many
+    /// there are.
+    #[must_use]
+    pub fn reports_of(&self, user: civmap_domain::UserId) -> (Vec<ProblemId>, usize) {
+        // Compared by interned number: no id lookup per record.
+        let Some(key) = interned(user.0) else {
+            return (Vec::new(), 0);
+        };
+        let g = self.problems();
+        let mut mine: Vec<(i64, ProblemId)> = g
+            .map
+            .iter()
+            .filter(|(_, r)| r.reporter_key() == key)
+            .map(|(id, r)| (r.reported_ms, *id))
+            .collect();
+        mine.sort_unstable_by(|a, b| b.cmp(a));
+        let matched = mine.len();
+        let ids = mine
+            .into_iter()
+            .take(MY_REPORTS_MAX)
+            .map(|(_, id)| id)
+            .collect();
+        (ids, matched)
+    }
+}

@@ -1,0 +1,92 @@
+//! A zone's rectification ledger (整改台账): every event of every problem inside the zone that
+//! the caller may see, oldest first, with the problem's place and the actor's name.
+
+use chrono::{DateTime, Utc};
+use civmap_domain::{Event, ProblemId, Status, ZoneId};
+use civmap_index::Filter;
+
+use crate::actor::Actor;
+use crate::app::App;
+use crate::error::ServiceError;
+use crate::time::from_ms;
+
+/// One line of a ledger: an event and the problem it happened to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LedgerLine {
+    pub problem: ProblemId,
+    pub category: String,
+    pub category_zh: String,
+    pub lon: f64,
+    pub lat: f64,
+    pub reported_at: DateTime<Utc>,
+    pub status_now: Status,
+    pub event: Event,
+    /// The actor's login name; `None` for system steps.
+    pub actor_name: Option<String>,
+}
+
+/// A zone's ledger.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ledger {
+    pub zone: ZoneId,
+    pub zone_name: String,
+    pub lines: Vec<LedgerLine>,
+}
+
+impl App {
+    /// The ledger of `zone` as `actor` may see it (`NotFound` for an unknown zone).
+    pub async fn ledger(&self, actor: &Actor, zone: ZoneId) -> Result<Ledger, ServiceError> {
+        let zone_name = self
+            .zones()
+            .map
+            .get(&zone)
+            .map(|z| z.name.clone())
+            .ok_or_else(|| ServiceError::NotFound(format!("no zone {zone}")))?;
+        let scope = self.scope(actor);
+        let ids: Vec<ProblemId> = {
+            let zones = self.zones();
+            let g = self.problems();
+            let inside = g
+                .index
+                .in_zone(&zones.index, zone, &Filter::default())
+                .map_err(|e| ServiceError::malformed("id", e))?;
+            inside
+                .into_iter()
+                .filter(|p| g.map.get(p).is_some_and(|r| scope.contains(&zones, r)))
+                .collect()
+        };
+        let events = self.store().events_for_problems(&ids).await?;
+        let people = self.people().await?;
+        let table = self.categories();
+        let g = self.problems();
+        let lines = events
+            .into_iter()
+            .filter_map(|e| {
+                let r = g.map.get(&e.problem)?;
+                let code = r.category_code(&table);
+                Some(LedgerLine {
+                    problem: e.problem,
+                    category: code.to_owned(),
+                    category_zh: table
+                        .by_code(code)
+                        .map_or_else(String::new, |c| c.name_zh.clone()),
+                    lon: r.lon,
+                    lat: r.lat,
+                    reported_at: from_ms(r.reported_ms),
+                    status_now: r.status,
+                    actor_name: e.actor.map(|u| {
+                        people
+                            .get(&u)
+                            .map_or_else(|| u.to_string(), |p| p.name.clone())
+                    }),
+                    event: e,
+                })
+            })
+            .collect();
+        Ok(Ledger {
+            zone,
+            zone_name,
+            lines,
+        })
+    }
+}

@@ -1,0 +1,90 @@
+//! What a step must carry: a rectification needs a note saying what was done and (by
+//! default) an after photo; a rejection needs its reason; a verification must come from
+//! someone other than the one who rectified (four eyes).
+
+use civmap_domain::{EventKind, ProblemId};
+
+use crate::actor::Actor;
+use crate::app::App;
+use crate::config::WorkflowConfig;
+use crate::error::ServiceError;
+
+/// A rectification needs a note and, when `workflow.rectify_needs_photo`, an after photo.
+pub fn check_rectification(
+    workflow: &WorkflowConfig,
+    note: &str,
+    photos: &[String],
+) -> Result<(), ServiceError> {
+    if note.trim().is_empty() {
+        return Err(ServiceError::invalid(
+            "note",
+            "a rectification needs a note saying what was done",
+        ));
+    }
+    if workflow.rectify_needs_photo && photos.is_empty() {
+        return Err(ServiceError::invalid(
+            "photos",
+            "a rectification needs an after photo: upload it with POST /api/v1/photos and send its id in photos",
+        ));
+    }
+    Ok(())
+}
+
+/// A rejection (返工) needs its reason in the note.
+pub fn check_rejection(note: &str) -> Result<(), ServiceError> {
+    if note.trim().is_empty() {
+        return Err(ServiceError::invalid(
+            "note",
+            "a rejection needs a reason in note",
+        ));
+    }
+    Ok(())
+}
+
+impl App {
+    /// `Forbidden` when `actor` is the one who rectified the problem last.
+    pub(crate) async fn check_four_eyes(
+        &self,
+        id: ProblemId,
+        actor: &Actor,
+    ) -> Result<(), ServiceError> {
+        let Some(user) = actor.user else {
+            return Ok(());
+        };
+        let events = self.store().events_for(id).await?;
+        let fixer = events
+            .iter()
+            .rev()
+            .find(|e| e.kind == EventKind::Rectified)
+            .and_then(|e| e.actor);
+        if fixer == Some(user) {
+            return Err(ServiceError::Forbidden(
+                "verification must be done by someone other than the one who rectified".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fix_needs_a_note_and_a_photo_and_a_rejection_a_reason() {
+        let w = WorkflowConfig::default();
+        let e = check_rectification(&w, "", &[]).unwrap_err();
+        assert_eq!(e.field(), Some("note"));
+        let e = check_rectification(&w, "已清理", &[]).unwrap_err();
+        assert_eq!(e.field(), Some("photos"));
+        assert!(check_rectification(&w, "已清理", &["a".repeat(64)]).is_ok());
+        let lenient = WorkflowConfig {
+            rectify_needs_photo: false,
+            ..WorkflowConfig::default()
+        };
+        assert!(check_rectification(&lenient, "已清理", &[]).is_ok());
+        assert_eq!(check_rejection("").unwrap_err().field(), Some("note"));
+        assert!(check_rejection("  ").is_err(), "blank is no reason");
+        assert!(check_rejection("还有垃圾袋").is_ok());
+    }
+}

@@ -1,0 +1,461 @@
+//! The rules of the workflow, tested on the service itself (no HTTP): who may take which step,
+//! four-eyes verification, scope for each role, dispatch order, escalation, look-back
+//! scheduling and the assessment figures. A fresh SQLite store per test.
+#![allow(clippy::unwrap_used, clippy::missing_panics_doc)]
+
+use chrono::{Duration, Utc};
+use civmap_app::config::Config;
+use civmap_app::problems::{ReportDetails, TransitionDetails};
+use civmap_app::reports::assessment::GroupBy;
+use civmap_app::workflow::lookback::Reinspection;
+use civmap_app::{Actor, App, ServiceError};
+use civmap_domain::assessment::Period;
+use civmap_domain::{
+    Action, CategoryTable, NewProblem, Problem, Role, Severity, Status, User, UserId, Zone, ZoneId,
+    ZoneKind,
+};
+use civmap_store::{Store, StoreOptions};
+use geo::{MultiPolygon, polygon};
+
+/// The centre of every test zone: a street corner in Yangpu, Shanghai.
+const LON: f64 = 121.500;
+const LAT: f64 = 31.280;
+
+struct World {
+    app: App,
+    _dir: tempfile::TempDir,
+    point: ZoneId,
+    road: ZoneId,
+    area: ZoneId,
+    point_chief: Actor,
+    road_chief: Actor,
+    area_chief: Actor,
+    office: Actor,
+}
+
+/// A square of `half` degrees around the centre.
+fn square(half: f64) -> MultiPolygon<f64> {
+    MultiPolygon(vec![polygon![
+        (x: LON - half, y: LAT - half),
+        (x: LON + half, y: LAT - half),
+        (x: LON + half, y: LAT + half),
+        (x: LON - half, y: LAT + half),
+        (x: LON - half, y: LAT - half),
+    ]])
+}
+
+fn zone(kind: ZoneKind, name: &str, half: f64, code: Option<&str>) -> Zone {
+    Zone {
+        id: ZoneId::new(),
+        kind,
+        name: name.into(),
+        poi_kind: None,
+        poi: None,
+        code: code.map(str::to_owned),
+        geometry: square(half),
+        external_id: None,
+    }
+}
+
+async fn person(store: &Store, name: &str, role: Role, street: Option<&str>) -> Actor {
+    let u = User {
+        id: UserId::new(),
+        name: name.into(),
+        display_name: name.into(),
+        role,
+        street: street.map(str::to_owned),
+        password_hash: String::new(),
+        disabled: false,
+        created_at: Utc::now(),
+    };
+    store.create_user(&u).await.unwrap();
+    Actor {
+        user: Some(u.id),
+        role,
+        authenticated: true,
+        ip: None,
+    }
+}
+
+/// Nested zones around the centre — a school gate (point) on a road inside an area of the
+/// street `S1` — each with its chief, and a street office of `S1`.
+async fn world(tune: impl FnOnce(&mut Config)) -> World {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("t.db").display());
+    let store = Store::open(
+        &url,
+        StoreOptions {
+            synchronous_full: false,
+            ..StoreOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    let point = zone(ZoneKind::Point, "校门", 0.0003, Some("S1-P1"));
+    let road = zone(ZoneKind::Road, "四平路", 0.001, Some("S1-R1"));
+    let area = zone(ZoneKind::Area, "片区", 0.003, Some("S1"));
+    for z in [&point, &road, &area] {
+        store.upsert_zone(z).await.unwrap();
+    }
+    let point_chief = person(&store, "dianzhang", Role::PointChief, None).await;
+    let road_chief = person(&store, "luzhang", Role::RoadChief, None).await;
+    let area_chief = person(&store, "pianzhang", Role::AreaChief, None).await;
+    let office = person(&store, "jiedao", Role::StreetOffice, Some("S1")).await;
+    for (z, a) in [
+        (&point, &point_chief),
+        (&road, &road_chief),
+        (&area, &area_chief),
+    ] {
+        store.assign(z.id, a.user.unwrap()).await.unwrap();
+    }
+    let mut config = Config::default();
+    config.workflow.rectify_needs_photo = false;
+    config.workflow.escalation_check_s = 0;
+    tune(&mut config);
+    let app = App::load(store, CategoryTable::builtin(), config)
+        .await
+        .unwrap();
+    World {
+        app,
+        _dir: dir,
+        point: point.id,
+        road: road.id,
+        area: area.id,
+        point_chief,
+        road_chief,
+        area_chief,
+        office,
+    }
+}
+
+fn anonymous() -> Actor {
+    Actor {
+        user: None,
+        role: Role::Public,
+        authenticated: false,
+        ip: None,
+    }
+}
+
+/// A report `dx` degrees east of the centre.
+async fn report(w: &World, dx: f64) -> Problem {
+    w.app
+        .create(
+            NewProblem {
+                lon: LON + dx,
+                lat: LAT,
+                category: "garbage".into(),
+                severity: Severity::Medium,
+                description: "垃圾堆放".into(),
+            },
+            &anonymous(),
+            ReportDetails::via("test"),
+        )
+        .await
+        .unwrap()
+}
+
+fn note(text: &str) -> TransitionDetails {
+    TransitionDetails {
+        note: text.into(),
+        ..TransitionDetails::default()
+    }
+}
+
+#[tokio::test]
+async fn a_report_goes_to_the_chief_of_the_most_specific_zone() {
+    let w = world(|_| {}).await;
+    // At the gate: the point-chief.
+    let p = report(&w, 0.0).await;
+    assert_eq!(p.status, Status::Dispatched);
+    assert_eq!((p.zone, p.assignee), (Some(w.point), w.point_chief.user));
+    assert!(p.deadline.is_some_and(|d| d > Utc::now()));
+    // On the road, away from the gate: the road-chief.
+    let p = report(&w, 0.0007).await;
+    assert_eq!((p.zone, p.assignee), (Some(w.road), w.road_chief.user));
+    // In the area only: the area-chief.
+    let p = report(&w, 0.002).await;
+    assert_eq!((p.zone, p.assignee), (Some(w.area), w.area_chief.user));
+    // Outside every zone: waits for the street office.
+    let p = report(&w, 0.01).await;
+    assert_eq!((p.status, p.assignee), (Status::Reported, None));
+}
+
+#[tokio::test]
+async fn the_dispatch_order_is_configurable() {
+    let w = world(|c| {
+        c.workflow.dispatch_order = vec![ZoneKind::Road, ZoneKind::Point, ZoneKind::Area];
+    })
+    .await;
+    let p = report(&w, 0.0).await;
+    assert_eq!((p.zone, p.assignee), (Some(w.road), w.road_chief.user));
+}
+
+#[tokio::test]
+async fn each_role_sees_its_scope_and_nothing_else_exists_for_it() {
+    let w = world(|_| {}).await;
+    let at_gate = report(&w, 0.0).await;
+    let on_road = report(&w, 0.0007).await;
+    let outside = report(&w, 0.01).await;
+    let sees = |a: &Actor, p: &Problem| w.app.visible(&w.app.scope(a), p.id);
+    // The point-chief: its gate only.
+    assert!(sees(&w.point_chief, &at_gate));
+    assert!(!sees(&w.point_chief, &on_road));
+    // The road-chief: its road (the gate lies on it).
+    assert!(sees(&w.road_chief, &on_road) && sees(&w.road_chief, &at_gate));
+    assert!(!sees(&w.road_chief, &outside));
+    // The street office of S1: the zones coded S1 and S1-…, not the problem outside them.
+    assert!(sees(&w.office, &on_road));
+    assert!(!sees(&w.office, &outside));
+    // Outside its scope a problem does not exist: the same answer as for a made-up id.
+    let e = w.app.problem_for(&w.point_chief, on_road.id).unwrap_err();
+    assert!(matches!(e, ServiceError::NotFound(_)), "{e:?}");
+    // The public sees everything (without personal data, which is the renderer's part).
+    assert!(sees(&anonymous(), &outside));
+}
+
+#[tokio::test]
+async fn steps_the_status_does_not_allow_and_stale_versions_are_conflicts() {
+    let w = world(|_| {}).await;
+    // Outside every zone: only an admin sees it (a static token with the admin role).
+    let admin = Actor {
+        user: None,
+        role: Role::Admin,
+        authenticated: true,
+        ip: None,
+    };
+    let p = report(&w, 0.01).await;
+    assert_eq!(p.status, Status::Reported);
+    // Verifying what was never rectified.
+    let e = w
+        .app
+        .transition(p.id, Action::Verify, p.version, note(""), &admin)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, ServiceError::Conflict { .. }), "{e:?}");
+    // A version the caller did not see.
+    let e = w
+        .app
+        .transition(p.id, Action::Dispatch, p.version - 1, note(""), &admin)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, ServiceError::Conflict { current_version: Some(v), .. } if v == p.version),
+        "{e:?}"
+    );
+    // A rectification without a note.
+    let p = report(&w, 0.0).await;
+    let e = w
+        .app
+        .transition(p.id, Action::Rectify, p.version, note(""), &w.point_chief)
+        .await
+        .unwrap_err();
+    assert_eq!(e.field(), Some("note"));
+}
+
+#[tokio::test]
+async fn the_one_who_fixed_it_may_not_verify_it() {
+    let w = world(|_| {}).await;
+    // In the area only: dispatched to the area-chief, who may also verify.
+    let p = report(&w, 0.002).await;
+    let p = w
+        .app
+        .transition(
+            p.id,
+            Action::Rectify,
+            p.version,
+            note("已清理"),
+            &w.area_chief,
+        )
+        .await
+        .unwrap();
+    let e = w
+        .app
+        .transition(p.id, Action::Verify, p.version, note(""), &w.area_chief)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, ServiceError::Forbidden(_)), "{e:?}");
+    let p = w
+        .app
+        .transition(p.id, Action::Verify, p.version, note(""), &w.office)
+        .await
+        .unwrap();
+    assert_eq!(p.status, Status::Closed);
+}
+
+#[tokio::test]
+async fn overdue_problems_go_to_the_area_chief() {
+    let w = world(|_| {}).await;
+    let p = report(&w, 0.0007).await;
+    assert_eq!(p.assignee, w.road_chief.user);
+    // Nothing is overdue yet.
+    assert_eq!(w.app.escalate_overdue(Utc::now()).await, 0);
+    let later = p.deadline.unwrap() + Duration::hours(1);
+    assert_eq!(w.app.escalate_overdue(later).await, 1);
+    let p = w.app.problem(p.id).unwrap();
+    assert_eq!(
+        (p.status, p.assignee),
+        (Status::Escalated, w.area_chief.user)
+    );
+    assert_eq!(w.app.escalate_overdue(later).await, 0, "escalated once");
+}
+
+/// Dispatched at the gate, rectified by the point-chief and verified by the street office.
+async fn closed(w: &World) -> Problem {
+    let p = report(w, 0.0).await;
+    let p = w
+        .app
+        .transition(
+            p.id,
+            Action::Rectify,
+            p.version,
+            note("已清理"),
+            &w.point_chief,
+        )
+        .await
+        .unwrap();
+    w.app
+        .transition(p.id, Action::Verify, p.version, note(""), &w.office)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_look_back_is_due_days_after_closing_and_came_back_reopens() {
+    let w = world(|c| c.workflow.reinspect_after_days = 7).await;
+    let p = closed(&w).await;
+    let scope = w.app.scope(&w.office);
+    let now = Utc::now();
+    assert!(w.app.reinspections_due(&scope, now).is_empty());
+    assert!(
+        w.app
+            .reinspections_due(&scope, now + Duration::days(6))
+            .is_empty()
+    );
+    let due = w.app.reinspections_due(&scope, now + Duration::days(7));
+    assert_eq!(due.iter().map(|d| d.id).collect::<Vec<_>>(), vec![p.id]);
+    assert_eq!(due[0].due_at - due[0].closed_at, Duration::days(7));
+    // Outside the point-chief's zone nobody else is told.
+    let other = report(&w, 0.01).await;
+    assert!(!w.app.visible(&w.app.scope(&w.point_chief), other.id));
+    // Came back: reopened, dispatched again to the chief who had it, no longer due.
+    let back = w
+        .app
+        .reinspect(
+            p.id,
+            p.version,
+            Reinspection::CameBack,
+            String::new(),
+            Vec::new(),
+            &w.office,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (back.status, back.assignee),
+        (Status::Dispatched, w.point_chief.user)
+    );
+    assert!(
+        w.app
+            .reinspections_due(&scope, now + Duration::days(30))
+            .is_empty()
+    );
+    // Clean: recorded, stays closed, no longer due.
+    let q = closed(&w).await;
+    let q = w
+        .app
+        .reinspect(
+            q.id,
+            q.version,
+            Reinspection::Clean,
+            String::new(),
+            Vec::new(),
+            &w.office,
+        )
+        .await
+        .unwrap();
+    assert_eq!(q.status, Status::Closed);
+    assert!(
+        w.app
+            .reinspections_due(&scope, now + Duration::days(30))
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn the_assessment_counts_what_happened_in_the_period() {
+    let w = world(|_| {}).await;
+    // Counted by hand: three reports; one fixed after a rejection and verified; one fixed and
+    // verified; one still open.
+    let a = report(&w, 0.0).await;
+    let a = w
+        .app
+        .transition(
+            a.id,
+            Action::Rectify,
+            a.version,
+            note("清理"),
+            &w.point_chief,
+        )
+        .await
+        .unwrap();
+    let a = w
+        .app
+        .transition(
+            a.id,
+            Action::Reject,
+            a.version,
+            note("还有垃圾袋"),
+            &w.office,
+        )
+        .await
+        .unwrap();
+    let a = w
+        .app
+        .transition(
+            a.id,
+            Action::Rectify,
+            a.version,
+            note("清理干净"),
+            &w.point_chief,
+        )
+        .await
+        .unwrap();
+    w.app
+        .transition(a.id, Action::Verify, a.version, note(""), &w.office)
+        .await
+        .unwrap();
+    closed(&w).await;
+    report(&w, 0.0007).await;
+    let now = Utc::now();
+    let period = Period {
+        from: now - Duration::days(1),
+        to: now + Duration::days(1),
+    };
+    let r = w
+        .app
+        .assessment(&w.office, period, GroupBy::Street)
+        .await
+        .unwrap();
+    assert_eq!(r.rows.len(), 1);
+    let f = &r.rows[0].current;
+    assert_eq!(
+        (f.reported, f.closed, f.rectified, f.rejected, f.open),
+        (3, 2, 3, 1, 1)
+    );
+    assert!((f.rework_rate.unwrap() - 1.0 / 3.0).abs() < 1e-9);
+    assert_eq!(r.rows[0].previous.reported, 0);
+    // By chief: the point-chief's row holds the two fixed at the gate.
+    let r = w
+        .app
+        .assessment(&w.office, period, GroupBy::Chief)
+        .await
+        .unwrap();
+    let point = r
+        .rows
+        .iter()
+        .find(|row| row.key == w.point_chief.user.unwrap().to_string())
+        .unwrap();
+    assert_eq!((point.current.reported, point.current.closed), (2, 2));
+    assert_eq!(point.name, "dianzhang (dianzhang)");
+}

@@ -1,0 +1,42 @@
+//! `/api/v1`: problems (create, read, edit, list with filters and cursor pagination, one
+//! endpoint per lifecycle step, history), zones, points of interest, categories and
+//! assignments. Geometry is RFC 7946 GeoJSON (lon, lat).
+
+pub mod catalog;
+pub mod common;
+pub mod problems;
+pub mod zones;
+
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::state::ServerState;
+
+/// The `/api/v1` routes with their OpenAPI declarations.
+pub fn router() -> OpenApiRouter<ServerState> {
+    OpenApiRouter::new()
+        .routes(routes!(problems::list_problems, problems::create_problem))
+        .routes(routes!(problems::get_problem, problems::edit_problem))
+        .routes(routes!(problems::history))
+        .routes(routes!(problems::dispatch))
+        .routes(routes!(problems::escalate))
+        .routes(routes!(problems::rectify))
+        .routes(routes!(problems::reject))
+        .routes(routes!(problems::verify))
+        .routes(routes!(problems::recur))
+        .routes(routes!(problems::merge))
+        .routes(routes!(zones::list_zones, zones::create_zone))
+        .routes(routes!(
+            zones::get_zone,
+            zones::put_zone,
+            zones::delete_zone
+        ))
+        .routes(routes!(zones::zone_problems))
+        .routes(routes!(zones::list_pois, zones::create_poi))
+        .routes(routes!(zones::get_poi, zones::put_poi))
+        .routes(routes!(catalog::list_categories))
+        .routes(routes!(catalog::put_category))
+        .routes(routes!(catalog::list_assignments))
+        .routes(routes!(catalog::assignment_coverage))
+        .routes(routes!(catalog::assign, catalog::unassign))
+}
