@@ -1,0 +1,204 @@
+// Entry point: the page layout (header, side panel or bottom sheet, the map), the hash router
+// between views, the language switch, and the test hook `window.__civmap`. The map is made here,
+// once; the header, banner and panel are Preact components.
+
+import './style.css';
+import { signal } from '@preact/signals';
+import { render } from 'preact';
+import type { FunctionComponent } from 'preact';
+import type { Map as MlMap } from 'maplibre-gl';
+import { categories } from './api';
+import type { Category } from './api';
+import type { App, ViewProps } from './app';
+import { Banner, bannerMessage } from './components/Banner';
+import { Header } from './components/Header';
+import { filtersFromParams, toApiFilter } from './filters';
+import { lang, setLang, t } from './i18n';
+import type { Dict } from './i18n';
+import type { BasemapKind } from './map/basemap';
+import { Legend } from './map/legend';
+import { createMap, DEMO_VIEW, ProblemLayer, ZoneLayer } from './map/mapview';
+import { loadSession } from './session';
+import { formatMapParam, parseMapParam, readHash, replaceHash } from './url';
+import { ChiefView } from './views/chief';
+import { OfficeView } from './views/office';
+import { PublicView } from './views/public';
+import { ReportView } from './views/report';
+import { RoutesView } from './views/routes';
+
+/** The views by route, with their name in the navigation. */
+export const VIEWS: Record<string, { view: FunctionComponent<ViewProps>; nav: (d: Dict) => string }> = {
+  '': { view: PublicView, nav: (d) => d.nav.map },
+  report: { view: ReportView, nav: (d) => d.nav.report },
+  chief: { view: ChiefView, nav: (d) => d.nav.chief },
+  office: { view: OfficeView, nav: (d) => d.nav.office },
+  routes: { view: RoutesView, nav: (d) => d.nav.routes },
+};
+
+/** What browser tests read (`window.__civmap`). */
+interface TestHook {
+  map: MlMap;
+  app?: App;
+  /** Resolves once problems were loaded and drawn for the first time. */
+  ready: Promise<void>;
+  /** `performance.now()` (ms since navigation) of the first idle map with problems drawn. */
+  firstRenderMs?: number;
+  basemap?: BasemapKind;
+}
+
+declare global {
+  interface Window {
+    __civmap?: TestHook;
+  }
+}
+
+const PHONE = window.matchMedia('(max-width: 760px)');
+
+/** The view shown: its route, and a key that changes whenever it must be mounted afresh. */
+const shown = signal<{ route: string; key: number }>({ route: '', key: 0 });
+/** `map=zoom/lat/lon` of the current view, carried by the navigation links. */
+const mapParam = signal<string | null>(null);
+
+function Panel({ app }: { app: App | null }) {
+  if (!app) return null;
+  const { route, key } = shown.value;
+  const View = (VIEWS[route] ?? VIEWS['']!).view;
+  return <View key={key} app={app} />;
+}
+
+function boot(): void {
+  setLang(lang());
+  const root = document.getElementById('app');
+  if (!root) throw new Error('index.html has no #app element');
+  root.replaceChildren();
+  const header = document.createElement('header');
+  header.className = 'topbar';
+  const bannerSlot = document.createElement('div');
+  const shell = document.createElement('div');
+  shell.className = 'shell';
+  const side = document.createElement('aside');
+  side.className = 'side';
+  const sheetToggle = document.createElement('button');
+  Object.assign(sheetToggle, { type: 'button', className: 'sheet-handle' });
+  sheetToggle.setAttribute('aria-expanded', 'true');
+  sheetToggle.setAttribute('aria-controls', 'panel');
+  const panel = document.createElement('section');
+  Object.assign(panel, { className: 'panel', id: 'panel' });
+  panel.setAttribute('aria-live', 'polite');
+  const mapEl = document.createElement('div');
+  Object.assign(mapEl, { className: 'map', id: 'map' });
+  side.append(sheetToggle, panel);
+  shell.append(side, mapEl);
+  root.append(header, bannerSlot, shell);
+  render(<Banner />, bannerSlot);
+
+  const hash = readHash();
+  const start = parseMapParam(hash.params.get('map')) ?? DEMO_VIEW;
+  const map = createMap(mapEl, start);
+  let resolveReady: () => void = () => undefined;
+  const hook: TestHook = { map, ready: new Promise((r) => (resolveReady = r)) };
+  window.__civmap = hook;
+
+  sheetToggle.addEventListener('click', () => {
+    const collapsed = shell.classList.toggle('collapsed');
+    sheetToggle.setAttribute('aria-expanded', collapsed ? 'false' : 'true');
+    map.resize();
+  });
+
+  // The first problems are requested at once, in parallel with the categories and the style:
+  // the public map is the page most people open, and its filters are in the URL already.
+  const problems = new ProblemLayer(map, []);
+  if (!hash.route) problems.setFilter(toApiFilter(filtersFromParams(hash.params, null)));
+  // Who is signed in, asked once (only if this browser signed in before).
+  void loadSession();
+
+  const loaded = new Promise<void>((r) => map.once('load', () => r()));
+  Promise.all([categories(), loaded])
+    .then(([cats]) => startWith(cats))
+    .catch((e: unknown) => (bannerMessage.value = { prefix: t().loadFailed, error: e }));
+
+  function startWith(cats: Category[]): void {
+    problems.setCategories(cats);
+    problems.install();
+    const zones = new ZoneLayer(map);
+    zones.install();
+    const legend = new Legend(problems, cats, !PHONE.matches);
+    map.addControl(legend, 'top-left');
+    void problems.addBasemap().then((k) => (hook.basemap = k));
+
+    let resolveIdle: () => void = () => undefined;
+    const app: App = {
+      firstIdle: new Promise((r) => (resolveIdle = r)),
+      map,
+      problems,
+      zones,
+      cats,
+      zonesReady: zones.load(),
+      hash: readHash(),
+      syncUrl() {
+        const c = map.getCenter();
+        app.hash.params.set('map', formatMapParam(map.getZoom(), c.lng, c.lat));
+        if (lang() === 'zh') app.hash.params.delete('lang');
+        else app.hash.params.set('lang', lang());
+        replaceHash(app.hash);
+        mapParam.value = app.hash.params.get('map');
+      },
+    };
+    hook.app = app;
+    map.on('moveend', () => app.syncUrl());
+
+    // First render with points: the first idle map after the first load was handed to it.
+    void problems.firstLoad.then(() =>
+      map.once('idle', () => {
+        hook.firstRenderMs = performance.now();
+        resolveReady();
+        resolveIdle();
+      }),
+    );
+
+    const switchLang = () => {
+      setLang(lang() === 'zh' ? 'en' : 'zh');
+      route(true);
+    };
+    render(<Header views={VIEWS} route={() => shown.value.route} mapParam={mapParam} onLang={switchLang} />, header);
+    render(<Panel app={app} />, panel);
+
+    function route(force = false): void {
+      const h = readHash();
+      const name = h.route in VIEWS ? h.route : '';
+      const want = parseMapParam(h.params.get('map'));
+      if (want) {
+        const c = map.getCenter();
+        const far = Math.abs(c.lng - want.lon) > 1e-5 || Math.abs(c.lat - want.lat) > 1e-5 || Math.abs(map.getZoom() - want.zoom) > 0.01;
+        if (far) map.jumpTo({ center: [want.lon, want.lat], zoom: want.zoom });
+      }
+      const urlLang = h.params.get('lang');
+      if (!force && (urlLang === 'en' || urlLang === 'zh') && urlLang !== lang()) {
+        setLang(urlLang);
+        force = true;
+      }
+      // Same view and the same state apart from the map position: nothing to redo.
+      const rest = (q: URLSearchParams) => {
+        const c = new URLSearchParams(q);
+        c.delete('map');
+        c.sort();
+        return c.toString();
+      };
+      if (!force && name === shown.value.route && rest(h.params) === rest(app.hash.params)) return;
+      shell.dataset.view = name || 'map';
+      app.hash = { route: name, params: h.params };
+      document.title = `${(VIEWS[name] ?? VIEWS['']!).nav(t())} · ${t().appTitle}`;
+      shown.value = { route: name, key: shown.value.key + 1 };
+      app.syncUrl();
+    }
+
+    window.addEventListener('hashchange', () => route());
+    PHONE.addEventListener('change', () => {
+      legend.setOpen(!PHONE.matches);
+      map.resize();
+    });
+    route(true);
+  }
+}
+
+boot();
