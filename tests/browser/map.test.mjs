@@ -688,7 +688,7 @@ describe('route sheet and GPX with a password session', () => {
     // The printable sheet opens in a new tab and lists the same stops, team by team.
     const [sheet] = await Promise.all([context.waitForEvent('page'), page.locator('button[name=sheet]').click()]);
     await sheet.waitForLoadState();
-    await sheet.locator('table.stops').first().waitFor();
+    await sheet.locator('table.stops').first().scrollIntoViewIfNeeded();
     assert.match(await sheet.title(), /整改路线单/);
     const rows = await sheet.locator('tr.stop').evaluateAll((trs) => trs.map((tr) => [...tr.cells].map((c) => c.textContent.trim())));
     assert.equal(rows.length, visited, 'a row per stop');
@@ -743,15 +743,15 @@ describe('errors in Chinese', () => {
     await signIn(page, account.name);
     await page.locator(`.task[data-problem="${target.id}"]`).click();
     await page.locator('.detail button[data-action=rectify]').click();
-    assert.equal(await errorFor(page, 'action'), '请填写整改说明');
+    assert.equal(await errorFor(page, 'note'), '请填写整改说明', 'said beside the note');
     await page.locator('.detail textarea[name=note]').fill('已清理（浏览器测试：缺照片）');
     await page.locator('.detail button[data-action=rectify]').click();
-    await page.waitForFunction(() => document.querySelector('[data-error-for=action]').textContent === '请上传整改后的照片');
-    assertChinese(await page.locator('[data-error-for=action]').innerText(), 'the message');
+    assert.equal(await errorFor(page, 'photos'), '请上传整改后的照片', 'said beside the photo');
+    assert.equal(await page.locator('[data-error-for=note]').innerText(), '', 'the note\'s error is gone');
     assert.doesNotMatch(await page.locator('body').innerText(), /needs a note|needs an after photo/, 'the server\'s English message is not on the screen');
     const still = await getJson(server.base, `/api/v1/problems/${target.id}`, CHIEF.token);
     assert.equal(still.properties.status, 'dispatched', 'nothing was recorded');
-    await page.locator('[data-error-for=action]').scrollIntoViewIfNeeded();
+    await page.locator('[data-error-for=photos]').scrollIntoViewIfNeeded();
     await screenshot(page, 'error-rectify-photo-phone');
     assertClean(problems, { allowHttp: ['/rectify', 'status of 422'] });
     await context.close();

@@ -8,6 +8,7 @@ import type { Action, Category, ProblemFeature } from '../api';
 import { actionName, t } from '../i18n';
 import { useId, useLoad } from '../hooks';
 import { ErrorText } from './ErrorText';
+import { Field } from './Field';
 import { HistoryList } from './HistoryList';
 import { LoadError } from './LoadError';
 import { PhotoPicker } from './PhotoPicker';
@@ -28,9 +29,11 @@ export function ProblemDetail(props: {
   const [note, setNote] = useState('');
   const [photo, setPhoto] = useState<Blob | null>(null);
   const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<{ error: unknown; action: Action } | null>(null);
+  /** The last step's error, and the part of the form it is about (`note`, `photos`, else `action`). */
+  const [error, setError] = useState<{ error: unknown; action: Action; at: 'note' | 'photos' | 'action' } | null>(null);
   const [warning, setWarning] = useState<string | null>(null);
   const [history] = useLoad(() => getHistory(pr.id, true), [pr.id, pr.version]);
+  const errorAt = (at: 'note' | 'photos' | 'action') => (error?.at === at ? error.error : null);
   const actions = (NEXT_ACTIONS[pr.status] ?? []).filter((a) => !props.allowed || props.allowed.includes(a));
 
   const act = async (a: Action) => {
@@ -42,8 +45,16 @@ export function ProblemDetail(props: {
       const photos: string[] = [];
       let warn: string | null = null;
       if (photo) {
-        if (await has('/api/v1/photos')) photos.push((await uploadPhoto(photo, true)).id);
-        else warn = d.photoNotSentStep;
+        if (!(await has('/api/v1/photos'))) warn = d.photoNotSentStep;
+        else {
+          try {
+            photos.push((await uploadPhoto(photo, true)).id);
+          } catch (e) {
+            // Too large, a format the server does not read: said beside the photo.
+            setError({ error: e, action: a, at: 'photos' });
+            return;
+          }
+        }
       }
       const next = await transition(pr.id, a, { version: pr.version, note: note.trim(), photos });
       setNote('');
@@ -55,7 +66,8 @@ export function ProblemDetail(props: {
         props.onChanged(await getProblem(pr.id, true));
         setWarning(d.stale);
       } else {
-        setError({ error: e, action: a });
+        const field = e instanceof ApiError ? e.field : null;
+        setError({ error: e, action: a, at: field === 'note' ? 'note' : field?.startsWith('photo') ? 'photos' : 'action' });
       }
     } finally {
       setBusy(false);
@@ -72,11 +84,12 @@ export function ProblemDetail(props: {
       <ProblemCard problem={f} cats={props.cats} />
       {actions.length > 0 && (
         <div class="actions">
-          <label for={noteId} class="label">
-            {d.note}
-          </label>
-          <textarea id={noteId} name="note" rows={2} maxLength={2000} placeholder={d.notePlaceholder} value={note} onInput={(e) => setNote(e.currentTarget.value)} />
-          <PhotoPicker name="evidence" label={d.evidencePhoto} photo={photo} onChange={setPhoto} buttonClass="small" />
+          <Field name="note" label={d.note} for={noteId} error={errorAt('note')} context={error?.action}>
+            <textarea id={noteId} name="note" rows={2} maxLength={2000} placeholder={d.notePlaceholder} value={note} onInput={(e) => setNote(e.currentTarget.value)} />
+          </Field>
+          <Field name="photos" label={d.evidencePhoto} error={errorAt('photos')} context={error?.action}>
+            <PhotoPicker name="evidence" photo={photo} onChange={setPhoto} buttonClass="small" />
+          </Field>
           <div class="action-row">
             {actions.map((a) => (
               <button key={a} type="button" class={`btn ${a === 'verify' || a === 'dispatch' ? 'primary' : 'secondary'}`} data-action={a} disabled={busy} onClick={() => void act(a)}>
@@ -84,7 +97,7 @@ export function ProblemDetail(props: {
               </button>
             ))}
           </div>
-          <ErrorText error={error?.error} context={error?.action ?? null} for="action" />
+          <ErrorText error={errorAt('action')} context={error?.action ?? null} for="action" />
         </div>
       )}
       {warning && (
