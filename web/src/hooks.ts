@@ -1,7 +1,11 @@
-// Small hooks the components share.
+// Small hooks the components and views share.
 
 import { useEffect, useState } from 'preact/hooks';
 import { isAbort } from './api';
+import type { App } from './app';
+import { filtersFromParams, filtersToParams, toApiFilter } from './filters';
+import type { Filters } from './filters';
+import type { ProblemLayer } from './map/mapview';
 
 /** The state of something loaded: the value, or the error, while `loading` says it is under way. */
 export interface Loaded<T> {
@@ -25,7 +29,6 @@ export function useLoad<T>(load: (signal: AbortSignal) => Promise<T>, deps: unkn
       (error: unknown) => !abort.signal.aborted && !isAbort(error) && setState({ value: undefined, error, loading: false }),
     );
     return () => abort.abort();
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [...deps, tick]);
   return [state, () => setTick((n) => n + 1)];
 }
@@ -50,4 +53,37 @@ let counter = 0;
 export function useId(prefix: string): string {
   const [id] = useState(() => `${prefix}-${++counter}`);
   return id;
+}
+
+/**
+ * The shared problem layer for the view's life: whether it loads as the signed-in account
+ * (`auth`: staff see exact positions and their scope) and what a click on a problem does.
+ * Leaving the view gives the layer back as the public map has it.
+ */
+export function useProblemLayer(app: App, auth: boolean, onSelect: ProblemLayer['onSelect']): void {
+  useEffect(() => {
+    const { problems } = app;
+    problems.auth = auth;
+    problems.onSelect = onSelect;
+    return () => {
+      problems.onSelect = null;
+      problems.select(null);
+      problems.auth = false;
+    };
+  }, []);
+}
+
+/**
+ * The view's problem filters: read from the URL (`cat`, `status`, `period`; `fixed` overrides
+ * some), and on every change written back to the URL and handed to the map.
+ */
+export function useUrlFilters(app: App, fixed: Partial<Filters> = {}): [Filters, (f: Filters) => void] {
+  const p = app.hash.params;
+  const [filters, setFilters] = useState<Filters>(() => ({ ...filtersFromParams(p, new Set(app.cats.map((c) => c.code))), ...fixed }));
+  useEffect(() => {
+    filtersToParams(filters, p);
+    app.syncUrl();
+    app.problems.setFilter(toApiFilter(filters));
+  }, [filters]);
+  return [filters, setFilters];
 }

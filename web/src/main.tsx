@@ -10,7 +10,7 @@ import type { Map as MlMap } from 'maplibre-gl';
 import { categories } from './api';
 import type { Category } from './api';
 import type { App, ViewProps } from './app';
-import { Banner, bannerMessage } from './components/Banner';
+import { Banner, bannerError } from './components/Banner';
 import { Header } from './components/Header';
 import { filtersFromParams, toApiFilter } from './filters';
 import { lang, setLang, t } from './i18n';
@@ -115,7 +115,7 @@ function boot(): void {
   const loaded = new Promise<void>((r) => map.once('load', () => r()));
   Promise.all([categories(), loaded])
     .then(([cats]) => startWith(cats))
-    .catch((e: unknown) => (bannerMessage.value = { prefix: t().loadFailed, error: e }));
+    .catch((e: unknown) => (bannerError.value = e));
 
   function startWith(cats: Category[]): void {
     problems.setCategories(cats);

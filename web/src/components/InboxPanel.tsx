@@ -29,7 +29,6 @@ function useChangeStream(onChange: () => void, onLive: (live: boolean) => void):
     es.addEventListener('problem', () => latest.current());
     es.addEventListener('lagged', () => latest.current());
     return () => es.close();
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, []);
 }
 

@@ -6,6 +6,7 @@ import { roleName, t } from '../i18n';
 import { useId } from '../hooks';
 import { session, signIn, signOut } from '../session';
 import { ErrorText } from './ErrorText';
+import { Field } from './Field';
 
 export function SignIn() {
   const d = t();
@@ -47,18 +48,12 @@ export function SignIn() {
       <h3>{d.account}</h3>
       <p class="note">{d.accountHint}</p>
       <div class="field-row">
-        <div class="field">
-          <label for={nameId} class="label">
-            {d.userName}
-          </label>
+        <Field name="login-name" label={d.userName} for={nameId}>
           <input id={nameId} name="login-name" type="text" autocomplete="username" required value={name} onInput={(e) => setName(e.currentTarget.value)} />
-        </div>
-        <div class="field">
-          <label for={passId} class="label">
-            {d.password}
-          </label>
+        </Field>
+        <Field name="login-password" label={d.password} for={passId}>
           <input id={passId} name="login-password" type="password" autocomplete="current-password" required value={password} onInput={(e) => setPassword(e.currentTarget.value)} />
-        </div>
+        </Field>
       </div>
       <button type="submit" class="btn primary small" disabled={busy}>
         {busy ? d.signingIn : d.signIn}

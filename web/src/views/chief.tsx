@@ -17,7 +17,7 @@ import { zoneBounds } from '../components/RankingPanel';
 import { SignIn } from '../components/SignIn';
 import { StatusBadge } from '../components/StatusBadge';
 import { formatTime, t } from '../i18n';
-import { useId, useLoad } from '../hooks';
+import { useId, useLoad, useProblemLayer } from '../hooks';
 import { isStaff, session } from '../session';
 
 const CHIEF_ZONE_KINDS = 'point,road,area';
@@ -89,17 +89,9 @@ export function ChiefView({ app }: ViewProps) {
   ]);
   const tasks = useMemo(() => (loaded.value ?? []).map((f) => changed[f.properties.id] ?? f).sort(byDeadline), [loaded.value, changed]);
 
-  useEffect(() => {
-    problems.auth = true;
-    problems.onSelect = (f) => setOpen(f);
-    return () => {
-      problems.onSelect = null;
-      problems.select(null);
-      problems.auth = false;
-      // Give the shared zone layer its three-surroundings zones back.
-      map.getSource<GeoJSONSource>('zones')?.setData({ type: 'FeatureCollection', features: app.zones.zones });
-    };
-  }, []);
+  useProblemLayer(app, true, (f) => setOpen(f));
+  // Leaving, give the shared zone layer its three-surroundings zones back.
+  useEffect(() => () => map.getSource<GeoJSONSource>('zones')?.setData({ type: 'FeatureCollection', features: app.zones.zones }), []);
 
   // The chosen zone on the map, and only its open problems (none before a zone is chosen).
   useEffect(() => {

@@ -17,9 +17,9 @@ import type { SortKey } from '../components/ProblemTable';
 import { RankingPanel } from '../components/RankingPanel';
 import { SignIn } from '../components/SignIn';
 import { StatusLine } from '../components/StatusLine';
-import { filtersFromParams, filtersToParams, toApiFilter } from '../filters';
+import { toApiFilter } from '../filters';
 import { t } from '../i18n';
-import { useLoad } from '../hooks';
+import { useLoad, useProblemLayer, useUrlFilters } from '../hooks';
 import { isStaff, session } from '../session';
 
 /** Rows drawn at once; "load more" adds as many again. */
@@ -32,7 +32,7 @@ export function OfficeView({ app }: ViewProps) {
   const { map, cats, problems } = app;
   const p = app.hash.params;
   const me = session.value;
-  const [filters, setFilters] = useState(() => filtersFromParams(p, new Set(cats.map((c) => c.code))));
+  const [filters, setFilters] = useUrlFilters(app);
   const [sort, setSort] = useState<SortKey>(() => (SORT_KEYS.includes(p.get('sort') as SortKey) ? (p.get('sort') as SortKey) : 'reported'));
   const [shown, setShown] = useState(PAGE);
   const [open, setOpen] = useState<ProblemFeature | null>(null);
@@ -49,22 +49,8 @@ export function OfficeView({ app }: ViewProps) {
     sort,
   );
 
-  useEffect(() => {
-    problems.auth = true;
-    problems.onSelect = (f) => setOpen(f);
-    return () => {
-      problems.onSelect = null;
-      problems.select(null);
-      problems.auth = false;
-    };
-  }, []);
-
-  useEffect(() => {
-    filtersToParams(filters, p);
-    app.syncUrl();
-    problems.setFilter(toApiFilter(filters));
-    setShown(PAGE);
-  }, [filters]);
+  useProblemLayer(app, true, (f) => setOpen(f));
+  useEffect(() => setShown(PAGE), [filters]);
 
   // Signing in or out changes what the map may show.
   useEffect(() => {

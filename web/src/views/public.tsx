@@ -4,7 +4,7 @@
 
 import maplibregl from 'maplibre-gl';
 import { render } from 'preact';
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { getHistory } from '../api';
 import type { Category, ProblemFeature } from '../api';
 import type { ViewProps } from '../app';
@@ -12,9 +12,8 @@ import { FilterControls } from '../components/FilterControls';
 import { ProblemCard } from '../components/ProblemCard';
 import { POI_KINDS, RankingPanel } from '../components/RankingPanel';
 import { StatusLine } from '../components/StatusLine';
-import { filtersFromParams, filtersToParams, toApiFilter } from '../filters';
 import { t } from '../i18n';
-import { useLoad } from '../hooks';
+import { useLoad, useProblemLayer, useUrlFilters } from '../hooks';
 
 /** The popup's content: the card, and for a fixed problem its verified after-photo (the only photos the public sees). */
 function Popup({ problem, cats }: { problem: ProblemFeature; cats: Category[] }) {
@@ -36,36 +35,23 @@ export function PublicView({ app }: ViewProps) {
   const d = t();
   const { map, problems, zones, cats } = app;
   const p = app.hash.params;
-  const [filters, setFilters] = useState(() => filtersFromParams(p, new Set(cats.map((c) => c.code))));
+  const [filters, setFilters] = useUrlFilters(app);
   const [heat, setHeat] = useState(p.get('heat') === '1');
   const [showZones, setShowZones] = useState(p.get('zones') !== '0');
 
-  useEffect(() => {
-    problems.auth = false;
-    let popup: maplibregl.Popup | null = null;
-    problems.onSelect = (f, at) => {
-      popup?.remove();
-      problems.select(f);
-      const box = document.createElement('div');
-      render(<Popup problem={f} cats={cats} />, box);
-      popup = new maplibregl.Popup({ maxWidth: '300px', focusAfterOpen: false }).setLngLat(at).setDOMContent(box).addTo(map);
-      popup.on('close', () => {
-        render(null, box);
-        problems.select(null);
-      });
-    };
-    return () => {
-      popup?.remove();
-      problems.onSelect = null;
+  const popup = useRef<maplibregl.Popup | null>(null);
+  useProblemLayer(app, false, (f, at) => {
+    popup.current?.remove();
+    problems.select(f);
+    const box = document.createElement('div');
+    render(<Popup problem={f} cats={cats} />, box);
+    popup.current = new maplibregl.Popup({ maxWidth: '300px', focusAfterOpen: false }).setLngLat(at).setDOMContent(box).addTo(map);
+    popup.current.on('close', () => {
+      render(null, box);
       problems.select(null);
-    };
-  }, []);
-
-  useEffect(() => {
-    filtersToParams(filters, p);
-    app.syncUrl();
-    problems.setFilter(toApiFilter(filters));
-  }, [filters]);
+    });
+  });
+  useEffect(() => () => popup.current?.remove(), []);
 
   useEffect(() => {
     void problems.setHeat(heat);

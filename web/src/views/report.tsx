@@ -16,7 +16,7 @@ import { StatusBadge } from '../components/StatusBadge';
 import { ErrorText } from '../components/ErrorText';
 import { formatTime, SEVERITIES, severityName, t } from '../i18n';
 import { geolocationText } from '../i18n/errors';
-import { useId, useLoad } from '../hooks';
+import { useId, useLoad, useProblemLayer } from '../hooks';
 import { session } from '../session';
 
 /** How many of my reports are listed. */
@@ -78,9 +78,8 @@ export function ReportView({ app }: ViewProps) {
   const clearError = (field: FieldName) => setErrors((x) => ({ ...x, [field]: null }));
 
   // The marker (draggable) and a tap on the map set the location.
+  useProblemLayer(app, false, null);
   useEffect(() => {
-    problems.auth = false;
-    problems.onSelect = null;
     problems.setFilter({});
     const m = new maplibregl.Marker({ color: '#dc2626', draggable: true });
     marker.current = m;
@@ -95,7 +94,6 @@ export function ReportView({ app }: ViewProps) {
       map.off('click', onClick);
       m.remove();
       map.getCanvas().style.cursor = '';
-      problems.select(null);
     };
   }, []);
 

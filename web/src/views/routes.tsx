@@ -13,12 +13,12 @@ import { has, planRoutes, ROUTES_PATH, routesFile } from '../api';
 import type { ProblemFeature, RoutePlan, RouteRequest } from '../api';
 import type { ViewProps } from '../app';
 import { ErrorText } from '../components/ErrorText';
+import { Field } from '../components/Field';
 import { FilterControls } from '../components/FilterControls';
 import { SignIn } from '../components/SignIn';
 import { StatusLine } from '../components/StatusLine';
-import { filtersFromParams, filtersToParams, toApiFilter } from '../filters';
 import { pick, t } from '../i18n';
-import { useId } from '../hooks';
+import { useId, useProblemLayer, useUrlFilters } from '../hooks';
 import { LAYERS } from '../map/mapview';
 import { session } from '../session';
 
@@ -134,7 +134,8 @@ export function RoutesView({ app }: ViewProps) {
   const { map, cats, problems } = app;
   const p = app.hash.params;
   const me = session.value;
-  const [filters, setFilters] = useState(() => ({ ...filtersFromParams(p, new Set(cats.map((c) => c.code))), status: 'open' }));
+  // The planner visits open problems only.
+  const [filters, setFilters] = useUrlFilters(app, { status: 'open' });
   const [chosen, setChosen] = useState<Map<string, ProblemFeature>>(new Map());
   const [start, setStart] = useState<[number, number]>(() => {
     const c = map.getCenter();
@@ -158,17 +159,17 @@ export function RoutesView({ app }: ViewProps) {
     else map.once('idle', () => whenStyle(f));
   };
 
+  useProblemLayer(app, true, (f) => {
+    if (pickingRef.current) return;
+    setChosen((c) => {
+      const next = new Map(c);
+      if (next.has(f.properties.id)) next.delete(f.properties.id);
+      else next.set(f.properties.id, f);
+      return next;
+    });
+  });
+
   useEffect(() => {
-    problems.auth = true;
-    problems.onSelect = (f) => {
-      if (pickingRef.current) return;
-      setChosen((c) => {
-        const next = new Map(c);
-        if (next.has(f.properties.id)) next.delete(f.properties.id);
-        else next.set(f.properties.id, f);
-        return next;
-      });
-    };
     const onClick = (e: MapMouseEvent) => {
       if (!pickingRef.current) return;
       setPicking(false);
@@ -180,17 +181,8 @@ export function RoutesView({ app }: ViewProps) {
       map.getCanvas().style.cursor = '';
       for (const layer of ROUTE_LAYERS) if (map.getLayer(layer)) map.removeLayer(layer);
       for (const source of ROUTE_SOURCES) if (map.getSource(source)) map.removeSource(source);
-      problems.onSelect = null;
-      problems.select(null);
-      problems.auth = false;
     };
   }, []);
-
-  useEffect(() => {
-    filtersToParams(filters, p);
-    app.syncUrl();
-    problems.setFilter(toApiFilter(filters));
-  }, [filters]);
 
   useEffect(() => void problems.reload(true), [me?.name]);
 
@@ -275,22 +267,13 @@ export function RoutesView({ app }: ViewProps) {
         </div>
       </div>
       <div class="field-row">
-        <div class="field">
-          <label for={ids.teams} class="label">
-            {d.teams}
-          </label>
+        <Field name="teams" label={d.teams} for={ids.teams}>
           <input id={ids.teams} type="number" name="teams" min={1} max={MAX_TEAMS} value={teams} onInput={(e) => setTeams(e.currentTarget.value)} />
-        </div>
-        <div class="field">
-          <label for={ids.budget} class="label">
-            {d.timeBudget}
-          </label>
+        </Field>
+        <Field name="budget" label={d.timeBudget} for={ids.budget}>
           <input id={ids.budget} type="number" name="budget" min={15} max={1440} step={15} value={budget} onInput={(e) => setBudget(e.currentTarget.value)} />
-        </div>
-        <div class="field">
-          <label for={ids.mode} class="label">
-            {d.mode}
-          </label>
+        </Field>
+        <Field name="mode" label={d.mode} for={ids.mode}>
           <select id={ids.mode} name="mode" value={mode} onChange={(e) => setMode(MODES.find((m) => m === e.currentTarget.value) ?? 'walk')}>
             {MODES.map((m) => (
               <option key={m} value={m}>
@@ -298,16 +281,13 @@ export function RoutesView({ app }: ViewProps) {
               </option>
             ))}
           </select>
-        </div>
-        <div class="field">
-          <label for={ids.end} class="label">
-            {d.routeEnd}
-          </label>
+        </Field>
+        <Field name="end" label={d.routeEnd} for={ids.end}>
           <select id={ids.end} name="end" value={end} onChange={(e) => setEnd(e.currentTarget.value === 'last' ? 'last' : 'start')}>
             <option value="start">{d.endStart}</option>
             <option value="last">{d.endLast}</option>
           </select>
-        </div>
+        </Field>
       </div>
       <button type="button" class="btn primary" name="plan" disabled={busy} onClick={() => void plan()}>
         {d.plan}
