@@ -29,10 +29,12 @@ const POINT_LAYERS = ['problem-points'];
 const DEMO_PASSWORD = 'civmap-demo';
 const CLUSTER_LAYERS = ['problem-clusters'];
 
-// Staff tokens: until accounts exist the server authenticates static API tokens from its
-// configuration. The street office acts as the system (no user); the chief token acts as the
-// chief the demo assigns to a zone, found through the API after a first start. Against a server
-// started by hand (CIVMAP_TEST_BASE) the tokens and the chief's id come from the environment.
+// Staff tokens for the tests' own API calls (checking what the server stored, acting as a chief
+// from outside the page): static API tokens of the server's configuration. The pages themselves
+// sign in only through their visible password form, as people do. The street office token acts
+// as the system (no user); the chief token acts as the chief the demo assigns to a zone, found
+// through the API after a first start. Against a server started by hand (CIVMAP_TEST_BASE) the
+// tokens and the chief's id come from the environment.
 const OFFICE = { token: process.env.CIVMAP_TEST_OFFICE_TOKEN ?? 'browser-test-office-0123456789' };
 const CHIEF = {
   token: process.env.CIVMAP_TEST_CHIEF_TOKEN ?? 'browser-test-chief-0123456789a',

@@ -3,12 +3,18 @@
 // (`POST /api/v1/login`, a cookie session); the page never holds a bearer token.
 
 import { signal } from '@preact/signals';
-import { ApiError, maybeSignedIn, request, setCsrf, setSignedInHint } from './api/client';
+import { ApiError, maybeSignedIn, onSessionLost, request, setCsrf, setSignedInHint } from './api/client';
 import type { Me } from './api/types';
 
 export const session = signal<Me | null | undefined>(undefined);
 
 let asked: Promise<Me | null> | null = null;
+
+// A session that expired (or was ended elsewhere) shows the sign-in form again.
+onSessionLost(() => {
+  asked = Promise.resolve(null);
+  session.value = null;
+});
 
 /** Asks the server once who this browser is (only when it signed in here before: no 401 for visitors). */
 export function loadSession(): Promise<Me | null> {

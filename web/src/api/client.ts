@@ -100,6 +100,13 @@ export function setSignedInHint(v: boolean): void {
   memory.hint = v;
 }
 
+let sessionLost: (() => void) | null = null;
+
+/** Calls `f` when a request made with the session answers 401: the session expired or was ended. */
+export function onSessionLost(f: () => void): void {
+  sessionLost = f;
+}
+
 // ---- request ----------------------------------------------------------------------------------
 
 type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -172,7 +179,14 @@ export async function request<T>(path: string, opts: RequestOptions = {}): Promi
     if (isAbort(e)) throw e;
     throw new NetworkError(e);
   }
-  if (!resp.ok) throw await toApiError(resp);
+  if (!resp.ok) {
+    if (resp.status === 401 && opts.auth && path !== LOGIN_PATH && path !== ME_PATH) {
+      setCsrf(null);
+      setSignedInHint(false);
+      sessionLost?.();
+    }
+    throw await toApiError(resp);
+  }
   if (opts.as === 'blob') return resp.blob();
   if (opts.as === 'text') return resp.text();
   if (resp.status === 204) return undefined as T;

@@ -7,7 +7,7 @@ import { PERIODS } from '../filters';
 import type { Filters } from '../filters';
 import { pick, STATUSES, statusName, t } from '../i18n';
 import { useId } from '../hooks';
-import { Swatch } from './ProblemCard';
+import { Swatch } from './Swatch';
 
 export function FilterControls({ cats, value, onChange }: { cats: Category[]; value: Filters; onChange: (f: Filters) => void }) {
   const d = t();

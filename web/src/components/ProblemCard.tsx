@@ -3,23 +3,13 @@
 
 import type { ComponentChildren } from 'preact';
 import type { Category, ProblemFeature } from '../api';
-import { categoryColor, categoryName } from '../colors';
-import { formatTime, lang, t } from '../i18n';
+import { problemCategory } from '../colors';
+import { formatTime, t } from '../i18n';
 import { OverdueBadge } from './OverdueBadge';
 import { SeverityBadge } from './SeverityBadge';
 import { StatusBadge } from './StatusBadge';
+import { Swatch } from './Swatch';
 
-/** The category label of a problem in the current language. */
-export function problemCategory(f: ProblemFeature, cats: Category[]): string {
-  const c = cats.find((x) => x.code === f.properties.category);
-  if (c) return categoryName(c);
-  return lang() === 'zh' ? f.properties.category_name : f.properties.category_name_en;
-}
-
-/** The category's colour dot. */
-export function Swatch({ category, big = false }: { category: string; big?: boolean }) {
-  return <span class={`swatch${big ? ' big' : ''}`} style={{ background: categoryColor(category) }} />;
-}
 
 function Row({ label, children, late = false }: { label: string; children: ComponentChildren; late?: boolean }) {
   return (

@@ -3,7 +3,8 @@
 
 import type { Category, ProblemFeature } from '../api';
 import { formatTime, t } from '../i18n';
-import { problemCategory, Swatch } from './ProblemCard';
+import { problemCategory } from '../colors';
+import { Swatch } from './Swatch';
 import { SeverityBadge } from './SeverityBadge';
 import { StatusBadge } from './StatusBadge';
 

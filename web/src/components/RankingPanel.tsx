@@ -6,35 +6,17 @@
 // `GET /api/v1/zones/{id}/problems`), and says so.
 
 import { useState } from 'preact/hooks';
-import type { LngLatBoundsLike } from 'maplibre-gl';
 import { has, ranking, zoneProblems } from '../api';
-import type { RankingRow, ZoneFeature } from '../api';
+import type { RankingRow } from '../api';
 import type { App } from '../app';
 import { categoryName, ZONE_COLORS } from '../colors';
 import { periodStart } from '../filters';
 import { pick, t } from '../i18n';
 import { useLoad } from '../hooks';
+import { zoneBounds } from '../map/bounds';
 import { LoadError } from './LoadError';
 
 export const POI_KINDS = ['school', 'park', 'market'] as const;
-
-/** Bounds of a zone polygon, for "show me this zone". */
-export function zoneBounds(z: ZoneFeature): LngLatBoundsLike | null {
-  let minX = Infinity;
-  let minY = Infinity;
-  let maxX = -Infinity;
-  let maxY = -Infinity;
-  const polys = z.geometry.type === 'Polygon' ? [z.geometry.coordinates] : z.geometry.coordinates;
-  for (const poly of polys)
-    for (const ring of poly)
-      for (const [x, y] of ring as [number, number][]) {
-        minX = Math.min(minX, x);
-        minY = Math.min(minY, y);
-        maxX = Math.max(maxX, x);
-        maxY = Math.max(maxY, y);
-      }
-  return Number.isFinite(minX) ? [minX, minY, maxX, maxY] : null;
-}
 
 async function mapLimit<T, R>(items: T[], n: number, f: (t: T) => Promise<R>): Promise<R[]> {
   const out: R[] = new Array(items.length);

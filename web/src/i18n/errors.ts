@@ -32,10 +32,13 @@ export function errorText(e: unknown, context: string | null = null): string {
   const args: ErrorArgs = { status: e.status, retryAfterS: e.retryAfterS, limitMb: limitMb(e.message), stops: e.stops.length };
   // A 403 about the CSRF header is a session that went stale, not a role that may not.
   const code = e.code === 'forbidden' && /csrf/i.test(e.message) ? 'forbidden.csrf' : e.code;
+  // `photos[0]` and `filter.category` are about `photos` and `filter` when nothing names them exactly.
+  const head = e.field?.replace(/\[.*$/, '').split('.')[0] ?? null;
   const keys = [
     e.field && context ? `${code}.${e.field}.${context}` : null,
     context ? `${code}.${context}` : null,
-    e.field ? `${code}.${e.field.replace(/\[.*$/, '').split('.')[0]}` : null,
+    e.field ? `${code}.${e.field}` : null,
+    head ? `${code}.${head}` : null,
     code,
   ];
   for (const k of keys) {

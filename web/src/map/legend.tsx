@@ -8,7 +8,7 @@ import { render } from 'preact';
 import type { IControl } from 'maplibre-gl';
 import type { Category } from '../api';
 import { categoryName } from '../colors';
-import { Swatch } from '../components/ProblemCard';
+import { Swatch } from '../components/Swatch';
 import { t } from '../i18n';
 import type { ProblemLayer } from './mapview';
 

@@ -3,7 +3,7 @@
 // photos and lifecycle steps (dispatch, escalate, rectify, reject, verify, recur); the weekly
 // assessment report (综合评价) with CSV and a printable page, and the surroundings ranking.
 
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useMemo, useState } from 'preact/hooks';
 import { allProblems, getProblem } from '../api';
 import type { ProblemFeature } from '../api';
 import type { ViewProps } from '../app';
@@ -39,15 +39,13 @@ export function OfficeView({ app }: ViewProps) {
   const [changed, setChanged] = useState<Record<string, ProblemFeature>>({});
   const [tick, setTick] = useState(0);
 
-  // The whole street, without a bbox: the table is the ledger, not the map view.
+  // The whole street, without a bbox: the table is the ledger, not the map view. Before anyone
+  // signs in it lists what the public may see. (Waits until the server said who is signed in.)
   const [table] = useLoad(
-    async (signal) => (me ? (await allProblems(toApiFilter(filters), { auth: true, signal, max: MAX_ROWS })).features : null),
+    async (signal) => (me === undefined ? null : (await allProblems(toApiFilter(filters), { auth: !!me, signal, max: MAX_ROWS })).features),
     [filters, me?.name, tick],
   );
-  const rows = sortProblems(
-    (table.value ?? []).map((f) => changed[f.properties.id] ?? f),
-    sort,
-  );
+  const rows = useMemo(() => sortProblems((table.value ?? []).map((f) => changed[f.properties.id] ?? f), sort), [table.value, changed, sort]);
 
   useProblemLayer(app, true, (f) => setOpen(f));
   useEffect(() => setShown(PAGE), [filters]);
@@ -87,7 +85,7 @@ export function OfficeView({ app }: ViewProps) {
     setChanged({});
     setTick((n) => n + 1);
   };
-  const count = !me ? d.needSignIn : table.loading ? d.loading : d.matched(rows.length);
+  const count = table.loading ? d.loading : d.matched(rows.length);
 
   return (
     <>

@@ -11,7 +11,7 @@ import type { ViewProps } from '../app';
 import { categoryName } from '../colors';
 import { Field } from '../components/Field';
 import { PhotoPicker } from '../components/PhotoPicker';
-import { problemCategory } from '../components/ProblemCard';
+import { problemCategory } from '../colors';
 import { StatusBadge } from '../components/StatusBadge';
 import { ErrorText } from '../components/ErrorText';
 import { formatTime, SEVERITIES, severityName, t } from '../i18n';
