@@ -698,7 +698,19 @@ describe('route sheet and GPX with a password session', () => {
     assert.deepEqual(sheetIds, stopIds, 'the sheet lists the stops of the GPX, in the same order');
     assert.ok(rows.every((cells) => cells.includes('僵尸车')), 'each row names the category');
     await screenshot(sheet, 'routes-sheet-desktop');
-    assertClean(problems);
+
+    // Too little time for the must-visit stops: the planner's 422, in Chinese, with how many.
+    await page.bringToFront();
+    await page.locator('input[name=teams]').fill('1');
+    await page.locator('input[name=budget]').fill('15');
+    await page.locator('button[name=plan]').click();
+    const infeasible = await errorFor(page, 'routes');
+    assert.match(infeasible, /^\d+ 个必到点（超期、三个周边、严重）在每队时限内走不完：请增加时间或队伍，或少选问题$/);
+    await waitIdle(page);
+    const stale = await page.evaluate(() => window.__civmap.map.queryRenderedFeatures(undefined, { layers: ['routes-line'] }).length);
+    assert.equal(stale, 0, 'the earlier plan is no longer drawn as if it were the answer');
+    await screenshot(page, 'routes-infeasible-desktop');
+    assertClean(problems, { allowHttp: ['/api/v1/routes', 'status of 422'] });
     await context.close();
   });
 });

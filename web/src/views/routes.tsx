@@ -209,6 +209,8 @@ export function RoutesView({ app }: ViewProps) {
   const plan = async () => {
     setMessage(null);
     setResult(null);
+    // The last plan leaves the map with its summary: a failed plan must not look like it.
+    map.getSource<GeoJSONSource>('routes')?.setData(EMPTY);
     if (!(await has(ROUTES_PATH))) return setMessage(d.routesNotAvailable);
     const req: RouteRequest = {
       ids: [...chosen.keys()],
