@@ -724,6 +724,14 @@ describe('errors in Chinese', () => {
     await page.locator('.login-form button[type=submit]').click();
     assert.equal(await errorFor(page, 'login'), '账号或密码错误');
     await screenshot(page, 'error-wrong-password-phone');
+    // In English, the same table's English words.
+    await page.locator('button.lang').click();
+    await page.locator('input[name=login-name]').fill('demo-office');
+    await page.locator('input[name=login-password]').fill('not-the-password');
+    await page.locator('.login-form button[type=submit]').click();
+    assert.equal(await errorFor(page, 'login'), 'Wrong name or password.');
+    await page.locator('button.lang').click();
+    await page.locator('.login-form h3', { hasText: '工作人员登录' }).waitFor();
     // Five failures in a row lock a name (unknown names too); the answer says for how long.
     for (let i = 0; i < 5; i++) {
       await fetch(`${server.base}/api/v1/login`, {
@@ -733,6 +741,7 @@ describe('errors in Chinese', () => {
       });
     }
     await page.locator('input[name=login-name]').fill('browser-test-nobody');
+    await page.locator('input[name=login-password]').fill('not-the-password');
     await page.locator('.login-form button[type=submit]').click();
     await page.waitForFunction(() => /锁定/.test(document.querySelector('[data-error-for=login]').textContent));
     const text = (await page.locator('[data-error-for=login]').innerText()).trim();
