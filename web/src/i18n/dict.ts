@@ -63,7 +63,6 @@ const zh = {
   generalised: '位置已模糊处理（约 100 米），保护住户隐私',
   photo: '照片',
   history: '处理记录',
-  close: '关闭',
   // reporter
   reportTitle: '上报问题',
   reportHint: '点“使用我的位置”，或在地图上点选问题位置。',
@@ -183,7 +182,6 @@ const zh = {
   tooMany: (n: number) => `最多 ${n} 个问题`,
   noneChosen: '请先选择问题',
   stopsVisited: (visited: number, chosen: number) => `涉及问题：${visited} / ${chosen}`,
-  attribution: '© OpenStreetMap 贡献者',
   statuses: {
     reported: '已上报',
     dispatched: '已派单',
@@ -329,7 +327,6 @@ const en: Dict = {
   generalised: 'Location generalised (about 100 m) to protect residents',
   photo: 'Photo',
   history: 'History',
-  close: 'Close',
   reportTitle: 'Report a problem',
   reportHint: 'Tap “Use my location” or tap the map where the problem is.',
   useMyLocation: 'Use my location',
@@ -443,7 +440,6 @@ const en: Dict = {
   tooMany: (n) => `At most ${n} problems`,
   noneChosen: 'Choose problems first',
   stopsVisited: (visited, chosen) => `Problems: ${visited} / ${chosen}`,
-  attribution: '© OpenStreetMap contributors',
   statuses: {
     reported: 'Reported',
     dispatched: 'Dispatched',

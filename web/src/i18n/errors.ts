@@ -6,7 +6,37 @@
 
 import { ApiError, NetworkError } from '../api/client';
 import { lang, t } from './index';
-import type { ErrorArgs, ErrorMsg } from './dict';
+import type { Dict, ErrorArgs, ErrorMsg } from './dict';
+
+/**
+ * Every error `code` the API answers (`ErrorDetail.code` in the OpenAPI document, and the
+ * sign-in's `login_locked`), with what this page adds: no answer (`network`), a non-JSON error
+ * answer (`http`), an unreadable success (`parse`), anything else (`unknown`).
+ */
+export const ERROR_CODES = [
+  'bad_request',
+  'unauthorized',
+  'forbidden',
+  'not_found',
+  'method_not_allowed',
+  'conflict',
+  'payload_too_large',
+  'unsupported_media_type',
+  'invalid',
+  'rate_limited',
+  'login_locked',
+  'unavailable',
+  'internal',
+  'network',
+  'http',
+  'parse',
+  'unknown',
+] as const;
+
+/** Fails the type-check when the dictionary's error table lacks a code. */
+type MissingCodes = Exclude<(typeof ERROR_CODES)[number], keyof Dict['errors']>;
+const complete: [MissingCodes] extends [never] ? true : MissingCodes = true;
+void complete;
 
 /** The server's default `limits.photo_bytes`, MB: used when its 413 message names no limit. */
 const DEFAULT_PHOTO_LIMIT_MB = 10;
