@@ -8,6 +8,8 @@ const target = process.env.CIVMAP_URL ?? 'http://127.0.0.1:8080';
 
 export default defineConfig({
   base: './',
+  // Views are Preact components written in TSX; esbuild compiles the JSX (no plugin needed).
+  esbuild: { jsx: 'automatic', jsxImportSource: 'preact' },
   build: {
     target: 'es2022',
     outDir: 'dist',

@@ -25,12 +25,16 @@ import {
 } from './support.mjs';
 
 const POINT_LAYERS = ['problem-points'];
+/** The password of every `--demo` account (README, "Accounts"). */
+const DEMO_PASSWORD = 'civmap-demo';
 const CLUSTER_LAYERS = ['problem-clusters'];
 
-// Staff tokens: until accounts exist the server authenticates static API tokens from its
-// configuration. The street office acts as the system (no user); the chief token acts as the
-// chief the demo assigns to a zone, found through the API after a first start. Against a server
-// started by hand (CIVMAP_TEST_BASE) the tokens and the chief's id come from the environment.
+// Staff tokens for the tests' own API calls (checking what the server stored, acting as a chief
+// from outside the page): static API tokens of the server's configuration. The pages themselves
+// sign in only through their visible password form, as people do. The street office token acts
+// as the system (no user); the chief token acts as the chief the demo assigns to a zone, found
+// through the API after a first start. Against a server started by hand (CIVMAP_TEST_BASE) the
+// tokens and the chief's id come from the environment.
 const OFFICE = { token: process.env.CIVMAP_TEST_OFFICE_TOKEN ?? 'browser-test-office-0123456789' };
 const CHIEF = {
   token: process.env.CIVMAP_TEST_CHIEF_TOKEN ?? 'browser-test-chief-0123456789a',
@@ -38,7 +42,11 @@ const CHIEF = {
 };
 
 function config(chiefUser) {
+  // Every test signs in from 127.0.0.1: more than the default 10 sign-ins a minute per address.
   let c = `
+[auth]
+login_per_minute = 1000
+
 [[api_tokens]]
 token = "${OFFICE.token}"
 role = "street_office"
@@ -277,10 +285,14 @@ describe('reporter', () => {
       const sel = document.querySelector('select[name=category]');
       sel.append(new Option('gone', 'no_such_category'));
       sel.value = 'no_such_category';
+      sel.dispatchEvent(new Event('change', { bubbles: true }));
     });
     await page.locator('button[name=submit]').click();
     const err = page.locator('[data-error-for=category]');
-    await page.waitForFunction(() => /no_such_category|category/i.test(document.querySelector('[data-error-for=category]').textContent));
+    // In Chinese, in Chinese words: the server's English message never reaches the screen.
+    await page.waitForFunction(() => document.querySelector('[data-error-for=category]').textContent === '请选择有效的问题类别');
+    assert.ok(problems.httpErrors.some((r) => r.startsWith('422 POST')), 'the server answered 422 (the form did not stop it)');
+    assert.doesNotMatch(await err.innerText(), /[A-Za-z]{2,}/, 'no English API text in the Chinese page');
     console.log(`server error shown: ${await err.innerText()}`);
     await screenshot(page, 'report-error-phone');
     assertClean(problems, { allowHttp: ['/api/v1/problems', 'status of 422'] });
@@ -350,11 +362,12 @@ describe('reporter', () => {
   });
 });
 
-/** Enters a staff token in the view's token box. */
-async function signIn(page, token) {
-  await page.locator('input[name=token]').fill(token);
-  await page.locator('.token-form button[type=submit]').click();
-  await page.locator('.signed-in').waitFor();
+/** Signs in through the view's visible form with a demo account (the demo's password). */
+async function signIn(page, name, password = DEMO_PASSWORD) {
+  await page.locator('input[name=login-name]').fill(name);
+  await page.locator('input[name=login-password]').fill(password);
+  await page.locator('.login-form button[type=submit]').click();
+  await page.locator(`.signed-in[data-user="${name}"]`).waitFor();
 }
 
 describe('staff', () => {
@@ -490,7 +503,7 @@ describe('staff', () => {
     const { page, context, problems } = await openPage(browser, server.base);
     await page.goto(`${server.base}/#/office?status=rectified`);
     await page.waitForFunction(() => window.__civmap?.app);
-    await signIn(page, OFFICE.token);
+    await signIn(page, 'demo-office');
     const row = page.locator(`.problems-table tr[data-problem="${rectifiedId}"]`);
     await row.waitFor();
     const statuses = await page.locator('.problems-table tbody .badge').allInnerTexts();
@@ -498,7 +511,7 @@ describe('staff', () => {
     await screenshot(page, 'office-table-desktop');
     await row.click();
     await page.locator('.detail button[data-action=verify]').waitFor();
-    // The chief's after photo is in the history, as a thumbnail fetched with the staff token.
+    // The chief's after photo is in the history, as a thumbnail fetched with the staff session.
     await page.waitForFunction(() => {
       const img = document.querySelector('.history .ev-rectified .photo-strip img.thumb');
       return img && img.src.startsWith('blob:') && img.complete && img.naturalWidth > 0;
@@ -581,6 +594,232 @@ describe('staff', () => {
     await waitIdle(page);
     await screenshot(page, 'office-phone');
     assertClean(problems);
+    await context.close();
+  });
+});
+
+/** Waits for the error shown for `field` and answers its text. */
+async function errorFor(page, field) {
+  const el = page.locator(`[data-error-for="${field}"]:not(:empty)`);
+  await el.waitFor();
+  return (await el.innerText()).trim();
+}
+
+/** In Chinese mode no English words reach the screen (units and the datum's name, MB and WGS-84, aside). */
+function assertChinese(text, what) {
+  assert.doesNotMatch(text.replace(/\bMB\b|WGS-84/g, ''), /[A-Za-z]{2,}/, `${what} is all Chinese: ${text}`);
+}
+
+/** A valid JPEG of `bytes` bytes or more: a small picture drawn by the browser, padded with comment segments. */
+async function bigJpeg(page, bytes) {
+  const b64 = await page.evaluate(async () => {
+    const c = document.createElement('canvas');
+    c.width = 640;
+    c.height = 480;
+    const g = c.getContext('2d');
+    g.fillStyle = '#aaa';
+    g.fillRect(0, 0, 640, 480);
+    g.fillStyle = '#8c5a32';
+    g.beginPath();
+    g.ellipse(320, 300, 160, 90, 0, 0, 2 * Math.PI);
+    g.fill();
+    const blob = await new Promise((r) => c.toBlob(r, 'image/jpeg', 0.9));
+    const buf = new Uint8Array(await blob.arrayBuffer());
+    let s = '';
+    for (const x of buf) s += String.fromCharCode(x);
+    return btoa(s);
+  });
+  const jpeg = Buffer.from(b64, 'base64');
+  const segments = [];
+  const chunk = 65533;
+  for (let n = 0; n < bytes; n += chunk) {
+    const seg = Buffer.alloc(4 + chunk, 0x20);
+    seg[0] = 0xff;
+    seg[1] = 0xfe; // COM: a comment, which every decoder skips
+    seg.writeUInt16BE(chunk + 2, 2);
+    segments.push(seg);
+  }
+  return Buffer.concat([jpeg.subarray(0, 2), ...segments, jpeg.subarray(2)]);
+}
+
+describe('route sheet and GPX with a password session', () => {
+  test('a street office signed in through the form downloads the GPX and opens the route sheet', async () => {
+    const { page, context, problems } = await openPage(browser, server.base);
+    // Signed in on the street office's console; the session (cookie and CSRF token) goes with it to the planner.
+    await page.goto(`${server.base}/#/office`);
+    await waitForMap(page);
+    await signIn(page, 'demo-office');
+    await page.goto(`${server.base}/#/routes?cat=zombie_car`);
+    await page.locator('button[name=choose-filtered]').click();
+    await page.waitForFunction(() => Number(document.querySelector('[data-chosen]')?.getAttribute('data-chosen')) > 0);
+    await page.locator('input[name=teams]').fill('2');
+    await page.locator('input[name=budget]').fill('480');
+    await page.locator('button[name=plan]').click();
+    const visited = Number(await page.locator('[data-visited]').getAttribute('data-visited'));
+    assert.ok(visited > 0, 'the plan visits problems');
+    await screenshot(page, 'routes-session-desktop');
+
+    // The GPX, parsed: one waypoint per stop (and the start), one track per team that set out.
+    const [download] = await Promise.all([page.waitForEvent('download'), page.locator('button[name=gpx]').click()]);
+    assert.equal(download.suggestedFilename(), 'civmap-routes.gpx');
+    const gpx = await page.evaluate((text) => {
+      const doc = new DOMParser().parseFromString(text, 'application/xml');
+      if (doc.querySelector('parsererror')) return { error: doc.querySelector('parsererror').textContent };
+      const wpts = [...doc.getElementsByTagName('wpt')].map((w) => ({
+        lat: Number(w.getAttribute('lat')),
+        lon: Number(w.getAttribute('lon')),
+        name: w.getElementsByTagName('name')[0]?.textContent ?? '',
+        desc: w.getElementsByTagName('desc')[0]?.textContent ?? '',
+      }));
+      return { root: doc.documentElement.localName, tracks: doc.getElementsByTagName('trk').length, wpts };
+    }, readFileSync(await download.path(), 'utf8'));
+    assert.equal(gpx.error, undefined, 'the GPX is well-formed XML');
+    assert.equal(gpx.root, 'gpx');
+    const stops = gpx.wpts.filter((w) => w.name !== 'start');
+    assert.equal(stops.length, visited, 'a waypoint per stop of the plan');
+    const teams = await page.locator('.route-list li').count();
+    assert.ok(gpx.tracks >= 1 && gpx.tracks <= teams, `a track per team that set out (${gpx.tracks} of ${teams})`);
+    const stopIds = stops.map((w) => /id ([0-9a-f-]{36})/.exec(w.desc)?.[1]);
+    for (const [i, id] of stopIds.entries()) {
+      assert.ok(id, `waypoint ${stops[i].name} names its problem`);
+      const p = await getJson(server.base, `/api/v1/problems/${id}`, OFFICE.token);
+      assert.equal(p.properties.category, 'zombie_car', 'the stops are the chosen zombie cars');
+      assert.ok(Math.abs(p.geometry.coordinates[0] - stops[i].lon) < 1e-6 && Math.abs(p.geometry.coordinates[1] - stops[i].lat) < 1e-6, 'at the problem\'s position');
+    }
+
+    // The printable sheet opens in a new tab and lists the same stops, team by team.
+    const [sheet] = await Promise.all([context.waitForEvent('page'), page.locator('button[name=sheet]').click()]);
+    await sheet.waitForLoadState();
+    await sheet.locator('table.stops').first().scrollIntoViewIfNeeded();
+    assert.match(await sheet.title(), /整改路线单/);
+    const rows = await sheet.locator('tr.stop').evaluateAll((trs) => trs.map((tr) => [...tr.cells].map((c) => c.textContent.trim())));
+    assert.equal(rows.length, visited, 'a row per stop');
+    const sheetIds = rows.map((cells) => cells.find((c) => /^[0-9a-f-]{36}$/.test(c)));
+    assert.deepEqual(sheetIds, stopIds, 'the sheet lists the stops of the GPX, in the same order');
+    assert.ok(rows.every((cells) => cells.includes('僵尸车')), 'each row names the category');
+    await screenshot(sheet, 'routes-sheet-desktop');
+
+    // Too little time for the must-visit stops: the planner's 422, in Chinese, with how many.
+    await page.bringToFront();
+    await page.locator('input[name=teams]').fill('1');
+    await page.locator('input[name=budget]').fill('15');
+    await page.locator('button[name=plan]').click();
+    const infeasible = await errorFor(page, 'routes');
+    assert.match(infeasible, /^\d+ 个必到点（超期、三个周边、严重）在每队时限内走不完：请增加时间或队伍，或少选问题$/);
+    await waitIdle(page);
+    const stale = await page.evaluate(() => window.__civmap.map.queryRenderedFeatures(undefined, { layers: ['routes-line'] }).length);
+    assert.equal(stale, 0, 'the earlier plan is no longer drawn as if it were the answer');
+    await screenshot(page, 'routes-infeasible-desktop');
+    assertClean(problems, { allowHttp: ['/api/v1/routes', 'status of 422'] });
+    await context.close();
+  });
+});
+
+describe('errors in Chinese', () => {
+  test('a wrong password and a locked account say so in Chinese', async () => {
+    const { page, context, problems } = await openPage(browser, server.base, { viewport: PHONE });
+    await page.goto(`${server.base}/#/chief`);
+    await page.locator('input[name=login-name]').fill('demo-office');
+    await page.locator('input[name=login-password]').fill('not-the-password');
+    await page.locator('.login-form button[type=submit]').click();
+    assert.equal(await errorFor(page, 'login'), '账号或密码错误');
+    await screenshot(page, 'error-wrong-password-phone');
+    // In English, the same table's English words.
+    await page.locator('button.lang').click();
+    await page.locator('input[name=login-name]').fill('demo-office');
+    await page.locator('input[name=login-password]').fill('not-the-password');
+    await page.locator('.login-form button[type=submit]').click();
+    assert.equal(await errorFor(page, 'login'), 'Wrong name or password.');
+    await page.locator('button.lang').click();
+    await page.locator('.login-form h3', { hasText: '工作人员登录' }).waitFor();
+    // Five failures in a row lock a name (unknown names too); the answer says for how long.
+    for (let i = 0; i < 5; i++) {
+      await fetch(`${server.base}/api/v1/login`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ name: 'browser-test-nobody', password: 'wrong' }),
+      });
+    }
+    await page.locator('input[name=login-name]').fill('browser-test-nobody');
+    await page.locator('input[name=login-password]').fill('not-the-password');
+    await page.locator('.login-form button[type=submit]').click();
+    await page.waitForFunction(() => /锁定/.test(document.querySelector('[data-error-for=login]').textContent));
+    const text = (await page.locator('[data-error-for=login]').innerText()).trim();
+    assert.equal(text, '账号已锁定，约 15 分钟后再试', 'the lock and its Retry-After (900 s), in minutes');
+    const body = await page.locator('body').innerText();
+    assert.ok(!/wrong name or password|too many failed/i.test(body), 'the server\'s English message is not on the screen');
+    assertChinese(text, 'the lock message');
+    await screenshot(page, 'error-locked-phone');
+    assertClean(problems, { allowHttp: ['/api/v1/login', 'status of 401', 'status of 429'] });
+    await context.close();
+  });
+
+  test('a rectification without a note, then without a photo, says what is missing in Chinese', async () => {
+    assert.ok(CHIEF.user, 'the demo assigns a chief to a zone');
+    const dispatched = await getJson(server.base, '/api/v1/problems?status=dispatched&limit=1000', CHIEF.token);
+    const target = dispatched.features.find((f) => f.properties.assignee === CHIEF.user && f.properties.zone);
+    assert.ok(target, 'the chief has a dispatched problem in a zone');
+    const account = (await getJson(server.base, '/api/v1/assignments', OFFICE.token)).find((a) => a.user === CHIEF.user);
+    const { page, context, problems } = await openPage(browser, server.base, { viewport: PHONE });
+    await page.goto(`${server.base}/#/chief?zone=${target.properties.zone}`);
+    await waitForMap(page);
+    await signIn(page, account.name);
+    await page.locator(`.task[data-problem="${target.id}"]`).click();
+    await page.locator('.detail button[data-action=rectify]').click();
+    assert.equal(await errorFor(page, 'note'), '请填写整改说明', 'said beside the note');
+    await page.locator('.detail textarea[name=note]').fill('已清理（浏览器测试：缺照片）');
+    await page.locator('.detail button[data-action=rectify]').click();
+    assert.equal(await errorFor(page, 'photos'), '请上传整改后的照片', 'said beside the photo');
+    assert.equal(await page.locator('[data-error-for=note]').innerText(), '', 'the note\'s error is gone');
+    assert.doesNotMatch(await page.locator('body').innerText(), /needs a note|needs an after photo/, 'the server\'s English message is not on the screen');
+    const still = await getJson(server.base, `/api/v1/problems/${target.id}`, CHIEF.token);
+    assert.equal(still.properties.status, 'dispatched', 'nothing was recorded');
+    await page.locator('[data-error-for=photos]').scrollIntoViewIfNeeded();
+    await screenshot(page, 'error-rectify-photo-phone');
+    assertClean(problems, { allowHttp: ['/rectify', 'status of 422'] });
+    await context.close();
+  });
+
+  test('a photo over the server\'s limit is refused in Chinese beside the photo', async () => {
+    const { page, context, problems } = await openPage(browser, server.base, { viewport: PHONE });
+    await page.goto(`${server.base}/#/report?map=18/31.2861/121.4982`);
+    await waitForMap(page);
+    const box = await page.locator('.maplibregl-canvas').boundingBox();
+    await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
+    await page.locator('select[name=category]').selectOption('garbage');
+    // A camera JPEG the phone keeps as it is (small enough in pixels), over `limits.photo_bytes` (10 MiB).
+    const photo = await bigJpeg(page, 10 * 1024 * 1024 + 100_000);
+    assert.ok(photo.length > 10 * 1024 * 1024);
+    await page.locator('input[name=photo]').setInputFiles({ name: 'big.jpg', mimeType: 'image/jpeg', buffer: photo });
+    await page.locator('img.photo-preview:not([hidden])').waitFor();
+    await page.locator('button[name=submit]').click();
+    const text = await errorFor(page, 'photos');
+    assert.equal(text, '照片不能超过 10 MB');
+    assert.equal(await page.locator('.success[data-created]').count(), 0, 'nothing was reported');
+    assertChinese(await page.locator('.report-form').innerText(), 'the form');
+    await screenshot(page, 'error-photo-too-large-phone');
+    assertClean(problems, { allowHttp: ['/api/v1/photos', 'status of 413'] });
+    await context.close();
+  });
+});
+
+// Last: it stops the server.
+describe('when the server is gone', () => {
+  test('a report to a stopped server says it cannot reach it, in Chinese', async () => {
+    const { page, context, problems } = await openPage(browser, server.base, { viewport: PHONE });
+    await page.goto(`${server.base}/#/report?map=18/31.2861/121.4982`);
+    await waitForMap(page);
+    const box = await page.locator('.maplibregl-canvas').boundingBox();
+    await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
+    await page.locator('select[name=category]').selectOption('garbage');
+    await page.locator('textarea[name=description]').fill('浏览器测试：服务器已停止');
+    await server.stop(true);
+    await page.locator('button[name=submit]').click();
+    assert.equal(await errorFor(page, 'body'), '无法连接服务器，请检查网络后重试');
+    assertChinese(await page.locator('.report-form').innerText(), 'the form');
+    await screenshot(page, 'error-network-phone');
+    assert.deepEqual(problems.pageErrors, [], 'no uncaught exception');
+    assert.ok(problems.failedRequests.some((r) => r.startsWith('POST') && r.includes('/api/v1/problems')), 'the report really failed to reach the server');
     await context.close();
   });
 });

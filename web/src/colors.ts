@@ -1,9 +1,9 @@
-// Category colours. The built-in categories get fixed, mutually distinguishable colours (fire
+// Category colours and names. The built-in categories get fixed, mutually distinguishable colours (fire
 // risks in reds, vehicles in blues, litter in greens/olives); categories a street office adds in
 // `data/categories.toml` get a stable colour derived from their code.
 
 import type { ExpressionSpecification } from 'maplibre-gl';
-import type { Category } from './api';
+import type { Category, ProblemFeature } from './api';
 import { lang } from './i18n';
 
 const FIXED: Record<string, string> = {
@@ -49,6 +49,13 @@ export function categoryColorExpression(cats: Category[]): ExpressionSpecificati
 /** A category's name in the current language. */
 export function categoryName(c: Pick<Category, 'zh' | 'en'>): string {
   return lang() === 'zh' ? c.zh : c.en;
+}
+
+/** The category label of a problem in the current language (from the table, else the problem's own names). */
+export function problemCategory(f: ProblemFeature, cats: Category[]): string {
+  const c = cats.find((x) => x.code === f.properties.category);
+  if (c) return categoryName(c);
+  return lang() === 'zh' ? f.properties.category_name : f.properties.category_name_en;
 }
 
 /** Fill colours of three-surroundings zones by the kind of place they surround. */

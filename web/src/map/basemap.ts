@@ -15,7 +15,7 @@
 
 import type { GeoJSONSource, LayerSpecification, Map as MlMap, SourceSpecification, StyleSpecification } from 'maplibre-gl';
 import type { FeatureCollection } from 'geojson';
-import { apiPaths, query, request } from './api';
+import { apiPaths, query, request } from '../api';
 
 export type BasemapKind = 'tiles' | 'geojson' | 'plain';
 

@@ -1,33 +1,38 @@
 // Entry point: the page layout (header, side panel or bottom sheet, the map), the hash router
-// between views, the language switch, and the test hook `window.__civmap`.
+// between views, the language switch, and the test hook `window.__civmap`. The map is made here,
+// once; the header, banner and panel are Preact components.
 
 import './style.css';
+import { signal } from '@preact/signals';
+import { render } from 'preact';
+import type { FunctionComponent } from 'preact';
 import type { Map as MlMap } from 'maplibre-gl';
 import { categories } from './api';
 import type { Category } from './api';
-import type { App, View } from './app';
-import { clear, el } from './dom';
-import { lang, setLang, t } from './i18n';
-import type { Lang } from './i18n';
-import { Legend } from './legend';
-import { createMap, DEMO_VIEW, ProblemLayer, ZoneLayer } from './mapview';
+import type { App, ViewProps } from './app';
+import { Banner, bannerError } from './components/Banner';
+import { Header } from './components/Header';
 import { filtersFromParams, toApiFilter } from './filters';
-import type { BasemapKind } from './basemap';
+import { lang, setLang, t } from './i18n';
+import type { Dict } from './i18n';
+import type { BasemapKind } from './map/basemap';
+import { Legend } from './map/legend';
+import { createMap, DEMO_VIEW, ProblemLayer, ZoneLayer } from './map/mapview';
+import { loadSession } from './session';
 import { formatMapParam, parseMapParam, readHash, replaceHash } from './url';
-import { mountChief } from './views/chief';
-import { mountOffice } from './views/office';
-import { mountPublic } from './views/public';
-import { mountReport } from './views/report';
-import { mountRoutes } from './views/routes';
+import { ChiefView } from './views/chief';
+import { OfficeView } from './views/office';
+import { PublicView } from './views/public';
+import { ReportView } from './views/report';
+import { RoutesView } from './views/routes';
 
-type Mount = (app: App) => View;
-
-const VIEWS: Record<string, { mount: Mount; nav: () => string }> = {
-  '': { mount: mountPublic, nav: () => t().navMap },
-  report: { mount: mountReport, nav: () => t().navReport },
-  chief: { mount: mountChief, nav: () => t().navChief },
-  office: { mount: mountOffice, nav: () => t().navOffice },
-  routes: { mount: mountRoutes, nav: () => t().navRoutes },
+/** The views by route, with their name in the navigation. */
+export const VIEWS: Record<string, { view: FunctionComponent<ViewProps>; nav: (d: Dict) => string }> = {
+  '': { view: PublicView, nav: (d) => d.nav.map },
+  report: { view: ReportView, nav: (d) => d.nav.report },
+  chief: { view: ChiefView, nav: (d) => d.nav.chief },
+  office: { view: OfficeView, nav: (d) => d.nav.office },
+  routes: { view: RoutesView, nav: (d) => d.nav.routes },
 };
 
 /** What browser tests read (`window.__civmap`). */
@@ -49,19 +54,43 @@ declare global {
 
 const PHONE = window.matchMedia('(max-width: 760px)');
 
+/** The view shown: its route, and a key that changes whenever it must be mounted afresh. */
+const shown = signal<{ route: string; key: number }>({ route: '', key: 0 });
+/** `map=zoom/lat/lon` of the current view, carried by the navigation links. */
+const mapParam = signal<string | null>(null);
+
+function Panel({ app }: { app: App | null }) {
+  if (!app) return null;
+  const { route, key } = shown.value;
+  const View = (VIEWS[route] ?? VIEWS['']!).view;
+  return <View key={key} app={app} />;
+}
+
 function boot(): void {
   setLang(lang());
   const root = document.getElementById('app');
   if (!root) throw new Error('index.html has no #app element');
-
-  const header = el('header', { class: 'topbar' });
-  const panel = el('section', { class: 'panel', id: 'panel', 'aria-live': 'polite' });
-  const sheetToggle = el('button', { type: 'button', class: 'sheet-handle', 'aria-expanded': 'true', 'aria-controls': 'panel' });
-  const mapEl = el('div', { class: 'map', id: 'map' });
-  const shell = el('div', { class: 'shell' }, el('aside', { class: 'side' }, sheetToggle, panel), mapEl);
-  const banner = el('div', { class: 'banner', role: 'alert', hidden: true });
-  clear(root);
-  root.append(header, banner, shell);
+  root.replaceChildren();
+  const header = document.createElement('header');
+  header.className = 'topbar';
+  const bannerSlot = document.createElement('div');
+  const shell = document.createElement('div');
+  shell.className = 'shell';
+  const side = document.createElement('aside');
+  side.className = 'side';
+  const sheetToggle = document.createElement('button');
+  Object.assign(sheetToggle, { type: 'button', className: 'sheet-handle' });
+  sheetToggle.setAttribute('aria-expanded', 'true');
+  sheetToggle.setAttribute('aria-controls', 'panel');
+  const panel = document.createElement('section');
+  Object.assign(panel, { className: 'panel', id: 'panel' });
+  panel.setAttribute('aria-live', 'polite');
+  const mapEl = document.createElement('div');
+  Object.assign(mapEl, { className: 'map', id: 'map' });
+  side.append(sheetToggle, panel);
+  shell.append(side, mapEl);
+  root.append(header, bannerSlot, shell);
+  render(<Banner />, bannerSlot);
 
   const hash = readHash();
   const start = parseMapParam(hash.params.get('map')) ?? DEMO_VIEW;
@@ -80,21 +109,20 @@ function boot(): void {
   // the public map is the page most people open, and its filters are in the URL already.
   const problems = new ProblemLayer(map, []);
   if (!hash.route) problems.setFilter(toApiFilter(filtersFromParams(hash.params, null)));
+  // Who is signed in, asked once (only if this browser signed in before).
+  void loadSession();
 
   const loaded = new Promise<void>((r) => map.once('load', () => r()));
   Promise.all([categories(), loaded])
     .then(([cats]) => startWith(cats))
-    .catch((e: unknown) => {
-      banner.hidden = false;
-      banner.textContent = `${t().loadFailed}: ${e instanceof Error ? e.message : String(e)}`;
-    });
+    .catch((e: unknown) => (bannerError.value = e));
 
   function startWith(cats: Category[]): void {
     problems.setCategories(cats);
     problems.install();
     const zones = new ZoneLayer(map);
     zones.install();
-    const legend = new Legend(cats, !PHONE.matches);
+    const legend = new Legend(problems, cats, !PHONE.matches);
     map.addControl(legend, 'top-left');
     void problems.addBasemap().then((k) => (hook.basemap = k));
 
@@ -106,7 +134,6 @@ function boot(): void {
       zones,
       cats,
       zonesReady: zones.load(),
-      panel,
       hash: readHash(),
       syncUrl() {
         const c = map.getCenter();
@@ -114,14 +141,10 @@ function boot(): void {
         if (lang() === 'zh') app.hash.params.delete('lang');
         else app.hash.params.set('lang', lang());
         replaceHash(app.hash);
-        updateNav();
-      },
-      refreshLegend() {
-        legend.render(problems.state, problems.heat);
+        mapParam.value = app.hash.params.get('map');
       },
     };
     hook.app = app;
-    problems.subscribe(() => app.refreshLegend());
     map.on('moveend', () => app.syncUrl());
 
     // First render with points: the first idle map after the first load was handed to it.
@@ -133,52 +156,12 @@ function boot(): void {
       }),
     );
 
-    let current: View | null = null;
-    let currentRoute: string | null = null;
-
-    /** Nav links carry the map position and the language to the other views. */
-    function navHref(route: string): string {
-      const q = new URLSearchParams();
-      const m = app.hash.params.get('map');
-      if (m) q.set('map', m);
-      if (lang() !== 'zh') q.set('lang', lang());
-      const qs = q.toString().replace(/%2F/gi, '/');
-      return route ? `#/${route}${qs ? `?${qs}` : ''}` : `#${qs}`;
-    }
-
-    function updateNav(): void {
-      for (const a of header.querySelectorAll<HTMLAnchorElement>('nav a')) {
-        const route = a.dataset.route === 'map' ? '' : (a.dataset.route ?? '');
-        a.href = navHref(route);
-        a.classList.toggle('active', route === currentRoute);
-        if (route === currentRoute) a.setAttribute('aria-current', 'page');
-        else a.removeAttribute('aria-current');
-      }
-    }
-
-    function renderHeader(): void {
-      const d = t();
-      clear(header);
-      header.append(
-        el('h1', { class: 'brand' }, el('span', { class: 'logo', 'aria-hidden': 'true' }, '◉'), d.appTitle),
-        el('nav', { class: 'nav' }, ...Object.entries(VIEWS).map(([route, v]) => el('a', { href: navHref(route), 'data-route': route || 'map' }, v.nav()))),
-        el(
-          'button',
-          {
-            type: 'button',
-            class: 'lang',
-            lang: lang() === 'zh' ? 'en' : 'zh',
-            onclick: () => {
-              const next: Lang = lang() === 'zh' ? 'en' : 'zh';
-              setLang(next);
-              route(true);
-            },
-          },
-          d.langSwitch,
-        ),
-      );
-      updateNav();
-    }
+    const switchLang = () => {
+      setLang(lang() === 'zh' ? 'en' : 'zh');
+      route(true);
+    };
+    render(<Header views={VIEWS} route={() => shown.value.route} mapParam={mapParam} onLang={switchLang} />, header);
+    render(<Panel app={app} />, panel);
 
     function route(force = false): void {
       const h = readHash();
@@ -201,15 +184,11 @@ function boot(): void {
         c.sort();
         return c.toString();
       };
-      if (!force && name === currentRoute && rest(h.params) === rest(app.hash.params)) return;
-      current?.unmount();
-      currentRoute = name;
+      if (!force && name === shown.value.route && rest(h.params) === rest(app.hash.params)) return;
       shell.dataset.view = name || 'map';
       app.hash = { route: name, params: h.params };
-      document.title = `${VIEWS[name]?.nav() ?? ''} · ${t().appTitle}`;
-      legend.render(problems.state, problems.heat);
-      renderHeader();
-      current = (VIEWS[name] ?? VIEWS['']!).mount(app);
+      document.title = `${(VIEWS[name] ?? VIEWS['']!).nav(t())} · ${t().appTitle}`;
+      shown.value = { route: name, key: shown.value.key + 1 };
       app.syncUrl();
     }
 

@@ -8,11 +8,12 @@ import maplibregl from 'maplibre-gl';
 import type { GeoJSONSource, Map as MlMap, MapGeoJSONFeature, MapMouseEvent } from 'maplibre-gl';
 import 'maplibre-gl/dist/maplibre-gl.css';
 import type { Feature, FeatureCollection, Point, Polygon, MultiPolygon } from 'geojson';
-import { allProblems, ApiError, has, query, request, zones as fetchZones } from './api';
-import type { Category, ProblemFeature, ProblemFilter, ZoneFeature } from './api';
+import { signal } from '@preact/signals';
+import { allProblems, has, isAbort, query, request, zones as fetchZones } from '../api';
+import type { Category, ProblemFeature, ProblemFilter, ZoneFeature } from '../api';
 import { addBasemap, OSM_ATTRIBUTION, plainStyle } from './basemap';
 import type { BasemapKind } from './basemap';
-import { categoryColorExpression, SEVERITY_FACTOR, ZONE_COLORS } from './colors';
+import { categoryColorExpression, SEVERITY_FACTOR, ZONE_COLORS } from '../colors';
 
 /** The demo area: Tongji University / Siping Road, Yangpu, Shanghai. */
 export const DEMO_VIEW = { lon: 121.497, lat: 31.285, zoom: 15 };
@@ -104,7 +105,8 @@ export interface LoadState {
   count: number;
   truncated: boolean;
   clamped: boolean;
-  error: string | null;
+  /** Why the last load failed (put in words by `errorText`). */
+  error: unknown;
   /** Features per category code, for the legend. */
   perCategory: Map<string, number>;
 }
@@ -126,10 +128,12 @@ export class ProblemLayer {
   private heatOn = false;
   private heatCells = false;
   features: ProblemFeature[] = [];
-  state: LoadState = { loading: false, count: 0, truncated: false, clamped: false, error: null, perCategory: new Map() };
-  /** Staff views send the token and see exact positions. */
+  /** What is loaded, as a signal: the status line and the legend re-render when it changes. */
+  readonly status = signal<LoadState>({ loading: false, count: 0, truncated: false, clamped: false, error: null, perCategory: new Map() });
+  /** Whether the heat layer is shown, as a signal (the legend shows its key). */
+  readonly heatShown = signal(false);
+  /** Staff views send the session cookie and see exact positions. */
   auth = false;
-  private listeners = new Set<(s: LoadState) => void>();
   /** What a click on a problem does (the public map opens a popup). */
   onSelect: ((f: ProblemFeature, at: [number, number]) => void) | null = null;
   /** Resolves after the first load has been handed to the map. */
@@ -260,14 +264,12 @@ export class ProblemLayer {
     }
   }
 
-  /** Calls `fn` with the new state after every load; answers the unsubscribe function. */
-  subscribe(fn: (s: LoadState) => void): () => void {
-    this.listeners.add(fn);
-    return () => this.listeners.delete(fn);
+  get state(): LoadState {
+    return this.status.value;
   }
 
-  private emit(): void {
-    for (const fn of [...this.listeners]) fn(this.state);
+  private set state(s: LoadState) {
+    this.status.value = s;
   }
 
   /** Installs the basemap beneath every overlay. */
@@ -318,7 +320,6 @@ export class ProblemLayer {
     const mine = { key, box, abort };
     this.inflight = mine;
     this.state = { ...this.state, loading: true, clamped, error: null };
-    this.emit();
     try {
       const r = await allProblems(
         { ...this.filter, bbox: box.map((v) => v.toFixed(6)).join(',') },
@@ -331,10 +332,9 @@ export class ProblemLayer {
       this.setFeatures(r.features, r.truncated, clamped);
       if (this.heatOn) await this.loadHeat(box);
     } catch (e) {
-      if (this.inflight !== mine) return;
+      if (this.inflight !== mine || isAbort(e)) return;
       this.inflight = null;
-      this.state = { ...this.state, loading: false, error: e instanceof Error ? e.message : String(e) };
-      this.emit();
+      this.state = { ...this.state, loading: false, error: e };
     } finally {
       if (this.installed) this.resolveFirst();
     }
@@ -354,7 +354,6 @@ export class ProblemLayer {
     const perCategory = new Map<string, number>();
     for (const f of features) perCategory.set(f.properties.category, (perCategory.get(f.properties.category) ?? 0) + 1);
     this.state = { loading: false, count: features.length, truncated, clamped, error: null, perCategory };
-    this.emit();
   }
 
   /** Adds or replaces one problem (after a report or a lifecycle step) without a reload. */
@@ -382,7 +381,7 @@ export class ProblemLayer {
       map.getSource<GeoJSONSource>('problems-all')?.setData({ type: 'FeatureCollection', features: this.features });
     }
     if (this.heatCells && this.loadedBox) await this.loadHeat(this.loadedBox);
-    this.emit();
+    this.heatShown.value = on;
   }
 
   /** Whether the heat layer is shown. */
@@ -438,7 +437,7 @@ function firstOverlay(map: MlMap): string | undefined {
 export class ZoneLayer {
   readonly map: MlMap;
   zones: ZoneFeature[] = [];
-  error: string | null = null;
+  error: unknown = null;
 
   constructor(map: MlMap) {
     this.map = map;
@@ -477,7 +476,7 @@ export class ZoneLayer {
       this.error = null;
     } catch (e) {
       this.zones = [];
-      this.error = e instanceof ApiError ? e.message : String(e);
+      this.error = e;
     }
     this.map.getSource<GeoJSONSource>('zones')?.setData({ type: 'FeatureCollection', features: this.zones });
   }

@@ -1,0 +1,148 @@
+// The civmap HTTP API as the front end uses it: typed calls over `request()` (client.ts), with
+// types derived from the OpenAPI document (types.ts), and discovery of the optional endpoints
+// (heat cells, rankings, photos, basemap, tiles) from that document so the page never probes for
+// them with requests that fail.
+//
+// Every position is WGS-84, `[lon, lat]` (RFC 7946); the server's default `crs=wgs84` is used.
+
+import { query, request } from './client';
+import type {
+  Action,
+  Assessment,
+  Category,
+  History,
+  Inbox,
+  NewProblem,
+  PhotoOut,
+  ProblemFeature,
+  ProblemFilter,
+  ProblemPage,
+  Ranking,
+  RoutePlan,
+  RouteRequest,
+  TransitionBody,
+  ZoneFeature,
+  ZonePage,
+} from './types';
+
+export { ApiError, NetworkError, isAbort, query, request } from './client';
+export type * from './types';
+
+const id = (s: string) => encodeURIComponent(s);
+
+/**
+ * Every problem matching `filter`, following `next` cursors, at most `max` of them. The answer
+ * says whether more matched than were fetched.
+ */
+export async function allProblems(
+  filter: ProblemFilter,
+  opts: { max?: number; auth?: boolean; signal?: AbortSignal; pageSize?: number } = {},
+): Promise<{ features: ProblemFeature[]; truncated: boolean; matched: number | null }> {
+  const max = opts.max ?? 20000;
+  const features: ProblemFeature[] = [];
+  let cursor: string | undefined;
+  let matched: number | null = null;
+  for (;;) {
+    const page = await request<ProblemPage>(`/api/v1/problems${query({ ...filter, limit: Math.min(opts.pageSize ?? 1000, 1000), cursor })}`, {
+      auth: opts.auth ?? false,
+      signal: opts.signal,
+    });
+    if (matched === null && typeof page.numberMatched === 'number') matched = page.numberMatched;
+    features.push(...page.features);
+    if (!page.next) return { features, truncated: false, matched };
+    if (features.length >= max) return { features, truncated: true, matched };
+    cursor = page.next;
+  }
+}
+
+export const getProblem = (pid: string, auth: boolean) => request<ProblemFeature>(`/api/v1/problems/${id(pid)}`, { auth });
+
+export const getHistory = (pid: string, auth: boolean) => request<History>(`/api/v1/problems/${id(pid)}/history`, { auth });
+
+export const categories = () => request<Category[]>('/api/v1/categories');
+
+/** Problems in a zone (`limit=1` reads only `numberMatched`). */
+export const zoneProblems = (zone: string, params: Record<string, string | number | undefined>) =>
+  request<ProblemPage>(`/api/v1/zones/${id(zone)}/problems${query(params)}`);
+
+/** Every zone of the given kinds (`surroundings`, `point`, `road`, `area`, `grid_cell`). */
+export async function zones(kind: string, auth = false): Promise<ZoneFeature[]> {
+  const out: ZoneFeature[] = [];
+  let cursor: string | undefined;
+  for (let i = 0; i < 100; i++) {
+    const page = await request<ZonePage>(`/api/v1/zones${query({ kind, limit: 1000, cursor })}`, { auth });
+    out.push(...page.features);
+    if (!page.next) break;
+    cursor = page.next;
+  }
+  return out;
+}
+
+export const createProblem = (p: NewProblem, auth: boolean) => request<ProblemFeature>('/api/v1/problems', { method: 'POST', json: p, auth });
+
+/** Uploads one photo (already shrunk); its id goes into `photos` of a report or a step. */
+export const uploadPhoto = (photo: Blob, auth: boolean) => request<PhotoOut>('/api/v1/photos', { method: 'POST', body: photo, auth });
+
+/** A staff photo (`size=thumb`: the 320 px JPEG made at upload) as a Blob. */
+export const photoBlob = (photo: string, thumb: boolean) => request(`/api/v1/photos/${id(photo)}${thumb ? '?size=thumb' : ''}`, { auth: true, as: 'blob' });
+
+export const transition = (pid: string, action: Action, body: TransitionBody) =>
+  request<ProblemFeature>(`/api/v1/problems/${id(pid)}/${action}`, { method: 'POST', json: body, auth: true });
+
+export const reinspect = (pid: string, version: number, result: 'clean' | 'came_back') =>
+  request<ProblemFeature>(`/api/v1/problems/${id(pid)}/reinspect`, { method: 'POST', json: { version, result }, auth: true });
+
+/** The steps the lifecycle allows from each status (mirrors `civmap_domain::status`). */
+export const NEXT_ACTIONS: Record<string, Action[]> = {
+  reported: ['dispatch', 'escalate'],
+  dispatched: ['rectify', 'escalate'],
+  escalated: ['dispatch', 'rectify'],
+  rectified: ['verify', 'reject'],
+  closed: ['recur'],
+  recurred: ['dispatch', 'escalate'],
+  merged: [],
+};
+
+export const myReports = () => request<ProblemPage>('/api/v1/me/reports', { auth: true });
+
+export const inbox = () => request<Inbox>('/api/v1/me/inbox', { auth: true });
+
+export const ranking = (params: Record<string, string | number | undefined>) => request<Ranking>(`/api/v1/heat/rankings${query(params)}`);
+
+/** The assessment as JSON, or (`csv`, `html`) as a file to download or open. */
+export const assessment = (params: Record<string, string>) => request<Assessment>(`/api/v1/assessment${query(params)}`, { auth: true });
+export const assessmentFile = (params: Record<string, string>, format: 'csv' | 'html') =>
+  request(`/api/v1/assessment${query({ ...params, format })}`, { auth: true, as: 'blob' });
+
+export const ROUTES_PATH = '/api/v1/routes';
+
+export const planRoutes = (req: RouteRequest) => request<RoutePlan>(ROUTES_PATH, { method: 'POST', json: req, auth: true });
+
+/** The same plan as GPX (phones, navigation apps) or as the printable HTML sheet. */
+export const routesFile = (req: RouteRequest, format: 'gpx' | 'html') =>
+  request(`${ROUTES_PATH}${query({ format })}`, {
+    method: 'POST',
+    json: req,
+    auth: true,
+    as: 'blob',
+  });
+
+// ---- optional endpoints ------------------------------------------------------------------
+
+let capabilities: Promise<Set<string>> | null = null;
+
+/**
+ * The API paths this server declares in `/api/v1/openapi.json` (e.g. `/api/v1/heat/cells`).
+ * Fetched once; an unreachable document means "only the core API".
+ */
+export function apiPaths(): Promise<Set<string>> {
+  capabilities ??= request<{ paths?: Record<string, unknown> }>('/api/v1/openapi.json')
+    .then((doc) => new Set(Object.keys(doc.paths ?? {})))
+    .catch(() => new Set<string>());
+  return capabilities;
+}
+
+/** Whether the server declares `path`. */
+export async function has(path: string): Promise<boolean> {
+  return (await apiPaths()).has(path);
+}

@@ -1,0 +1,48 @@
+// A problem's history (the rectification ledger), oldest first. Staff read each event as a
+// sentence in the interface language ("超期未整改，系统自动转给片长" for an escalation with no
+// actor), with the person's note and the evidence photos; the public sees what happened and when.
+
+import type { HistoryEvent } from '../api';
+import { formatTime, pick, statusName, t } from '../i18n';
+import { PhotoStrip } from './PhotoStrip';
+
+/** The event in words: for staff, who did what (system events have no actor). */
+export function eventSentence(e: HistoryEvent, staff: boolean): string {
+  const d = t();
+  if (!staff) return pick(d.events, e.kind);
+  const system = e.actor === null || e.actor === undefined;
+  const sentences: Record<string, string> = d.eventSentences;
+  let key: string = e.kind;
+  if (e.kind === 'reinspected' && e.data?.result === 'came_back') key = 'reinspected.came_back';
+  // Imported records (the demo, a CSV of earlier complaints) name their source.
+  else if (e.kind === 'created' && typeof e.data?.source === 'string') key = 'created.imported';
+  // An escalation no area-chief could take went to the street office (`assignee: null`).
+  else if (system && e.kind === 'escalated' && e.data && 'assignee' in e.data && e.data.assignee === null) key = 'escalated.system.office';
+  else if (system) key = `${e.kind}.system`;
+  let text = sentences[key] ?? sentences[e.kind] ?? pick(d.events, e.kind);
+  if (e.kind === 'dispatched' && typeof e.data?.deadline === 'string') text += d.comma + d.eventDeadline(formatTime(e.data.deadline));
+  return text;
+}
+
+export function HistoryList({ events, staff }: { events: HistoryEvent[]; staff: boolean }) {
+  return (
+    <ol class="history">
+      {events.map((e) => {
+        const from = typeof e.data?.from === 'string' ? e.data.from : null;
+        const to = typeof e.data?.to === 'string' ? e.data.to : null;
+        // A system event's note is the server's own record (bilingual, or the importer's): the
+        // sentence says what happened in the page's language.
+        const showNote = e.note && e.actor;
+        return (
+          <li key={e.seq} class={`ev ev-${e.kind}`}>
+            <span class="ev-kind">{eventSentence(e, staff)}</span>
+            <time dateTime={e.at}>{formatTime(e.at)}</time>
+            {from && to && <span class="ev-move">{`${statusName(from)} → ${statusName(to)}`}</span>}
+            {showNote && <div class="ev-note">{e.note}</div>}
+            {staff && e.photos?.length ? <PhotoStrip ids={e.photos} /> : null}
+          </li>
+        );
+      })}
+    </ol>
+  );
+}

@@ -1,0 +1,130 @@
+// The inbox of a signed-in chief or street office: counts, the lists (rework, look-backs due,
+// escalations, fixes to verify) and buttons for look-backs. Live: the server's event stream
+// (`/api/v1/me/stream`, the session cookie goes with it) says when something changed, and the
+// inbox reloads (at most once a second). `reloadKey` changing reloads it too (after a step here).
+
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { ApiError, inbox, reinspect } from '../api';
+import type { Inbox, InboxItem, InboxList } from '../api';
+import { formatTime, lang, t } from '../i18n';
+import { useLoad } from '../hooks';
+import { ErrorText } from './ErrorText';
+import { LoadError } from './LoadError';
+import { OverdueBadge } from './OverdueBadge';
+
+/** Reloads after changes are quiet for this long, ms. */
+const RELOAD_DEBOUNCE_MS = 1000;
+/** Items drawn per list: the street office's lists can hold hundreds. */
+const SHOWN = 20;
+
+/** Calls `onChange` for every change the server streams; `onLive` says whether the stream is open. */
+function useChangeStream(onChange: () => void, onLive: (live: boolean) => void): void {
+  const latest = useRef(onChange);
+  latest.current = onChange;
+  useEffect(() => {
+    if (typeof EventSource === 'undefined') return undefined;
+    const es = new EventSource('/api/v1/me/stream', { withCredentials: true });
+    es.addEventListener('open', () => onLive(true));
+    es.addEventListener('error', () => onLive(false));
+    es.addEventListener('problem', () => latest.current());
+    es.addEventListener('lagged', () => latest.current());
+    return () => es.close();
+  }, []);
+}
+
+function Item({ item, onOpen, children }: { item: InboxItem; onOpen: (id: string) => void; children?: preact.ComponentChildren }) {
+  const d = t();
+  return (
+    <li class={`inbox-item${item.overdue ? ' late' : ''}`} data-problem={item.id}>
+      <button type="button" class="link" onClick={() => onOpen(item.id)}>
+        {`${lang() === 'en' ? item.category : item.category_zh}${item.description ? ` · ${item.description}` : ''}`}
+      </button>
+      <span class="muted">{item.due_at ? `${d.inbox.closedAt} ${formatTime(item.closed_at ?? null)}` : item.deadline ? formatTime(item.deadline) : ''}</span>
+      {item.overdue && <OverdueBadge />}
+      {children}
+    </li>
+  );
+}
+
+export function InboxPanel({ onOpen, reloadKey = 0 }: { onOpen: (id: string) => void; reloadKey?: number }) {
+  const d = t();
+  const w = d.inbox;
+  const [live, setLive] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const [box, reload] = useLoad(() => inbox(), [reloadKey]);
+  const pending = useRef<number | null>(null);
+  useChangeStream(() => {
+    if (pending.current !== null) return;
+    pending.current = window.setTimeout(() => {
+      pending.current = null;
+      reload();
+    }, RELOAD_DEBOUNCE_MS);
+  }, setLive);
+  useEffect(() => () => window.clearTimeout(pending.current ?? undefined), []);
+
+  if (box.error) {
+    // Grid workers and the public have no inbox: say nothing.
+    if (box.error instanceof ApiError && (box.error.status === 401 || box.error.status === 403)) return null;
+    return (
+      <section class="inbox">
+        <LoadError error={box.error} />
+      </section>
+    );
+  }
+  const b: Inbox | undefined = box.value;
+  const sections: [string, string, InboxList | undefined][] = [
+    ['tasks', w.tasks, b?.tasks],
+    ['rework', w.rework, b?.rework],
+    ['reinspections', w.reinspections, b?.reinspections],
+    ['escalations', w.escalations, b?.escalations],
+    ['to_verify', w.toVerify, b?.to_verify],
+  ];
+  const look = async (i: InboxItem, result: 'clean' | 'came_back') => {
+    setError(null);
+    try {
+      await reinspect(i.id, i.version, result);
+      reload();
+    } catch (e) {
+      setError(e);
+    }
+  };
+  return (
+    <section class="inbox" aria-live="polite">
+      <h3>
+        {w.title} <span class={`live-dot${live ? ' on' : ''}`} title={w.live} />
+        {sections
+          .filter(([, , l]) => l && l.count > 0)
+          .map(([key, label, l]) => (
+            <span key={key} class="inbox-count" data-count={key}>{`${label} ${l!.count}`}</span>
+          ))}
+      </h3>
+      {b && sections.every(([, , l]) => !l || l.count === 0) && <p class="muted">{w.empty}</p>}
+      {sections.map(([key, label, l]) =>
+        // Tasks are the list below the zone picker; short lists open, long ones folded.
+        !l || l.count === 0 || key === 'tasks' ? null : (
+          <details key={key} class="inbox-section" open={l.count <= 3}>
+            <summary>{`${label} (${l.count})`}</summary>
+            <ul class="inbox-list" data-list={key}>
+              {l.items.slice(0, SHOWN).map((i) => (
+                <Item key={i.id} item={i} onOpen={onOpen}>
+                  {key === 'reinspections' && (
+                    <span class="action-row">
+                      <button type="button" class="btn secondary small" data-reinspect="clean" onClick={() => void look(i, 'clean')}>
+                        {w.clean}
+                      </button>
+                      <button type="button" class="btn secondary small" data-reinspect="came_back" onClick={() => void look(i, 'came_back')}>
+                        {w.cameBack}
+                      </button>
+                    </span>
+                  )}
+                </Item>
+              ))}
+            </ul>
+            {l.count > SHOWN && <p class="muted">{`… +${l.count - SHOWN}`}</p>}
+          </details>
+        ),
+      )}
+      <ErrorText error={error} for="reinspect" />
+    </section>
+  );
+}

@@ -1,0 +1,49 @@
+// A problem's card: category, status, description, severity and dates. The public map's popup
+// and the staff consoles' detail show the same card.
+
+import type { ComponentChildren } from 'preact';
+import type { Category, ProblemFeature } from '../api';
+import { problemCategory } from '../colors';
+import { formatTime, t } from '../i18n';
+import { OverdueBadge } from './OverdueBadge';
+import { SeverityBadge } from './SeverityBadge';
+import { StatusBadge } from './StatusBadge';
+import { Swatch } from './Swatch';
+
+
+function Row({ label, children, late = false }: { label: string; children: ComponentChildren; late?: boolean }) {
+  return (
+    <div class={`kv${late ? ' late' : ''}`}>
+      <span class="k">{label}</span>
+      <span class="v">{children}</span>
+    </div>
+  );
+}
+
+export function ProblemCard({ problem, cats, children }: { problem: ProblemFeature; cats: Category[]; children?: ComponentChildren }) {
+  const d = t();
+  const p = problem.properties;
+  return (
+    <div class="problem-card" data-problem={p.id}>
+      <div class="card-head">
+        <Swatch category={p.category} big />
+        <strong class="card-title">{problemCategory(problem, cats)}</strong>
+        <StatusBadge status={p.status} />
+        {p.overdue && <OverdueBadge />}
+      </div>
+      {p.description && <p class="desc">{p.description}</p>}
+      <Row label={d.severity}>
+        <SeverityBadge severity={p.severity} />
+      </Row>
+      <Row label={d.reportedAt}>{formatTime(p.reported_at)}</Row>
+      <Row label={d.updatedAt}>{formatTime(p.updated_at)}</Row>
+      {p.deadline && (
+        <Row label={d.deadline} late={p.overdue}>
+          {formatTime(p.deadline)}
+        </Row>
+      )}
+      {p.location_generalised && <p class="note">{d.generalised}</p>}
+      {children}
+    </div>
+  );
+}

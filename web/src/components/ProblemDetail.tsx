@@ -1,0 +1,120 @@
+// A problem's detail for staff: its card, the lifecycle steps its status allows (with a note and
+// an after photo, shrunk before upload), and its history with the evidence photos. A stale
+// version (409) reloads the problem and says so.
+
+import { useState } from 'preact/hooks';
+import { ApiError, getHistory, getProblem, has, NEXT_ACTIONS, transition, uploadPhoto } from '../api';
+import type { Action, Category, ProblemFeature } from '../api';
+import { actionName, t } from '../i18n';
+import { useId, useLoad } from '../hooks';
+import { ErrorText } from './ErrorText';
+import { Field } from './Field';
+import { HistoryList } from './HistoryList';
+import { LoadError } from './LoadError';
+import { PhotoPicker } from './PhotoPicker';
+import { ProblemCard } from './ProblemCard';
+
+export function ProblemDetail(props: {
+  problem: ProblemFeature;
+  cats: Category[];
+  /** The steps this console offers (a chief does not verify); all the status allows by default. */
+  allowed?: readonly Action[];
+  onChanged: (f: ProblemFeature) => void;
+  onClose: () => void;
+}) {
+  const d = t();
+  const f = props.problem;
+  const pr = f.properties;
+  const noteId = useId('note');
+  const [note, setNote] = useState('');
+  const [photo, setPhoto] = useState<Blob | null>(null);
+  const [busy, setBusy] = useState(false);
+  /** The last step's error, and the part of the form it is about (`note`, `photos`, else `action`). */
+  const [error, setError] = useState<{ error: unknown; action: Action; at: 'note' | 'photos' | 'action' } | null>(null);
+  const [warning, setWarning] = useState<string | null>(null);
+  const [history] = useLoad(() => getHistory(pr.id, true), [pr.id, pr.version]);
+  const errorAt = (at: 'note' | 'photos' | 'action') => (error?.at === at ? error.error : null);
+  const actions = (NEXT_ACTIONS[pr.status] ?? []).filter((a) => !props.allowed || props.allowed.includes(a));
+
+  const act = async (a: Action) => {
+    setError(null);
+    setWarning(null);
+    setBusy(true);
+    try {
+      // Evidence photos are uploaded first and referenced by id (SHA-256) in the step.
+      const photos: string[] = [];
+      let warn: string | null = null;
+      if (photo) {
+        if (!(await has('/api/v1/photos'))) warn = d.photoNotSentStep;
+        else {
+          try {
+            photos.push((await uploadPhoto(photo, true)).id);
+          } catch (e) {
+            // Too large, a format the server does not read: said beside the photo.
+            setError({ error: e, action: a, at: 'photos' });
+            return;
+          }
+        }
+      }
+      const next = await transition(pr.id, a, { version: pr.version, note: note.trim(), photos });
+      setNote('');
+      setPhoto(null);
+      setWarning(warn);
+      props.onChanged(next);
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 409 && e.currentVersion !== null) {
+        props.onChanged(await getProblem(pr.id, true));
+        setWarning(d.stale);
+      } else {
+        const field = e instanceof ApiError ? e.field : null;
+        setError({ error: e, action: a, at: field === 'note' ? 'note' : field?.startsWith('photo') ? 'photos' : 'action' });
+      }
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <div class="detail" data-problem={pr.id}>
+      <div class="detail-head">
+        <button type="button" class="link" onClick={props.onClose}>
+          {d.backToList}
+        </button>
+      </div>
+      <ProblemCard problem={f} cats={props.cats} />
+      {actions.length > 0 && (
+        <div class="actions">
+          <Field name="note" label={d.note} for={noteId} error={errorAt('note')} context={error?.action}>
+            <textarea id={noteId} name="note" rows={2} maxLength={2000} placeholder={d.notePlaceholder} value={note} onInput={(e) => setNote(e.currentTarget.value)} />
+          </Field>
+          <Field name="photos" label={d.evidencePhoto} error={errorAt('photos')} context={error?.action}>
+            <PhotoPicker name="evidence" photo={photo} onChange={setPhoto} buttonClass="small" />
+          </Field>
+          <div class="action-row">
+            {actions.map((a) => (
+              <button key={a} type="button" class={`btn ${a === 'verify' || a === 'dispatch' ? 'primary' : 'secondary'}`} data-action={a} disabled={busy} onClick={() => void act(a)}>
+                {actionName(a)}
+              </button>
+            ))}
+          </div>
+          <ErrorText error={errorAt('action')} context={error?.action ?? null} for="action" />
+        </div>
+      )}
+      {warning && (
+        <p class="warning" role="alert">
+          {warning}
+        </p>
+      )}
+      <h3>{d.history}</h3>
+      <div class="history-box">
+        {history.value ? (
+          <HistoryList events={history.value.events} staff />
+        ) : history.error ? (
+          <LoadError error={history.error} />
+        ) : (
+          <p class="muted">{d.loading}</p>
+        )}
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,83 @@
+// The interface language: Chinese by default, English on request. The choice comes from the URL
+// (`lang=en`), else from localStorage, else Chinese; it is written back to both so a shared link
+// opens in the sender's language. The texts are in `dict.ts`, the one dictionary.
+
+import { signal } from '@preact/signals';
+import { readHash } from '../url';
+import { DICTS } from './dict';
+import type { Dict } from './dict';
+
+export type { Dict } from './dict';
+export type Lang = keyof typeof DICTS;
+
+const STORAGE_KEY = 'civmap.lang';
+
+function initialLang(): Lang {
+  const fromUrl = readHash().params.get('lang');
+  if (fromUrl === 'en' || fromUrl === 'zh') return fromUrl;
+  try {
+    const stored = localStorage.getItem(STORAGE_KEY);
+    if (stored === 'en' || stored === 'zh') return stored;
+  } catch {
+    // Storage may be disabled (private mode); Chinese it is.
+  }
+  return 'zh';
+}
+
+/** The current language; components that read it re-render when it changes. */
+export const language = signal<Lang>(initialLang());
+
+/** The current interface language. */
+export function lang(): Lang {
+  return language.value;
+}
+
+/** Switches the language and remembers it. */
+export function setLang(l: Lang): void {
+  document.documentElement.lang = l === 'zh' ? 'zh-CN' : 'en';
+  try {
+    localStorage.setItem(STORAGE_KEY, l);
+  } catch {
+    // Not fatal: the URL keeps the choice.
+  }
+  language.value = l;
+}
+
+/** The dictionary of the current language. */
+export function t(): Dict {
+  return DICTS[language.value];
+}
+
+/** `table[key]`, else the key itself (a code the dictionary does not know yet). */
+export function pick(table: Record<string, string>, key: string): string {
+  return table[key] ?? key;
+}
+
+/** A status code (`dispatched`) in the current language. */
+export const statusName = (code: string): string => pick(t().statuses, code);
+/** A severity code (`high`) in the current language. */
+export const severityName = (code: string): string => pick(t().severities, code);
+/** A lifecycle action (`verify`) in the current language. */
+export const actionName = (code: string): string => pick(t().actions, code);
+/** A role (`road_chief`) in the current language. */
+export const roleName = (code: string): string => pick(t().roles, code);
+
+/** All status codes in lifecycle order. */
+export const STATUSES = ['reported', 'dispatched', 'escalated', 'rectified', 'closed', 'recurred', 'merged'] as const;
+
+/** All severity codes, lowest first. */
+export const SEVERITIES = ['low', 'medium', 'high', 'critical'] as const;
+
+/** A date-time in the local time zone, short form, in the current language. */
+export function formatTime(iso: string | null | undefined): string {
+  if (!iso) return '—';
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  return d.toLocaleString(lang() === 'zh' ? 'zh-CN' : 'en-GB', {
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+  });
+}
