@@ -261,6 +261,20 @@ async fn stream(
     Ok(resp)
 }
 
+// The OpenAPI schema of `Reinspection`: the service's type knows nothing of OpenAPI.
+/// What a look-back re-inspection found.
+#[derive(Debug, ToSchema)]
+#[schema(as = Reinspection)]
+#[allow(dead_code)]
+enum ReinspectionDoc {
+    /// Still clean: recorded, the problem stays closed.
+    #[schema(rename = "clean")]
+    Clean,
+    /// Came back (回潮): the problem is reopened and dispatched again.
+    #[schema(rename = "came_back")]
+    CameBack,
+}
+
 /// A look-back re-inspection (回头看) of a closed problem.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -268,7 +282,7 @@ pub struct ReinspectBody {
     /// The version the caller saw.
     pub version: i64,
     /// `clean` (still clean) or `came_back` (回潮: reopened and dispatched again).
-    #[schema(value_type = String)]
+    #[schema(value_type = ReinspectionDoc)]
     pub result: Reinspection,
     #[serde(default)]
     pub note: String,

@@ -1503,7 +1503,7 @@ export interface components {
         InboxItem: {
             category: string;
             category_zh: string;
-            /** @description Re-inspections only: when the problem was closed and when the look-back is due. */
+            /** @description Look-backs only: when the problem was closed and when the look-back is due. */
             closed_at?: string | null;
             deadline?: string | null;
             description: string;
