@@ -460,13 +460,6 @@ fn sheet_map(plan: &Plan) -> Result<String, ApiError> {
         .map_err(|e| ApiError::Internal(format!("print map: {e}")))
 }
 
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
 /// `h:mm` from seconds.
 fn hm(s: f64) -> String {
     let m = (s / 60.0).round() as i64;
@@ -475,91 +468,102 @@ fn hm(s: f64) -> String {
 
 /// A printable page: the map, then one stop table per team (for teams without phones).
 fn sheet_html(plan: &Plan, chosen: &Chosen, detour: f64) -> Result<String, ApiError> {
-    let mut h = String::from(
-        "<!doctype html><html lang=\"zh\"><head><meta charset=\"utf-8\"><title>整改路线单 / route sheet</title>\
-         <style>body{font-family:sans-serif;margin:1.5em}table{border-collapse:collapse;margin:1em 0;width:100%}\
+    const STYLE: &str = "body{font-family:sans-serif;margin:1.5em}table{border-collapse:collapse;margin:1em 0;width:100%}\
          td,th{border:1px solid #999;padding:4px 8px;text-align:left;vertical-align:top}.must{font-weight:bold}\
          .swatch{display:inline-block;width:1em;height:1em;vertical-align:middle;margin-right:.4em}\
-         @media print{.page{page-break-before:always}}</style></head><body>",
-    );
-    let _ = write!(
-        h,
-        "<h1>整改路线单 / Rectification route sheet</h1><p>{} 组 teams · {} · 每组 {:.0} 分钟 budget per team · {} 个问题 problems chosen</p>",
-        plan.teams.len(),
-        plan.mode,
-        plan.budget_s / 60.0,
-        chosen.problems.len()
-    );
-    if plan.fallback_straight_line {
-        let _ = write!(
-            h,
-            "<p class=\"note\">无路网：距离按直线 × {detour} 估算 / no road graph: distances are straight lines × {detour}</p>"
-        );
-    }
-    h.push_str(&sheet_map(plan)?);
+         @media print{.page{page-break-before:always}}";
+    let map = sheet_map(plan)?;
     let by_id: HashMap<String, &Problem> = chosen
         .problems
         .iter()
         .map(|p| (p.id.to_string(), p))
         .collect();
-    for t in &plan.teams {
-        let _ = write!(
-            h,
-            "<div class=\"page team\" data-team=\"{team}\"><h2><span class=\"swatch\" style=\"background:{colour}\"></span>第 {team} 组 / Team {team}</h2>\
-             <p>{n} 个点 stops · {km:.1} km · {dur} (h:mm)</p>\
-             <table class=\"stops\"><thead><tr><th>#</th><th>到达 arrival</th><th>类别 category</th><th>等级 severity</th><th>必到 must</th><th>描述 description</th><th>位置 lon, lat</th><th>编号 id</th><th>完成 ✓</th></tr></thead><tbody>",
-            team = t.team + 1,
-            colour = team_colour(t.team),
-            n = t.stops.len(),
-            km = t.distance_m / 1000.0,
-            dur = hm(t.duration_s),
-        );
-        for (i, s) in t.stops.iter().enumerate() {
-            let p = by_id.get(&s.id);
-            let reasons = chosen
-                .reasons
-                .get(&s.id)
-                .map(|r| {
-                    r.iter()
-                        .map(|r| reason_label(*r))
-                        .collect::<Vec<_>>()
-                        .join("; ")
-                })
-                .unwrap_or_default();
-            let _ = write!(
-                h,
-                "<tr class=\"{cls}\"><td>{seq}</td><td>+{arr}</td><td>{cat}</td><td>{sev}</td><td>{reasons}</td><td>{desc}</td><td>{lon:.5}, {lat:.5}</td><td>{id}</td><td>☐</td></tr>",
-                cls = if s.must { "stop must" } else { "stop" },
-                seq = i + 1,
-                arr = hm(s.arrival_s),
-                cat = esc(chosen.names.get(&s.id).map_or("", String::as_str)),
-                sev = p.map_or("", |p| p.severity.as_str()),
-                reasons = esc(&reasons),
-                desc = esc(p.map_or("", |p| p.description.as_str())),
-                lon = s.lon,
-                lat = s.lat,
-                id = esc(&s.id),
-            );
+    let name = |id: &str| chosen.names.get(id).map_or("", String::as_str);
+    let reasons = |id: &str| {
+        chosen
+            .reasons
+            .get(id)
+            .map(|r| {
+                r.iter()
+                    .map(|r| reason_label(*r))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            })
+            .unwrap_or_default()
+    };
+    let page = maud::html! {
+        (maud::DOCTYPE)
+        html lang="zh" {
+            head {
+                meta charset="utf-8";
+                title { "整改路线单 / route sheet" }
+                style { (maud::PreEscaped(STYLE)) }
+            }
+            body {
+                h1 { "整改路线单 / Rectification route sheet" }
+                p {
+                    (plan.teams.len()) " 组 teams · " (plan.mode) " · 每组 "
+                    (format!("{:.0}", plan.budget_s / 60.0)) " 分钟 budget per team · "
+                    (chosen.problems.len()) " 个问题 problems chosen"
+                }
+                @if plan.fallback_straight_line {
+                    p.note {
+                        "无路网：距离按直线 × " (detour) " 估算 / no road graph: distances are straight lines × " (detour)
+                    }
+                }
+                // The SVG map is made by civmap-tiles, which escapes its own text.
+                (maud::PreEscaped(map))
+                @for t in &plan.teams {
+                    div.page.team data-team=(t.team + 1) {
+                        h2 {
+                            span.swatch style={ "background:" (team_colour(t.team)) } {}
+                            "第 " (t.team + 1) " 组 / Team " (t.team + 1)
+                        }
+                        p {
+                            (t.stops.len()) " 个点 stops · " (format!("{:.1}", t.distance_m / 1000.0))
+                            " km · " (hm(t.duration_s)) " (h:mm)"
+                        }
+                        table.stops {
+                            thead {
+                                tr {
+                                    th { "#" } th { "到达 arrival" } th { "类别 category" } th { "等级 severity" }
+                                    th { "必到 must" } th { "描述 description" } th { "位置 lon, lat" } th { "编号 id" }
+                                    th { "完成 ✓" }
+                                }
+                            }
+                            tbody {
+                                @for (i, s) in t.stops.iter().enumerate() {
+                                    @let p = by_id.get(&s.id);
+                                    tr class=(if s.must { "stop must" } else { "stop" }) {
+                                        td { (i + 1) }
+                                        td { "+" (hm(s.arrival_s)) }
+                                        td { (name(&s.id)) }
+                                        td { (p.map_or("", |p| p.severity.as_str())) }
+                                        td { (reasons(&s.id)) }
+                                        td { (p.map_or("", |p| p.description.as_str())) }
+                                        td { (format!("{:.5}, {:.5}", s.lon, s.lat)) }
+                                        td { (s.id) }
+                                        td { "☐" }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                @if !plan.unassigned.is_empty() {
+                    h2 { "未安排 / Not in any route" }
+                    ul.unassigned {
+                        @for u in &plan.unassigned {
+                            li {
+                                (u.id) " " (name(&u.id)) " — "
+                                (serde_json::to_value(u.reason).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default())
+                            }
+                        }
+                    }
+                }
+                p { "© OpenStreetMap contributors" }
+            }
         }
-        h.push_str("</tbody></table></div>");
-    }
-    if !plan.unassigned.is_empty() {
-        h.push_str("<h2>未安排 / Not in any route</h2><ul class=\"unassigned\">");
-        for u in &plan.unassigned {
-            let reason = serde_json::to_value(u.reason)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default();
-            let _ = write!(
-                h,
-                "<li>{} {} — {}</li>",
-                esc(&u.id),
-                esc(chosen.names.get(&u.id).map_or("", String::as_str)),
-                esc(&reason)
-            );
-        }
-        h.push_str("</ul>");
-    }
-    h.push_str("<p>© OpenStreetMap contributors</p></body></html>");
-    Ok(h)
+    };
+    Ok(page.into_string())
 }

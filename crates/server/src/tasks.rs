@@ -6,7 +6,6 @@
 //! (`civmap_app::reports`); here they are rendered.
 
 use std::convert::Infallible;
-use std::fmt::Write as _;
 use std::time::Duration as StdDuration;
 
 use axum::extract::State;
@@ -530,13 +529,6 @@ fn csv_response(body: &[u8], filename: &str) -> Response {
         .into_response()
 }
 
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
 /// The weekly report as a page to print (A4 landscape): one table, this period over the
 /// previous one in each cell.
 fn assessment_html(r: &Assessment) -> axum::response::Html<String> {
@@ -555,46 +547,43 @@ fn assessment_html(r: &Assessment) -> axum::response::Html<String> {
         "未结 open",
         "超期 overdue",
     ];
-    let mut h = String::new();
+    const STYLE: &str = "@page{size:A4 landscape;margin:12mm}body{font:12px system-ui,sans-serif;margin:16px}\
+         table{border-collapse:collapse;width:100%}th,td{border:1px solid #999;padding:3px 5px;text-align:right}\
+         th{background:#eee}td:first-child,th:first-child{text-align:left}.prev{color:#666;font-size:10px;display:block}";
     let day = |s: &str| s.get(..10).unwrap_or(s).to_owned();
-    let _ = write!(
-        h,
-        "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>综合评价 {from} – {to}</title>\
-         <style>@page{{size:A4 landscape;margin:12mm}}body{{font:12px system-ui,sans-serif;margin:16px}}\
-         table{{border-collapse:collapse;width:100%}}th,td{{border:1px solid #999;padding:3px 5px;text-align:right}}\
-         th{{background:#eee}}td:first-child,th:first-child{{text-align:left}}.prev{{color:#666;font-size:10px;display:block}}\
-         </style></head><body><h1>综合评价周报 Assessment report</h1>\
-         <p>本期 period {from} – {to}（上期 previous {pf} – {pt}），按 by {by}。每格：本期，下方小字为上期。</p>\
-         <table><thead><tr><th>单位 group</th>",
-        from = esc(&day(&r.from)),
-        to = esc(&day(&r.to)),
-        pf = esc(&day(&r.previous_from)),
-        pt = esc(&day(&r.previous_to)),
-        by = esc(&r.by),
-    );
-    for head in HEADS {
-        let _ = write!(h, "<th>{}</th>", esc(head));
-    }
-    h.push_str("</tr></thead><tbody>");
-    for row in &r.rows {
-        let _ = write!(h, "<tr><td>{}</td>", esc(&row.name));
-        for (c, p) in figure_cells(&row.current)
-            .iter()
-            .zip(figure_cells(&row.previous).iter())
-        {
-            let _ = write!(
-                h,
-                "<td>{}<span class=\"prev\">{}</span></td>",
-                esc(c),
-                esc(p)
-            );
+    let (from, to) = (day(&r.from), day(&r.to));
+    let page = maud::html! {
+        (maud::DOCTYPE)
+        html lang="zh-CN" {
+            head {
+                meta charset="utf-8";
+                title { "综合评价 " (from) " – " (to) }
+                style { (maud::PreEscaped(STYLE)) }
+            }
+            body {
+                h1 { "综合评价周报 Assessment report" }
+                p {
+                    "本期 period " (from) " – " (to) "（上期 previous " (day(&r.previous_from)) " – "
+                    (day(&r.previous_to)) "），按 by " (r.by) "。每格：本期，下方小字为上期。"
+                }
+                table {
+                    thead { tr { th { "单位 group" } @for head in HEADS { th { (head) } } } }
+                    tbody {
+                        @for row in &r.rows {
+                            tr {
+                                td { (row.name) }
+                                @for (c, p) in figure_cells(&row.current).iter().zip(figure_cells(&row.previous).iter()) {
+                                    td { (c) span.prev { (p) } }
+                                }
+                            }
+                        }
+                    }
+                }
+                p { "civmap · 按期结案率 = 按期结案数 / 本期应结案数" }
+            }
         }
-        h.push_str("</tr>");
-    }
-    h.push_str(
-        "</tbody></table><p>civmap · 按期结案率 = 按期结案数 / 本期应结案数</p></body></html>",
-    );
-    axum::response::Html(h)
+    };
+    axum::response::Html(page.into_string())
 }
 
 /// The period of the recurrence hot spots.
