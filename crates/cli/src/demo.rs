@@ -7,7 +7,8 @@ use anyhow::{Context, Result};
 use chrono::{Duration, Utc};
 use civmap_domain::{Action, CategoryTable, EventKind, Poi, PoiId, Role, User, UserId, Zone};
 use civmap_geodata::demo::{self, DemoOptions};
-use civmap_geodata::zones::{self, GridOptions, SurroundingsRadii};
+use civmap_geodata::street::{self, RoadOptions};
+use civmap_geodata::zones::{self, SurroundingsRadii};
 use civmap_geodata::{extract, osm, poi::PoiTable};
 use civmap_store::{NewEvent, Store};
 use geo::{Intersects, Point};
@@ -16,10 +17,6 @@ use geo::{Intersects, Point};
 const DEMO_OSM: &[u8] = include_bytes!("../../../data/osm/tongji_siping_yangpu.osm");
 /// 四平路街道 (Siping Road subdistrict, Yangpu): the street office of the demo area.
 const DEMO_STREET: &str = "310110009";
-/// Road-chiefs own the main roads: a buffer of this half-width, metres.
-const ROAD_HALF_WIDTH_M: f64 = 25.0;
-/// Point-chiefs own a school's gate area: a circle of this radius, metres.
-const POINT_RADIUS_M: f64 = 60.0;
 /// The password of every demo account, so the demo (and the browser tests) can sign in. Set
 /// ONLY by `serve --demo` on an empty database, and printed in its log; real accounts are made
 /// with `civmap user add`, which reads the password from standard input.
@@ -76,13 +73,15 @@ pub async fn load_if_empty_at(
         let shape = zones::surroundings_zone(p, &SurroundingsRadii::default())?;
         all_zones.push(shape.into_zone(Some(poi.id)));
         if p.kind == civmap_domain::PoiKind::School {
-            // The school gate: a point-chief's zone (点长).
+            // The school gate: a point-chief's zone (点长). The demo keeps one zone per school at
+            // its centre, as it always had (`import osm` puts them at the mapped gates), so its
+            // chiefs and dispatches stay the same.
             let centre =
                 geo::Centroid::centroid(&p.geometry).context("a school without a position")?;
             let shape = zones::point_zone(
                 &format!("{} 校门", poi.name),
                 civmap_domain::LonLat::new(centre.x(), centre.y())?,
-                POINT_RADIUS_M,
+                street::DEFAULT_GATE_RADIUS_M,
                 &format!("point:{}", p.external_id),
             )?;
             let zone = shape.into_zone(Some(poi.id));
@@ -90,27 +89,15 @@ pub async fn load_if_empty_at(
         }
     }
 
-    // Road-chiefs (路长) for the named roads that carry traffic.
-    let mut names: Vec<&str> = ex
-        .roads
-        .iter()
-        .filter(|r| {
-            matches!(
-                r.class.as_str(),
-                "primary" | "secondary" | "tertiary" | "residential"
-            )
-        })
-        .map(|r| r.name.as_str())
-        .collect();
-    names.sort_unstable();
-    names.dedup();
-    for name in names {
-        let shape = zones::road_zone(&ex.roads, name, ROAD_HALF_WIDTH_M)?;
-        chief_zones.push((
-            shape.into_zone(None),
-            Role::RoadChief,
-            format!("路长·{name}"),
-        ));
+    // Road-chiefs (路长) for the named roads that carry traffic, one zone per road (uncut, so
+    // the demo keeps one road-chief per road).
+    let uncut = RoadOptions {
+        stretch_m: None,
+        ..RoadOptions::default()
+    };
+    for shape in street::road_zones(&ex.roads, &uncut, None)? {
+        let chief = format!("路长·{}", shape.name);
+        chief_zones.push((shape.into_zone(None), Role::RoadChief, chief));
     }
 
     // The area: two halves of the extract for two area-chiefs (片长), and the 100 m grid.
@@ -129,15 +116,9 @@ pub async fn load_if_empty_at(
             format!("片长·{side}片"),
         ));
     }
-    let street = geo::MultiPolygon(vec![geo::Rect::new((x0, y0), (x1, y1)).to_polygon()]);
-    let grid = zones::grid(
-        &street,
-        &GridOptions {
-            prefix: DEMO_STREET.into(),
-            ..GridOptions::default()
-        },
-    )?;
-    all_zones.extend(grid.iter().map(|c| c.to_zone_shape().into_zone(None)));
+    let outline = geo::MultiPolygon(vec![geo::Rect::new((x0, y0), (x1, y1)).to_polygon()]);
+    let grid = street::grid_zones(&outline, DEMO_STREET, zones::DEFAULT_GRID_CELL_M)?;
+    all_zones.extend(grid.into_iter().map(|c| c.into_zone(None)));
 
     // Demo accounts, all with the demo password (one hash, shared: this is a demo): an
     // admin, the street office, a reporter, and one chief per chief zone, each assigned its zone.

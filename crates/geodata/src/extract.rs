@@ -188,7 +188,7 @@ pub fn extract(data: &OsmData, table: &PoiTable) -> Extract {
     out
 }
 
-fn name_of(tags: &Tags) -> Option<String> {
+pub(crate) fn name_of(tags: &Tags) -> Option<String> {
     tags.get("name")
         .or_else(|| tags.get("name:zh"))
         .or_else(|| tags.get("name:en"))

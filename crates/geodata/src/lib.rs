@@ -8,12 +8,14 @@ pub mod extract;
 pub mod import;
 pub mod osm;
 pub mod poi;
+pub mod street;
 pub mod zones;
 
 pub use crs::{Crs, CrsError};
 pub use import::ImportError;
 pub use osm::OsmError;
 pub use poi::PoiTableError;
+pub use street::StreetError;
 pub use zones::ZoneError;
 
 /// Any error of this crate: each module's own error, gathered.
@@ -34,4 +36,7 @@ pub enum Error {
     /// Importing CSV or GeoJSON.
     #[error(transparent)]
     Import(#[from] ImportError),
+    /// Building a street's zones.
+    #[error(transparent)]
+    Street(#[from] StreetError),
 }

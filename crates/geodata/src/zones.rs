@@ -44,7 +44,9 @@ const WGS84_E2: f64 = 0.006_694_379_990_141_316;
 
 /// Default half-width of a road zone, metres each side of the centre line: carriageway,
 /// pavement and shop fronts, where road-chiefs check parking, vending and clutter.
-pub const DEFAULT_ROAD_HALF_WIDTH_M: f64 = 30.0;
+pub const DEFAULT_ROAD_HALF_WIDTH_M: f64 = 25.0;
+/// Default side of a management-grid cell, metres: a 万米单元网格 of about 10,000 m².
+pub const DEFAULT_GRID_CELL_M: f64 = 100.0;
 /// Default radius of a point-chief's zone around a fixed point, metres.
 pub const DEFAULT_POINT_RADIUS_M: f64 = 50.0;
 
@@ -83,7 +85,7 @@ pub enum ZoneError {
     },
 }
 
-fn check_distance(what: &'static str, value: f64) -> Result<(), ZoneError> {
+pub(crate) fn check_distance(what: &'static str, value: f64) -> Result<(), ZoneError> {
     if value.is_finite() && value > 0.0 {
         Ok(())
     } else {
@@ -411,7 +413,7 @@ pub struct GridOptions {
 impl Default for GridOptions {
     fn default() -> Self {
         Self {
-            cell_m: 100.0,
+            cell_m: DEFAULT_GRID_CELL_M,
             prefix: String::new(),
             clip: true,
             min_area_m2: 1.0,
