@@ -313,9 +313,11 @@ fn browser_tests(root: &Path, tally: &mut Tally) -> Result<(), String> {
     let dir = root.join("tests/browser");
     npm_install(&dir)?;
     let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    // With the workspace's feature set, as the test build before made it: `--package civmap`
+    // alone resolves features differently and compiles dozens of crates a second time.
     run(Command::new(&cargo)
         .current_dir(root)
-        .args(["build", "--package", "civmap"]))?;
+        .args(["build", "--workspace", "--bins"]))?;
     run_counted(
         Command::new("node")
             .args(["--test", "--test-reporter=tap"])
