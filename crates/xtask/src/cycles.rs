@@ -55,18 +55,21 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
             total += cycles.len();
         }
     }
+    let crates = plural(dirs.len(), "crate");
     if total == 0 {
-        println!(
-            "xtask: no import cycles between files in {} crates",
-            dirs.len()
-        );
+        println!("xtask: no import cycles between files in {crates}");
         Ok(())
     } else {
         Err(format!(
-            "import cycles between files: {total} groups in {knotted} of {} crates (listed above)",
-            dirs.len()
+            "import cycles between files: {} in {knotted} of {crates} (listed above)",
+            plural(total, "group")
         ))
     }
+}
+
+/// `1 crate`, `2 crates`.
+fn plural(n: usize, noun: &str) -> String {
+    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
 }
 
 /// Every directory under `crates/` with a `src/` directory, in name order.
@@ -341,9 +344,8 @@ fn report(name: &str, files: &[SourceFile], graph: &Graph, cycles: &[Vec<usize>]
         );
     }
     let mut out = format!(
-        "{name}: {} group{} of files in import cycles",
-        cycles.len(),
-        if cycles.len() == 1 { "" } else { "s" }
+        "{name}: {} of files in import cycles",
+        plural(cycles.len(), "group")
     );
     for (n, component) in cycles.iter().enumerate() {
         let _ = write!(
