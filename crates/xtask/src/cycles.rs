@@ -180,7 +180,7 @@ fn module_path(rel: &str, has_lib: bool) -> Option<Vec<String>> {
     }
     let stem = file.strip_suffix(".rs")?;
     match (parts.is_empty(), stem) {
-        (true, "lib") | (_, "mod") => Some(parts),
+        (true, "lib") | (false, "mod") => Some(parts),
         (true, "main") => (!has_lib).then_some(parts),
         _ => {
             parts.push(stem.to_owned());
