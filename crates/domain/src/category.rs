@@ -24,7 +24,8 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{DomainError, ValidationError};
+use crate::error::DomainError;
+use crate::validation::ValidationError;
 
 /// A stable category code such as `illegal_parking`: lower-case ASCII letters, digits and `_`,
 /// 2 to 40 characters. Codes are what the database, the API and data files use.
@@ -253,8 +254,8 @@ impl CategoryTable {
 
     fn upsert(&mut self, c: Category) -> Result<CategoryId, ValidationError> {
         validate_code(&c.code)?;
-        crate::error::validate_text("zh", &c.name_zh, 40, true)?;
-        crate::error::validate_text("en", &c.name_en, 80, true)?;
+        crate::validation::validate_text("zh", &c.name_zh, 40, true)?;
+        crate::validation::validate_text("en", &c.name_en, 80, true)?;
         if !(c.weight.is_finite() && (0.0..=100.0).contains(&c.weight)) {
             return Err(ValidationError::OutOfRange {
                 field: "weight",

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::ValidationError;
+use crate::validation::ValidationError;
 
 /// A WGS-84 position, longitude first (RFC 7946 order), in decimal degrees.
 ///

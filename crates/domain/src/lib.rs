@@ -12,10 +12,11 @@ pub mod problem;
 pub mod role;
 pub mod status;
 pub mod user;
+pub mod validation;
 pub mod zone;
 
 pub use category::{Category, CategoryCode, CategoryId, CategoryTable};
-pub use error::{DomainError, ValidationError};
+pub use error::DomainError;
 pub use event::{Event, EventKind};
 pub use geo::LonLat;
 pub use period::Period;
@@ -23,4 +24,5 @@ pub use problem::{NewProblem, Problem, ProblemId, Severity, UserId};
 pub use role::Role;
 pub use status::{Action, Status, TransitionError};
 pub use user::{User, validate_user_name};
+pub use validation::ValidationError;
 pub use zone::{Poi, PoiId, PoiKind, Zone, ZoneId, ZoneKind};

@@ -8,9 +8,9 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::category::CategoryTable;
-use crate::error::{ValidationError, validate_text};
 use crate::geo::LonLat;
 use crate::status::{Action, Status, TransitionError};
+use crate::validation::{ValidationError, validate_text};
 use crate::zone::ZoneId;
 
 /// Longest description accepted, in characters.

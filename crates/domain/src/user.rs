@@ -4,9 +4,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::error::{ValidationError, validate_text};
 use crate::problem::UserId;
 use crate::role::Role;
+use crate::validation::{ValidationError, validate_text};
 
 impl UserId {
     /// A new time-ordered id.

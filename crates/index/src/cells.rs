@@ -511,7 +511,7 @@ mod tests {
     /// cells must be what one pass over the records gives, cell for cell.
     #[test]
     fn split_aggregation_equals_a_single_pass() {
-        use crate::{Filter, HeatParams, PointRecord, ProblemIndex, Region};
+        use crate::record::PointRecord;
         use civmap_domain::{CategoryId, ProblemId, Severity, Status};
         let mut rng = ChaCha8Rng::seed_from_u64(11);
         let n = SPLIT_MIN_LEAVES + 20_000;
@@ -568,7 +568,7 @@ mod tests {
         }
 
         let hx = HexGrid::new(anchor, 200.0).unwrap();
-        let open = Filter::default().with_statuses(crate::StatusSet::open());
+        let open = Filter::default().with_statuses(crate::filter::StatusSet::open());
         let mut want: HashMap<(i32, i32), (u32, f64)> = HashMap::new();
         for r in recs.iter().filter(|r| open.matches(r)) {
             let c = hx.cell_of(r.position);
@@ -608,11 +608,11 @@ mod tests {
         // 100 m squares: the side is 100 m on the ground at the anchor.
         let poly = g.cell_polygon(SquareCell { col: 0, row: 0 });
         let c: Vec<_> = poly.exterior().coords().copied().collect();
-        let ew = crate::haversine_m(
+        let ew = crate::geodesy::haversine_m(
             LonLat::new(c[0].x, c[0].y).unwrap(),
             LonLat::new(c[1].x, c[1].y).unwrap(),
         );
-        let ns = crate::haversine_m(
+        let ns = crate::geodesy::haversine_m(
             LonLat::new(c[1].x, c[1].y).unwrap(),
             LonLat::new(c[2].x, c[2].y).unwrap(),
         );

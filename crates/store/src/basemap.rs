@@ -14,8 +14,9 @@ use sqlx::ConnectOptions as _;
 
 use crate::codec::{geometry_from_text, geometry_text};
 use crate::error::{StoreError, from_sqlx};
+use crate::reads::Reads;
 use crate::sql::{Arg, Conn, Get, RawConn, col, multi_insert};
-use crate::{Reads, Store};
+use crate::store::Store;
 
 /// The layers a basemap feature may belong to (the tile schema's basemap layers).
 pub const BASEMAP_LAYERS: [&str; 5] = ["roads", "buildings", "green", "water", "pois"];
@@ -118,8 +119,8 @@ impl Store {
     /// Replaces the whole basemap with `features` (in this order) in one transaction.
     /// [`StoreError::Invalid`] for a layer not in [`BASEMAP_LAYERS`]; nothing is written then.
     pub async fn replace_basemap(&self, features: &[BasemapFeature]) -> Result<(), StoreError> {
-        let loc = &self.inner.shared.loc;
-        match &self.inner.reads {
+        let loc = self.location();
+        match &**self.reads() {
             Reads::Sqlite(s) => {
                 // The readers' options without their `query_only`: a connection of its own.
                 let mut c = s.opts.connect().await.map_err(|e| from_sqlx(loc, e))?;

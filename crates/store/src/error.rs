@@ -7,6 +7,8 @@ use std::fmt;
 
 use sqlx::error::DatabaseError;
 
+use crate::limits::ACQUIRE_TIMEOUT;
+
 /// Where a store lives, for error messages: a SQLite file or a PostgreSQL database.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Location {
@@ -147,7 +149,7 @@ pub(crate) fn from_sqlx(loc: &Location, e: sqlx::Error) -> StoreError {
         E::Tls(t) => StoreError::Unavailable(one_line(&format!("{loc}: TLS: {t}"))),
         E::PoolTimedOut => StoreError::Unavailable(format!(
             "{loc}: no connection within {} s (is the server running?)",
-            crate::ACQUIRE_TIMEOUT.as_secs()
+            ACQUIRE_TIMEOUT.as_secs()
         )),
         E::PoolClosed => StoreError::Unavailable(format!("{loc}: the store is closed")),
         E::WorkerCrashed => {

@@ -7,9 +7,9 @@ use std::io::Write;
 use chrono::{DateTime, SecondsFormat, Utc};
 use civmap_domain::Problem;
 
-use crate::Store;
 use crate::codec::{EVENT_SELECT, PROBLEM_SELECT, event_from_row, problem_from_row};
 use crate::error::StoreError;
+use crate::store::Store;
 
 fn out_err(e: &std::io::Error) -> StoreError {
     StoreError::Io {
@@ -40,7 +40,7 @@ async fn each_problem(
         .await
 }
 
-pub(crate) async fn geojson<W: Write + Send>(store: &Store, mut w: W) -> Result<u64, StoreError> {
+async fn geojson<W: Write + Send>(store: &Store, mut w: W) -> Result<u64, StoreError> {
     w.write_all(b"{\"type\":\"FeatureCollection\",\"features\":[\n")
         .map_err(|e| out_err(&e))?;
     let mut n = 0u64;
@@ -88,10 +88,7 @@ fn csv_err(e: &csv::Error) -> StoreError {
     }
 }
 
-pub(crate) async fn problems_csv<W: Write + Send>(
-    store: &Store,
-    mut w: W,
-) -> Result<u64, StoreError> {
+async fn problems_csv<W: Write + Send>(store: &Store, mut w: W) -> Result<u64, StoreError> {
     w.write_all(BOM).map_err(|e| out_err(&e))?;
     let mut out = csv::Writer::from_writer(w);
     out.write_record([
@@ -144,10 +141,7 @@ pub(crate) async fn problems_csv<W: Write + Send>(
     Ok(n)
 }
 
-pub(crate) async fn events_csv<W: Write + Send>(
-    store: &Store,
-    mut w: W,
-) -> Result<u64, StoreError> {
+async fn events_csv<W: Write + Send>(store: &Store, mut w: W) -> Result<u64, StoreError> {
     w.write_all(BOM).map_err(|e| out_err(&e))?;
     let mut out = csv::Writer::from_writer(w);
     out.write_record([
@@ -180,4 +174,27 @@ pub(crate) async fn events_csv<W: Write + Send>(
         .await?;
     out.flush().map_err(|e| out_err(&e))?;
     Ok(n)
+}
+
+impl Store {
+    /// Every problem as an RFC 7946 GeoJSON `FeatureCollection` (WGS-84, `[lon, lat]`), streamed
+    /// from one snapshot; returns the number of features.
+    pub async fn export_geojson<W: std::io::Write + Send>(&self, w: W) -> Result<u64, StoreError> {
+        geojson(self, w).await
+    }
+
+    /// Every problem as CSV (UTF-8 with a byte-order mark, so Excel shows Chinese text), one row
+    /// per problem; returns the number of rows.
+    pub async fn export_csv<W: std::io::Write + Send>(&self, w: W) -> Result<u64, StoreError> {
+        problems_csv(self, w).await
+    }
+
+    /// The event log (the rectification ledger, 整改台账) as CSV, oldest first; returns the
+    /// number of rows.
+    pub async fn export_events_csv<W: std::io::Write + Send>(
+        &self,
+        w: W,
+    ) -> Result<u64, StoreError> {
+        events_csv(self, w).await
+    }
 }

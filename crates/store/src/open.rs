@@ -11,6 +11,7 @@ use sqlx::postgres::{PgConnectOptions, PgConnection};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqliteSynchronous};
 
 use crate::error::{Location, StoreError, from_sqlx};
+use crate::limits::ACQUIRE_TIMEOUT;
 use crate::sql::{Conn, RawConn};
 
 pub(crate) static SQLITE_MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -243,12 +244,12 @@ pub(crate) async fn connect_pg(
     opts: &PgConnectOptions,
     loc: &Location,
 ) -> Result<PgConnection, StoreError> {
-    match tokio::time::timeout(crate::ACQUIRE_TIMEOUT, opts.connect()).await {
+    match tokio::time::timeout(ACQUIRE_TIMEOUT, opts.connect()).await {
         Ok(Ok(c)) => Ok(c),
         Ok(Err(e)) => Err(from_sqlx(loc, e)),
         Err(_) => Err(StoreError::Unavailable(format!(
             "{loc}: no answer within {} s (wrong host, or a firewall?)",
-            crate::ACQUIRE_TIMEOUT.as_secs()
+            ACQUIRE_TIMEOUT.as_secs()
         ))),
     }
 }

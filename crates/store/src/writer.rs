@@ -30,11 +30,12 @@ use sqlx::sqlite::SqliteConnection;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::codec::{self, PROBLEM_COLS, ms, stored_problem};
+use crate::copy::{self, Source};
 use crate::error::{Location, StoreError, from_sqlx};
 use crate::open::{FileId, connect_sqlite_writer, file_id};
+use crate::shared::Shared;
 use crate::sql::{Arg, Conn, RawConn, col, multi_insert};
 use crate::types::{Change, ImportOutcome, NewEvent, PhotoMeta, Session};
-use crate::{Shared, Store};
 
 /// A write, as queued for the writer.
 #[derive(Debug)]
@@ -57,7 +58,7 @@ pub(crate) enum Op {
     PutPhoto(PhotoMeta),
     UpsertCategory(Category),
     /// Fill this (empty) database with every row of another store, in one snapshot.
-    CopyFrom(Store),
+    CopyFrom(Source),
     /// Finish the queued writes, close the connection, stop.
     Close,
 }
@@ -743,7 +744,7 @@ async fn apply(cx: &mut Conn<'_>, ledger: &mut Ledger, op: &Op) -> Result<Done, 
             Ok((Out::Unit, vec![]))
         }
         Op::CopyFrom(src) => {
-            crate::backup::copy_all(src, w.cx)
+            copy::copy_all(src, w.cx)
                 .await
                 .map_err(|err| OpErr { err, clean: false })?;
             // The table was filled behind the ledger's back.

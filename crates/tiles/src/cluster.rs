@@ -18,7 +18,7 @@
 //! bubbles rarely overlap, and it caps a tile at 256 features whatever the point density.
 //! In Shanghai (lat 31°) one cell is about 1.1 km at z12 and 270 m at z14.
 
-use crate::Error;
+use crate::error::Error;
 use crate::tile::{TileId, TileProjection};
 
 /// Default cluster cell edge in tile units of a 4096 extent (see the module docs).

@@ -1,5 +1,6 @@
 //! Geometry pipeline in tile units: clip to the buffered tile, simplify, quantise to the integer
-//! grid, repair polygons on that grid, fix the winding, and write MVT geometry commands.
+//! grid, repair polygons on that grid, fix the winding, and write MVT geometry commands, telling
+//! the layer which [`GeomType`] they are.
 //!
 //! Order of operations (each step keeps every vertex inside `[-buffer, extent + buffer]`):
 //! 1. lines are clipped segment by segment (Liang–Barsky), keeping every visible part;
@@ -23,9 +24,21 @@ use i_overlay::core::solver::Solver;
 use i_overlay::i_float::int::point::IntPoint;
 use i_overlay::i_shape::int::shape::{IntContour, IntShape};
 
-use crate::Error;
-use crate::layer::GeomType;
+use crate::error::Error;
 use crate::pbf::zigzag32;
+
+// Defined here, not with the layer that stores it, because the encoder below decides it: the
+// layer depends on the encoder, never the other way.
+/// MVT geometry type of a feature (`Feature.type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GeomType {
+    /// `POINT = 1`: one or more points.
+    Point = 1,
+    /// `LINESTRING = 2`: one or more lines.
+    LineString = 2,
+    /// `POLYGON = 3`: one or more polygons, each an exterior ring and its holes.
+    Polygon = 3,
+}
 
 const MOVE_TO: u32 = 1;
 const LINE_TO: u32 = 2;

@@ -11,24 +11,20 @@
 use geo::{Coord, Geometry};
 
 use crate::cluster::Cluster;
-use crate::geom::{ClipBox, GeometryEncoder, round_unit};
+use crate::error::Error;
+use crate::geom::{ClipBox, GeomType, GeometryEncoder, round_unit};
 use crate::pbf::{
     FIXED32, FIXED64, LEN, VARINT, packed_len, varint_len, write_bytes_field, write_key,
     write_packed_u32, write_varint, zigzag32, zigzag64,
 };
 use crate::tile::{TileId, TileProjection};
-use crate::{DEFAULT_BUFFER, DEFAULT_EXTENT, Error, Value};
+use crate::value::Value;
 
-/// MVT geometry type of a feature (`Feature.type`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum GeomType {
-    /// `POINT = 1`: one or more points.
-    Point = 1,
-    /// `LINESTRING = 2`: one or more lines.
-    LineString = 2,
-    /// `POLYGON = 3`: one or more polygons, each an exterior ring and its holes.
-    Polygon = 3,
-}
+/// The default MVT extent: tile coordinates run from 0 to 4096 on each axis.
+pub const DEFAULT_EXTENT: u32 = 4096;
+
+/// The default clip buffer in tile units (64 of 4096 = 4 px of a 256-px tile, 8 px of a 512-px tile).
+pub const DEFAULT_BUFFER: u32 = 64;
 
 /// Index of a key in one layer's key table, from [`LayerBuilder::key_id`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -26,8 +26,8 @@
 //! ```
 
 use crate::cluster::Cluster;
-use crate::tile::{TileId, lat_to_world_y, lon_to_world_x, world_to_lon_lat};
-use crate::{Error, MAX_ZOOM};
+use crate::error::Error;
+use crate::tile::{MAX_ZOOM, TileId, lat_to_world_y, lon_to_world_x, world_to_lon_lat};
 
 /// Highest level a pyramid may have (cells of zoom 24 tiles' 256-unit clusters).
 pub const MAX_PYRAMID_LEVEL: u8 = MAX_ZOOM + 4;
@@ -347,7 +347,7 @@ impl<K: Copy + Ord> CountPyramid<K> {
 #[allow(clippy::unwrap_used, clippy::float_cmp)]
 mod tests {
     use super::*;
-    use crate::GridClusterer;
+    use crate::cluster::GridClusterer;
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
 

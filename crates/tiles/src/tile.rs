@@ -11,7 +11,7 @@ use std::str::FromStr;
 
 use geo::{Coord, Rect};
 
-use crate::Error;
+use crate::error::Error;
 
 /// The latitude where Web Mercator is cut to a square world, in degrees: `atan(sinh(π))`.
 pub const MAX_LATITUDE: f64 = 85.051_128_779_806_59;

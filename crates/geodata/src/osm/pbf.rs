@@ -6,7 +6,8 @@ use std::io::Read;
 use osmpbf::{BlobDecode, BlobReader, Element, RelMemberType};
 use rayon::prelude::*;
 
-use super::{Member, MemberKind, Node, OsmData, OsmError, Relation, Way};
+use super::data::{Member, MemberKind, Node, OsmData, Relation, Way};
+use super::error::OsmError;
 
 /// Blobs decoded per parallel batch (a blob holds up to 8,000 elements, ~64 KB to 1 MB compressed).
 const BATCH: usize = 64;

@@ -5,7 +5,8 @@ use std::io::BufRead;
 use quick_xml::Reader;
 use quick_xml::events::{BytesStart, Event};
 
-use super::{Member, MemberKind, Node, OsmData, OsmError, Relation, Tags, Way};
+use super::data::{Member, MemberKind, Node, OsmData, Relation, Tags, Way};
+use super::error::OsmError;
 
 /// The element being assembled between its start and end tags.
 enum Current {
