@@ -105,6 +105,23 @@ fn main() {
             (tree, map)
         });
         drop(naive);
+        // The libraries a user would pick instead (issue 19), the tree alone: the caller keeps
+        // the records (ids, attributes) beside it, 48 B per `PointRecord`.
+        let rival = |label: &str, build: &dyn Fn(&[PointRecord]) -> Box<dyn std::any::Any>| {
+            let mut dgen = Gen::new(layout, 2025);
+            let tree = measure(&format!("{name}/{label}_1M (tree only)"), N, || {
+                let recs: Vec<PointRecord> = (0..N).map(|_| dgen.record()).collect();
+                build(&recs)
+            });
+            drop(tree);
+        };
+        rival("rstar_0_12_point_and_id", &|r| {
+            Box::new(data::rivals::Rstar::build(r))
+        });
+        rival("geo_index", &|r| Box::new(data::rivals::GeoIndex::build(r)));
+        rival("geo_index_kdtree", &|r| {
+            Box::new(data::rivals::GeoKdTree::build(r))
+        });
     }
     let zones = data::zones(30, 10_000, 150.0, 32, 0.0);
     let z = measure("zones_10k_circles_150m (per zone)", 10_000, || {

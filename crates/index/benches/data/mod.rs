@@ -4,6 +4,7 @@
 #![allow(dead_code, clippy::unwrap_used)]
 
 pub mod clock;
+pub mod rivals;
 
 use civmap_domain::{CategoryId, LonLat, ProblemId, Severity, Status, ZoneId, ZoneKind};
 use civmap_index::{BBox, METRES_PER_DEGREE, PointRecord};
