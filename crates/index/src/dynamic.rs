@@ -19,16 +19,18 @@ use crate::nearest::{Knn, Pending, a_lower_bound};
 use crate::problems::Prepared;
 use crate::record::{Leaf, PointRecord, PointUpdate};
 
-/// R-tree node sizes. Larger nodes than rstar's default (6) mean fewer parent nodes (memory)
-/// and a shallower tree: against 16, 32 measured faster inserts and full traversals at equal
-/// box and nearest-neighbour query times.
+/// R-tree node sizes. The tree grows from empty by single inserts, where R* insertion costs
+/// about M² box overlaps per insert whenever no leaf holds the new point (nearly always in a
+/// sparse tree): measured 7–8 µs an insert with nodes of 12–32, 1.7–2.2 µs with 4–8 (rstar's
+/// default 3–6: 1.6–2.2 µs, at slower box queries). The part stays small, so deeper trees cost
+/// little.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct TreeParams;
 
 impl RTreeParams for TreeParams {
-    const MIN_SIZE: usize = 12;
-    const MAX_SIZE: usize = 32;
-    const REINSERTION_COUNT: usize = 8;
+    const MIN_SIZE: usize = 4;
+    const MAX_SIZE: usize = 8;
+    const REINSERTION_COUNT: usize = 2;
     type DefaultInsertionStrategy = RStarInsertionStrategy;
 }
 
@@ -377,5 +379,6 @@ mod tests {
         assert_eq!(size_of::<Leaf>(), 32);
         assert_eq!(size_of::<Slot>(), 24);
         assert_eq!(size_of::<RTreeNode<Leaf>>(), 40);
+        assert_eq!(size_of::<crate::packed::Attr>(), 4);
     }
 }

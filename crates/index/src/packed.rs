@@ -26,7 +26,7 @@ const FANOUT: usize = 16;
 
 /// The attributes a filter reads besides the report time: 4 bytes.
 #[derive(Debug, Clone, Copy)]
-struct Attr {
+pub(crate) struct Attr {
     category: u16,
     status: Status,
     severity: Severity,
@@ -204,30 +204,32 @@ impl<S: Sink> Sink for InCircle<'_, S> {
 impl Packed {
     /// Packs the records: orders them along a Hilbert curve, copies them into the arrays in
     /// that order, builds the boxes and the id table. Fails on a duplicate id.
-    pub(crate) fn build(recs: Vec<PointRecord>) -> Result<Self, IndexError> {
+    pub(crate) fn build(recs: &[PointRecord]) -> Result<Self, IndexError> {
         let n = recs.len();
         u32::try_from(n).map_err(|_| IndexError::TooManyProblems)?;
-        let order = hilbert_order(&recs);
-        let mut ids = Vec::with_capacity(n);
-        let mut xy = Vec::with_capacity(n);
-        let mut reported_ms = Vec::with_capacity(n);
-        let mut attr = Vec::with_capacity(n);
-        for &i in &order {
-            let r = &recs[i as usize];
-            ids.push(r.id);
-            xy.push([r.position.lon(), r.position.lat()]);
-            reported_ms.push(r.reported_ms);
-            attr.push(Attr {
-                category: r.category.0,
-                status: r.status,
-                severity: r.severity,
-            });
-        }
-        drop(order);
-        drop(recs);
-        let (boxes, levels) = build_boxes(&xy);
+        let order = hilbert_order(recs);
+        let ids: Vec<ProblemId> = gather(&order, recs, |r| r.id);
         let hasher = DefaultHashBuilder::default();
-        let (by_hash, buckets, shift) = build_id_table(&ids, &hasher)?;
+        // The id table on a second thread while the rest is copied: a third of the build.
+        let (table, (xy, reported_ms, attr, (boxes, levels))) = std::thread::scope(|s| {
+            let table = s.spawn(|| build_id_table(&ids, &hasher));
+            let xy: Vec<[f64; 2]> = gather(&order, recs, |r| [r.position.lon(), r.position.lat()]);
+            let rest = (
+                gather(&order, recs, |r| r.reported_ms),
+                gather(&order, recs, |r| Attr {
+                    category: r.category.0,
+                    status: r.status,
+                    severity: r.severity,
+                }),
+                build_boxes(&xy),
+            );
+            // A panic in the scoped thread is a bug in the build: passed on as it is.
+            let table = table
+                .join()
+                .unwrap_or_else(|e| std::panic::resume_unwind(e));
+            (table, (xy, rest.0, rest.1, rest.2))
+        });
+        let (by_hash, buckets, shift) = table?;
         Ok(Self {
             ids,
             xy,
@@ -243,7 +245,7 @@ impl Packed {
     }
 
     pub(crate) fn empty() -> Self {
-        Self::build(Vec::new()).expect("nothing to collide")
+        Self::build(&[]).expect("nothing to collide")
     }
 
     /// Points held, dead ones included.
@@ -494,6 +496,11 @@ impl Packed {
     }
 }
 
+/// `f` of each record, in packed order.
+fn gather<T>(order: &[u32], recs: &[PointRecord], f: impl Fn(&PointRecord) -> T) -> Vec<T> {
+    order.iter().map(|&i| f(&recs[i as usize])).collect()
+}
+
 fn to_bbox(b: &[f32; 4]) -> BBox {
     BBox::new_unchecked(
         f64::from(b[0]),
@@ -567,42 +574,39 @@ fn build_id_table(
         .saturating_sub(3)
         .max(1);
     let shift = 64 - bits;
-    let hashes: Vec<u64> = ids.iter().map(|id| hasher.hash_one(id)).collect();
+    // (top half of the hash, position), sorted by bucket: duplicates are then found by
+    // comparing the hashes of neighbours in a bucket before any id.
+    let mut keyed: Vec<u64> = ids
+        .iter()
+        .enumerate()
+        .map(|(p, id)| (hasher.hash_one(id) & !u64::from(u32::MAX)) | p as u64)
+        .collect();
+    sort_by_top_bits(&mut keyed, bits);
     let mut buckets = vec![0u32; (1 << bits) + 1];
-    for h in &hashes {
-        buckets[(h >> shift) as usize + 1] += 1;
+    for k in &keyed {
+        buckets[(k >> shift) as usize + 1] += 1;
     }
     for b in 1..buckets.len() {
         buckets[b] += buckets[b - 1];
     }
-    let mut next = buckets.clone();
-    let mut by_hash = vec![0u32; ids.len()];
-    // The hashes in bucket order beside the positions, so that duplicates are found by
-    // comparing neighbours' hashes (a cache-friendly pass) before any id.
-    let mut sorted_hashes = vec![0u64; ids.len()];
-    for (p, &h) in hashes.iter().enumerate() {
-        let slot = &mut next[(h >> shift) as usize];
-        by_hash[*slot as usize] = p as u32;
-        sorted_hashes[*slot as usize] = h;
-        *slot += 1;
-    }
-    for b in 0..buckets.len() - 1 {
-        let r = buckets[b] as usize..buckets[b + 1] as usize;
-        for i in r.clone() {
-            for j in i + 1..r.end {
-                if sorted_hashes[i] == sorted_hashes[j]
-                    && ids[by_hash[i] as usize] == ids[by_hash[j] as usize]
-                {
-                    return Err(IndexError::DuplicateProblem(ids[by_hash[i] as usize]));
+    for w in buckets.windows(2) {
+        let bucket = &keyed[w[0] as usize..w[1] as usize];
+        for (i, a) in bucket.iter().enumerate() {
+            for b in &bucket[i + 1..] {
+                let (pa, pb) = (*a as u32 as usize, *b as u32 as usize);
+                if a >> 32 == b >> 32 && ids[pa] == ids[pb] {
+                    return Err(IndexError::DuplicateProblem(ids[pa]));
                 }
             }
         }
     }
+    let by_hash = keyed.into_iter().map(|k| k as u32).collect();
     Ok((by_hash, buckets, shift))
 }
 
 /// Input positions in packed order: by the Hilbert index of the position on a 2^16 × 2^16
-/// grid over the records' box, ties in input order.
+/// grid over the records' box, cut to its top [`HILBERT_SORT_BITS`] (a 2^12 × 2^12 grid),
+/// ties in input order.
 fn hilbert_order(recs: &[PointRecord]) -> Vec<u32> {
     let Some(b) = BBox::around(recs.iter().map(|r| r.position)) else {
         return Vec::new();
@@ -628,21 +632,28 @@ fn hilbert_order(recs: &[PointRecord]) -> Vec<u32> {
             (u64::from(hilbert(x, y)) << 32) | i as u64
         })
         .collect();
-    sort_by_high_half(&mut keys);
+    sort_by_top_bits(&mut keys, HILBERT_SORT_BITS);
     keys.into_iter().map(|k| k as u32).collect()
 }
 
-/// Sorts by the high 32 bits, stably: an LSD radix sort in three passes of 11 bits (a million
-/// keys in a few milliseconds, against ~60 ms for a comparison sort here).
-fn sort_by_high_half(v: &mut Vec<u64>) {
-    const BITS: u32 = 11;
-    const MASK: u64 = (1 << BITS) - 1;
+/// Bits of the Hilbert index that order the packed points: cells of 12 m over a 50 km city,
+/// far smaller than a block (32 points of a dense city cover ~100 m); two radix passes.
+const HILBERT_SORT_BITS: u32 = 24;
+
+/// Sorts by the top `bits` bits, stably: an LSD radix sort in passes of at most 12 bits (a
+/// million keys in a few milliseconds a pass, against ~60 ms for a comparison sort here).
+fn sort_by_top_bits(v: &mut Vec<u64>, bits: u32) {
+    const PASS: u32 = 12;
     let mut tmp = vec![0u64; v.len()];
-    for pass in 0..3 {
-        let shift = 32 + pass * BITS;
-        let mut count = vec![0usize; 1 << BITS];
+    let mut shift = 64 - bits;
+    while shift < 64 {
+        let width = (64 - shift).min(PASS);
+        let mask = (1u64 << width) - 1;
+        shift += width;
+        let low = shift - width;
+        let mut count = vec![0usize; 1 << width];
         for &x in v.iter() {
-            count[((x >> shift) & MASK) as usize] += 1;
+            count[((x >> low) & mask) as usize] += 1;
         }
         if count.contains(&v.len()) {
             continue; // one digit for all: this pass would not move anything
@@ -652,7 +663,7 @@ fn sort_by_high_half(v: &mut Vec<u64>) {
             (*c, sum) = (sum, sum + *c);
         }
         for &x in v.iter() {
-            let d = ((x >> shift) & MASK) as usize;
+            let d = ((x >> low) & mask) as usize;
             tmp[count[d]] = x;
             count[d] += 1;
         }
@@ -729,18 +740,21 @@ mod tests {
     }
 
     #[test]
-    fn radix_sort_orders_by_high_half_stably() {
+    fn radix_sort_orders_by_top_bits_stably() {
         use rand::{Rng, SeedableRng};
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
-        let mut v: Vec<u64> = (0..50_000u64)
+        let v: Vec<u64> = (0..50_000u64)
             .map(|i| {
                 (u64::from(rng.random_range(0..5_000u32) << rng.random_range(0..20)) << 32) | i
             })
             .collect();
-        let mut want = v.clone();
-        want.sort_by_key(|x| x >> 32);
-        sort_by_high_half(&mut v);
-        assert_eq!(v, want);
+        for bits in [1, 17, 24, 32] {
+            let mut want = v.clone();
+            want.sort_by_key(|x| x >> (64 - bits));
+            let mut got = v.clone();
+            sort_by_top_bits(&mut got, bits);
+            assert_eq!(got, want, "{bits} bits");
+        }
     }
 
     #[test]
@@ -760,7 +774,7 @@ mod tests {
                 reported_ms: 0,
             })
             .collect();
-        let p = Packed::build(recs).unwrap();
+        let p = Packed::build(&recs).unwrap();
         assert_eq!(p.len(), n);
         for level in 0..=p.root_level() {
             for k in 0..p.levels[level + 1] - p.levels[level] {

@@ -235,7 +235,7 @@ fn rebuild(packed: &Packed, dead: &Tombstones, frozen: &Dynamic) -> Packed {
             .map(|i| packed.record(i)),
     );
     recs.extend(frozen.leaves().map(|l| l.record(frozen.id_of(l))));
-    Packed::build(recs).expect("an id is alive in one part only")
+    Packed::build(&recs).expect("an id is alive in one part only")
 }
 
 impl ProblemIndex {
@@ -255,7 +255,7 @@ impl ProblemIndex {
     /// them along a Hilbert curve, much faster than inserting one by one. Fails on a duplicate
     /// id.
     pub fn bulk_load(records: impl IntoIterator<Item = PointRecord>) -> Result<Self, IndexError> {
-        let packed = Packed::build(records.into_iter().collect())?;
+        let packed = Packed::build(&records.into_iter().collect::<Vec<_>>())?;
         Ok(Self {
             dead: Tombstones::new(packed.len()),
             packed: Arc::new(packed),
