@@ -184,6 +184,8 @@ pub struct ProblemIndex {
     frozen: Option<Frozen>,
     live: Dynamic,
     merge: Option<Merge>,
+    /// Merges swapped in since the index was made (shown by `Debug`).
+    merges: u64,
 }
 
 /// The live part as it was when the running merge started.
@@ -216,6 +218,7 @@ impl fmt::Debug for ProblemIndex {
             .field("packed", &self.packed.len())
             .field("live", &self.live.len())
             .field("merging", &self.merge.is_some())
+            .field("merges", &self.merges)
             .finish_non_exhaustive()
     }
 }
@@ -248,6 +251,7 @@ impl ProblemIndex {
             frozen: None,
             live: Dynamic::default(),
             merge: None,
+            merges: 0,
         }
     }
 
@@ -462,6 +466,7 @@ impl ProblemIndex {
         self.packed = Arc::new(packed);
         self.dead = dead;
         self.frozen = None;
+        self.merges += 1;
     }
 
     /// Waits for a running merge and swaps it in (tests: a known state).
@@ -918,5 +923,15 @@ mod tests {
         assert!(merges > 100, "steps with a merge running: {merges}");
         ix.finish_merge();
         check(&ix, &want, &mut rng);
+    }
+}
+
+#[cfg(test)]
+mod shared {
+    /// The server keeps the index in shared state behind a lock.
+    #[test]
+    fn the_index_can_be_shared_between_threads() {
+        fn shared<T: Send + Sync>() {}
+        shared::<super::ProblemIndex>();
     }
 }
