@@ -205,31 +205,39 @@ impl Packed {
     /// Packs the records: orders them along a Hilbert curve, copies them into the arrays in
     /// that order, builds the boxes and the id table. Fails on a duplicate id.
     pub(crate) fn build(recs: &[PointRecord]) -> Result<Self, IndexError> {
+        Self::build_within(recs, BBox::around(recs.iter().map(|r| r.position)))
+    }
+
+    /// [`Self::build`], given the box around the records (`None` when there are none).
+    pub(crate) fn build_within(
+        recs: &[PointRecord],
+        bounds: Option<BBox>,
+    ) -> Result<Self, IndexError> {
         let n = recs.len();
         u32::try_from(n).map_err(|_| IndexError::TooManyProblems)?;
-        let order = hilbert_order(recs);
-        let ids: Vec<ProblemId> = gather(&order, recs, |r| r.id);
         let hasher = DefaultHashBuilder::default();
-        // The id table on a second thread while the rest is copied: a third of the build.
-        let (table, (xy, reported_ms, attr, (boxes, levels))) = std::thread::scope(|s| {
-            let table = s.spawn(|| build_id_table(&ids, &hasher));
-            let xy: Vec<[f64; 2]> = gather(&order, recs, |r| [r.position.lon(), r.position.lat()]);
-            let rest = (
-                gather(&order, recs, |r| r.reported_ms),
-                gather(&order, recs, |r| Attr {
-                    category: r.category.0,
-                    status: r.status,
-                    severity: r.severity,
-                }),
-                build_boxes(&xy),
-            );
-            // A panic in the scoped thread is a bug in the build: passed on as it is.
-            let table = table
-                .join()
-                .unwrap_or_else(|e| std::panic::resume_unwind(e));
-            (table, (xy, rest.0, rest.1, rest.2))
-        });
-        let (by_hash, buckets, shift) = table?;
+        // The id table is built from the input order on a second thread while this one sorts
+        // and copies (a quarter of the work), then renumbered to packed positions.
+        let (table, order, (ids, xy, reported_ms, attr), (boxes, levels)) =
+            std::thread::scope(|s| {
+                let table = s.spawn(|| build_id_table(n, |i| recs[i].id, &hasher));
+                let order = bounds.map_or_else(Vec::new, |b| hilbert_order(recs, &b));
+                let columns = gather(&order, recs);
+                let boxes = build_boxes(&columns.1);
+                // A panic in the scoped thread is a bug in the build: passed on as it is.
+                let table = table
+                    .join()
+                    .unwrap_or_else(|e| std::panic::resume_unwind(e));
+                (table, order, columns, boxes)
+            });
+        let (mut by_hash, buckets, shift) = table?;
+        let mut position = vec![0u32; n];
+        for (p, &i) in order.iter().enumerate() {
+            position[i as usize] = p as u32;
+        }
+        for x in &mut by_hash {
+            *x = position[*x as usize];
+        }
         Ok(Self {
             ids,
             xy,
@@ -265,6 +273,11 @@ impl Packed {
 
     pub(crate) fn id(&self, i: usize) -> ProblemId {
         self.ids[i]
+    }
+
+    /// The exact `[lon, lat]` at position `i`.
+    pub(crate) fn xy(&self, i: usize) -> [f64; 2] {
+        self.xy[i]
     }
 
     /// The point at position `i`, its `slot` being `i`.
@@ -460,6 +473,7 @@ impl Packed {
         if self.ids.is_empty() {
             return;
         }
+        let everything = filter.matches_all();
         let mut queue = std::collections::BinaryHeap::with_capacity(64);
         queue.push(Pending {
             key: 0.0,
@@ -474,8 +488,9 @@ impl Packed {
                 break;
             }
             if level == 0 {
+                let word = dead.word(k);
                 for i in Self::points_of(0, k, self.len()) {
-                    if dead.is_dead(i) || !self.matches(filter, i) {
+                    if (word >> (i % BLOCK)) & 1 == 1 || !(everything || self.matches(filter, i)) {
                         continue;
                     }
                     let [lon, lat] = self.xy[i];
@@ -496,9 +511,29 @@ impl Packed {
     }
 }
 
-/// `f` of each record, in packed order.
-fn gather<T>(order: &[u32], recs: &[PointRecord], f: impl Fn(&PointRecord) -> T) -> Vec<T> {
-    order.iter().map(|&i| f(&recs[i as usize])).collect()
+/// The columns of the packed arrays, in packed order: one pass, each record read once (the
+/// reads are random; reading each record four times cost twice as long).
+fn gather(
+    order: &[u32],
+    recs: &[PointRecord],
+) -> (Vec<ProblemId>, Vec<[f64; 2]>, Vec<i64>, Vec<Attr>) {
+    let n = order.len();
+    let mut ids = Vec::with_capacity(n);
+    let mut xy = Vec::with_capacity(n);
+    let mut reported_ms = Vec::with_capacity(n);
+    let mut attr = Vec::with_capacity(n);
+    for &i in order {
+        let r = &recs[i as usize];
+        ids.push(r.id);
+        xy.push([r.position.lon(), r.position.lat()]);
+        reported_ms.push(r.reported_ms);
+        attr.push(Attr {
+            category: r.category.0,
+            status: r.status,
+            severity: r.severity,
+        });
+    }
+    (ids, xy, reported_ms, attr)
 }
 
 fn to_bbox(b: &[f32; 4]) -> BBox {
@@ -563,23 +598,20 @@ fn build_boxes(xy: &[[f64; 2]]) -> (Vec<[f32; 4]>, Vec<usize>) {
     (boxes, levels)
 }
 
-/// The id table: positions grouped by bucket (`hash >> shift`), the start of each bucket, and
-/// the shift. Fails on a duplicate id.
+/// The id table of the ids `id(0..n)`: their indices grouped by bucket (`hash >> shift`), the
+/// start of each bucket, and the shift. Fails on a duplicate id.
 fn build_id_table(
-    ids: &[ProblemId],
+    n: usize,
+    id: impl Fn(usize) -> ProblemId,
     hasher: &DefaultHashBuilder,
 ) -> Result<(Vec<u32>, Vec<u32>, u32), IndexError> {
     // 2^bits buckets of 4 to 8 ids on average (at least 2 buckets).
-    let bits = (usize::BITS - ids.len().leading_zeros())
-        .saturating_sub(3)
-        .max(1);
+    let bits = (usize::BITS - n.leading_zeros()).saturating_sub(3).max(1);
     let shift = 64 - bits;
     // (top half of the hash, position), sorted by bucket: duplicates are then found by
     // comparing the hashes of neighbours in a bucket before any id.
-    let mut keyed: Vec<u64> = ids
-        .iter()
-        .enumerate()
-        .map(|(p, id)| (hasher.hash_one(id) & !u64::from(u32::MAX)) | p as u64)
+    let mut keyed: Vec<u64> = (0..n)
+        .map(|i| (hasher.hash_one(id(i)) & !u64::from(u32::MAX)) | i as u64)
         .collect();
     sort_by_top_bits(&mut keyed, bits);
     let mut buckets = vec![0u32; (1 << bits) + 1];
@@ -594,8 +626,8 @@ fn build_id_table(
         for (i, a) in bucket.iter().enumerate() {
             for b in &bucket[i + 1..] {
                 let (pa, pb) = (*a as u32 as usize, *b as u32 as usize);
-                if a >> 32 == b >> 32 && ids[pa] == ids[pb] {
-                    return Err(IndexError::DuplicateProblem(ids[pa]));
+                if a >> 32 == b >> 32 && id(pa) == id(pb) {
+                    return Err(IndexError::DuplicateProblem(id(pa)));
                 }
             }
         }
@@ -607,10 +639,7 @@ fn build_id_table(
 /// Input positions in packed order: by the Hilbert index of the position on a 2^16 × 2^16
 /// grid over the records' box, cut to its top [`HILBERT_SORT_BITS`] (a 2^12 × 2^12 grid),
 /// ties in input order.
-fn hilbert_order(recs: &[PointRecord]) -> Vec<u32> {
-    let Some(b) = BBox::around(recs.iter().map(|r| r.position)) else {
-        return Vec::new();
-    };
+fn hilbert_order(recs: &[PointRecord], b: &BBox) -> Vec<u32> {
     let scale = |lo: f64, hi: f64| {
         if hi > lo {
             f64::from(u16::MAX) / (hi - lo)

@@ -259,7 +259,18 @@ impl ProblemIndex {
     /// them along a Hilbert curve, much faster than inserting one by one. Fails on a duplicate
     /// id.
     pub fn bulk_load(records: impl IntoIterator<Item = PointRecord>) -> Result<Self, IndexError> {
-        let packed = Packed::build(&records.into_iter().collect::<Vec<_>>())?;
+        // The box around the records is taken while they are copied in (a pass less).
+        let records = records.into_iter();
+        let mut recs = Vec::with_capacity(records.size_hint().0);
+        let mut bounds: Option<BBox> = None;
+        for r in records {
+            let (x, y) = (r.position.lon(), r.position.lat());
+            let at = BBox::new_unchecked(x, y, x, y);
+            bounds = Some(bounds.map_or(at, |b| b.union(&at)));
+            recs.push(r);
+        }
+        let packed = Packed::build_within(&recs, bounds)?;
+        drop(recs);
         Ok(Self {
             dead: Tombstones::new(packed.len()),
             packed: Arc::new(packed),
@@ -508,14 +519,7 @@ impl ProblemIndex {
             .chain(self.frozen.as_ref().map(|f| f.part.bounds()));
         parts
             .flatten()
-            .reduce(|a, b| {
-                BBox::new_unchecked(
-                    a.min_lon().min(b.min_lon()),
-                    a.min_lat().min(b.min_lat()),
-                    a.max_lon().max(b.max_lon()),
-                    a.max_lat().max(b.max_lat()),
-                )
-            })
+            .reduce(|a, b| a.union(&b))
             .and_then(|b| b.intersection(&BBox::WORLD))
     }
 
@@ -699,8 +703,8 @@ impl ProblemIndex {
                 None,
                 filter,
                 &mut Each(|p: &Packed, i| {
-                    let l = p.leaf(i);
-                    let d = from.distance(l.lon, l.lat);
+                    let [lon, lat] = p.xy(i);
+                    let d = from.distance(lon, lat);
                     if d <= radius_m {
                         found.push((d.to_bits(), p.id(i)));
                     }
