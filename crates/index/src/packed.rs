@@ -216,28 +216,30 @@ impl Packed {
         let n = recs.len();
         u32::try_from(n).map_err(|_| IndexError::TooManyProblems)?;
         let hasher = DefaultHashBuilder::default();
-        // The id table is built from the input order on a second thread while this one sorts
-        // and copies (a quarter of the work), then renumbered to packed positions.
-        let (table, order, (ids, xy, reported_ms, attr), (boxes, levels)) =
-            std::thread::scope(|s| {
-                let table = s.spawn(|| build_id_table(n, |i| recs[i].id, &hasher));
-                let order = bounds.map_or_else(Vec::new, |b| hilbert_order(recs, &b));
-                let columns = gather(&order, recs);
-                let boxes = build_boxes(&columns.1);
-                // A panic in the scoped thread is a bug in the build: passed on as it is.
-                let table = table
-                    .join()
-                    .unwrap_or_else(|e| std::panic::resume_unwind(e));
-                (table, order, columns, boxes)
+        // Two threads (README, "Speed"): the Hilbert keys in halves, the id hashes beside; then
+        // the copy into packed order beside the id table.
+        let mut order = vec![0u64; n];
+        let hashes = std::thread::scope(|s| {
+            let (first, second) = order.split_at_mut(n / 2);
+            let other = s.spawn(|| {
+                hilbert_keys(recs, n / 2, bounds.as_ref(), second);
+                recs.iter()
+                    .map(|r| hasher.hash_one(r.id))
+                    .collect::<Vec<u64>>()
             });
-        let (mut by_hash, buckets, shift) = table?;
-        let mut position = vec![0u32; n];
-        for (p, &i) in order.iter().enumerate() {
-            position[i as usize] = p as u32;
-        }
-        for x in &mut by_hash {
-            *x = position[*x as usize];
-        }
+            hilbert_keys(recs, 0, bounds.as_ref(), first);
+            join(other)
+        });
+        sort_by_top_bits(&mut order, HILBERT_SORT_BITS);
+        // The low half of each sorted key is the input index of the record at that position.
+        let input = |p: usize| order[p] as u32 as usize;
+        let (table, (ids, xy, reported_ms, attr), (boxes, levels)) = std::thread::scope(|s| {
+            let table = s.spawn(|| build_id_table(n, |p| hashes[input(p)], |p| recs[input(p)].id));
+            let columns = gather(&order, recs);
+            let boxes = build_boxes(&columns.1);
+            (join(table), columns, boxes)
+        });
+        let (by_hash, buckets, shift) = table?;
         Ok(Self {
             ids,
             xy,
@@ -511,10 +513,10 @@ impl Packed {
     }
 }
 
-/// The columns of the packed arrays, in packed order: one pass, each record read once (the
-/// reads are random; reading each record four times cost twice as long).
+/// The columns of the packed arrays, in packed order (`order`'s low halves): one pass, each
+/// record read once (the reads are random; reading each record four times cost twice as long).
 fn gather(
-    order: &[u32],
+    order: &[u64],
     recs: &[PointRecord],
 ) -> (Vec<ProblemId>, Vec<[f64; 2]>, Vec<i64>, Vec<Attr>) {
     let n = order.len();
@@ -522,8 +524,8 @@ fn gather(
     let mut xy = Vec::with_capacity(n);
     let mut reported_ms = Vec::with_capacity(n);
     let mut attr = Vec::with_capacity(n);
-    for &i in order {
-        let r = &recs[i as usize];
+    for &k in order {
+        let r = &recs[k as u32 as usize];
         ids.push(r.id);
         xy.push([r.position.lon(), r.position.lat()]);
         reported_ms.push(r.reported_ms);
@@ -534,6 +536,11 @@ fn gather(
         });
     }
     (ids, xy, reported_ms, attr)
+}
+
+/// The result of a scoped thread; a panic there is a bug in the build, passed on as it is.
+fn join<T>(h: std::thread::ScopedJoinHandle<'_, T>) -> T {
+    h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))
 }
 
 fn to_bbox(b: &[f32; 4]) -> BBox {
@@ -598,12 +605,12 @@ fn build_boxes(xy: &[[f64; 2]]) -> (Vec<[f32; 4]>, Vec<usize>) {
     (boxes, levels)
 }
 
-/// The id table of the ids `id(0..n)`: their indices grouped by bucket (`hash >> shift`), the
-/// start of each bucket, and the shift. Fails on a duplicate id.
+/// The id table of the ids `id(0..n)`, whose hashes are `hash(0..n)`: their indices grouped by
+/// bucket (`hash >> shift`), the start of each bucket, and the shift. Fails on a duplicate id.
 fn build_id_table(
     n: usize,
+    hash: impl Fn(usize) -> u64,
     id: impl Fn(usize) -> ProblemId,
-    hasher: &DefaultHashBuilder,
 ) -> Result<(Vec<u32>, Vec<u32>, u32), IndexError> {
     // 2^bits buckets of 4 to 8 ids on average (at least 2 buckets).
     let bits = (usize::BITS - n.leading_zeros()).saturating_sub(3).max(1);
@@ -611,7 +618,7 @@ fn build_id_table(
     // (top half of the hash, position), sorted by bucket: duplicates are then found by
     // comparing the hashes of neighbours in a bucket before any id.
     let mut keyed: Vec<u64> = (0..n)
-        .map(|i| (hasher.hash_one(id(i)) & !u64::from(u32::MAX)) | i as u64)
+        .map(|i| (hash(i) & !u64::from(u32::MAX)) | i as u64)
         .collect();
     sort_by_top_bits(&mut keyed, bits);
     let mut buckets = vec![0u32; (1 << bits) + 1];
@@ -636,10 +643,12 @@ fn build_id_table(
     Ok((by_hash, buckets, shift))
 }
 
-/// Input positions in packed order: by the Hilbert index of the position on a 2^16 × 2^16
-/// grid over the records' box, cut to its top [`HILBERT_SORT_BITS`] (a 2^12 × 2^12 grid),
+/// Sort keys of `recs[from..from + out.len()]` into `out`: the Hilbert index of the position on
+/// a 2^16 × 2^16 grid over the records' box in the high half, the input index in the low half.
+/// Sorted by their top [`HILBERT_SORT_BITS`] (a 2^12 × 2^12 grid), they give the packed order,
 /// ties in input order.
-fn hilbert_order(recs: &[PointRecord], b: &BBox) -> Vec<u32> {
+fn hilbert_keys(recs: &[PointRecord], from: usize, bounds: Option<&BBox>, out: &mut [u64]) {
+    let Some(b) = bounds else { return };
     let scale = |lo: f64, hi: f64| {
         if hi > lo {
             f64::from(u16::MAX) / (hi - lo)
@@ -651,18 +660,12 @@ fn hilbert_order(recs: &[PointRecord], b: &BBox) -> Vec<u32> {
         scale(b.min_lon(), b.max_lon()),
         scale(b.min_lat(), b.max_lat()),
     );
-    let mut keys: Vec<u64> = recs
-        .iter()
-        .enumerate()
-        .map(|(i, r)| {
-            // Saturating casts: rounding can only take a coordinate to 0 or 65,535.
-            let x = ((r.position.lon() - b.min_lon()) * sx) as u32;
-            let y = ((r.position.lat() - b.min_lat()) * sy) as u32;
-            (u64::from(hilbert(x, y)) << 32) | i as u64
-        })
-        .collect();
-    sort_by_top_bits(&mut keys, HILBERT_SORT_BITS);
-    keys.into_iter().map(|k| k as u32).collect()
+    for (i, (k, r)) in out.iter_mut().zip(&recs[from..]).enumerate() {
+        // Saturating casts: rounding can only take a coordinate to 0 or 65,535.
+        let x = ((r.position.lon() - b.min_lon()) * sx) as u32;
+        let y = ((r.position.lat() - b.min_lat()) * sy) as u32;
+        *k = (u64::from(hilbert(x, y)) << 32) | (from + i) as u64;
+    }
 }
 
 /// Bits of the Hilbert index that order the packed points: cells of 12 m over a 50 km city,
