@@ -10,6 +10,7 @@ mod data;
 use std::alloc::System;
 use std::collections::HashMap;
 use std::hint::black_box;
+use std::time::Instant;
 
 use civmap_domain::ProblemId;
 use civmap_index::{PointRecord, ProblemIndex, ZoneIndex};
@@ -55,7 +56,8 @@ fn main() {
         let mut index = measure(&format!("{name}/bulk_load_1M"), N, || {
             ProblemIndex::bulk_load((0..N).map(|_| dgen.record())).unwrap()
         });
-        // Churn: 100,000 removals and 100,000 inserts (a living index, nodes split and merge).
+        // Churn: 100,000 removals and 100,000 inserts (tombstones, the live part, merges; measured
+        // once no merge runs beside the index).
         let mut rng = Gen::new(layout, 77);
         let victims: Vec<ProblemId> = {
             let mut all: Vec<ProblemId> = index.iter().map(|r| r.id).collect();
@@ -66,17 +68,38 @@ fn main() {
             picks
         };
         let fresh: Vec<PointRecord> = rng.records(100_000);
+        let spare = rng.record();
+        // Each change timed (into a vector allocated outside the measured span): merges start and
+        // are swapped in along the way.
+        let mut took = Vec::with_capacity(victims.len() + fresh.len());
         measure(
             &format!("{name}/after_100k_removes_and_inserts (delta)"),
             N,
             || {
+                let mut timed = |f: &mut dyn FnMut()| {
+                    let t = Instant::now();
+                    f();
+                    took.push(t.elapsed());
+                };
                 for id in &victims {
-                    index.remove(*id).unwrap();
+                    timed(&mut || {
+                        index.remove(*id).unwrap();
+                    });
                 }
                 for r in &fresh {
-                    index.insert(*r).unwrap();
+                    timed(&mut || index.insert(*r).unwrap());
                 }
+                data::settle(&mut index, spare);
             },
+        );
+        took.sort_unstable();
+        let q = |p: f64| took[((took.len() - 1) as f64 * p) as usize];
+        println!(
+            "latency/{name}/100k_removes_then_100k_inserts: p50 {:?}, p99 {:?}, p99.9 {:?}, max {:?}",
+            q(0.5),
+            q(0.99),
+            q(0.999),
+            took[took.len() - 1]
         );
         drop(index);
         let mut dgen = Gen::new(layout, 2025);
@@ -85,6 +108,7 @@ fn main() {
             for _ in 0..N {
                 ix.insert(dgen.record()).unwrap();
             }
+            data::settle(&mut ix, spare);
             ix
         });
         drop(index);
