@@ -56,13 +56,7 @@ pub(crate) struct Dynamic {
 
 impl Default for Dynamic {
     fn default() -> Self {
-        Self {
-            tree: Tree::new_with_params(),
-            slots: Vec::new(),
-            free: Vec::new(),
-            by_id: HashTable::new(),
-            hasher: DefaultHashBuilder::default(),
-        }
+        Self::with_capacity(0)
     }
 }
 
@@ -83,6 +77,18 @@ impl SelectionFunction<Leaf> for SlotSelector {
 }
 
 impl Dynamic {
+    /// Room for `n` points in the slot and id tables: growing them by doubling rehashed every
+    /// id at once (1–1.5 ms of one insert for some 60,000 ids).
+    pub(crate) fn with_capacity(n: usize) -> Self {
+        Self {
+            tree: Tree::new_with_params(),
+            slots: Vec::with_capacity(n),
+            free: Vec::new(),
+            by_id: HashTable::with_capacity(n),
+            hasher: DefaultHashBuilder::default(),
+        }
+    }
+
     pub(crate) fn len(&self) -> usize {
         self.by_id.len()
     }

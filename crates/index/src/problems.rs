@@ -318,6 +318,7 @@ impl ProblemIndex {
         drop(recs);
         Ok(Self {
             dead: Tombstones::new(packed.len()),
+            live: Dynamic::with_capacity(merge_threshold(packed.len())),
             packed: Arc::new(packed),
             ..Self::new()
         })
@@ -470,13 +471,17 @@ impl ProblemIndex {
             self.install(packed, dead);
         }
         let pending = self.live.len() + self.dead.count();
-        if pending >= MERGE_MIN.max(self.packed.len() / MERGE_FRACTION) {
+        if pending >= merge_threshold(self.packed.len()) {
             self.start_merge();
         }
     }
 
     fn start_merge(&mut self) {
-        let frozen = Arc::new(std::mem::take(&mut self.live));
+        let room = merge_threshold(self.packed.len() - self.dead.count() + self.live.len());
+        let frozen = Arc::new(std::mem::replace(
+            &mut self.live,
+            Dynamic::with_capacity(room),
+        ));
         let size = self.packed.len() - self.dead.count() + frozen.len();
         if size > MERGE_INLINE_MAX {
             let (packed, dead, part) = (
@@ -838,6 +843,11 @@ impl ProblemIndex {
     ) -> Result<Vec<ProblemId>, IndexError> {
         self.query(&Region::Zone(zones, zone), filter)
     }
+}
+
+/// Changes (live points and tombstones) that start a merge, for a packed part of `n` points.
+fn merge_threshold(n: usize) -> usize {
+    MERGE_MIN.max(n / MERGE_FRACTION)
 }
 
 /// Whether a leaf of an R-tree part is alive (the live part has no tombstones).
