@@ -3,6 +3,9 @@
 //! `scan` (the same query by a brute-force scan of a `Vec<PointRecord>`), so the report can
 //! give the ratio.
 //!
+//! The same questions are also put, in the same run and on the same points, to the libraries a
+//! user would pick instead (`rstar_0_12`, `geo_index`, `geo_index_kdtree`; see `data/rivals.rs`).
+//!
 //! Run: `cargo bench -p civmap-index --bench index -- --warm-up-time 1 --measurement-time 3`
 #![allow(clippy::unwrap_used)]
 
@@ -19,6 +22,7 @@ use civmap_index::{
 };
 use criterion::{BenchmarkId, criterion_group, criterion_main};
 use data::clock::Clock;
+use data::rivals::{GeoIndex, GeoKdTree, Rstar};
 
 type Criterion = criterion::Criterion<Clock>;
 use data::{CENTRE, Gen, Layout, N, NOW_MS};
@@ -66,6 +70,9 @@ struct Fixture {
     index: ProblemIndex,
     boxes: Vec<BBox>,
     points: Vec<LonLat>,
+    rstar: Rstar,
+    geo_index: GeoIndex,
+    kdtree: GeoKdTree,
 }
 
 fn fixture(layout: Layout) -> Fixture {
@@ -93,11 +100,15 @@ fn fixture(layout: Layout) -> Fixture {
         .collect();
     let fx = Fixture {
         layout,
+        rstar: Rstar::build(&recs),
+        geo_index: GeoIndex::build(&recs),
+        kdtree: GeoKdTree::build(&recs),
         recs,
         index,
         boxes,
         points,
     };
+    check_rivals(&fx);
     let mean = |f: &dyn Fn(&BBox) -> usize| fx.boxes.iter().map(f).sum::<usize>() / QUERIES;
     eprintln!(
         "[{}] {} points; bbox 1%: mean {} results, with category filter {}; radius 200 m: mean {:.1}",
@@ -118,6 +129,39 @@ fn fixture(layout: Layout) -> Fixture {
     fx
 }
 
+/// The rivals must give civmap's answers on these queries (same ids; same neighbours and
+/// distances), or their figures would not compare like with like. rstar ranks neighbours in
+/// planar degrees: how often its 10 differ is printed, not asserted.
+fn check_rivals(fx: &Fixture) {
+    let all = Filter::default();
+    let set = |mut v: Vec<civmap_domain::ProblemId>| {
+        v.sort_unstable();
+        v
+    };
+    for b in &fx.boxes {
+        let want = set(fx.index.bbox(b, &all));
+        assert_eq!(set(fx.rstar.bbox(b)), want);
+        assert_eq!(set(fx.geo_index.bbox(&fx.recs, b)), want);
+        assert_eq!(set(fx.kdtree.bbox(&fx.recs, b)), want);
+    }
+    let mut planar_differs = 0;
+    for p in &fx.points {
+        let want = fx.index.within_radius(*p, 200.0, &all).unwrap();
+        assert_eq!(fx.rstar.radius(*p, 200.0), want);
+        assert_eq!(fx.geo_index.radius(&fx.recs, *p, 200.0), want);
+        assert_eq!(fx.kdtree.radius(&fx.recs, *p, 200.0), want);
+        let want = fx.index.nearest(*p, 10, &all);
+        let dist =
+            |v: &[civmap_index::Neighbor]| v.iter().map(|n| n.distance_m).collect::<Vec<_>>();
+        assert_eq!(dist(&fx.geo_index.knn(&fx.recs, *p, 10)), dist(&want));
+        planar_differs += usize::from(dist(&fx.rstar.knn_planar(*p, 10)) != dist(&want));
+    }
+    eprintln!(
+        "[{}] rivals agree with the index on every box and radius, geo-index on every 10 nearest; rstar's planar 10 nearest differ for {planar_differs} of {QUERIES} points",
+        fx.layout.name()
+    );
+}
+
 fn scan_bbox(recs: &[PointRecord], b: &BBox, f: &Filter) -> Vec<civmap_domain::ProblemId> {
     recs.iter()
         .filter(|r| b.contains(r.position) && f.matches(r))
@@ -135,6 +179,15 @@ fn bench_build(c: &mut Criterion, fx: &Fixture) {
     g.bench_function("bulk_load_1M/scan", |b| {
         // The brute-force "index" is a copy of the records.
         b.iter(|| black_box(&fx.recs).clone());
+    });
+    g.bench_function("bulk_load_1M/rstar_0_12", |b| {
+        b.iter(|| Rstar::build(black_box(&fx.recs)));
+    });
+    g.bench_function("bulk_load_1M/geo_index", |b| {
+        b.iter(|| GeoIndex::build(black_box(&fx.recs)));
+    });
+    g.bench_function("bulk_load_1M/geo_index_kdtree", |b| {
+        b.iter(|| GeoKdTree::build(black_box(&fx.recs)));
     });
     g.finish();
 }
@@ -216,6 +269,48 @@ fn bench_queries(c: &mut Criterion, fx: &Fixture) {
             v.sort_by(cmp);
             v
         });
+    });
+    g.finish();
+}
+
+/// The rivals' queries, in the same group as the index's: each call takes the next of the
+/// fixture's queries.
+fn bench_rival_queries(c: &mut Criterion, fx: &Fixture) {
+    let mut g = c.benchmark_group(format!("{}/query", fx.layout.name()));
+    let mut each = |id: &str, f: &dyn Fn(usize) -> usize| {
+        let mut i = 0;
+        g.bench_function(id, |b| {
+            b.iter(|| {
+                i = (i + 1) % QUERIES;
+                f(i)
+            });
+        });
+    };
+    let (recs, boxes, points) = (&fx.recs, &fx.boxes, &fx.points);
+    each("bbox_1pct/rstar_0_12", &|i| fx.rstar.bbox(&boxes[i]).len());
+    each("bbox_1pct/geo_index", &|i| {
+        fx.geo_index.bbox(recs, &boxes[i]).len()
+    });
+    each("bbox_1pct/geo_index_indices_only", &|i| {
+        fx.geo_index.bbox_indices(&boxes[i]).len()
+    });
+    each("bbox_1pct/geo_index_kdtree", &|i| {
+        fx.kdtree.bbox(recs, &boxes[i]).len()
+    });
+    each("radius_200m/rstar_0_12", &|i| {
+        fx.rstar.radius(points[i], 200.0).len()
+    });
+    each("radius_200m/geo_index", &|i| {
+        fx.geo_index.radius(recs, points[i], 200.0).len()
+    });
+    each("radius_200m/geo_index_kdtree", &|i| {
+        fx.kdtree.radius(recs, points[i], 200.0).len()
+    });
+    each("knn_10/rstar_0_12", &|i| {
+        fx.rstar.knn_planar(points[i], 10).len()
+    });
+    each("knn_10/geo_index", &|i| {
+        fx.geo_index.knn(recs, points[i], 10).len()
     });
     g.finish();
 }
@@ -505,6 +600,7 @@ fn benches(c: &mut Criterion) {
         let mut fx = fixture(layout);
         bench_build(c, &fx);
         bench_queries(c, &fx);
+        bench_rival_queries(c, &fx);
         bench_updates(c, &mut fx);
         bench_aggregates(c, &fx);
         bench_zone_heat(c, &fx);

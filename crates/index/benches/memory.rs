@@ -10,6 +10,7 @@ mod data;
 use std::alloc::System;
 use std::collections::HashMap;
 use std::hint::black_box;
+use std::time::Instant;
 
 use civmap_domain::ProblemId;
 use civmap_index::{PointRecord, ProblemIndex, ZoneIndex};
@@ -55,7 +56,8 @@ fn main() {
         let mut index = measure(&format!("{name}/bulk_load_1M"), N, || {
             ProblemIndex::bulk_load((0..N).map(|_| dgen.record())).unwrap()
         });
-        // Churn: 100,000 removals and 100,000 inserts (a living index, nodes split and merge).
+        // Churn: 100,000 removals and 100,000 inserts (tombstones, the live part, merges; measured
+        // once no merge runs beside the index).
         let mut rng = Gen::new(layout, 77);
         let victims: Vec<ProblemId> = {
             let mut all: Vec<ProblemId> = index.iter().map(|r| r.id).collect();
@@ -66,18 +68,46 @@ fn main() {
             picks
         };
         let fresh: Vec<PointRecord> = rng.records(100_000);
+        let spare = rng.record();
+        // Each change timed (into vectors allocated outside the measured span), in wall time and
+        // in the thread's CPU time: on a shared machine a wall-time maximum is often the thread
+        // waiting for a core, not the index working.
+        let mut took = Vec::with_capacity(victims.len() + fresh.len());
         measure(
             &format!("{name}/after_100k_removes_and_inserts (delta)"),
             N,
             || {
+                let mut timed = |f: &mut dyn FnMut()| {
+                    let (t, c) = (Instant::now(), cpu_time::ThreadTime::now());
+                    f();
+                    took.push((t.elapsed(), c.elapsed()));
+                };
                 for id in &victims {
-                    index.remove(*id).unwrap();
+                    timed(&mut || {
+                        index.remove(*id).unwrap();
+                    });
                 }
                 for r in &fresh {
-                    index.insert(*r).unwrap();
+                    timed(&mut || index.insert(*r).unwrap());
                 }
+                data::settle(&mut index, spare);
             },
         );
+        for (clock, pick) in [("wall", 0), ("thread CPU", 1)] {
+            let mut t: Vec<_> = took
+                .iter()
+                .map(|p| if pick == 0 { p.0 } else { p.1 })
+                .collect();
+            t.sort_unstable();
+            let q = |p: f64| t[((t.len() - 1) as f64 * p) as usize];
+            println!(
+                "latency/{name}/100k_removes_then_100k_inserts, {clock}: p50 {:?}, p99 {:?}, p99.9 {:?}, max {:?}",
+                q(0.5),
+                q(0.99),
+                q(0.999),
+                t[t.len() - 1]
+            );
+        }
         drop(index);
         let mut dgen = Gen::new(layout, 2025);
         let index = measure(&format!("{name}/insert_one_by_one_1M"), N, || {
@@ -85,6 +115,7 @@ fn main() {
             for _ in 0..N {
                 ix.insert(dgen.record()).unwrap();
             }
+            data::settle(&mut ix, spare);
             ix
         });
         drop(index);
@@ -105,6 +136,23 @@ fn main() {
             (tree, map)
         });
         drop(naive);
+        // The libraries a user would pick instead (issue 19), the tree alone: the caller keeps
+        // the records (ids, attributes) beside it, 48 B per `PointRecord`.
+        let rival = |label: &str, build: &dyn Fn(&[PointRecord]) -> Box<dyn std::any::Any>| {
+            let mut dgen = Gen::new(layout, 2025);
+            let tree = measure(&format!("{name}/{label}_1M (tree only)"), N, || {
+                let recs: Vec<PointRecord> = (0..N).map(|_| dgen.record()).collect();
+                build(&recs)
+            });
+            drop(tree);
+        };
+        rival("rstar_0_12_point_and_id", &|r| {
+            Box::new(data::rivals::Rstar::build(r))
+        });
+        rival("geo_index", &|r| Box::new(data::rivals::GeoIndex::build(r)));
+        rival("geo_index_kdtree", &|r| {
+            Box::new(data::rivals::GeoKdTree::build(r))
+        });
     }
     let zones = data::zones(30, 10_000, 150.0, 32, 0.0);
     let z = measure("zones_10k_circles_150m (per zone)", 10_000, || {

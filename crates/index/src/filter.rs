@@ -216,8 +216,19 @@ impl Filter {
         self.matches_parts(l.category, l.status, l.severity, l.reported_ms)
     }
 
+    /// Whether the filter keeps every record (then a query need not read the attributes).
+    pub(crate) fn matches_all(&self) -> bool {
+        *self == Self::default()
+    }
+
     #[inline]
-    fn matches_parts(&self, category: u16, status: Status, severity: Severity, t: i64) -> bool {
+    pub(crate) fn matches_parts(
+        &self,
+        category: u16,
+        status: Status,
+        severity: Severity,
+        t: i64,
+    ) -> bool {
         self.statuses.contains(status)
             && severity >= self.min_severity
             && self.reported_from_ms.is_none_or(|from| t >= from)

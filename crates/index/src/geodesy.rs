@@ -259,6 +259,16 @@ impl BBox {
         )
     }
 
+    /// The smallest box holding both.
+    pub(crate) fn union(&self, o: &BBox) -> BBox {
+        BBox {
+            min_lon: self.min_lon.min(o.min_lon),
+            min_lat: self.min_lat.min(o.min_lat),
+            max_lon: self.max_lon.max(o.max_lon),
+            max_lat: self.max_lat.max(o.max_lat),
+        }
+    }
+
     /// Intersection with another box (`None` if disjoint).
     pub(crate) fn intersection(&self, o: &BBox) -> Option<BBox> {
         let b = BBox {

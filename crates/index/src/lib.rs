@@ -3,10 +3,13 @@
 
 mod area;
 mod cells;
+mod dynamic;
 mod error;
 mod filter;
 mod geodesy;
 mod heat;
+mod nearest;
+mod packed;
 mod problems;
 mod record;
 mod zones;

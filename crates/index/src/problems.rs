@@ -1,46 +1,62 @@
 //! [`ProblemIndex`]: problem points by id and by place.
+//!
+//! ## Parts
+//!
+//! The points live in up to three parts, each id alive in exactly one of them:
+//!
+//! - the **packed** part ([`Packed`]): flat arrays in Hilbert order under a static tree, built at
+//!   once by `bulk_load` or a merge and shared (`Arc`) with a merge running beside the index;
+//!   never changed: a removal marks the position dead in [`ProblemIndex::dead`];
+//! - the **live** part ([`Dynamic`]): an R-tree of what was inserted, moved or changed since;
+//! - while a merge runs, the **frozen** part: the live part as it was when the merge started
+//!   (what the merge folds in), read-only and shared, with tombstones of its own.
+//!
+//! A change to a point of the packed or frozen part (a move, a new status) is a tombstone there
+//! and an insert into the live part, so neither shared part is ever written.
+//!
+//! ## Merging
+//!
+//! Once the live part and the tombstones together reach [`MERGE_FRACTION`] of the packed part
+//! (at least [`MERGE_MIN`]), the live points and the packed points that are alive are packed
+//! anew. Rebuilding a million points takes about as long as a bulk load (tens of ms): so that no
+//! caller waits for it, a merge of more than [`MERGE_INLINE_MAX`] points runs on a thread of
+//! its own, from snapshots (the shared packed and frozen parts and a copy of the tombstones),
+//! while the index goes on answering and changing. Changes meanwhile go to a new live part, and
+//! the ids tombstoned in the packed or frozen part are noted; the first change after the
+//! thread has finished swaps the new packed part in and marks those ids dead in it (one lookup
+//! each, a few microseconds in all). Small merges run in place: they take under a millisecond.
 
-use std::cmp::Ordering;
-use std::collections::BinaryHeap;
 use std::fmt;
-use std::hash::BuildHasher;
+use std::ops::Range;
+use std::sync::Arc;
+use std::thread::JoinHandle;
 
 use civmap_domain::{LonLat, ProblemId};
 use geo::{MultiPolygon, Polygon};
-use hashbrown::hash_table::Entry;
-use hashbrown::{DefaultHashBuilder, HashTable};
-use rstar::{AABB, ParentNode, RStarInsertionStrategy, RTree, RTreeNode, RTreeParams};
-use rstar::{Envelope, SelectionFunction};
 
-use crate::area::{AreaGrid, BoxClass, Shape};
+use crate::area::{AreaGrid, Shape};
+use crate::dynamic::{Dynamic, nearest_leaves, visit_circle, visit_prepared};
 use crate::error::IndexError;
 use crate::filter::Filter;
-use crate::geodesy::{BBox, HaversineFrom, circle_boxes, key, widen_key_envelope};
+use crate::geodesy::{BBox, HaversineFrom, circle_boxes};
+use crate::nearest::Knn;
+use crate::packed::{Count, Each, Ids, Packed, Sink, Tombstones};
 use crate::record::{Leaf, PointRecord, PointUpdate};
 use crate::zones::ZoneIndex;
 
-/// R-tree node sizes. Larger nodes than rstar's default (6) mean fewer parent nodes (memory)
-/// and a shallower tree (4 levels for 1M points): against 16, 32 measured faster bulk loads,
-/// inserts and full traversals at equal box and nearest-neighbour query times (see README).
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct TreeParams;
-
-impl RTreeParams for TreeParams {
-    const MIN_SIZE: usize = 12;
-    const MAX_SIZE: usize = 32;
-    const REINSERTION_COUNT: usize = 8;
-    type DefaultInsertionStrategy = RStarInsertionStrategy;
-}
-
-pub(crate) type Tree = RTree<Leaf, TreeParams>;
-pub(crate) type Node = ParentNode<Leaf>;
-
-/// What a slot holds: the problem's id and the tree key of its leaf (to find the leaf again).
-#[derive(Debug, Clone, Copy)]
-struct Slot {
-    id: ProblemId,
-    key: [f32; 2],
-}
+/// A merge starts once the live part and the tombstones hold at least this many points...
+pub(crate) const MERGE_MIN: usize = 64;
+/// ... and at least 1/`MERGE_FRACTION` of the packed part: the live R-tree costs about twice
+/// the bytes of a packed point and is slower to query, so it is kept to a small share; and each
+/// point is rebuilt about `MERGE_FRACTION` times over a life of inserts, on the merge thread.
+pub(crate) const MERGE_FRACTION: usize = 16;
+/// Once a merge thread has finished, each change marks up to this many of the ids taken out
+/// meanwhile dead in the new packed part (one lookup each, ~0.3 µs), until all are and it is
+/// swapped in: marking them all at once took 30 ms after 60,000 changes during one merge.
+pub(crate) const MARK_PER_CHANGE: usize = 64;
+/// Merges of at most this many points run in place (about 0.3 ms); larger ones on a thread.
+/// The crate's unit tests run every merge on a thread, to exercise that path on small data.
+pub(crate) const MERGE_INLINE_MAX: usize = if cfg!(test) { 0 } else { 4_096 };
 
 /// A problem found by a distance query, with its haversine distance in metres.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -166,17 +182,87 @@ impl Prepared<'_> {
 /// assert!((near[0].distance_m - 275.0).abs() < 1.0);
 /// ```
 pub struct ProblemIndex {
-    tree: Tree,
-    slots: Vec<Slot>,
-    free: Vec<u32>,
-    by_id: HashTable<u32>,
-    hasher: DefaultHashBuilder,
+    packed: Arc<Packed>,
+    /// Tombstones of the packed part.
+    dead: Tombstones,
+    frozen: Option<Frozen>,
+    live: Dynamic,
+    merge: Option<Merge>,
+    /// Merges swapped in since the index was made (shown by `Debug`).
+    merges: u64,
+    /// The thread freeing the parts the last merge replaced.
+    freeing: Option<JoinHandle<()>>,
+}
+
+/// The live part as it was when the running merge started.
+struct Frozen {
+    part: Arc<Dynamic>,
+    /// By slot.
+    dead: Tombstones,
+}
+
+/// A merge running on its own thread.
+struct Merge {
+    /// The thread, until it has finished.
+    job: Option<JoinHandle<Packed>>,
+    /// Its result, with the first `marked` of `killed` marked dead in it so far.
+    built: Option<(Packed, Tombstones)>,
+    /// Ids tombstoned in the packed or frozen part since it started: the new packed part holds
+    /// them, and they are marked dead in it before it is swapped in.
+    killed: Vec<ProblemId>,
+    marked: usize,
+}
+
+impl Merge {
+    /// Takes the thread's result once it has finished (`wait`: waits for it), and marks up to
+    /// `budget` more killed ids dead in it. True once all are marked.
+    fn advance(&mut self, budget: usize, wait: bool) -> bool {
+        if self.built.is_none() {
+            if !(wait || self.job.as_ref().is_some_and(JoinHandle::is_finished)) {
+                return false;
+            }
+            let job = self
+                .job
+                .take()
+                .expect("a merge without a result has its thread");
+            // A panic on the merge thread is a bug in the build: passed on as it is.
+            let packed = job.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
+            let dead = Tombstones::new(packed.len());
+            self.built = Some((packed, dead));
+        }
+        let (packed, dead) = self.built.as_mut().expect("just built");
+        let end = self.marked.saturating_add(budget).min(self.killed.len());
+        for id in &self.killed[self.marked..end] {
+            let i = packed
+                .position_of(*id)
+                .expect("a point taken out during the merge was alive when it started");
+            dead.kill(i);
+        }
+        self.marked = end;
+        self.marked == self.killed.len()
+    }
+}
+
+/// Where an alive id is.
+#[derive(Debug, Clone, Copy)]
+enum Loc {
+    Packed(usize),
+    Frozen(u32),
+    Live(u32),
 }
 
 impl fmt::Debug for ProblemIndex {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ProblemIndex")
             .field("len", &self.len())
+            .field("packed", &self.packed.len())
+            .field("live", &self.live.len())
+            // A merge runs, or the parts it replaced are still being freed.
+            .field(
+                "merging",
+                &(self.merge.is_some() || self.freeing.as_ref().is_some_and(|h| !h.is_finished())),
+            )
+            .field("merges", &self.merges)
             .finish_non_exhaustive()
     }
 }
@@ -187,20 +273,16 @@ impl Default for ProblemIndex {
     }
 }
 
-/// Selects the leaf of one slot: descends only into nodes whose box holds the leaf's key.
-struct SlotSelector {
-    key: [f32; 2],
-    slot: u32,
-}
-
-impl SelectionFunction<Leaf> for SlotSelector {
-    fn should_unpack_parent(&self, envelope: &AABB<[f32; 2]>) -> bool {
-        envelope.contains_point(&self.key)
-    }
-
-    fn should_unpack_leaf(&self, leaf: &Leaf) -> bool {
-        leaf.slot == self.slot
-    }
+/// The packed part of the alive packed and frozen points (runs on the merge thread).
+fn rebuild(packed: &Packed, dead: &Tombstones, frozen: &Dynamic) -> Packed {
+    let mut recs = Vec::with_capacity(packed.len() - dead.count() + frozen.len());
+    recs.extend(
+        (0..packed.len())
+            .filter(|&i| !dead.is_dead(i))
+            .map(|i| packed.record(i)),
+    );
+    recs.extend(frozen.leaves().map(|l| l.record(frozen.id_of(l))));
+    Packed::build(&recs).expect("an id is alive in one part only")
 }
 
 impl ProblemIndex {
@@ -208,216 +290,161 @@ impl ProblemIndex {
     #[must_use]
     pub fn new() -> Self {
         Self {
-            tree: Tree::new_with_params(),
-            slots: Vec::new(),
-            free: Vec::new(),
-            by_id: HashTable::new(),
-            hasher: DefaultHashBuilder::default(),
+            packed: Arc::new(Packed::empty()),
+            dead: Tombstones::new(0),
+            frozen: None,
+            live: Dynamic::default(),
+            merge: None,
+            merges: 0,
+            freeing: None,
         }
     }
 
-    /// Builds an index from many records at once (the start-up load from the store): an
-    /// R-tree bulk load (OMT), much faster than inserting one by one and with fuller nodes.
-    /// Fails on the first duplicate id.
+    /// Builds an index from many records at once (the start-up load from the store): packs
+    /// them along a Hilbert curve, much faster than inserting one by one. Fails on a duplicate
+    /// id.
     pub fn bulk_load(records: impl IntoIterator<Item = PointRecord>) -> Result<Self, IndexError> {
+        // The box around the records is taken while they are copied in (a pass less).
         let records = records.into_iter();
-        let (lower, _) = records.size_hint();
-        let mut leaves = Vec::with_capacity(lower);
-        let mut ids = Vec::with_capacity(lower);
+        let mut recs = Vec::with_capacity(records.size_hint().0);
+        let mut bounds: Option<BBox> = None;
         for r in records {
-            let slot = u32::try_from(leaves.len()).map_err(|_| too_many())?;
-            leaves.push(Leaf::new(&r, slot));
-            ids.push(r.id);
+            let (x, y) = (r.position.lon(), r.position.lat());
+            let at = BBox::new_unchecked(x, y, x, y);
+            bounds = Some(bounds.map_or(at, |b| b.union(&at)));
+            recs.push(r);
         }
-        let mut tree = Tree::bulk_load_with_params(leaves);
-        // Number the slots in tree order, so the ids of one query's leaves sit together in the
-        // slot table (a box query then reads the slot table almost sequentially).
-        let mut slots = Vec::with_capacity(ids.len());
-        for leaf in &mut tree {
-            let id = ids[leaf.slot as usize];
-            leaf.slot = slots.len() as u32;
-            slots.push(Slot {
-                id,
-                key: leaf.key(),
-            });
-        }
-        drop(ids);
-        let hasher = DefaultHashBuilder::default();
-        let mut by_id = HashTable::with_capacity(slots.len());
-        for (s, slot) in slots.iter().enumerate() {
-            let h = hasher.hash_one(slot.id);
-            match by_id.entry(
-                h,
-                |&o: &u32| slots[o as usize].id == slot.id,
-                |&o: &u32| hasher.hash_one(slots[o as usize].id),
-            ) {
-                Entry::Occupied(_) => return Err(IndexError::DuplicateProblem(slot.id)),
-                Entry::Vacant(v) => {
-                    v.insert(s as u32);
-                }
-            }
-        }
+        let packed = Packed::build_within(&recs, bounds)?;
+        drop(recs);
         Ok(Self {
-            tree,
-            slots,
-            free: Vec::new(),
-            by_id,
-            hasher,
+            dead: Tombstones::new(packed.len()),
+            live: Dynamic::with_capacity(merge_threshold(packed.len())),
+            packed: Arc::new(packed),
+            ..Self::new()
         })
     }
 
     /// Number of problems held.
     #[must_use]
     pub fn len(&self) -> usize {
-        self.by_id.len()
+        let frozen = self
+            .frozen
+            .as_ref()
+            .map_or(0, |f| f.part.len() - f.dead.count());
+        self.packed.len() - self.dead.count() + frozen + self.live.len()
     }
 
     /// Whether the index holds no problem.
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.by_id.is_empty()
+        self.len() == 0
     }
 
-    fn slot_of(&self, id: ProblemId) -> Option<u32> {
-        let h = self.hasher.hash_one(id);
-        self.by_id
-            .find(h, |&s| self.slots[s as usize].id == id)
-            .copied()
+    fn locate(&self, id: ProblemId) -> Option<Loc> {
+        if let Some(s) = self.live.slot_of(id) {
+            return Some(Loc::Live(s));
+        }
+        if let Some(f) = &self.frozen
+            && let Some(s) = f.part.slot_of(id)
+            && !f.dead.is_dead(s as usize)
+        {
+            return Some(Loc::Frozen(s));
+        }
+        self.packed
+            .position_of(id)
+            .filter(|&i| !self.dead.is_dead(i))
+            .map(Loc::Packed)
+    }
+
+    fn record_at(&self, loc: Loc) -> PointRecord {
+        match loc {
+            Loc::Packed(i) => self.packed.record(i),
+            Loc::Frozen(s) => self.frozen().part.record(s),
+            Loc::Live(s) => self.live.record(s),
+        }
+    }
+
+    fn frozen(&self) -> &Frozen {
+        self.frozen
+            .as_ref()
+            .expect("a frozen location exists only while a merge runs")
+    }
+
+    /// Takes the problem out of its part and returns its record.
+    fn take(&mut self, loc: Loc) -> PointRecord {
+        let r = match loc {
+            Loc::Live(s) => return self.live.remove(s),
+            Loc::Frozen(s) => {
+                let r = self.frozen().part.record(s);
+                if let Some(f) = &mut self.frozen {
+                    f.dead.kill(s as usize);
+                }
+                r
+            }
+            Loc::Packed(i) => {
+                self.dead.kill(i);
+                self.packed.record(i)
+            }
+        };
+        if let Some(m) = &mut self.merge {
+            m.killed.push(r.id);
+        }
+        r
     }
 
     /// Whether a problem with this id is held.
     #[must_use]
     pub fn contains(&self, id: ProblemId) -> bool {
-        self.slot_of(id).is_some()
-    }
-
-    fn leaf(&self, slot: u32) -> &Leaf {
-        let sel = SlotSelector {
-            key: self.slots[slot as usize].key,
-            slot,
-        };
-        self.tree
-            .locate_with_selection_function(sel)
-            .next()
-            .expect("every slot in the id table has its leaf in the tree")
+        self.locate(id).is_some()
     }
 
     /// The record of a problem.
-    ///
-    /// # Panics
-    /// Never: every id in the id table has its leaf in the tree (an internal invariant).
     #[must_use]
     pub fn get(&self, id: ProblemId) -> Option<PointRecord> {
-        let slot = self.slot_of(id)?;
-        Some(self.leaf(slot).record(id))
+        self.locate(id).map(|loc| self.record_at(loc))
     }
 
     /// Adds a problem. Fails if its id is already held.
     pub fn insert(&mut self, record: PointRecord) -> Result<(), IndexError> {
-        let h = self.hasher.hash_one(record.id);
-        let Self {
-            slots,
-            free,
-            by_id,
-            hasher,
-            tree,
-        } = self;
-        let next_slot = match free.last() {
-            Some(&s) => s,
-            None => u32::try_from(slots.len()).map_err(|_| too_many())?,
-        };
-        match by_id.entry(
-            h,
-            |&o| slots[o as usize].id == record.id,
-            |&o| hasher.hash_one(slots[o as usize].id),
-        ) {
-            Entry::Occupied(_) => return Err(IndexError::DuplicateProblem(record.id)),
-            Entry::Vacant(v) => {
-                v.insert(next_slot);
-            }
+        if self.locate(record.id).is_some() {
+            return Err(IndexError::DuplicateProblem(record.id));
         }
-        let leaf = Leaf::new(&record, next_slot);
-        let slot = Slot {
-            id: record.id,
-            key: leaf.key(),
-        };
-        if free.pop().is_some() {
-            slots[next_slot as usize] = slot;
-        } else {
-            slots.push(slot);
-        }
-        tree.insert(leaf);
+        self.live.insert(record)?;
+        self.after_change();
         Ok(())
     }
 
     /// Removes a problem and returns its record.
-    ///
-    /// # Panics
-    /// Never: every id in the id table has its leaf in the tree (an internal invariant).
     pub fn remove(&mut self, id: ProblemId) -> Result<PointRecord, IndexError> {
-        let h = self.hasher.hash_one(id);
-        let slots = &self.slots;
-        let slot = match self.by_id.find_entry(h, |&s| slots[s as usize].id == id) {
-            Ok(e) => e.remove().0,
-            Err(_) => return Err(IndexError::UnknownProblem(id)),
-        };
-        let leaf = self
-            .tree
-            .remove_with_selection_function(SlotSelector {
-                key: self.slots[slot as usize].key,
-                slot,
-            })
-            .expect("every slot in the id table has its leaf in the tree");
-        self.free.push(slot);
-        Ok(leaf.record(id))
+        let loc = self.locate(id).ok_or(IndexError::UnknownProblem(id))?;
+        let r = self.take(loc);
+        self.after_change();
+        Ok(r)
     }
 
     /// Changes a problem (move, status, severity, category) and returns its new record.
-    /// A move re-inserts the leaf; other changes edit it in place.
+    /// In the live part a move re-inserts the leaf and other changes edit it in place; a
+    /// problem of the packed or frozen part is taken out of it and inserted into the live part.
     ///
     /// # Panics
-    /// Never: every id in the id table has its leaf in the tree (an internal invariant).
+    /// Never: the id taken out is free for the insert.
     pub fn update(
         &mut self,
         id: ProblemId,
         change: &PointUpdate,
     ) -> Result<PointRecord, IndexError> {
-        let slot = self.slot_of(id).ok_or(IndexError::UnknownProblem(id))?;
-        let sel = SlotSelector {
-            key: self.slots[slot as usize].key,
-            slot,
-        };
-        let apply = |leaf: &mut Leaf| {
-            if let Some(s) = change.status {
-                leaf.status = s;
-            }
-            if let Some(s) = change.severity {
-                leaf.severity = s;
-            }
-            if let Some(c) = change.category {
-                leaf.category = c.0;
-            }
-        };
-        if let Some(p) = change.position {
-            let mut leaf = self
-                .tree
-                .remove_with_selection_function(sel)
-                .expect("every slot in the id table has its leaf in the tree");
-            apply(&mut leaf);
-            leaf.lon = p.lon();
-            leaf.lat = p.lat();
-            self.slots[slot as usize].key = key(leaf.lon, leaf.lat);
-            self.tree.insert(leaf);
-            Ok(leaf.record(id))
+        let loc = self.locate(id).ok_or(IndexError::UnknownProblem(id))?;
+        let r = if let Loc::Live(s) = loc {
+            self.live.update(s, change)
         } else {
-            let leaf = self
-                .tree
-                .locate_with_selection_function_mut(sel)
-                .next()
-                .expect("every slot in the id table has its leaf in the tree");
-            apply(leaf);
-            Ok(leaf.record(id))
-        }
+            let r = change.applied_to(&self.take(loc));
+            self.live
+                .insert(r)
+                .expect("the id was taken out just before, so it is free");
+            r
+        };
+        self.after_change();
+        Ok(r)
     }
 
     /// Inserts the record, or replaces the one with the same id; returns the old record.
@@ -431,76 +458,203 @@ impl ProblemIndex {
         old
     }
 
-    /// Every record, in no particular order.
-    pub fn iter(&self) -> impl Iterator<Item = PointRecord> + '_ {
-        self.tree
-            .iter()
-            .map(|l| l.record(self.slots[l.slot as usize].id))
+    // ----- merging ---------------------------------------------------------------------------
+
+    /// After each change: swaps in a finished merge, and starts one when the live part and the
+    /// tombstones have grown past their share.
+    fn after_change(&mut self) {
+        if let Some(m) = &mut self.merge {
+            if !m.advance(MARK_PER_CHANGE, false) {
+                return;
+            }
+            let (packed, dead) = self.merge.take().and_then(|m| m.built).expect("advanced");
+            self.install(packed, dead);
+        }
+        let pending = self.live.len() + self.dead.count();
+        if pending >= merge_threshold(self.packed.len()) {
+            self.start_merge();
+        }
     }
 
-    /// The box around every held position (`None` when empty).
+    fn start_merge(&mut self) {
+        let room = merge_threshold(self.packed.len() - self.dead.count() + self.live.len());
+        let frozen = Arc::new(std::mem::replace(
+            &mut self.live,
+            Dynamic::with_capacity(room),
+        ));
+        let size = self.packed.len() - self.dead.count() + frozen.len();
+        if size > MERGE_INLINE_MAX {
+            let (packed, dead, part) = (
+                Arc::clone(&self.packed),
+                self.dead.clone(),
+                Arc::clone(&frozen),
+            );
+            let spawned = std::thread::Builder::new()
+                .name("civmap-index-merge".into())
+                .spawn(move || rebuild(&packed, &dead, &part));
+            // Without a thread to be had (resource limits), merge in place below.
+            if let Ok(job) = spawned {
+                self.frozen = Some(Frozen {
+                    dead: Tombstones::new(frozen.slot_count()),
+                    part: frozen,
+                });
+                self.merge = Some(Merge {
+                    job: Some(job),
+                    built: None,
+                    killed: Vec::new(),
+                    marked: 0,
+                });
+                return;
+            }
+        }
+        let packed = rebuild(&self.packed, &self.dead, &frozen);
+        let dead = Tombstones::new(packed.len());
+        self.install(packed, dead);
+    }
+
+    /// Makes `packed` the packed part, with tombstones `dead`, and drops the frozen part (its
+    /// alive points are in `packed`).
+    fn install(&mut self, packed: Packed, dead: Tombstones) {
+        let old = (
+            std::mem::replace(&mut self.packed, Arc::new(packed)),
+            self.frozen.take(),
+        );
+        self.dead = dead;
+        self.merges += 1;
+        // Freeing a million points' arrays and the frozen R-tree took 3–4 ms: done on a thread
+        // of its own when the parts are large, so that the change that swaps does not wait.
+        if old.0.len() > MERGE_INLINE_MAX {
+            // Without a thread to be had, they are freed here.
+            self.freeing = std::thread::Builder::new()
+                .name("civmap-index-free".into())
+                .spawn(move || drop(old))
+                .ok();
+        }
+    }
+
+    /// Waits for a running merge and swaps it in (tests: a known state).
+    #[cfg(test)]
+    pub(crate) fn finish_merge(&mut self) {
+        if let Some(mut m) = self.merge.take() {
+            m.advance(usize::MAX, true);
+            let (packed, dead) = m.built.expect("advanced");
+            self.install(packed, dead);
+        }
+    }
+
+    // ----- reading -------------------------------------------------------------------------
+
+    /// Every record, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = PointRecord> + '_ {
+        let packed = (0..self.packed.len())
+            .filter(|&i| !self.dead.is_dead(i))
+            .map(|i| self.packed.record(i));
+        let dynamic = self.dynamic_parts().flat_map(|(part, dead)| {
+            part.leaves()
+                .filter(move |l| alive(dead, l))
+                .map(move |l| l.record(part.id_of(l)))
+        });
+        packed.chain(dynamic)
+    }
+
+    /// A box holding every held position (`None` when empty); removed points may still widen
+    /// it until the next merge.
     #[must_use]
     pub fn bounds(&self) -> Option<BBox> {
         if self.is_empty() {
             return None;
         }
-        let b = widen_key_envelope(&self.tree.root().envelope());
-        b.intersection(&BBox::WORLD)
+        let parts = [self.packed.bounds(), self.live.bounds()]
+            .into_iter()
+            .chain(self.frozen.as_ref().map(|f| f.part.bounds()));
+        parts
+            .flatten()
+            .reduce(|a, b| a.union(&b))
+            .and_then(|b| b.intersection(&BBox::WORLD))
     }
 
-    #[inline]
-    pub(crate) fn id_of(&self, leaf: &Leaf) -> ProblemId {
-        self.slots[leaf.slot as usize].id
+    /// The R-tree parts with their tombstones (`None`: the live part, which has none).
+    fn dynamic_parts(&self) -> impl Iterator<Item = (&Dynamic, Option<&Tombstones>)> {
+        std::iter::once((&self.live, None))
+            .chain(self.frozen.iter().map(|f| (&*f.part, Some(&f.dead))))
     }
 
-    // ----- queries -------------------------------------------------------------------------
-
-    /// Calls `f` with every leaf in the region that passes the filter, in tree order.
-    pub(crate) fn for_each_leaf<'s, F: FnMut(&'s Leaf)>(
+    /// Calls `f` with every alive leaf of the R-tree parts in the region that passes the filter.
+    fn for_each_dynamic<'s>(
         &'s self,
         region: &Prepared<'_>,
         filter: &Filter,
-        f: F,
+        mut f: impl FnMut(&'s Dynamic, &'s Leaf),
     ) {
-        visit_prepared(self.tree.root(), region, filter, f);
+        for (part, dead) in self.dynamic_parts() {
+            visit_prepared(part.root(), region, filter, |l| {
+                if alive(dead, l) {
+                    f(part, l);
+                }
+            });
+        }
+    }
+
+    /// Hands the region's packed points to `sink`, under `nodes` only if given.
+    fn scan_packed(
+        &self,
+        region: &Prepared<'_>,
+        nodes: Option<(usize, Range<usize>)>,
+        filter: &Filter,
+        sink: &mut impl Sink,
+    ) {
+        self.packed.scan(region, nodes, &self.dead, filter, sink);
+    }
+
+    /// Calls `f` with every point in the region that passes the filter, as a [`Leaf`].
+    pub(crate) fn for_each_leaf(
+        &self,
+        region: &Prepared<'_>,
+        filter: &Filter,
+        mut f: impl FnMut(&Leaf),
+    ) {
+        self.scan_packed(
+            region,
+            None,
+            filter,
+            &mut Each(|p: &Packed, i| f(&p.leaf(i))),
+        );
+        self.for_each_dynamic(region, filter, |_, l| f(l));
     }
 
     /// As [`Self::for_each_leaf`], folding the leaves into accumulators made by `make`: with
-    /// `split` and a tree of two levels or more, the root's children are visited in two halves,
-    /// one on a scoped thread, and two accumulators come back; otherwise one. For whole-city
-    /// aggregations, where visiting a million leaves is the work (on this project's 2-core
-    /// machine it halves a 20 ms aggregation; small regions do not split, a thread costs ~30 µs).
-    pub(crate) fn fold_leaves<'s, A: Send>(
-        &'s self,
+    /// `split` and a packed tree of two levels or more, the nodes below its root are visited
+    /// in two halves, one on a scoped thread, and two accumulators come back; otherwise one.
+    /// For whole-city aggregations, where visiting a million points is the work (on this
+    /// project's 2-core machine it halves a 20 ms aggregation; small regions do not split, a
+    /// thread costs ~30 µs).
+    pub(crate) fn fold_leaves<A: Send>(
+        &self,
         region: &Prepared<'_>,
         filter: &Filter,
         split: bool,
         make: impl Fn() -> A + Sync,
-        f: impl Fn(&mut A, &'s Leaf) + Sync,
+        f: impl Fn(&mut A, &Leaf) + Sync,
     ) -> Vec<A> {
-        let root = self.tree.root();
-        let children = root.children();
-        let parents: Option<Vec<&'s Node>> = children
-            .iter()
-            .map(|c| match c {
-                RTreeNode::Parent(p) => Some(p),
-                RTreeNode::Leaf(_) => None,
-            })
-            .collect();
         let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
-        match parents {
-            Some(parents) if split && threads > 1 && parents.len() > 1 => {
-                let (a, b) = parents.split_at(parents.len() / 2);
-                let run = |nodes: &[&'s Node]| {
+        match self.packed.split_level() {
+            Some((level, count)) if split && threads > 1 && count > 1 => {
+                let run = |nodes: Range<usize>, with_dynamic: bool| {
                     let mut acc = make();
-                    for n in nodes {
-                        visit_prepared(n, region, filter, |l| f(&mut acc, l));
+                    self.scan_packed(
+                        region,
+                        Some((level, nodes)),
+                        filter,
+                        &mut Each(|p: &Packed, i| f(&mut acc, &p.leaf(i))),
+                    );
+                    if with_dynamic {
+                        self.for_each_dynamic(region, filter, |_, l| f(&mut acc, l));
                     }
                     acc
                 };
                 std::thread::scope(|s| {
-                    let other = s.spawn(|| run(a));
-                    let mine = run(b);
+                    let other = s.spawn(|| run(0..count / 2, false));
+                    let mine = run(count / 2..count, true);
                     // A panic in the scoped thread is a bug in `f`: passed on as it is.
                     let theirs = other
                         .join()
@@ -510,7 +664,7 @@ impl ProblemIndex {
             }
             _ => {
                 let mut acc = make();
-                visit_prepared(root, region, filter, |l| f(&mut acc, l));
+                self.for_each_leaf(region, filter, |l| f(&mut acc, l));
                 vec![acc]
             }
         }
@@ -524,8 +678,21 @@ impl ProblemIndex {
         mut f: impl FnMut(PointRecord),
     ) -> Result<(), IndexError> {
         let prepared = region.prepare()?;
-        self.for_each_leaf(&prepared, filter, |l| f(l.record(self.id_of(l))));
+        self.scan_packed(
+            &prepared,
+            None,
+            filter,
+            &mut Each(|p: &Packed, i| f(p.record(i))),
+        );
+        self.for_each_dynamic(&prepared, filter, |part, l| f(l.record(part.id_of(l))));
         Ok(())
+    }
+
+    fn ids(&self, region: &Prepared<'_>, filter: &Filter) -> Vec<ProblemId> {
+        let mut out = Vec::new();
+        self.scan_packed(region, None, filter, &mut Ids(&mut out));
+        self.for_each_dynamic(region, filter, |part, l| out.push(part.id_of(l)));
+        out
     }
 
     /// Ids of the problems in the region that pass the filter, in no particular order.
@@ -534,10 +701,7 @@ impl ProblemIndex {
         region: &Region<'_>,
         filter: &Filter,
     ) -> Result<Vec<ProblemId>, IndexError> {
-        let prepared = region.prepare()?;
-        let mut out = Vec::new();
-        self.for_each_leaf(&prepared, filter, |l| out.push(self.id_of(l)));
-        Ok(out)
+        Ok(self.ids(&region.prepare()?, filter))
     }
 
     /// Records of the problems in the region that pass the filter, in no particular order.
@@ -546,28 +710,24 @@ impl ProblemIndex {
         region: &Region<'_>,
         filter: &Filter,
     ) -> Result<Vec<PointRecord>, IndexError> {
-        let prepared = region.prepare()?;
         let mut out = Vec::new();
-        self.for_each_leaf(&prepared, filter, |l| out.push(l.record(self.id_of(l))));
+        self.for_each(region, filter, |r| out.push(r))?;
         Ok(out)
     }
 
     /// How many problems in the region pass the filter.
     pub fn count(&self, region: &Region<'_>, filter: &Filter) -> Result<usize, IndexError> {
         let prepared = region.prepare()?;
-        let mut n = 0;
-        self.for_each_leaf(&prepared, filter, |_| n += 1);
-        Ok(n)
+        let mut n = Count(0);
+        self.scan_packed(&prepared, None, filter, &mut n);
+        self.for_each_dynamic(&prepared, filter, |_, _| n.0 += 1);
+        Ok(n.0)
     }
 
     /// Ids of the problems inside the box (edges included) that pass the filter.
     #[must_use]
     pub fn bbox(&self, b: &BBox, filter: &Filter) -> Vec<ProblemId> {
-        let mut out = Vec::new();
-        self.for_each_leaf(&Prepared::Boxes(*b, None), filter, |l| {
-            out.push(self.id_of(l));
-        });
-        out
+        self.ids(&Prepared::Boxes(*b, None), filter)
     }
 
     /// Problems within `radius_m` metres (haversine, boundary included) of `center` that pass
@@ -583,28 +743,36 @@ impl ProblemIndex {
         }
         let from = HaversineFrom::new(center.lon(), center.lat());
         let boxes = circle_boxes(center, radius_m);
-        // Sorted as (distance bits, slot) pairs: distances are >= 0, so their bits order as
-        // they do, and the 16-byte pairs sort faster than `Neighbor`s; ids break ties.
-        let mut found: Vec<(u64, u32)> = Vec::new();
-        visit_circle(
-            self.tree.root(),
-            &boxes,
-            &from,
-            radius_m,
-            filter,
-            &mut |l, distance_m| found.push((distance_m.to_bits(), l.slot)),
-        );
-        found.sort_unstable_by(|a, b| {
-            a.0.cmp(&b.0).then_with(|| {
-                self.slots[a.1 as usize]
-                    .id
-                    .cmp(&self.slots[b.1 as usize].id)
-            })
-        });
+        // Sorted as (distance bits, id) pairs: distances are >= 0, so their bits order as they
+        // do, and ids break ties.
+        let mut found: Vec<(u64, ProblemId)> = Vec::new();
+        let (b1, b2) = boxes;
+        for b in std::iter::once(b1).chain(b2) {
+            self.scan_packed(
+                &Prepared::Boxes(b, None),
+                None,
+                filter,
+                &mut Each(|p: &Packed, i| {
+                    let [lon, lat] = p.xy(i);
+                    let d = from.distance(lon, lat);
+                    if d <= radius_m {
+                        found.push((d.to_bits(), p.id(i)));
+                    }
+                }),
+            );
+        }
+        for (part, dead) in self.dynamic_parts() {
+            visit_circle(part.root(), &boxes, &from, radius_m, filter, &mut |l, d| {
+                if alive(dead, l) {
+                    found.push((d.to_bits(), part.id_of(l)));
+                }
+            });
+        }
+        found.sort_unstable();
         Ok(found
             .into_iter()
-            .map(|(d, slot)| Neighbor {
-                id: self.slots[slot as usize].id,
+            .map(|(d, id)| Neighbor {
+                id,
                 distance_m: f64::from_bits(d),
             })
             .collect())
@@ -612,21 +780,36 @@ impl ProblemIndex {
 
     /// The `k` problems nearest to `center` (haversine metres) that pass the filter, nearest
     /// first; among equally distant problems the smaller id comes first. Exact: a best-first
-    /// search over the tree with a proven lower bound of the distance to each node's box.
+    /// search over each part with a proven lower bound of the distance to each node's box, the
+    /// k-th best of one part bounding the search of the next.
     #[must_use]
     pub fn nearest(&self, center: LonLat, k: usize, filter: &Filter) -> Vec<Neighbor> {
         if k == 0 || self.is_empty() {
             return Vec::new();
         }
         let from = HaversineFrom::new(center.lon(), center.lat());
-        let found = nearest_leaves(self.tree.root(), &from, k, filter);
-        let mut out: Vec<Neighbor> = found
+        let neighbor = |id, a| Neighbor {
+            id,
+            distance_m: HaversineFrom::metres(a),
+        };
+        let mut knn = Knn::with_limit(k, f64::INFINITY);
+        self.packed.nearest(&from, filter, &self.dead, &mut knn);
+        let mut limit = knn.limit();
+        let mut out: Vec<Neighbor> = knn
+            .finish()
             .into_iter()
-            .map(|(a, l)| Neighbor {
-                id: self.id_of(l),
-                distance_m: HaversineFrom::metres(a),
-            })
+            .map(|(a, i)| neighbor(self.packed.id(i), a))
             .collect();
+        for (part, dead) in self.dynamic_parts() {
+            let mut knn = Knn::with_limit(k, limit);
+            nearest_leaves(part.root(), &from, filter, |l| alive(dead, l), &mut knn);
+            limit = knn.limit();
+            out.extend(
+                knn.finish()
+                    .into_iter()
+                    .map(|(a, l)| neighbor(part.id_of(l), a)),
+            );
+        }
         sort_neighbors(&mut out);
         out.truncate(k);
         out
@@ -662,8 +845,15 @@ impl ProblemIndex {
     }
 }
 
-fn too_many() -> IndexError {
-    IndexError::TooManyProblems
+/// Changes (live points and tombstones) that start a merge, for a packed part of `n` points.
+fn merge_threshold(n: usize) -> usize {
+    MERGE_MIN.max(n / MERGE_FRACTION)
+}
+
+/// Whether a leaf of an R-tree part is alive (the live part has no tombstones).
+#[inline]
+fn alive(dead: Option<&Tombstones>, l: &Leaf) -> bool {
+    dead.is_none_or(|d| !d.is_dead(l.slot as usize))
 }
 
 fn sort_neighbors(v: &mut [Neighbor]) {
@@ -674,313 +864,133 @@ fn sort_neighbors(v: &mut [Neighbor]) {
     });
 }
 
-/// Calls `f` with every leaf under `node` in the region that passes the filter, in tree order.
-fn visit_prepared<'s, F: FnMut(&'s Leaf)>(
-    node: &'s Node,
-    region: &Prepared<'_>,
-    filter: &Filter,
-    mut f: F,
-) {
-    match region {
-        Prepared::Nothing => {}
-        Prepared::All => visit_all(node, filter, &mut f),
-        Prepared::Boxes(b1, b2) => {
-            for b in std::iter::once(b1).chain(b2) {
-                visit_box(node, b, &b.key_envelope(), filter, &mut f);
-            }
-        }
-        Prepared::Circle {
-            boxes,
-            from,
-            radius_m,
-        } => visit_circle(node, boxes, from, *radius_m, filter, &mut |l, _| f(l)),
-        Prepared::Area { shape, grid } => visit_area(node, shape, grid, filter, &mut f),
-    }
-}
-
-fn visit_all<'s, F: FnMut(&'s Leaf)>(node: &'s Node, filter: &Filter, f: &mut F) {
-    for child in node.children() {
-        match child {
-            RTreeNode::Leaf(l) => {
-                if filter.matches_leaf(l) {
-                    f(l);
-                }
-            }
-            RTreeNode::Parent(p) => visit_all(p, filter, f),
-        }
-    }
-}
-
-fn visit_box<'s, F: FnMut(&'s Leaf)>(
-    node: &'s Node,
-    b: &BBox,
-    env: &AABB<[f32; 2]>,
-    filter: &Filter,
-    f: &mut F,
-) {
-    for child in node.children() {
-        match child {
-            RTreeNode::Leaf(l) => {
-                if b.contains_xy(l.lon, l.lat) && filter.matches_leaf(l) {
-                    f(l);
-                }
-            }
-            RTreeNode::Parent(p) => {
-                let pe = p.envelope();
-                if env.contains_envelope(&pe) && box_within(&widen_key_envelope(&pe), b) {
-                    visit_all(p, filter, f);
-                } else if env.intersects(&pe) {
-                    visit_box(p, b, env, filter, f);
-                }
-            }
-        }
-    }
-}
-
-/// Calls `f` with every leaf within `radius_m` of `from` that passes the filter, and its
-/// distance: candidates from the circle's boxes, each tested with the exact haversine.
-fn visit_circle<'s, F: FnMut(&'s Leaf, f64)>(
-    root: &'s Node,
-    (b1, b2): &(BBox, Option<BBox>),
-    from: &HaversineFrom,
-    radius_m: f64,
-    filter: &Filter,
-    f: &mut F,
-) {
-    for b in std::iter::once(b1).chain(b2) {
-        visit_box(root, b, &b.key_envelope(), filter, &mut |l: &'s Leaf| {
-            let d = from.distance(l.lon, l.lat);
-            if d <= radius_m {
-                f(l, d);
-            }
-        });
-    }
-}
-
-fn box_within(inner: &BBox, outer: &BBox) -> bool {
-    inner.min_lon() >= outer.min_lon()
-        && inner.max_lon() <= outer.max_lon()
-        && inner.min_lat() >= outer.min_lat()
-        && inner.max_lat() <= outer.max_lat()
-}
-
-fn visit_area<'s, F: FnMut(&'s Leaf)>(
-    node: &'s Node,
-    shape: &Shape<'_>,
-    grid: &AreaGrid,
-    filter: &Filter,
-    f: &mut F,
-) {
-    for child in node.children() {
-        match child {
-            RTreeNode::Leaf(l) => {
-                if filter.matches_leaf(l) && grid.contains(shape, l.lon, l.lat) {
-                    f(l);
-                }
-            }
-            RTreeNode::Parent(p) => match grid.classify_box(&widen_key_envelope(&p.envelope())) {
-                BoxClass::Outside => {}
-                BoxClass::Inside => visit_all(p, filter, f),
-                BoxClass::Mixed => visit_area(p, shape, grid, filter, f),
-            },
-        }
-    }
-}
-
-// ----- nearest neighbours ------------------------------------------------------------------
-
-/// A lower bound of `sin(y)` for `y` in `[0, π/2]`: `y - y³/6` (Taylor with alternating terms).
-#[inline]
-fn sin_lower(y: f64) -> f64 {
-    (y - y * y * y / 6.0).max(0.0)
-}
-
-/// Longitude gap in degrees (0 to 180) from `lon` to the interval `[min, max]`, around the globe:
-/// the shorter of the way east to `min` and the way west to `max`.
-#[inline]
-fn lon_gap(lon: f64, min: f64, max: f64) -> f64 {
-    let (east, west) = if lon < min {
-        (min - lon, lon - max + 360.0)
-    } else if lon > max {
-        (min - lon + 360.0, lon - max)
-    } else {
-        return 0.0;
-    };
-    east.min(west).min(180.0)
-}
-
-/// A lower bound of the haversine `a` from `from` to any point of the box `b`, cheap (no
-/// trigonometry). For a point p in b: |Δφ| ≥ the latitude gap, the wrapped |Δλ| ≥ the longitude
-/// gap, `sin` grows on [0, π/2], and cos φp ≥ cos φq − |φp − φq| (cos is 1-Lipschitz). The
-/// result is shrunk by 1e-9 relative so rounding can never lift it above a computed `a`.
-#[inline]
-fn a_lower_bound(from: &HaversineFrom, b: &BBox) -> f64 {
-    let lat = from.lat();
-    let dlat = if lat < b.min_lat() {
-        b.min_lat() - lat
-    } else if lat > b.max_lat() {
-        lat - b.max_lat()
-    } else {
-        0.0
-    };
-    let dlon = lon_gap(from.lon(), b.min_lon(), b.max_lon());
-    let s_lat = sin_lower(dlat.to_radians() / 2.0);
-    let s_lon = sin_lower(dlon.to_radians() / 2.0);
-    let far = (b.min_lat() - lat)
-        .abs()
-        .max((b.max_lat() - lat).abs())
-        .to_radians();
-    let cos_p = (from.cos_lat() - far).max(0.0);
-    (s_lat * s_lat + from.cos_lat() * cos_p * s_lon * s_lon) * (1.0 - 1e-9)
-}
-
-/// A node waiting in the best-first queue, keyed by a lower bound of `a` over its box.
-struct Pending<'a> {
-    key: f64,
-    node: &'a Node,
-}
-
-impl PartialEq for Pending<'_> {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == Ordering::Equal
-    }
-}
-impl Eq for Pending<'_> {}
-impl PartialOrd for Pending<'_> {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for Pending<'_> {
-    /// Reversed: `BinaryHeap` is a max-heap, we pop the smallest bound first.
-    fn cmp(&self, other: &Self) -> Ordering {
-        other.key.total_cmp(&self.key)
-    }
-}
-
-/// A max-heap entry of the k smallest `a` seen so far.
-#[derive(PartialEq)]
-struct Kth(f64);
-impl Eq for Kth {}
-impl PartialOrd for Kth {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for Kth {
-    fn cmp(&self, other: &Self) -> Ordering {
-        self.0.total_cmp(&other.0)
-    }
-}
-
-/// Best-first search: returns every matching leaf whose exact haversine `a` is within 1e-9
-/// (relative) of the k-th smallest, so that sorting by (distance, id) and truncating to k gives
-/// the exact answer, ties included.
-///
-/// Nodes are expanded in order of a lower bound of `a` over their box; a leaf's exact `a`
-/// (three sines and cosines) is computed only when its cheap lower bound is below the current
-/// k-th best. The search stops when the nearest unexpanded node is farther than that.
-fn nearest_leaves<'a>(
-    root: &'a Node,
-    from: &HaversineFrom,
-    k: usize,
-    filter: &Filter,
-) -> Vec<(f64, &'a Leaf)> {
-    let mut queue = BinaryHeap::with_capacity(32);
-    queue.push(Pending {
-        key: 0.0,
-        node: root,
-    });
-    let mut kth: BinaryHeap<Kth> = BinaryHeap::with_capacity(k + 1);
-    let mut found: Vec<(f64, &Leaf)> = Vec::with_capacity(2 * k);
-    // Leaves with `a` above `limit` cannot be in the answer; +∞ until k leaves are found.
-    let mut limit = f64::INFINITY;
-    while let Some(Pending { key, node }) = queue.pop() {
-        if key > limit {
-            break;
-        }
-        for child in node.children() {
-            match child {
-                RTreeNode::Leaf(l) => {
-                    if !filter.matches_leaf(l) {
-                        continue;
-                    }
-                    if limit < f64::INFINITY
-                        && a_lower_bound(from, &BBox::new_unchecked(l.lon, l.lat, l.lon, l.lat))
-                            > limit
-                    {
-                        continue;
-                    }
-                    let a = from.a(l.lon, l.lat);
-                    if a > limit {
-                        continue;
-                    }
-                    found.push((a, l));
-                    kth.push(Kth(a));
-                    if kth.len() > k {
-                        kth.pop();
-                    }
-                    if kth.len() == k {
-                        // Distances are 2R·asin(√a) up to rounding: keep every leaf whose `a` is
-                        // within 1e-9 relative of the k-th, so all ties in distance are seen.
-                        limit = kth.peek().map_or(f64::INFINITY, |m| m.0 * (1.0 + 1e-9));
-                    }
-                }
-                RTreeNode::Parent(p) => {
-                    let key = a_lower_bound(from, &widen_key_envelope(&p.envelope()));
-                    if key <= limit {
-                        queue.push(Pending { key, node: p });
-                    }
-                }
-            }
-        }
-    }
-    found.retain(|&(a, _)| a <= limit);
-    found
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::mem::size_of;
+    use civmap_domain::{CategoryId, Severity, Status};
+    use rand::{Rng, SeedableRng};
 
-    #[test]
-    fn leaf_and_node_sizes() {
-        // The memory design depends on these (README, "Memory").
-        assert_eq!(size_of::<Leaf>(), 32);
-        assert_eq!(size_of::<Slot>(), 24);
-        assert_eq!(size_of::<RTreeNode<Leaf>>(), 40);
+    fn rec(rng: &mut impl Rng, n: u128) -> PointRecord {
+        PointRecord {
+            id: ProblemId(uuid::Uuid::from_u128(n)),
+            position: LonLat::new(
+                121.47 + f64::from(rng.random_range(-200i32..200)) * 1e-5,
+                31.23 + f64::from(rng.random_range(-200i32..200)) * 1e-5,
+            )
+            .unwrap(),
+            category: CategoryId(rng.random_range(0..4)),
+            status: Status::from_code(rng.random_range(0..7)).unwrap(),
+            severity: Severity::Medium,
+            reported_ms: 0,
+        }
+    }
+
+    /// Every answer against a scan of `want`.
+    fn check(ix: &ProblemIndex, want: &[PointRecord], rng: &mut impl Rng) {
+        assert_eq!(ix.len(), want.len());
+        for r in want {
+            assert_eq!(ix.get(r.id), Some(*r));
+        }
+        let mut all: Vec<_> = ix.iter().collect();
+        all.sort_by_key(|r| r.id);
+        let mut w = want.to_vec();
+        w.sort_by_key(|r| r.id);
+        assert_eq!(all, w);
+        let f = Filter::default().with_categories([CategoryId(1), CategoryId(2)]);
+        let c = LonLat::new(121.47 + rng.random_range(-0.002..0.002), 31.23).unwrap();
+        let b = BBox::new(c.lon() - 0.001, 31.229, c.lon() + 0.0012, 31.2315).unwrap();
+        for filter in [&Filter::default(), &f] {
+            let mut got = ix.bbox(&b, filter);
+            got.sort();
+            let mut exp: Vec<_> = want
+                .iter()
+                .filter(|r| b.contains(r.position) && filter.matches(r))
+                .map(|r| r.id)
+                .collect();
+            exp.sort();
+            assert_eq!(got, exp);
+            let mut near: Vec<Neighbor> = want
+                .iter()
+                .filter(|r| filter.matches(r))
+                .map(|r| Neighbor {
+                    id: r.id,
+                    distance_m: crate::haversine_m(c, r.position),
+                })
+                .collect();
+            sort_neighbors(&mut near);
+            let within: Vec<_> = near
+                .iter()
+                .copied()
+                .filter(|n| n.distance_m <= 120.0)
+                .collect();
+            assert_eq!(ix.within_radius(c, 120.0, filter).unwrap(), within);
+            near.truncate(9);
+            assert_eq!(ix.nearest(c, 9, filter), near);
+        }
     }
 
     #[test]
-    fn lon_gap_wraps() {
-        assert_eq!(lon_gap(179.0, -179.0, -178.0), 2.0);
-        assert_eq!(lon_gap(-179.0, 178.0, 179.0), 2.0);
-        assert_eq!(lon_gap(10.0, 0.0, 20.0), 0.0);
-        assert_eq!(lon_gap(0.0, 170.0, 171.0), 170.0);
-    }
-
-    #[test]
-    fn a_lower_bound_is_below_a() {
-        use rand::{Rng, SeedableRng};
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
-        for _ in 0..100_000 {
-            let q = HaversineFrom::new(
-                rng.random_range(-180.0..180.0),
-                rng.random_range(-89.0..89.0),
-            );
-            let span = if rng.random_bool(0.5) { 0.01 } else { 30.0 };
-            let lon0 = (q.lon() + rng.random_range(-span..span)).clamp(-180.0, 180.0);
-            let lat0 = (q.lat() + rng.random_range(-span..span)).clamp(-90.0, 90.0);
-            let lon1 = (lon0 + rng.random_range(0.0..span)).min(180.0);
-            let lat1 = (lat0 + rng.random_range(0.0..span)).min(90.0);
-            let b = BBox::new(lon0, lat0, lon1, lat1).unwrap();
-            let lb = a_lower_bound(&q, &b);
-            for _ in 0..5 {
-                let x = rng.random_range(lon0..=lon1);
-                let y = rng.random_range(lat0..=lat1);
-                assert!(lb <= q.a(x, y), "{q:?} {b:?} ({x}, {y})");
+    fn merges_on_a_thread_keep_every_answer() {
+        // MERGE_INLINE_MAX is 0 here: every merge runs on a thread, and changes, queries and the
+        // swap interleave however the threads are scheduled; some swaps are forced.
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+        let mut want: Vec<PointRecord> = (1..=300).map(|n| rec(&mut rng, n)).collect();
+        let mut ix = ProblemIndex::bulk_load(want.iter().copied()).unwrap();
+        let mut next = 1_000;
+        let mut merges = 0;
+        for step in 0..3_000 {
+            match rng.random_range(0..10) {
+                0..4 => {
+                    let r = rec(&mut rng, next);
+                    next += 1;
+                    ix.insert(r).unwrap();
+                    want.push(r);
+                }
+                4..6 if !want.is_empty() => {
+                    let r = want.swap_remove(rng.random_range(0..want.len()));
+                    assert_eq!(ix.remove(r.id), Ok(r));
+                }
+                6..8 if !want.is_empty() => {
+                    let k = rng.random_range(0..want.len());
+                    let to = rec(&mut rng, 0).position;
+                    want[k].position = to;
+                    let change = PointUpdate {
+                        position: Some(to),
+                        ..PointUpdate::default()
+                    };
+                    assert_eq!(ix.update(want[k].id, &change), Ok(want[k]));
+                }
+                _ if !want.is_empty() => {
+                    let k = rng.random_range(0..want.len());
+                    want[k].status = Status::Closed;
+                    let change = PointUpdate {
+                        status: Some(Status::Closed),
+                        ..PointUpdate::default()
+                    };
+                    assert_eq!(ix.update(want[k].id, &change), Ok(want[k]));
+                }
+                _ => {}
+            }
+            merges += usize::from(ix.merge.is_some());
+            if step % 97 == 0 {
+                ix.finish_merge();
+            }
+            if step % 7 == 0 {
+                check(&ix, &want, &mut rng);
             }
         }
+        assert!(merges > 100, "steps with a merge running: {merges}");
+        ix.finish_merge();
+        check(&ix, &want, &mut rng);
+    }
+}
+
+#[cfg(test)]
+mod shared {
+    /// The server keeps the index in shared state behind a lock.
+    #[test]
+    fn the_index_can_be_shared_between_threads() {
+        fn shared<T: Send + Sync>() {}
+        shared::<super::ProblemIndex>();
     }
 }

@@ -29,6 +29,18 @@ pub struct PointUpdate {
     pub category: Option<CategoryId>,
 }
 
+impl PointUpdate {
+    /// The record with this change applied.
+    pub(crate) fn applied_to(&self, r: &PointRecord) -> PointRecord {
+        let mut leaf = Leaf::new(r, 0);
+        leaf.apply(self);
+        if let Some(p) = self.position {
+            (leaf.lon, leaf.lat) = (p.lon(), p.lat());
+        }
+        leaf.record(r.id)
+    }
+}
+
 /// The R-tree leaf: 32 bytes, everything a filtered query reads except the id, which lives in
 /// the slot table (see README, "Memory"). Its tree key is `(lon as f32, lat as f32)`, computed
 /// on demand, so the exact `f64` position is kept and the tree's boxes are 16 bytes.
@@ -60,6 +72,19 @@ impl Leaf {
     #[inline]
     pub(crate) fn key(&self) -> [f32; 2] {
         key(self.lon, self.lat)
+    }
+
+    /// Applies the attribute changes (not the move).
+    pub(crate) fn apply(&mut self, change: &PointUpdate) {
+        if let Some(s) = change.status {
+            self.status = s;
+        }
+        if let Some(s) = change.severity {
+            self.severity = s;
+        }
+        if let Some(c) = change.category {
+            self.category = c.0;
+        }
     }
 
     pub(crate) fn record(&self, id: ProblemId) -> PointRecord {

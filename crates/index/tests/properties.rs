@@ -459,3 +459,285 @@ mod deep {
         }
     }
 }
+
+/// The packed part, the R-tree of changes since it was built, tombstones and merges (README,
+/// "How it works"): long runs of inserts, removes, moves and status changes, with every kind of
+/// query checked along the way against a `Vec`.
+mod merges {
+    use super::*;
+
+    /// How many merges the index has swapped in, from `Debug` (`merges: N`).
+    fn merge_count(ix: &ProblemIndex) -> usize {
+        let s = format!("{ix:?}");
+        let n = s.split("merges: ").nth(1).unwrap();
+        n[..n.find(|c: char| !c.is_ascii_digit()).unwrap()]
+            .parse()
+            .unwrap()
+    }
+
+    /// Box, polygon, radius, k nearest, count, records and a hexagon surface, against the oracle.
+    fn check_queries(
+        ix: &ProblemIndex,
+        o: &Oracle,
+        c: (f64, f64),
+        q: &Probe,
+        f: &Filter,
+    ) -> Result<(), TestCaseError> {
+        let b = make_bbox(c, q.bbox);
+        prop_assert_eq!(sorted(ix.bbox(&b, f)), o.bbox(&b, f));
+        prop_assert_eq!(
+            sorted(ix.bbox(&b, &Filter::default())),
+            o.bbox(&b, &Filter::default())
+        );
+        prop_assert_eq!(ix.count(&Region::BBox(b), f).unwrap(), o.bbox(&b, f).len());
+        let p = make_polygon(c, &q.polygon);
+        prop_assert_eq!(sorted(ix.in_polygon(&p, f).unwrap()), o.in_shape(&p, f));
+        let at = q.at.at(c);
+        prop_assert_eq!(
+            neighbors(&ix.within_radius(at, q.radius_m, f).unwrap()),
+            oracle_neighbors(&o.radius(at, q.radius_m, f))
+        );
+        prop_assert_eq!(
+            neighbors(&ix.nearest(at, q.k, f)),
+            oracle_neighbors(&o.knn(at, q.k, f))
+        );
+        let mut recs = ix.query_records(&Region::All, f).unwrap();
+        recs.sort_by_key(|r| r.id);
+        let mut want: Vec<_> = o.recs.iter().filter(|r| f.matches(r)).copied().collect();
+        want.sort_by_key(|r| r.id);
+        prop_assert_eq!(recs, want);
+        let heat = HeatParams::new(weights(), 20 * 86_400_000);
+        let hx = HexGrid::new(LonLat::new(c.0, c.1).unwrap(), 60.0).unwrap();
+        let got: BTreeMap<_, _> = ix
+            .aggregate_hexes(&hx, &Region::All, f, &heat)
+            .unwrap()
+            .into_iter()
+            .map(|s| (s.cell, s.count))
+            .collect();
+        let exp: BTreeMap<_, _> = o
+            .hexes(&hx, f, &heat)
+            .into_iter()
+            .map(|(k, v)| (k, v.0))
+            .collect();
+        prop_assert_eq!(got, exp);
+        Ok(())
+    }
+
+    #[derive(Debug, Clone)]
+    struct Probe {
+        bbox: (Offset, Offset),
+        polygon: PolySpec,
+        at: Offset,
+        radius_m: f64,
+        k: usize,
+    }
+
+    fn arb_probe() -> impl Strategy<Value = Probe> {
+        (
+            arb_bbox(),
+            arb_polyspec(),
+            arb_offset(),
+            0.0f64..900.0,
+            0usize..20,
+        )
+            .prop_map(|(bbox, polygon, at, radius_m, k)| Probe {
+                bbox,
+                polygon,
+                at,
+                radius_m,
+                k,
+            })
+    }
+
+    #[derive(Debug, Clone)]
+    enum Change {
+        Insert(Offset, Attrs),
+        Remove(Index),
+        Move(Index, Offset),
+        Status(Index, u8),
+        /// Remove, then put back the same id elsewhere (a problem re-reported after a merge of
+        /// its old place).
+        Reinsert(Index, Offset),
+    }
+
+    fn arb_change() -> impl Strategy<Value = Change> {
+        prop_oneof![
+            4 => (arb_offset(), arb_attrs()).prop_map(|(o, a)| Change::Insert(o, a)),
+            3 => any::<Index>().prop_map(Change::Remove),
+            2 => (any::<Index>(), arb_offset()).prop_map(|(i, o)| Change::Move(i, o)),
+            2 => (any::<Index>(), 0u8..7).prop_map(|(i, s)| Change::Status(i, s)),
+            1 => (any::<Index>(), arb_offset()).prop_map(|(i, o)| Change::Reinsert(i, o)),
+        ]
+    }
+
+    fn apply(
+        ix: &mut ProblemIndex,
+        o: &mut Oracle,
+        c: (f64, f64),
+        change: &Change,
+        next_id: &mut u128,
+    ) -> Result<(), TestCaseError> {
+        let pick = |i: &Index, o: &Oracle| (!o.recs.is_empty()).then(|| i.index(o.recs.len()));
+        match change {
+            Change::Insert(off, a) => {
+                let r = record(*next_id, off.at(c), *a);
+                *next_id += 1;
+                ix.insert(r).unwrap();
+                o.recs.push(r);
+            }
+            Change::Remove(i) => {
+                if let Some(k) = pick(i, o) {
+                    let r = o.recs.swap_remove(k);
+                    prop_assert_eq!(ix.remove(r.id), Ok(r));
+                    prop_assert_eq!(
+                        ix.remove(r.id),
+                        Err(civmap_index::IndexError::UnknownProblem(r.id))
+                    );
+                }
+            }
+            Change::Move(i, off) => {
+                if let Some(k) = pick(i, o) {
+                    o.recs[k].position = off.at(c);
+                    let change = PointUpdate {
+                        position: Some(o.recs[k].position),
+                        ..PointUpdate::default()
+                    };
+                    prop_assert_eq!(ix.update(o.recs[k].id, &change), Ok(o.recs[k]));
+                }
+            }
+            Change::Status(i, s) => {
+                if let Some(k) = pick(i, o) {
+                    o.recs[k].status = Status::from_code(*s).unwrap();
+                    let change = PointUpdate {
+                        status: Some(o.recs[k].status),
+                        ..PointUpdate::default()
+                    };
+                    prop_assert_eq!(ix.update(o.recs[k].id, &change), Ok(o.recs[k]));
+                    // The same id again is refused, wherever it lives now.
+                    prop_assert_eq!(
+                        ix.insert(o.recs[k]),
+                        Err(civmap_index::IndexError::DuplicateProblem(o.recs[k].id))
+                    );
+                }
+            }
+            Change::Reinsert(i, off) => {
+                if let Some(k) = pick(i, o) {
+                    let old = o.recs[k];
+                    prop_assert_eq!(ix.remove(old.id), Ok(old));
+                    o.recs[k].position = off.at(c);
+                    ix.insert(o.recs[k]).unwrap();
+                }
+            }
+        }
+        prop_assert_eq!(ix.len(), o.recs.len());
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(config(48))]
+
+        /// Hundreds of changes on a small index: merges (at 64 changes) happen in place, many
+        /// times per run, between the queries.
+        #[test]
+        fn changes_and_merges_match_a_vec(
+            (c, recs) in arb_records(250),
+            bulk in any::<bool>(),
+            changes in prop::collection::vec(arb_change(), 200..600),
+            probes in prop::collection::vec(arb_probe(), 8),
+            f in arb_filter(),
+        ) {
+            let mut ix = build(&recs, bulk);
+            let mut o = Oracle { recs };
+            let mut next_id: u128 = 1 << 90;
+            for (step, change) in changes.iter().enumerate() {
+                apply(&mut ix, &mut o, c, change, &mut next_id)?;
+                if step % 25 == 24 {
+                    check_queries(&ix, &o, c, &probes[step / 25 % probes.len()], &f)?;
+                    check_all(&ix, &o, c)?;
+                }
+            }
+            check_queries(&ix, &o, c, &probes[0], &f)?;
+            check_all(&ix, &o, c)?;
+        }
+    }
+
+    proptest! {
+        #![proptest_config(config(4))]
+
+        /// Above 4,096 points merges run on a thread while the changes and queries go on: the
+        /// answers hold whenever the new packed part is swapped in.
+        #[test]
+        fn changes_during_merges_on_a_thread_match_a_vec(
+            seed in any::<u64>(),
+            centre in prop::sample::select(CHINA.to_vec()),
+            changes in prop::collection::vec(arb_change(), 3_000..4_000),
+            probes in prop::collection::vec(arb_probe(), 8),
+            f in arb_filter(),
+        ) {
+            use rand::{Rng, SeedableRng};
+            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+            let recs: Vec<PointRecord> = (0..6_000u128)
+                .map(|i| {
+                    let off = Offset::Lattice(rng.random_range(-HALF..=HALF), rng.random_range(-HALF..=HALF));
+                    let a = Attrs { category: rng.random_range(0..12), status: rng.random_range(0..7), severity: rng.random_range(1..=4), reported_ms: rng.random_range(0..40) * 86_400_000 };
+                    record(i + 1, off.at(centre), a)
+                })
+                .collect();
+            let mut ix = build(&recs, true);
+            let mut o = Oracle { recs };
+            let mut next_id: u128 = 1 << 90;
+            for (step, change) in changes.iter().enumerate() {
+                apply(&mut ix, &mut o, centre, change, &mut next_id)?;
+                if step % 150 == 149 {
+                    check_queries(&ix, &o, centre, &probes[step / 150 % probes.len()], &f)?;
+                }
+            }
+            check_all(&ix, &o, centre)?;
+        }
+    }
+
+    /// The cases above do merge mid-sequence: a fixed run of the same changes, counted.
+    #[test]
+    fn merges_happen_between_queries() {
+        use proptest::strategy::ValueTree;
+        let mut runner = proptest::test_runner::TestRunner::new(config(1));
+        let mut draw =
+            |s: &dyn Fn() -> BoxedStrategy<Change>| s().new_tree(&mut runner).unwrap().current();
+        let c = CENTRES[1];
+        let recs: Vec<_> = (0..300u32)
+            .map(|i| {
+                record(
+                    u128::from(i) + 1,
+                    Offset::Lattice((i % 41) as i32 - 20, (i / 41) as i32 - 4).at(c),
+                    Attrs {
+                        category: (i % 12) as u16,
+                        status: (i % 7) as u8,
+                        severity: 2,
+                        reported_ms: 0,
+                    },
+                )
+            })
+            .collect();
+        let mut ix = build(&recs, true);
+        let mut o = Oracle { recs };
+        let mut next_id: u128 = 1 << 90;
+        let probe = Probe {
+            bbox: (Offset::Lattice(-30, -30), Offset::Lattice(10, 25)),
+            polygon: PolySpec::Star(0, 0, vec![20, 30, 25, 35, 15], None),
+            at: Offset::Lattice(0, 0),
+            radius_m: 400.0,
+            k: 12,
+        };
+        let mut seen = Vec::new();
+        for step in 0..1_500 {
+            let change = draw(&|| arb_change().boxed());
+            apply(&mut ix, &mut o, c, &change, &mut next_id).unwrap();
+            if step % 10 == 9 {
+                check_queries(&ix, &o, c, &probe, &Filter::default()).unwrap();
+                seen.push(merge_count(&ix));
+            }
+        }
+        seen.dedup();
+        assert!(seen.len() > 10, "merges seen between queries: {seen:?}");
+    }
+}

@@ -4,9 +4,10 @@
 #![allow(dead_code, clippy::unwrap_used)]
 
 pub mod clock;
+pub mod rivals;
 
 use civmap_domain::{CategoryId, LonLat, ProblemId, Severity, Status, ZoneId, ZoneKind};
-use civmap_index::{BBox, METRES_PER_DEGREE, PointRecord};
+use civmap_index::{BBox, METRES_PER_DEGREE, PointRecord, ProblemIndex};
 use geo::{LineString, MultiPolygon, Polygon};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -202,4 +203,15 @@ pub fn rss_bytes() -> Option<u64> {
     let s = std::fs::read_to_string("/proc/self/statm").ok()?;
     let pages: u64 = s.split_whitespace().nth(1)?.parse().ok()?;
     Some(pages * 4096)
+}
+
+/// Waits until no merge runs beside the index (its `Debug` says `merging: false`), so that what
+/// is measured next is the index alone: a change swaps a finished merge in, so one is made and
+/// undone every millisecond until then. `spare` is a record the index does not hold.
+pub fn settle(ix: &mut ProblemIndex, spare: PointRecord) {
+    while format!("{ix:?}").contains("merging: true") {
+        std::thread::sleep(std::time::Duration::from_millis(1));
+        ix.insert(spare).unwrap();
+        ix.remove(spare.id).unwrap();
+    }
 }
