@@ -27,6 +27,7 @@ use serde::Serialize;
 use crate::accounts::state::AccountState;
 use crate::config::Config;
 use crate::error::ServiceError;
+use crate::media::budget::DecodeBudget;
 use crate::memory::live::{LIVE_BUFFER, LiveChange};
 use crate::memory::lookback::LookbackList;
 use crate::memory::problem_map::ProblemMap;
@@ -77,6 +78,8 @@ pub(crate) struct Inner {
     live: tokio::sync::broadcast::Sender<LiveChange>,
     /// Closed problems not re-inspected since: the look-backs to come.
     pub(crate) lookback: Mutex<LookbackList>,
+    /// The memory photo decodes may take at once.
+    pub(crate) decode_budget: DecodeBudget,
 }
 
 /// A handle that does not keep the service alive (for background tasks).
@@ -132,6 +135,7 @@ impl App {
                 calendar,
                 live: tokio::sync::broadcast::channel(LIVE_BUFFER).0,
                 lookback: Mutex::new(LookbackList::default()),
+                decode_budget: DecodeBudget::new(config.limits.decode_memory_mib),
                 config,
             }),
         };
@@ -499,8 +503,8 @@ fn placeholder_category(code: &str) -> Category {
     }
 }
 
-/// The calendar file named in the configuration, else the built-in calendar; warns when it
-/// does not list this year's holidays.
+/// The calendar file named in the configuration, else the built-in calendar; warns, naming the
+/// year and the file, when this year's holidays are missing or provisional.
 fn load_calendar(path: Option<&Path>) -> Result<WorkCalendar, ServiceError> {
     let calendar = match path {
         Some(path) => {
@@ -513,10 +517,21 @@ fn load_calendar(path: Option<&Path>) -> Result<WorkCalendar, ServiceError> {
         None => WorkCalendar::builtin(),
     };
     let year = chrono::Datelike::year(&Utc::now().with_timezone(&calendar.offset()));
+    let file = path.map_or_else(
+        || "the built-in calendar (data/calendar.toml)".to_owned(),
+        |p| p.display().to_string(),
+    );
     if !calendar.covers(year) {
         tracing::warn!(
             year,
-            "the working-day calendar lists no public holidays for this year: deadlines count them as working days; add them to the calendar file"
+            file,
+            "the working-day calendar lists no public holidays for {year}: deadlines count them as working days; add them to {file}"
+        );
+    } else if calendar.is_provisional(year) {
+        tracing::warn!(
+            year,
+            file,
+            "the public holidays of {year} in {file} are provisional (statutory days on computed dates, no make-up working days): enter the State Council's notice when it is published"
         );
     }
     Ok(calendar)

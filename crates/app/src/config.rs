@@ -220,6 +220,12 @@ pub struct Limits {
     pub request_timeout_s: u64,
     /// Bytes of encoded vector tiles kept in memory (uncompressed and gzipped together).
     pub tile_cache_bytes: usize,
+    /// Largest photo accepted, pixels (422 above): a phone's 48 MP camera fits, a 20000 ×
+    /// 20000 image that decodes to 1.6 GB does not.
+    pub photo_pixels: u64,
+    /// Memory all photo decodes (thumbnails) may use at once, MiB: decodes wait for their
+    /// share, so concurrent uploads cannot take the server's memory.
+    pub decode_memory_mib: u32,
 }
 
 impl Default for Limits {
@@ -237,6 +243,8 @@ impl Default for Limits {
             anonymous_write_burst: 10,
             request_timeout_s: 30,
             tile_cache_bytes: crate::tiles::state::DEFAULT_CACHE_BYTES,
+            photo_pixels: 50_000_000,
+            decode_memory_mib: 256,
         }
     }
 }
@@ -368,6 +376,12 @@ impl Config {
         }
         if l.photo_bytes < 1024 {
             return bad("limits.photo_bytes must be at least 1024");
+        }
+        if l.photo_pixels == 0 {
+            return bad("limits.photo_pixels must be at least 1");
+        }
+        if l.decode_memory_mib < 16 {
+            return bad("limits.decode_memory_mib must be at least 16");
         }
         if l.page_max == 0 || l.page_default == 0 || l.page_default > l.page_max {
             return bad("limits.page_default must be in 1..=limits.page_max");

@@ -32,6 +32,8 @@ pub struct WorkCalendar {
     workdays: BTreeSet<NaiveDate>,
     /// The years the holiday list covers.
     years: BTreeSet<i32>,
+    /// Of those, the years with provisional holidays (the State Council's notice not yet out).
+    provisional: BTreeSet<i32>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -51,6 +53,9 @@ struct HolidayFile {
     days: [NaiveDate; 2],
     #[serde(default)]
     workdays: Vec<NaiveDate>,
+    /// Computed before the official notice: to be replaced by it.
+    #[serde(default)]
+    provisional: bool,
 }
 
 fn default_offset() -> String {
@@ -119,6 +124,7 @@ impl WorkCalendar {
         let mut holidays = BTreeSet::new();
         let mut workdays = BTreeSet::new();
         let mut years = BTreeSet::new();
+        let mut provisional = BTreeSet::new();
         for hol in &file.holiday {
             let [first, last] = hol.days;
             if last < first {
@@ -140,6 +146,10 @@ impl WorkCalendar {
             }
             years.insert(first.year());
             years.insert(last.year());
+            if hol.provisional {
+                provisional.insert(first.year());
+                provisional.insert(last.year());
+            }
             for &w in &hol.workdays {
                 workdays.insert(w);
             }
@@ -155,6 +165,7 @@ impl WorkCalendar {
             holidays,
             workdays,
             years,
+            provisional,
         })
     }
 
@@ -163,6 +174,12 @@ impl WorkCalendar {
     #[must_use]
     pub fn covers(&self, year: i32) -> bool {
         self.years.contains(&year)
+    }
+
+    /// Whether the holidays of `year` are provisional (computed before the official notice).
+    #[must_use]
+    pub fn is_provisional(&self, year: i32) -> bool {
+        self.provisional.contains(&year)
     }
 
     /// The local time zone of the calendar.
@@ -299,6 +316,55 @@ mod tests {
                 .iter()
                 .all(|d| matches!(d.weekday(), Weekday::Sat | Weekday::Sun))
         );
+    }
+
+    /// The day of `year` whose lunisolar month and day are `(month, day)` (not a leap month).
+    fn lunar(year: i32, month: u8, day: u8) -> NaiveDate {
+        let mut d = NaiveDate::from_ymd_opt(year, 1, 1).unwrap();
+        loop {
+            let l = chinese_lunisolar_calendar::LunisolarDate::from_date(d).unwrap();
+            if (l.to_lunar_month().to_u8_raw(), l.to_lunar_day().to_u8()) == (month, day) {
+                return d;
+            }
+            d = d.succ_opt().unwrap();
+        }
+    }
+
+    /// 清明: the solar term near 5 April, by the 21st-century rule `⌊Y × 0.2422 + 4.81⌋ −
+    /// ⌊(Y − 1) / 4⌋` with `Y` the year's last two digits.
+    fn qingming(year: i32) -> NaiveDate {
+        let y = f64::from(year % 100);
+        let day = (y * 0.2422 + 4.81).floor() as u32 - ((year % 100 - 1) / 4) as u32;
+        NaiveDate::from_ymd_opt(year, 4, day).unwrap()
+    }
+
+    #[test]
+    fn the_festivals_fall_in_their_holidays_and_2027_is_provisional() {
+        let c = WorkCalendar::builtin();
+        for year in [2026, 2027] {
+            // 除夕 (the day before 初一) and 初一 of the Spring Festival, 端午, 中秋, 清明.
+            let spring = lunar(year, 1, 1);
+            for d in [
+                spring - Duration::days(1),
+                spring,
+                lunar(year, 5, 5),
+                lunar(year, 8, 15),
+                qingming(year),
+            ] {
+                assert!(c.holidays.contains(&d), "{d} is not a holiday in {year}");
+            }
+        }
+        assert_eq!(
+            lunar(2027, 1, 1),
+            NaiveDate::from_ymd_opt(2027, 2, 6).unwrap()
+        );
+        assert_eq!(qingming(2026), NaiveDate::from_ymd_opt(2026, 4, 5).unwrap());
+        assert!(c.covers(2027) && c.is_provisional(2027));
+        assert!(!c.is_provisional(2026));
+        // 2027-02-08 (初三, a Monday) is off; 2027-02-09 is a working day again.
+        let monday = NaiveDate::from_ymd_opt(2027, 2, 8).unwrap();
+        assert!(c.holidays.contains(&monday));
+        assert!(!c.holidays.contains(&(monday + Duration::days(1))));
     }
 
     #[test]

@@ -44,6 +44,18 @@ impl App {
         let clean = tokio::task::spawn_blocking(move || strip(&bytes))
             .await
             .map_err(|e| ServiceError::internal("photo check", e))??;
+        let max = self.config().limits.photo_pixels;
+        let pixels = u64::from(clean.width) * u64::from(clean.height);
+        if pixels > max {
+            return Err(ServiceError::invalid(
+                "photo",
+                format!(
+                    "{} × {} pixels is more than the {max} accepted; send a smaller photo",
+                    clean.width, clean.height
+                ),
+            )
+            .into());
+        }
         self.check_rate(actor)?;
         let meta = self
             .store()
@@ -52,11 +64,19 @@ impl App {
             .map_err(ServiceError::from)?;
         tracing::info!(photo = %meta.id, user = ?actor.user, bytes = meta.bytes, "photo stored");
         if let Ok(path) = self.store().photo_path(&meta.id) {
+            let share = self
+                .inner
+                .decode_budget
+                .reserve(clean.width, clean.height)
+                .await;
             let bytes = clean.bytes;
-            let made =
-                tokio::task::spawn_blocking(move || write_thumbnail(&path, &bytes).is_some())
-                    .await
-                    .unwrap_or(false);
+            let made = tokio::task::spawn_blocking(move || {
+                let made = write_thumbnail(&path, &bytes).is_some();
+                drop(share);
+                made
+            })
+            .await
+            .unwrap_or(false);
             if !made {
                 tracing::info!(photo = %meta.id, "no thumbnail: the photo does not decode");
             }
@@ -86,10 +106,19 @@ impl App {
             }
             // Uploaded before thumbnails existed, or not decodable: try now.
             let original = read_photo(&path).await?;
+            let share = self
+                .inner
+                .decode_budget
+                .reserve(meta.width, meta.height)
+                .await;
             let p = path.clone();
-            let made = tokio::task::spawn_blocking(move || write_thumbnail(&p, &original))
-                .await
-                .map_err(|e| ServiceError::internal("thumbnail", e))?;
+            let made = tokio::task::spawn_blocking(move || {
+                let made = write_thumbnail(&p, &original);
+                drop(share);
+                made
+            })
+            .await
+            .map_err(|e| ServiceError::internal("thumbnail", e))?;
             if let Some(bytes) = made {
                 return Ok(PhotoBytes {
                     id: id.to_owned(),
