@@ -22,7 +22,8 @@ use crate::error::IndexError;
 use crate::filter::Filter;
 use crate::geodesy::{BBox, METRES_PER_DEGREE, floor_i32};
 use crate::heat::HeatParams;
-use crate::problems::{ProblemIndex, Region};
+use crate::problems::ProblemIndex;
+use crate::region::Region;
 
 /// A square cell: column (west → east) and row (south → north) from the anchor's cell (0, 0).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -421,7 +422,7 @@ impl Accumulator {
 
 impl ProblemIndex {
     /// The box a traversal of `region` can reach: the region's box within the index's bounds.
-    fn reach(&self, region: &crate::problems::Prepared<'_>) -> Option<BBox> {
+    fn reach(&self, region: &crate::region::Prepared<'_>) -> Option<BBox> {
         let held = self.bounds()?;
         match region.bounds() {
             Some(b) => b.intersection(&held),
@@ -432,7 +433,7 @@ impl ProblemIndex {
     /// Whether an aggregation over `region` visits enough leaves to be split over two threads:
     /// at least [`SPLIT_MIN_LEAVES`] held and the region's box covers a quarter of the held
     /// bounds or more (a city-wide surface, not a viewport).
-    fn worth_splitting(&self, region: &crate::problems::Prepared<'_>) -> bool {
+    fn worth_splitting(&self, region: &crate::region::Prepared<'_>) -> bool {
         if self.len() < SPLIT_MIN_LEAVES {
             return false;
         }

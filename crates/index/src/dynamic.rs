@@ -16,8 +16,8 @@ use crate::error::IndexError;
 use crate::filter::Filter;
 use crate::geodesy::{BBox, HaversineFrom, key, widen_key_envelope};
 use crate::nearest::{Knn, Pending, a_lower_bound};
-use crate::problems::Prepared;
 use crate::record::{Leaf, PointRecord, PointUpdate};
+use crate::region::Prepared;
 
 /// R-tree node sizes. The tree grows from empty by single inserts, where R* insertion costs
 /// about M² box overlaps per insert whenever no leaf holds the new point (nearly always in a

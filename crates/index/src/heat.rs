@@ -17,8 +17,9 @@ use civmap_domain::{CategoryId, Severity, Status, ZoneId};
 
 use crate::error::IndexError;
 use crate::filter::{Filter, StatusSet};
-use crate::problems::{ProblemIndex, Region};
+use crate::problems::ProblemIndex;
 use crate::record::{Leaf, PointRecord};
+use crate::region::Region;
 use crate::zones::ZoneIndex;
 
 /// Days per unit of age factor.

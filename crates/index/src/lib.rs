@@ -12,6 +12,7 @@ mod nearest;
 mod packed;
 mod problems;
 mod record;
+mod region;
 mod zones;
 
 pub use cells::{CellStat, HexCell, HexGrid, SquareCell, SquareGrid};
@@ -19,6 +20,7 @@ pub use error::IndexError;
 pub use filter::{CategorySet, Filter, StatusSet};
 pub use geodesy::{BBox, EARTH_RADIUS_M, METRES_PER_DEGREE, haversine_m};
 pub use heat::{AGE_STEP_DAYS, CategoryHeat, HeatParams, MAX_AGE_FACTOR, TOP_CATEGORIES, ZoneHeat};
-pub use problems::{Neighbor, ProblemIndex, Region};
+pub use problems::{Neighbor, ProblemIndex};
 pub use record::{PointRecord, PointUpdate};
+pub use region::Region;
 pub use zones::{ZoneHit, ZoneIndex};

@@ -13,8 +13,8 @@ use crate::error::IndexError;
 use crate::filter::Filter;
 use crate::geodesy::{BBox, HaversineFrom};
 use crate::nearest::{Knn, Pending, a_lower_bound};
-use crate::problems::Prepared;
 use crate::record::{Leaf, PointRecord};
+use crate::region::Prepared;
 
 /// Points per leaf block. One 32-bit tombstone word per block: a block without removals is
 /// recognised by one comparison and, when the filter keeps everything, its ids are copied out

@@ -34,7 +34,6 @@ use std::thread::JoinHandle;
 use civmap_domain::{LonLat, ProblemId};
 use geo::{MultiPolygon, Polygon};
 
-use crate::area::{AreaGrid, Shape};
 use crate::dynamic::{Dynamic, nearest_leaves, visit_circle, visit_prepared};
 use crate::error::IndexError;
 use crate::filter::Filter;
@@ -42,6 +41,7 @@ use crate::geodesy::{BBox, HaversineFrom, circle_boxes};
 use crate::nearest::Knn;
 use crate::packed::{Count, Each, Ids, Packed, Sink, Tombstones};
 use crate::record::{Leaf, PointRecord, PointUpdate};
+use crate::region::{Prepared, Region};
 use crate::zones::ZoneIndex;
 
 /// A merge starts once the live part and the tombstones hold at least this many points...
@@ -62,97 +62,8 @@ pub(crate) const MERGE_INLINE_MAX: usize = if cfg!(test) { 0 } else { 4_096 };
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Neighbor {
     pub id: ProblemId,
-    /// Great-circle metres from the query point ([`crate::haversine_m`]).
+    /// Great-circle metres from the query point ([`crate::geodesy::haversine_m`]).
     pub distance_m: f64,
-}
-
-/// Where a query looks. Every region is closed: points on its boundary are in it.
-#[derive(Debug, Clone, Copy)]
-pub enum Region<'a> {
-    /// The whole index.
-    All,
-    /// A lon/lat box (edges included).
-    BBox(BBox),
-    /// Points whose haversine distance from `center` is at most `radius_m` metres.
-    Circle { center: LonLat, radius_m: f64 },
-    /// A lon/lat polygon, holes allowed; points on any ring are in (geo's `Intersects`).
-    Polygon(&'a Polygon<f64>),
-    /// A lon/lat multipolygon (the union of its polygons), same boundary rule.
-    MultiPolygon(&'a MultiPolygon<f64>),
-    /// The geometry of a zone held by a [`ZoneIndex`].
-    Zone(&'a ZoneIndex, civmap_domain::ZoneId),
-}
-
-/// A region made ready for one traversal.
-pub(crate) enum Prepared<'a> {
-    All,
-    Nothing,
-    Boxes(BBox, Option<BBox>),
-    Circle {
-        boxes: (BBox, Option<BBox>),
-        from: HaversineFrom,
-        radius_m: f64,
-    },
-    Area {
-        shape: Shape<'a>,
-        grid: std::borrow::Cow<'a, AreaGrid>,
-    },
-}
-
-impl<'a> Region<'a> {
-    pub(crate) fn prepare(&self) -> Result<Prepared<'a>, IndexError> {
-        Ok(match *self {
-            Region::All => Prepared::All,
-            Region::BBox(b) => Prepared::Boxes(b, None),
-            Region::Circle { center, radius_m } => {
-                if !(radius_m.is_finite() && radius_m >= 0.0) {
-                    return Err(IndexError::InvalidRadius(radius_m));
-                }
-                Prepared::Circle {
-                    boxes: circle_boxes(center, radius_m),
-                    from: HaversineFrom::new(center.lon(), center.lat()),
-                    radius_m,
-                }
-            }
-            Region::Polygon(p) => prepare_shape(Shape::Polygon(p))?,
-            Region::MultiPolygon(m) => prepare_shape(Shape::Multi(m))?,
-            Region::Zone(zones, id) => {
-                let z = zones.entry(id)?;
-                match &z.grid {
-                    Some(grid) => Prepared::Area {
-                        shape: Shape::Multi(&z.geometry),
-                        grid: std::borrow::Cow::Borrowed(grid),
-                    },
-                    None => Prepared::Nothing,
-                }
-            }
-        })
-    }
-}
-
-fn prepare_shape(shape: Shape<'_>) -> Result<Prepared<'_>, IndexError> {
-    Ok(match AreaGrid::new(&shape)? {
-        Some(grid) => Prepared::Area {
-            shape,
-            grid: std::borrow::Cow::Owned(grid),
-        },
-        None => Prepared::Nothing,
-    })
-}
-
-impl Prepared<'_> {
-    /// A box holding the whole region (`None`: the whole world).
-    pub(crate) fn bounds(&self) -> Option<BBox> {
-        match self {
-            Prepared::Boxes(b, None)
-            | Prepared::Circle {
-                boxes: (b, None), ..
-            } => Some(*b),
-            Prepared::Area { grid, .. } => Some(*grid.bbox()),
-            // Nothing, everything, or a circle split at the antimeridian: no one box.
-            _ => None,
-        }
-    }
 }
 
 /// The in-memory spatial index of problem points.
@@ -914,7 +825,7 @@ mod tests {
                 .filter(|r| filter.matches(r))
                 .map(|r| Neighbor {
                     id: r.id,
-                    distance_m: crate::haversine_m(c, r.position),
+                    distance_m: crate::geodesy::haversine_m(c, r.position),
                 })
                 .collect();
             sort_neighbors(&mut near);
