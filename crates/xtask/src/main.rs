@@ -327,10 +327,17 @@ fn browser_tests(root: &Path, tally: &mut Tally) -> Result<(), String> {
     run(Command::new(&cargo)
         .current_dir(root)
         .args(["build", "--workspace", "--bins"]))?;
+    // Every `*.test.mjs`, so each capability keeps its browser walk in its own file.
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .map_err(|e| format!("{}: {e}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.to_string_lossy().ends_with(".test.mjs"))
+        .collect();
+    files.sort();
     run_counted(
         Command::new("node")
             .args(["--test", "--test-reporter=tap"])
-            .arg(dir.join("map.test.mjs"))
+            .args(&files)
             .current_dir(&dir),
         tally,
     )
