@@ -173,6 +173,9 @@ async fn track(State(state): State<ServerState>, req: Request, next: Next) -> Re
 /// path belongs to.
 async fn fallback(State(state): State<App>, req: Request) -> Response {
     let path = req.uri().path().to_owned();
+    if let Some(to) = ogc::without_trailing_slash(req.uri()) {
+        return axum::response::Redirect::permanent(&to).into_response();
+    }
     let api = ["/api/", "/ogc", "/open311/", "/tiles/"]
         .iter()
         .any(|p| path.starts_with(p));

@@ -62,6 +62,22 @@ pub struct FormatParam {
     pub f: Option<String>,
 }
 
+/// Where a request for an `/ogc` path ending in `/` (`/ogc/`, `/ogc/collections/`: `OWSLib`
+/// always adds the slash) is sent: the same path without the slash, query kept. `None` for
+/// other paths.
+#[must_use]
+pub fn without_trailing_slash(uri: &axum::http::Uri) -> Option<String> {
+    let path = uri.path();
+    if !(path.starts_with("/ogc/") && path.ends_with('/')) {
+        return None;
+    }
+    let trimmed = path.trim_end_matches('/');
+    Some(match uri.query() {
+        Some(q) => format!("{trimmed}?{q}"),
+        None => trimmed.to_owned(),
+    })
+}
+
 fn check_f(f: Option<&str>) -> Result<(), ApiError> {
     match f {
         None | Some("json" | "geojson") => Ok(()),

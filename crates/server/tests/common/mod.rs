@@ -276,3 +276,5 @@ impl TestApp {
 pub fn enc(s: &str) -> String {
     form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
+
+pub mod python;
