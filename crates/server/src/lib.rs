@@ -10,6 +10,7 @@ pub mod extract;
 pub mod geojson;
 pub mod heat;
 pub mod metrics;
+pub mod oas30;
 pub mod ogc;
 pub mod open311;
 pub mod ops;
@@ -104,8 +105,10 @@ pub fn app(app: App) -> Router {
     let (router, doc) = routes().split_for_parts();
     let json = doc.to_json().unwrap_or_else(|_| "{}".to_owned());
     let value: serde_json::Value = serde_json::from_str(&json).unwrap_or_default();
+    let json30 = serde_json::to_vec(&oas30::downgrade(&value)).unwrap_or_default();
     let docs = ops::Docs {
         json: Arc::from(json.into_bytes()),
+        json30: Arc::from(json30),
         html: Arc::from(docs::render(&value)),
     };
     let limit = state.app.config().limits.body_bytes;

@@ -39,6 +39,11 @@ pub const CONFORMANCE: [&str; 3] = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
 ];
 
+/// The media types of the two API documents: the served document is OpenAPI 3.1; its 3.0
+/// rendering backs the `oas30` conformance class (see [`crate::oas30`]).
+const OPENAPI_31: &str = "application/vnd.oai.openapi+json;version=3.1";
+const OPENAPI_30: &str = "application/vnd.oai.openapi+json;version=3.0";
+
 const CRS84: &str = "http://www.opengis.net/def/crs/OGC/1.3/CRS84";
 const JSON: &str = "application/json";
 
@@ -112,7 +117,8 @@ async fn landing(
         "description": "Problem points of the civilized-city campaign (创文), zones and points of interest, as OGC API Features.",
         "links": [
             {"rel": "self", "type": JSON, "title": "this document", "href": format!("{base}/ogc")},
-            {"rel": "service-desc", "type": "application/vnd.oai.openapi+json;version=3.0", "title": "the API definition", "href": format!("{base}/api/v1/openapi.json")},
+            {"rel": "service-desc", "type": OPENAPI_31, "title": "the API definition (OpenAPI 3.1)", "href": format!("{base}/api/v1/openapi.json")},
+            {"rel": "service-desc", "type": OPENAPI_30, "title": "the API definition (OpenAPI 3.0)", "href": format!("{base}/api/v1/openapi-3.0.json")},
             {"rel": "service-doc", "type": "text/html", "title": "the API documentation", "href": format!("{base}/api/docs")},
             {"rel": "conformance", "type": JSON, "title": "conformance classes", "href": format!("{base}/ogc/conformance")},
             {"rel": "data", "type": JSON, "title": "collections", "href": format!("{base}/ogc/collections")},

@@ -25,14 +25,17 @@ pub fn router() -> OpenApiRouter<ServerState> {
         .routes(routes!(readyz))
         .routes(routes!(metrics))
         .routes(routes!(openapi_json))
+        .routes(routes!(openapi_30_json))
         .routes(routes!(api_docs))
 }
 
 /// The rendered API description, built once from the routes.
 #[derive(Debug, Clone)]
 pub struct Docs {
-    /// `openapi.json`.
+    /// `openapi.json` (OpenAPI 3.1).
     pub json: Arc<[u8]>,
+    /// `openapi-3.0.json`: the same document in OpenAPI 3.0 (see [`crate::oas30`]).
+    pub json30: Arc<[u8]>,
     /// The API page.
     pub html: Arc<str>,
 }
@@ -178,6 +181,21 @@ async fn openapi_json(Extension(docs): Extension<Docs>) -> Response {
             HeaderValue::from_static("application/json"),
         )],
         docs.json.to_vec(),
+    )
+        .into_response()
+}
+
+#[utoipa::path(get, path = "/api/v1/openapi-3.0.json", tag = "operations", summary = "This document in OpenAPI 3.0",
+    description = "The same API rewritten to OpenAPI 3.0.3 (nullable instead of null types) for clients that read only 3.0, such as OGC API Features clients (the `oas30` conformance class).",
+    responses((status = 200, description = "OpenAPI 3.0.3", body = Object)))]
+async fn openapi_30_json(Extension(docs): Extension<Docs>) -> Response {
+    (
+        StatusCode::OK,
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        docs.json30.to_vec(),
     )
         .into_response()
 }

@@ -20,6 +20,40 @@ fn local(href: &str) -> String {
     rest[rest.find('/').unwrap()..].to_owned()
 }
 
+/// Each `service-desc` link's media type names the OpenAPI version of the document it points
+/// to, and the `oas30` conformance class is declared only with a 3.0 document linked.
+#[tokio::test]
+async fn service_desc_versions_agree_with_documents_and_conformance() {
+    let t = setup().await;
+    let v = t.get("/ogc").await.json();
+    let mut versions = Vec::new();
+    for l in v["links"].as_array().unwrap() {
+        if l["rel"] != "service-desc" {
+            continue;
+        }
+        let ty = l["type"].as_str().unwrap();
+        let declared = ty
+            .strip_prefix("application/vnd.oai.openapi+json;version=")
+            .unwrap_or_else(|| panic!("not an OpenAPI JSON media type: {ty}"));
+        let doc = t.get(&local(l["href"].as_str().unwrap())).await.json();
+        let actual = doc["openapi"].as_str().unwrap();
+        assert!(
+            actual.starts_with(&format!("{declared}.")),
+            "link says {declared}, {} is {actual}",
+            l["href"]
+        );
+        versions.push(declared.to_owned());
+    }
+    assert!(versions.iter().any(|x| x == "3.1"), "{versions:?}");
+    let c = t.get("/ogc/conformance").await.json();
+    let oas30 = c["conformsTo"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|x| x.as_str().unwrap().ends_with("/conf/oas30"));
+    assert_eq!(oas30, versions.iter().any(|x| x == "3.0"), "{c}");
+}
+
 #[tokio::test]
 async fn landing_conformance_and_collections() {
     let t = setup().await;
@@ -42,7 +76,7 @@ async fn landing_conformance_and_collections() {
     );
     assert_eq!(
         link(&v, "service-desc").unwrap()["type"],
-        "application/vnd.oai.openapi+json;version=3.0"
+        "application/vnd.oai.openapi+json;version=3.1"
     );
     // Every link of the landing page resolves.
     for l in v["links"].as_array().unwrap() {
