@@ -55,7 +55,7 @@ pub struct RouteRequest {
     /// Where routes end: `"start"` (default, back to the office), `"last"` (at the last stop) or
     /// `[lon, lat]` in the request's `crs`.
     #[serde(default)]
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<RouteEndIn>)]
     pub end: Option<Value>,
     /// Minutes on site per category code (e.g. `{"garbage": 15}`), overriding the category
     /// table's `service_minutes`; 0 to 480.
@@ -64,6 +64,40 @@ pub struct RouteRequest {
     /// Seed of the solver: the same request and seed give the same routes.
     #[serde(default)]
     pub seed: u64,
+}
+
+/// Where routes end, as the API documents `RouteRequest.end` (the field is read by
+/// `parse_end`, whose errors name `end`; this type gives the document its schema).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(untagged)]
+#[allow(
+    dead_code,
+    reason = "the schema of `end`; requests are read by parse_end"
+)]
+pub enum RouteEndIn {
+    /// `"start"` (back to the office) or `"last"` (at the last stop).
+    Named(RouteEndName),
+    /// `[lon, lat]` in the request's `crs`.
+    At(EndPosition),
+}
+
+/// `[lon, lat]`: two numbers.
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(min_items = 2, max_items = 2)]
+#[allow(
+    dead_code,
+    reason = "the schema of `end`; requests are read by parse_end"
+)]
+pub struct EndPosition([f64; 2]);
+
+/// The named ends of a route.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum RouteEndName {
+    /// Back to the start (the street office).
+    Start,
+    /// At the last stop.
+    Last,
 }
 
 fn one() -> usize {
@@ -93,6 +127,7 @@ pub struct RouteFilter {
 /// printable sheet); `crs` of `start`, `end` and of the coordinates in the answer.
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct RouteParams {
     /// `json` (default), `gpx`, `svg` or `html`.
     pub format: Option<String>,
