@@ -104,10 +104,12 @@ pub fn app(app: App) -> Router {
     };
     let (router, doc) = routes().split_for_parts();
     let json = doc.to_json().unwrap_or_else(|_| "{}".to_owned());
-    let value: serde_json::Value = serde_json::from_str(&json).unwrap_or_default();
+    let mut value: serde_json::Value = serde_json::from_str(&json).unwrap_or_default();
+    ogc::document_limits(&mut value, &state.app.config().limits);
+    let json = serde_json::to_vec(&value).unwrap_or_default();
     let json30 = serde_json::to_vec(&oas30::downgrade(&value)).unwrap_or_default();
     let docs = ops::Docs {
-        json: Arc::from(json.into_bytes()),
+        json: Arc::from(json),
         json30: Arc::from(json30),
         html: Arc::from(docs::render(&value)),
     };

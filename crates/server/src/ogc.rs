@@ -83,6 +83,22 @@ pub fn without_trailing_slash(uri: &axum::http::Uri) -> Option<String> {
     })
 }
 
+/// Writes the configured page sizes into the items `limit` parameter of the served document
+/// (the declarations carry the defaults), so a client such as GDAL asks for the largest page
+/// this server gives.
+pub fn document_limits(doc: &mut Value, limits: &civmap_app::config::Limits) {
+    let Some(params) = doc
+        .pointer_mut("/paths/~1ogc~1collections~1{collectionId}~1items/get/parameters")
+        .and_then(Value::as_array_mut)
+    else {
+        return;
+    };
+    for p in params.iter_mut().filter(|p| p["name"] == "limit") {
+        p["schema"]["maximum"] = json!(limits.page_max);
+        p["schema"]["default"] = json!(limits.page_default);
+    }
+}
+
 fn check_f(f: Option<&str>) -> Result<(), ApiError> {
     match f {
         None | Some("json" | "geojson") => Ok(()),
@@ -335,7 +351,9 @@ async fn collection(
 pub struct ItemsParams {
     /// `minLon,minLat,maxLon,maxLat` in CRS84 (WGS-84 lon/lat).
     pub bbox: Option<String>,
-    /// Page size; values above the maximum (`limits.page_max`) are reduced to it.
+    /// Page size, at least 1; values above the maximum (`limits.page_max`, 1000 unless
+    /// configured) are reduced to it, as OGC API Features asks.
+    #[param(minimum = 1, maximum = 1000, default = 100)]
     pub limit: Option<usize>,
     /// An instant or an interval (`start/end`, either end `..` or empty) on the report time.
     /// Zones and points of interest have no time: the parameter does not filter them.
@@ -377,10 +395,11 @@ async fn items(
     check_f(q.f.as_deref())?;
     let c = Coll::parse(&cid)?;
     let limits = &state.config().limits;
-    let limit = q
-        .limit
-        .unwrap_or(limits.page_default)
-        .clamp(1, limits.page_max);
+    let limit = match q.limit {
+        Some(0) => return Err(ApiError::bad_param("limit", "0 is below the minimum, 1")),
+        Some(n) => n.min(limits.page_max),
+        None => limits.page_default,
+    };
     let offset = q.offset.unwrap_or(0);
     if offset > 1_000_000 {
         return Err(ApiError::bad_param(

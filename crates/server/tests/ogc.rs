@@ -7,7 +7,7 @@ mod common;
 use std::collections::BTreeSet;
 
 use axum::http::{Method, StatusCode};
-use common::{OFFICE_TOKEN, enc, setup};
+use common::{OFFICE_TOKEN, enc, setup, setup_with};
 use serde_json::{Value, json};
 
 fn link<'a>(v: &'a Value, rel: &str) -> Option<&'a Value> {
@@ -281,5 +281,58 @@ async fn zones_and_pois_collections() {
     assert_eq!(
         c["extent"]["spatial"]["bbox"][0],
         json!([121.49, 31.27, 121.51, 31.29])
+    );
+}
+
+/// `limit` as OGC API Features asks: minimum 1 (`limit=0` is a 400), with the server's
+/// maximum and default in the served schema, so a client asks for large pages.
+#[tokio::test]
+async fn items_limit_has_a_minimum_maximum_and_default() {
+    let t = setup_with(|c| {
+        c.limits.page_max = 300;
+        c.limits.page_default = 30;
+    })
+    .await;
+    t.report(121.49, 31.27, "garbage").await;
+    t.report(121.50, 31.27, "garbage").await;
+    let r = t.get("/ogc/collections/problems/items?limit=0").await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text());
+    assert_eq!(r.error().1.as_deref(), Some("limit"));
+    let r = t
+        .get("/ogc/collections/problems/items?limit=1")
+        .await
+        .json();
+    assert_eq!(r["numberReturned"], 1);
+    let doc = t.get("/api/v1/openapi.json").await.json();
+    let params = doc["paths"]["/ogc/collections/{collectionId}/items"]["get"]["parameters"]
+        .as_array()
+        .unwrap();
+    let limit = params.iter().find(|p| p["name"] == "limit").unwrap();
+    assert_eq!(limit["schema"]["minimum"], 1, "{limit}");
+    assert_eq!(limit["schema"]["maximum"], 300, "{limit}");
+    assert_eq!(limit["schema"]["default"], 30, "{limit}");
+    // The checked-in document carries the defaults of the configuration.
+    let d = civmap_app::config::Limits::default();
+    let static_doc: Value =
+        serde_json::from_str(&civmap_server::openapi().to_json().unwrap()).unwrap();
+    let s = static_doc["paths"]["/ogc/collections/{collectionId}/items"]["get"]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "limit")
+        .unwrap()["schema"]
+        .clone();
+    assert_eq!(
+        (
+            s["minimum"].as_u64(),
+            s["maximum"].as_u64(),
+            s["default"].as_u64()
+        ),
+        (
+            Some(1),
+            Some(d.page_max as u64),
+            Some(d.page_default as u64)
+        ),
+        "{s}"
     );
 }
