@@ -203,7 +203,9 @@ pub struct Limits {
     pub page_max: usize,
     /// Page size when `limit` is not given.
     pub page_default: usize,
-    /// Most vertices in a `polygon` filter.
+    /// Most vertices in a `polygon` filter (5,000 by default: a street or district outline
+    /// drawn from OSM has a few thousand; `POST /api/v1/problems/search` carries them in a body
+    /// since they do not fit in a URL).
     pub polygon_vertices: usize,
     /// Largest `bbox` area for anonymous callers, square degrees (0.25 deg² ≈ 50 km × 50 km at
     /// 31°N, a whole city district and more).
@@ -235,7 +237,7 @@ impl Default for Limits {
             photo_bytes: 10 << 20,
             page_max: 1000,
             page_default: 100,
-            polygon_vertices: 1000,
+            polygon_vertices: 5000,
             anonymous_bbox_deg2: 0.25,
             radius_max_m: 50_000.0,
             filter_values: 64,

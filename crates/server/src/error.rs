@@ -55,6 +55,9 @@ pub enum ApiError {
     /// The body is larger than the configured limit (413).
     #[error("{0}")]
     PayloadTooLarge(String),
+    /// The request line is longer than the HTTP server reads (414); see [`crate::conn`].
+    #[error("{0}")]
+    UriTooLong(String),
     /// The body has a content type this endpoint does not read (415).
     #[error("{0}")]
     UnsupportedMediaType(String),
@@ -105,6 +108,7 @@ impl ApiError {
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UriTooLong(_) => StatusCode::URI_TOO_LONG,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::RateLimited { .. } | ApiError::LoginLocked { .. } => {
@@ -126,6 +130,7 @@ impl ApiError {
             ApiError::MethodNotAllowed(_) => "method_not_allowed",
             ApiError::Conflict { .. } => "conflict",
             ApiError::PayloadTooLarge(_) => "payload_too_large",
+            ApiError::UriTooLong(_) => "uri_too_long",
             ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
             ApiError::Invalid { .. } => "invalid",
             ApiError::RateLimited { .. } => "rate_limited",
@@ -204,7 +209,7 @@ pub struct ErrorDetail {
     /// The HTTP status, repeated for clients that only see the body.
     pub status: u16,
     /// Stable machine-readable code: `bad_request`, `unauthorized`, `forbidden`, `not_found`,
-    /// `conflict`, `payload_too_large`, `unsupported_media_type`, `invalid`, `rate_limited`,
+    /// `conflict`, `payload_too_large`, `uri_too_long`, `unsupported_media_type`, `invalid`, `rate_limited`,
     /// `unavailable`, `internal`.
     pub code: &'static str,
     /// One line for humans.

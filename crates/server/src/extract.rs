@@ -2,8 +2,9 @@
 //! body over the limit or a bad query parameter all get the one error shape.
 
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::path::ErrorKind;
+use axum::extract::rejection::{BytesRejection, PathRejection};
+use axum::extract::{FromRequest, FromRequestParts, Path, Request};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method};
@@ -110,6 +111,42 @@ pub(crate) async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result
             field: None,
         },
     })
+}
+
+/// Path parameters parsed with serde; a segment that is not UTF-8 once decoded (`%FF%FE`) or
+/// not of the expected type is a 400 in the common error shape naming the parameter (axum's
+/// own rejection is plain text).
+#[derive(Debug, Clone)]
+pub struct AppPath<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for AppPath<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Path(v)| AppPath(v))
+            .map_err(|e| path_error(&e))
+    }
+}
+
+/// A path rejection as a 400 naming the parameter (`path` when axum does not say which).
+#[must_use]
+pub fn path_error(e: &PathRejection) -> ApiError {
+    let key = match e {
+        PathRejection::FailedToDeserializePathParams(d) => match d.kind() {
+            ErrorKind::InvalidUtf8InPathParam { key }
+            | ErrorKind::ParseErrorAtKey { key, .. }
+            | ErrorKind::DeserializeError { key, .. } => Some(key.clone()),
+            _ => None,
+        },
+        _ => None,
+    };
+    ApiError::bad_param(key.unwrap_or_else(|| "path".to_owned()), e.body_text())
 }
 
 /// Query-string parameters parsed with serde; a bad value is a 400 naming the parameter.

@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod conn;
 pub mod cursor;
 pub mod docs;
 pub mod error;
@@ -23,12 +24,11 @@ pub mod tasks;
 pub mod tiles;
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{Method, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -218,12 +218,12 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let addr = listener.local_addr()?;
-    let app = app(state.clone());
+    let app = app(state.clone()).layer(middleware::map_request(remote_addr));
     tracing::info!("listening on http://{addr}");
     let st = state.clone();
     axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
+        conn::JsonErrorListener(listener),
+        app.into_make_service_with_connect_info::<conn::Remote>(),
     )
     .with_graceful_shutdown(async move {
         shutdown.await;
@@ -234,6 +234,16 @@ pub async fn serve(
     state.store().close().await;
     tracing::info!("stopped; the store's write queue is flushed");
     Ok(())
+}
+
+/// Hands the connection's remote address to the handlers as `ConnectInfo<SocketAddr>`.
+async fn remote_addr(mut req: Request) -> Request {
+    if let Some(ConnectInfo(conn::Remote(a))) =
+        req.extensions().get::<ConnectInfo<conn::Remote>>().copied()
+    {
+        req.extensions_mut().insert(ConnectInfo(a));
+    }
+    req
 }
 
 /// Completes on SIGTERM or Ctrl-C (SIGINT).

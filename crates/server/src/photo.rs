@@ -19,7 +19,7 @@ use utoipa_axum::routes;
 use crate::api::common::IdPath;
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::AppQuery;
+use crate::extract::{AppPath, AppQuery};
 use crate::state::ServerState;
 
 /// The photo routes.
@@ -95,7 +95,7 @@ pub struct PhotoParams {
 async fn get_photo(
     Caller { actor, .. }: Caller,
     State(state): State<App>,
-    axum::extract::Path(id): axum::extract::Path<String>,
+    AppPath(id): AppPath<String>,
     AppQuery(q): AppQuery<PhotoParams>,
 ) -> Result<Response, ApiError> {
     actor.require(STAFF, "see photos (they are shown to staff only)")?;

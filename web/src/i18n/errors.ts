@@ -21,6 +21,7 @@ export const ERROR_CODES = [
   'method_not_allowed',
   'conflict',
   'payload_too_large',
+  'uri_too_long',
   'unsupported_media_type',
   'invalid',
   'rate_limited',

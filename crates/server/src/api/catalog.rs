@@ -1,7 +1,6 @@
 //! `/api/v1/categories` and `/api/v1/assignments`: the category table, which chief owns which
 //! zone, and the coverage check.
 
-use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::Response;
 use civmap_app::App;
@@ -15,7 +14,7 @@ use uuid::Uuid;
 use super::common::{TwoIds, audit, parse_uuid};
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{AppJson, AppQuery};
+use crate::extract::{AppJson, AppPath, AppQuery};
 use crate::geojson;
 use crate::params;
 
@@ -83,7 +82,7 @@ pub async fn list_categories(
 pub async fn put_category(
     Caller { actor, .. }: Caller,
     axum::extract::State(state): axum::extract::State<App>,
-    Path(code): Path<String>,
+    AppPath(code): AppPath<String>,
     AppJson(body): AppJson<CategoryOut>,
 ) -> Result<axum::Json<CategoryOut>, ApiError> {
     actor.require(MANAGERS, "manage categories")?;

@@ -16,6 +16,7 @@ use crate::state::ServerState;
 pub fn router() -> OpenApiRouter<ServerState> {
     OpenApiRouter::new()
         .routes(routes!(problems::list_problems, problems::create_problem))
+        .routes(routes!(problems::search_problems))
         .routes(routes!(problems::get_problem, problems::edit_problem))
         .routes(routes!(problems::history))
         .routes(routes!(problems::dispatch))

@@ -15,6 +15,7 @@ use civmap_domain::{
 use civmap_geodata::crs::Crs;
 use civmap_index::{Filter, StatusSet};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
@@ -284,10 +285,101 @@ pub async fn list_problems(
     axum::extract::State(state): axum::extract::State<App>,
     AppQuery(q): AppQuery<ListParams>,
 ) -> Result<Response, ApiError> {
-    let req = q.parse(&state, &actor)?;
-    let scope = state.scope(&actor);
+    let base = base_url(&state, &headers);
+    list_answer(&state, &actor, &q, Some(&base))
+}
+
+/// The body of `POST /api/v1/problems/search`: the filters of `GET /api/v1/problems`, with the
+/// polygon as GeoJSON (an object) or as text, so polygons too long for a URL can be sent.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SearchBody {
+    /// `minLon,minLat,maxLon,maxLat`, degrees.
+    pub bbox: Option<String>,
+    /// `lon,lat,metres`.
+    pub radius: Option<String>,
+    /// A GeoJSON Polygon/MultiPolygon (or Feature) object, or the text of one, or WKT. At most
+    /// `limits.polygon_vertices` vertices.
+    #[schema(value_type = Option<Object>)]
+    pub polygon: Option<Value>,
+    /// A zone id.
+    pub zone: Option<String>,
+    /// Category codes, comma-separated.
+    pub category: Option<String>,
+    /// Statuses, comma-separated; `open` for every open one.
+    pub status: Option<String>,
+    /// Lowest severity.
+    pub severity_min: Option<String>,
+    /// Reported at or after (RFC 3339 or a date).
+    pub from: Option<String>,
+    /// Reported at or before (RFC 3339 or a date).
+    pub to: Option<String>,
+    /// Page size, 1..=`limits.page_max`.
+    pub limit: Option<usize>,
+    /// The `next` value of the previous page (send the same body with it).
+    pub cursor: Option<String>,
+    /// CRS of the coordinates in the filters and in the response.
+    pub crs: Option<String>,
+    /// Only these properties, comma-separated.
+    pub properties: Option<String>,
+}
+
+impl SearchBody {
+    fn into_params(self) -> ListParams {
+        ListParams {
+            bbox: self.bbox,
+            radius: self.radius,
+            polygon: self.polygon.map(|p| match p {
+                Value::String(s) => s,
+                other => other.to_string(),
+            }),
+            zone: self.zone,
+            category: self.category,
+            status: self.status,
+            severity_min: self.severity_min,
+            from: self.from,
+            to: self.to,
+            limit: self.limit,
+            cursor: self.cursor,
+            crs: self.crs,
+            properties: self.properties,
+        }
+    }
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/problems/search",
+    tag = "problems",
+    summary = "List problems, filters in the body",
+    description = "The same answer as `GET /api/v1/problems` with the filters sent as a JSON body, for polygons of thousands of vertices that do not fit in a URL. The next page: the same body with `cursor` set to the answer's `next` (there is no `next` link).",
+    request_body(content = SearchBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "A page of problems", body = crate::render::ProblemCollectionDoc, content_type = "application/geo+json"),
+        (status = 400, description = "A malformed filter", body = ErrorBody),
+        (status = 422, description = "A filter over a limit (bbox area, polygon vertices)", body = ErrorBody),
+    )
+)]
+pub async fn search_problems(
+    Caller { actor, .. }: Caller,
+    axum::extract::State(state): axum::extract::State<App>,
+    AppJson(body): AppJson<SearchBody>,
+) -> Result<Response, ApiError> {
+    list_answer(&state, &actor, &body.into_params(), None)
+}
+
+/// A page of problems for the filters `q`; with `base`, the answer's `next` link repeats the
+/// filters in a `GET /api/v1/problems` URL.
+fn list_answer(
+    state: &App,
+    actor: &Actor,
+    q: &ListParams,
+    base: Option<&str>,
+) -> Result<Response, ApiError> {
+    let req = q.parse(state, actor)?;
+    let scope = state.scope(actor);
     let page = state.query_scoped(&scope, &req.spatial, &req.filter, req.after, req.limit)?;
-    let next_link = page.next_after.map(|after| {
+    let next_link = page.next_after.zip(base).map(|(after, base)| {
         let mut pairs = form_urlencoded::Serializer::new(String::new());
         let mut add = |k: &str, v: &Option<String>| {
             if let Some(v) = v {
@@ -307,17 +399,13 @@ pub async fn list_problems(
         add("properties", &q.properties);
         pairs.append_pair("limit", &req.limit.to_string());
         pairs.append_pair("cursor", &encode_cursor(after));
-        format!(
-            "{}/api/v1/problems?{}",
-            base_url(&state, &headers),
-            pairs.finish()
-        )
+        format!("{base}/api/v1/problems?{}", pairs.finish())
     });
     let table = state.categories();
     let g = state.problems();
     let v = View {
         props: req.props,
-        ..view(&table, req.crs, &actor)
+        ..view(&table, req.crs, actor)
     };
     let body = geojson::problem_collection(
         &g.map,
