@@ -288,7 +288,8 @@ pub struct SkipGroup {
     pub reason: SkipReason,
     /// How many records.
     pub count: usize,
-    /// The first few: CSV line numbers (1-based, header = line 1) or GeoJSON feature indexes.
+    /// The first few: CSV row numbers (header = row 1, whatever the line endings) or GeoJSON
+    /// feature indexes.
     pub examples: Vec<u64>,
 }
 
@@ -396,7 +397,7 @@ pub struct ProblemRecord {
     pub description: String,
     /// Report time, if the mapping has a time column and the row a value.
     pub reported_at: Option<DateTime<Utc>>,
-    /// CSV line (1-based) or GeoJSON feature index it came from.
+    /// CSV row (header = row 1) or GeoJSON feature index it came from.
     pub origin: u64,
 }
 
@@ -496,9 +497,16 @@ fn to_wgs84(crs: Crs, lon: f64, lat: f64) -> Result<LonLat, SkipReason> {
     LonLat::new(x, y).map_err(|_| SkipReason::OutOfRange)
 }
 
+/// The row number of a record as a spreadsheet shows it: the header is row 1, the first data
+/// row 2. Counted in records, not in line breaks, so a file saved with CRLF (Excel's default)
+/// or with a line break inside a quoted field numbers its rows as the same file with LF does
+/// (the csv crate's `line()` counts a CRLF file's rows one short).
+fn csv_row(p: &csv::Position) -> u64 {
+    p.record() + 1
+}
+
 fn csv_position(rdr: &csv::Reader<impl Read>, e: &csv::Error) -> u64 {
-    e.position()
-        .map_or_else(|| rdr.position().line(), csv::Position::line)
+    csv_row(e.position().unwrap_or_else(|| rdr.position()))
 }
 
 fn csv_error(e: &csv::Error, line: u64) -> ImportError {
@@ -549,7 +557,8 @@ fn csv_reader<R: Read>(input: R) -> csv::Reader<R> {
         .from_reader(input)
 }
 
-/// Iterates the data rows, each with its 1-based line number; stops at the first malformed row.
+/// Iterates the data rows, each with its row number ([`csv_row`]); stops at the first malformed
+/// row.
 fn for_each_csv_row(
     rdr: &mut csv::Reader<impl Read>,
     mut f: impl FnMut(&csv::StringRecord, u64),
@@ -558,7 +567,7 @@ fn for_each_csv_row(
     loop {
         match rdr.read_record(&mut record) {
             Ok(true) => {
-                let line = record.position().map_or(0, csv::Position::line);
+                let line = record.position().map_or(0, csv_row);
                 f(&record, line);
             }
             Ok(false) => return Ok(()),
@@ -1272,6 +1281,32 @@ time_format = "%Y/%m/%d %H:%M"
             vec![11],
             "line numbers count the header as line 1"
         );
+    }
+
+    /// Excel saves CSV with CRLF: the rows are numbered as in the LF file, for records, skips
+    /// and errors, also with a line break inside a quoted field.
+    #[test]
+    fn crlf_files_number_rows_like_lf_files() {
+        let lf = "id,x,y,type,sub,note,when\n\
+            1,121.5,31.28,parking,hydrant,\"two\nlines\",\n\
+            2,,,trash,,,\n\
+            3,121.5,31.28,trash,,,\n\
+            3,121.5,31.28,trash,,,\n";
+        let crlf = lf.replace('\n', "\r\n");
+        let numbers = |text: &str| {
+            let (recs, rep) = problems_from_csv(text.as_bytes(), &mapping(), &table()).unwrap();
+            let origins: Vec<u64> = recs.iter().map(|r| r.origin).collect();
+            let skips: Vec<Vec<u64>> = rep.skipped.iter().map(|g| g.examples.clone()).collect();
+            (origins, skips)
+        };
+        let (origins, skips) = numbers(lf);
+        assert_eq!(origins, [2, 4]);
+        assert_eq!(numbers(&crlf), (origins, skips));
+        let bad = "id,x,y,type,sub,note,when\n1,121.5,31.28,parking,,,\n2,121.5,31.28\n";
+        for text in [bad.to_owned(), bad.replace('\n', "\r\n")] {
+            let err = problems_from_csv(text.as_bytes(), &mapping(), &table()).unwrap_err();
+            assert!(matches!(err, ImportError::Csv { line: 3, .. }), "{err}");
+        }
     }
 
     #[test]

