@@ -20,9 +20,23 @@ pub struct Actor {
     pub authenticated: bool,
     /// The peer address, when known (the rate limiter's key).
     pub ip: Option<IpAddr>,
+    /// The name of the static configuration token acting (`[[api_tokens]]`), if one is: the
+    /// identity of a token that acts for no account (four eyes compare identities).
+    pub token: Option<String>,
 }
 
 impl Actor {
+    /// Who this is, for rules that need two different people (four eyes): the account when
+    /// there is one, else the static token's name; `None` for the system and anonymous callers.
+    #[must_use]
+    pub fn identity(&self) -> Option<String> {
+        match (&self.user, &self.token) {
+            (Some(u), _) => Some(format!("user:{u}")),
+            (None, Some(t)) => Some(format!("token:{t}")),
+            (None, None) => None,
+        }
+    }
+
     /// The actor of automatic steps (dispatch, escalation): sees everything, recorded as
     /// nobody.
     #[must_use]
@@ -32,6 +46,7 @@ impl Actor {
             role: Role::Admin,
             authenticated: true,
             ip: None,
+            token: None,
         }
     }
 
@@ -112,6 +127,7 @@ mod tests {
             role,
             authenticated,
             ip: None,
+            token: None,
         }
     }
 

@@ -15,7 +15,7 @@ use crate::actor::Actor;
 use crate::app::App;
 use crate::error::ServiceError;
 use crate::time::now_ms;
-use crate::workflow::evidence::{check_rectification, check_rejection};
+use crate::workflow::evidence::{TOKEN_KEY, check_rectification, check_rejection};
 
 /// Longest note of a step or a report, characters.
 pub const MAX_NOTE_CHARS: usize = 2000;
@@ -232,6 +232,10 @@ impl App {
         let mut data = Map::new();
         data.insert("from".into(), current.status.as_str().into());
         data.insert("to".into(), next.status.as_str().into());
+        if let (None, Some(token)) = (actor.user, &actor.token) {
+            // A static token acting for no account: its name is its identity in the log.
+            data.insert(TOKEN_KEY.into(), token.clone().into());
+        }
         self.step_rules(action, &details, actor, &mut next, now, &mut data)
             .await?;
         let note = check_note(&details.note)?;

@@ -75,6 +75,7 @@ fn staff() -> Actor {
         role: Role::StreetOffice,
         authenticated: true,
         ip: None,
+        token: None,
     }
 }
 

@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::missing_panics_doc)]
 
 use chrono::{Duration, Utc};
-use civmap_app::config::Config;
+use civmap_app::config::{ApiToken, Config};
 use civmap_app::problems::{ReportDetails, TransitionDetails};
 use civmap_app::reports::assessment::GroupBy;
 use civmap_app::workflow::lookback::Reinspection;
@@ -74,6 +74,7 @@ async fn person(store: &Store, name: &str, role: Role, street: Option<&str>) -> 
         role,
         authenticated: true,
         ip: None,
+        token: None,
     }
 }
 
@@ -134,6 +135,7 @@ fn anonymous() -> Actor {
         role: Role::Public,
         authenticated: false,
         ip: None,
+        token: None,
     }
 }
 
@@ -223,6 +225,7 @@ async fn steps_the_status_does_not_allow_and_stale_versions_are_conflicts() {
         role: Role::Admin,
         authenticated: true,
         ip: None,
+        token: None,
     };
     let p = report(&w, 0.01).await;
     assert_eq!(p.status, Status::Reported);
@@ -278,6 +281,49 @@ async fn the_one_who_fixed_it_may_not_verify_it() {
     let p = w
         .app
         .transition(p.id, Action::Verify, p.version, note(""), &w.office)
+        .await
+        .unwrap();
+    assert_eq!(p.status, Status::Closed);
+}
+
+/// Four eyes between identities of any kind: a static `[[api_tokens]]` token acting for no
+/// account may not verify its own fix; another token, or a person, may.
+#[tokio::test]
+async fn a_static_token_may_not_verify_its_own_fix() {
+    let w = world(|c| {
+        for name in ["hotline-bot", "inspector-bot"] {
+            c.api_tokens.push(ApiToken {
+                token: format!("{name}-secret-0123456789"),
+                role: Role::StreetOffice,
+                user: None,
+                name: name.into(),
+            });
+        }
+    })
+    .await;
+    let bot = |name: &str| {
+        w.app
+            .static_token(&format!("{name}-secret-0123456789"), None)
+            .unwrap()
+            .actor
+    };
+    let (fixer, other) = (bot("hotline-bot"), bot("inspector-bot"));
+    assert_eq!(fixer.user, None);
+    let p = report(&w, 0.002).await;
+    let p = w
+        .app
+        .transition(p.id, Action::Rectify, p.version, note("已清理"), &fixer)
+        .await
+        .unwrap();
+    let e = w
+        .app
+        .transition(p.id, Action::Verify, p.version, note(""), &fixer)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, ServiceError::Forbidden(_)), "{e:?}");
+    let p = w
+        .app
+        .transition(p.id, Action::Verify, p.version, note(""), &other)
         .await
         .unwrap();
     assert_eq!(p.status, Status::Closed);

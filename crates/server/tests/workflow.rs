@@ -295,6 +295,7 @@ async fn the_whole_life_of_a_problem() {
         role: Role::RoadChief,
         authenticated: true,
         ip: None,
+        token: None,
     };
     let scope = t.state.scope(&lu_actor);
     let now = Utc::now();
@@ -322,6 +323,7 @@ async fn the_whole_life_of_a_problem() {
         role: Role::Admin,
         authenticated: true,
         ip: None,
+        token: None,
     };
     let reloaded = restarted.reinspections_due(&restarted.scope(&all), now + Duration::days(8));
     assert_eq!(reloaded, due);

@@ -92,6 +92,7 @@ impl App {
             role: self.config().anonymous_role,
             authenticated: false,
             ip,
+            token: None,
         }
     }
 
@@ -110,14 +111,21 @@ impl App {
     pub fn static_token(&self, token: &str, ip: Option<IpAddr>) -> Option<Identity> {
         // Compare against every token so the time taken does not depend on which one matched.
         let mut found = None;
-        for t in &self.config().api_tokens {
+        for (i, t) in self.config().api_tokens.iter().enumerate() {
             if secret_eq(&t.token, token) && found.is_none() {
+                // Its identity: the label, or its place in the configuration without one.
+                let name = if t.name.is_empty() {
+                    format!("#{}", i + 1)
+                } else {
+                    t.name.clone()
+                };
                 found = Some(Identity {
                     actor: Actor {
                         user: t.user,
                         role: t.role,
                         authenticated: true,
                         ip,
+                        token: Some(name),
                     },
                     credential: Credential::Config {
                         name: t.name.clone(),
@@ -185,6 +193,7 @@ impl App {
                 role: user.role,
                 authenticated: true,
                 ip,
+                token: None,
             },
             credential,
             user: Some(user),
@@ -255,6 +264,7 @@ impl App {
                     role: user.role,
                     authenticated: true,
                     ip,
+                    token: None,
                 },
                 credential: Credential::Cookie {
                     token_hash: hash,

@@ -2,7 +2,7 @@
 //! default) an after photo; a rejection needs its reason; a verification must come from
 //! someone other than the one who rectified (four eyes).
 
-use civmap_domain::{EventKind, ProblemId};
+use civmap_domain::{Event, EventKind, ProblemId};
 
 use crate::actor::Actor;
 use crate::app::App;
@@ -41,14 +41,33 @@ pub fn check_rejection(note: &str) -> Result<(), ServiceError> {
     Ok(())
 }
 
+/// The key of an event's `data` naming the static token that took the step when it acts for
+/// no account (the event's `actor` is then empty).
+pub const TOKEN_KEY: &str = "token";
+
+/// Who took the step of `e`, in the terms of [`Actor::identity`]: the account, else the static
+/// token named in the event's data; `None` for the system.
+#[must_use]
+pub fn event_identity(e: &Event) -> Option<String> {
+    match e.actor {
+        Some(u) => Some(format!("user:{u}")),
+        None => e
+            .data
+            .get(TOKEN_KEY)
+            .and_then(serde_json::Value::as_str)
+            .map(|t| format!("token:{t}")),
+    }
+}
+
 impl App {
-    /// `Forbidden` when `actor` is the one who rectified the problem last.
+    /// `Forbidden` when `actor` is the one who rectified the problem last: the same account,
+    /// or the same static token (one acting for no account has its name as identity).
     pub(crate) async fn check_four_eyes(
         &self,
         id: ProblemId,
         actor: &Actor,
     ) -> Result<(), ServiceError> {
-        let Some(user) = actor.user else {
+        let Some(me) = actor.identity() else {
             return Ok(());
         };
         let events = self.store().events_for(id).await?;
@@ -56,8 +75,8 @@ impl App {
             .iter()
             .rev()
             .find(|e| e.kind == EventKind::Rectified)
-            .and_then(|e| e.actor);
-        if fixer == Some(user) {
+            .and_then(event_identity);
+        if fixer.as_deref() == Some(me.as_str()) {
             return Err(ServiceError::Forbidden(
                 "verification must be done by someone other than the one who rectified".into(),
             ));
