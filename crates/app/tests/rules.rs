@@ -505,3 +505,62 @@ async fn the_assessment_counts_what_happened_in_the_period() {
     assert_eq!((point.current.reported, point.current.closed), (2, 2));
     assert_eq!(point.name, "dianzhang (dianzhang)");
 }
+
+/// A problem verified, then reopened by a look-back (`came_back`, 回潮), has a new deadline; in
+/// the period of that deadline it is due but not closed on time (its old verification does not
+/// count) and its reopening counts under recurrence. Verified again in time, it is on time.
+#[tokio::test]
+async fn a_problem_that_came_back_is_not_closed_on_time_for_its_new_deadline() {
+    let w = world(|_| {}).await;
+    let p = closed(&w).await;
+    let back = w
+        .app
+        .reinspect(
+            p.id,
+            p.version,
+            Reinspection::CameBack,
+            String::new(),
+            Vec::new(),
+            &w.office,
+        )
+        .await
+        .unwrap();
+    let deadline = back.deadline.unwrap();
+    assert!(deadline > Utc::now(), "a new deadline");
+    let period = Period {
+        from: Utc::now() - Duration::days(1),
+        to: deadline + Duration::days(1),
+    };
+    let figures = |w: &World| {
+        let app = w.app.clone();
+        let office = w.office.clone();
+        async move {
+            let r = app
+                .assessment(&office, period, GroupBy::Street)
+                .await
+                .unwrap();
+            r.rows[0].current.clone()
+        }
+    };
+    let f = figures(&w).await;
+    assert_eq!((f.due, f.closed_on_time, f.recurred), (1, 0, 1), "{f:?}");
+    assert_eq!(f.on_time_rate, Some(0.0));
+    // Fixed and verified again before the new deadline: on time.
+    let back = w
+        .app
+        .transition(
+            back.id,
+            Action::Rectify,
+            back.version,
+            note("再次清理"),
+            &w.point_chief,
+        )
+        .await
+        .unwrap();
+    w.app
+        .transition(back.id, Action::Verify, back.version, note(""), &w.office)
+        .await
+        .unwrap();
+    let f = figures(&w).await;
+    assert_eq!((f.due, f.closed_on_time, f.recurred), (1, 1, 1), "{f:?}");
+}

@@ -6,8 +6,13 @@
 //! - `reported`: problems reported in the period (merged duplicates not counted);
 //! - `closed`: verifications in the period (核查结案);
 //! - `due`: problems whose deadline falls in the period; `closed_on_time`: those of them
-//!   verified no later than their deadline. `on_time_rate = closed_on_time / due`: divided by
-//!   the cases *due*, as China's urban-management assessment standard counts the 按期结案率;
+//!   closed at their deadline, i.e. whose last verification, reopening or merge at or before
+//!   the deadline is a verification. `on_time_rate = closed_on_time / due`: divided by the
+//!   cases *due*, as China's urban-management assessment standard counts the 按期结案率.
+//!   A problem verified, then reopened (a look-back that found it `came_back`, 回潮, or a
+//!   recurrence) gets a new deadline; its earlier verification does not make it closed on time
+//!   for that deadline: unless verified again by then it is not closed on time, and its
+//!   reopening counts under `recurred` in the period it happened;
 //! - `rectified`, `rejected`: rectifications and rejections in the period;
 //!   `rework_rate = rejected / rectified` (返工率: the share of fixes sent back);
 //! - `recurred`: closed problems reopened in the period plus new reports in the period linked
@@ -68,11 +73,24 @@ impl Case {
     /// Whether the problem was closed at `t`: its last verification, recurrence or merge
     /// before `t` was a verification (a merged duplicate is not open either).
     fn closed_at(&self, t: DateTime<Utc>) -> bool {
+        self.last_closing_step(|at| at < t)
+    }
+
+    /// Whether the problem was closed on time for `deadline`: as [`Case::closed_at`], with a
+    /// verification at the deadline itself in time. A verification followed by a reopening
+    /// before the deadline does not count.
+    fn closed_by(&self, deadline: DateTime<Utc>) -> bool {
+        self.last_closing_step(|at| at <= deadline)
+    }
+
+    /// Whether the last verification, recurrence or merge at an instant `within` accepts was
+    /// a verification or a merge.
+    fn last_closing_step(&self, within: impl Fn(DateTime<Utc>) -> bool) -> bool {
         self.steps
             .iter()
             .rev()
             .find(|(k, at)| {
-                *at < t
+                within(*at)
                     && matches!(
                         k,
                         EventKind::Verified | EventKind::Recurred | EventKind::Merged
@@ -100,10 +118,7 @@ pub fn figures<'a>(cases: impl IntoIterator<Item = &'a Case>, period: Period) ->
             && !merged
         {
             f.due += 1;
-            if c.steps
-                .iter()
-                .any(|(k, at)| *k == EventKind::Verified && *at <= d)
-            {
+            if c.closed_by(d) {
                 f.closed_on_time += 1;
             }
         }
