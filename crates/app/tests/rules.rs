@@ -564,3 +564,41 @@ async fn a_problem_that_came_back_is_not_closed_on_time_for_its_new_deadline() {
     let f = figures(&w).await;
     assert_eq!((f.due, f.closed_on_time, f.recurred), (1, 1, 1), "{f:?}");
 }
+
+/// The inbox pages its lists instead of cutting them: 205 tasks are counted, the first answer
+/// holds 200, and the pages after it hold the rest, each once, in the same order.
+#[tokio::test]
+async fn inbox_lists_are_paged_not_cut() {
+    use civmap_app::reports::inbox::{INBOX_PAGE, InboxKind};
+    // The reports are anonymous: let them all through the rate limiter.
+    let w = world(|c| c.limits.anonymous_write_burst = 1000).await;
+    for _ in 0..INBOX_PAGE + 5 {
+        report(&w, 0.0).await;
+    }
+    let now = Utc::now();
+    let first = w.app.inbox(&w.point_chief, now).tasks;
+    assert_eq!(
+        (first.count, first.items.len()),
+        (INBOX_PAGE + 5, INBOX_PAGE)
+    );
+    assert_eq!(first.next_offset(), Some(INBOX_PAGE));
+    let mut seen: Vec<civmap_domain::ProblemId> = first.items.iter().map(|i| i.id).collect();
+    let mut offset = first.next_offset();
+    while let Some(o) = offset {
+        let page = w
+            .app
+            .inbox_page(&w.point_chief, now, InboxKind::Tasks, o, 2);
+        assert!(page.items.len() <= 2);
+        seen.extend(page.items.iter().map(|i| i.id));
+        offset = page.next_offset();
+    }
+    let whole = w
+        .app
+        .inbox_page(&w.point_chief, now, InboxKind::Tasks, 0, 1000);
+    assert_eq!(whole.next_offset(), None);
+    assert_eq!(
+        seen,
+        whole.items.iter().map(|i| i.id).collect::<Vec<_>>(),
+        "every task once, in order"
+    );
+}

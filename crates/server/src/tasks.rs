@@ -16,7 +16,7 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use civmap_app::App;
 use civmap_app::actor::{STAFF, roles_for};
 use civmap_app::reports::assessment::{self as report, GroupBy};
-use civmap_app::reports::inbox as inbox_rows;
+use civmap_app::reports::inbox::{self as inbox_rows, InboxKind};
 use civmap_app::time::{day_start, rfc3339};
 use civmap_app::workflow::lookback::Reinspection;
 use civmap_domain::assessment::Figures;
@@ -30,13 +30,14 @@ use uuid::Uuid;
 use crate::api::common::{CrsParam, IdPath, feature_response};
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{AppJson, AppQuery};
+use crate::extract::{AppJson, AppPath, AppQuery};
 use crate::state::ServerState;
 
 /// The routes of this module with their OpenAPI declarations.
 pub fn router() -> OpenApiRouter<ServerState> {
     OpenApiRouter::new()
         .routes(routes!(inbox))
+        .routes(routes!(inbox_list))
         .routes(routes!(my_reports))
         .routes(routes!(stream))
         .routes(routes!(reinspect))
@@ -73,11 +74,14 @@ pub struct InboxItem {
     pub due_at: Option<String>,
 }
 
-/// A list of the inbox: the first items and how many there are.
+/// A page of an inbox list: its items, how many the list holds, and the next page.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct InboxList {
     pub count: usize,
     pub items: Vec<InboxItem>,
+    /// The next page of this list (`/api/v1/me/inbox/{list}?offset=..&limit=..`), when more
+    /// items follow.
+    pub next: Option<String>,
 }
 
 /// What is waiting for the caller.
@@ -120,11 +124,19 @@ impl From<inbox_rows::InboxItem> for InboxItem {
     }
 }
 
-impl From<inbox_rows::InboxList> for InboxList {
-    fn from(l: inbox_rows::InboxList) -> Self {
+impl InboxList {
+    /// The page `l` of the list `kind`; pages of `limit` items follow.
+    fn of(kind: InboxKind, l: inbox_rows::InboxList, limit: usize) -> Self {
+        let next = l.next_offset().map(|o| {
+            format!(
+                "/api/v1/me/inbox/{}?offset={o}&limit={limit}",
+                kind.as_str()
+            )
+        });
         Self {
             count: l.count,
             items: l.items.into_iter().map(InboxItem::from).collect(),
+            next,
         }
     }
 }
@@ -134,7 +146,7 @@ impl From<inbox_rows::InboxList> for InboxList {
     path = "/api/v1/me/inbox",
     tag = "workflow",
     summary = "My inbox: tasks, rework, re-inspections due, escalations, fixes to verify",
-    description = "What waits for the signed-in user. Lists hold at most 200 items each; `count` is complete. A static token acting for no account gets no tasks, only its scope's escalations, fixes to verify and look-backs. Changes arrive live on `GET /api/v1/me/stream`.",
+    description = "What waits for the signed-in user. Each list holds its first 200 items, `count` (complete) and `next`, the URL of its next page (`GET /api/v1/me/inbox/{list}`). A static token acting for no account gets no tasks, only its scope's escalations, fixes to verify and look-backs. Changes arrive live on `GET /api/v1/me/stream`.",
     responses(
         (status = 200, description = "The inbox", body = Inbox),
         (status = 401, description = "Sign in first", body = ErrorBody),
@@ -147,14 +159,67 @@ async fn inbox(
 ) -> Result<axum::Json<Inbox>, ApiError> {
     actor.require(STAFF, "have an inbox")?;
     let i = state.inbox(&actor, Utc::now());
+    let first = |k, l| InboxList::of(k, l, inbox_rows::INBOX_PAGE);
     Ok(axum::Json(Inbox {
-        tasks: i.tasks.into(),
-        rework: i.rework.into(),
-        reinspections: i.reinspections.into(),
-        escalations: i.escalations.into(),
-        to_verify: i.to_verify.into(),
+        tasks: first(InboxKind::Tasks, i.tasks),
+        rework: first(InboxKind::Rework, i.rework),
+        reinspections: first(InboxKind::Reinspections, i.reinspections),
+        escalations: first(InboxKind::Escalations, i.escalations),
+        to_verify: first(InboxKind::ToVerify, i.to_verify),
         at: rfc3339(i.at),
     }))
+}
+
+/// A page of one inbox list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct InboxPageParams {
+    /// Position of the first item (default 0).
+    pub offset: Option<usize>,
+    /// Items per page, 1..=`limits.page_max` (default 200).
+    pub limit: Option<usize>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/me/inbox/{list}",
+    tag = "workflow",
+    summary = "A page of one list of my inbox",
+    description = "The items of `tasks`, `rework`, `reinspections`, `escalations` or `to_verify` from `offset` on, in the order of `GET /api/v1/me/inbox`, with `next` when more follow (the inbox's first answer gives each list's first page and its `next`).",
+    params(("list" = String, Path, description = "`tasks`, `rework`, `reinspections`, `escalations` or `to_verify`"), InboxPageParams),
+    responses(
+        (status = 200, description = "The page", body = InboxList),
+        (status = 400, description = "A bad offset or limit", body = ErrorBody),
+        (status = 401, description = "Sign in first", body = ErrorBody),
+        (status = 403, description = "Not staff", body = ErrorBody),
+        (status = 404, description = "No such list", body = ErrorBody),
+    )
+)]
+async fn inbox_list(
+    Caller { actor, .. }: Caller,
+    State(state): State<App>,
+    AppPath(list): AppPath<String>,
+    AppQuery(q): AppQuery<InboxPageParams>,
+) -> Result<axum::Json<InboxList>, ApiError> {
+    actor.require(STAFF, "have an inbox")?;
+    let kind = InboxKind::parse(&list).ok_or_else(|| {
+        ApiError::NotFound(format!(
+            "no inbox list {list:?}; lists: tasks, rework, reinspections, escalations, to_verify"
+        ))
+    })?;
+    let limit = match q.limit {
+        None => inbox_rows::INBOX_PAGE,
+        Some(n) if (1..=state.config().limits.page_max).contains(&n) => n,
+        Some(n) => {
+            return Err(ApiError::bad_param(
+                "limit",
+                format!("{n} is outside 1..={}", state.config().limits.page_max),
+            ));
+        }
+    };
+    let page = state.inbox_page(&actor, Utc::now(), kind, q.offset.unwrap_or(0), limit);
+    Ok(axum::Json(InboxList::of(kind, page, limit)))
 }
 
 #[utoipa::path(

@@ -12,6 +12,7 @@ import type {
   Category,
   History,
   Inbox,
+  InboxList,
   NewProblem,
   PhotoOut,
   ProblemFeature,
@@ -106,6 +107,8 @@ export const NEXT_ACTIONS: Record<string, Action[]> = {
 export const myReports = () => request<ProblemPage>('/api/v1/me/reports', { auth: true });
 
 export const inbox = () => request<Inbox>('/api/v1/me/inbox', { auth: true });
+/** The next page of an inbox list: the `next` URL the server gave. */
+export const inboxPage = (next: string) => request<InboxList>(next, { auth: true });
 
 export const ranking = (params: Record<string, string | number | undefined>) => request<Ranking>(`/api/v1/heat/rankings${query(params)}`);
 

@@ -4,7 +4,7 @@
 // inbox reloads (at most once a second). `reloadKey` changing reloads it too (after a step here).
 
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { ApiError, inbox, reinspect } from '../api';
+import { ApiError, inbox, inboxPage, reinspect } from '../api';
 import type { Inbox, InboxItem, InboxList } from '../api';
 import { formatTime, lang, t } from '../i18n';
 import { useLoad } from '../hooks';
@@ -14,8 +14,15 @@ import { OverdueBadge } from './OverdueBadge';
 
 /** Reloads after changes are quiet for this long, ms. */
 const RELOAD_DEBOUNCE_MS = 1000;
-/** Items drawn per list: the street office's lists can hold hundreds. */
+/** Items drawn per page of a list: the street office's lists can hold hundreds. */
 const SHOWN = 20;
+
+/** What of a list is drawn: how many items, and the items fetched after the first answer. */
+interface Paging {
+  shown: number;
+  extra: InboxItem[];
+  next: string | null;
+}
 
 /** Calls `onChange` for every change the server streams; `onLive` says whether the stream is open. */
 function useChangeStream(onChange: () => void, onLive: (live: boolean) => void): void {
@@ -53,6 +60,9 @@ export function InboxPanel({ onOpen, reloadKey = 0 }: { onOpen: (id: string) => 
   const [error, setError] = useState<unknown>(null);
   const [box, reload] = useLoad(() => inbox(), [reloadKey]);
   const pending = useRef<number | null>(null);
+  const [paging, setPaging] = useState<Record<string, Paging>>({});
+  // A fresh inbox starts every list at its first page again.
+  useEffect(() => setPaging({}), [box.value]);
   useChangeStream(() => {
     if (pending.current !== null) return;
     pending.current = window.setTimeout(() => {
@@ -79,6 +89,23 @@ export function InboxPanel({ onOpen, reloadKey = 0 }: { onOpen: (id: string) => 
     ['escalations', w.escalations, b?.escalations],
     ['to_verify', w.toVerify, b?.to_verify],
   ];
+  /** The next page of list `key`: more of what is loaded, fetching the server's next page when needed. */
+  const nextPage = async (key: string, l: InboxList) => {
+    const p = paging[key] ?? { shown: SHOWN, extra: [], next: l.next ?? null };
+    const want = p.shown + SHOWN;
+    let { extra, next } = p;
+    setError(null);
+    try {
+      while (l.items.length + extra.length < want && next) {
+        const page = await inboxPage(next);
+        extra = [...extra, ...page.items];
+        next = page.next ?? null;
+      }
+    } catch (e) {
+      setError(e);
+    }
+    setPaging((old) => ({ ...old, [key]: { shown: want, extra, next } }));
+  };
   const look = async (i: InboxItem, result: 'clean' | 'came_back') => {
     setError(null);
     try {
@@ -105,7 +132,7 @@ export function InboxPanel({ onOpen, reloadKey = 0 }: { onOpen: (id: string) => 
           <details key={key} class="inbox-section" open={l.count <= 3}>
             <summary>{`${label} (${l.count})`}</summary>
             <ul class="inbox-list" data-list={key}>
-              {l.items.slice(0, SHOWN).map((i) => (
+              {[...l.items, ...(paging[key]?.extra ?? [])].slice(0, paging[key]?.shown ?? SHOWN).map((i) => (
                 <Item key={i.id} item={i} onOpen={onOpen}>
                   {key === 'reinspections' && (
                     <span class="action-row">
@@ -120,7 +147,11 @@ export function InboxPanel({ onOpen, reloadKey = 0 }: { onOpen: (id: string) => 
                 </Item>
               ))}
             </ul>
-            {l.count > SHOWN && <p class="muted">{`… +${l.count - SHOWN}`}</p>}
+            {l.count > (paging[key]?.shown ?? SHOWN) && (
+              <button type="button" class="btn secondary small" data-next={key} onClick={() => void nextPage(key, l)}>
+                {w.more(l.count - (paging[key]?.shown ?? SHOWN))}
+              </button>
+            )}
           </details>
         ),
       )}

@@ -136,6 +136,7 @@ const zh = {
     clean: '保持良好',
     cameBack: '出现回潮',
     closedAt: '结案',
+    more: (n: number) => `下一页（还有 ${n} 条）`,
   },
   // assessment
   assessment: {
@@ -397,6 +398,7 @@ const en: Dict = {
     clean: 'Still clean',
     cameBack: 'Came back',
     closedAt: 'closed',
+    more: (n) => `Next page (${n} more)`,
   },
   assessment: {
     title: 'Assessment (weekly report)',

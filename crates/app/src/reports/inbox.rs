@@ -11,8 +11,9 @@ use crate::app::App;
 use crate::memory::record::{Record, interned};
 use crate::time::to_ms;
 
-/// At most this many items per inbox list (the counts are complete).
-pub const INBOX_LIST_MAX: usize = 200;
+/// Items of each list in the inbox's first answer; the rest are paged with
+/// [`App::inbox_page`] (the counts are complete).
+pub const INBOX_PAGE: usize = 200;
 /// Characters of a description shown in an inbox item.
 pub const EXCERPT_CHARS: usize = 120;
 /// At most this many of a reporter's own reports are listed, newest first.
@@ -41,11 +42,82 @@ pub struct InboxItem {
     pub due_at: Option<DateTime<Utc>>,
 }
 
-/// A list of the inbox: the first items and how many there are.
+/// A page of an inbox list: the items from `offset` on and how many the list holds.
 #[derive(Debug, Clone, PartialEq)]
 pub struct InboxList {
     pub count: usize,
+    /// Position of the first item in the whole list.
+    pub offset: usize,
     pub items: Vec<InboxItem>,
+}
+
+impl InboxList {
+    /// Where the next page starts, when items follow this page.
+    #[must_use]
+    pub fn next_offset(&self) -> Option<usize> {
+        let end = self.offset + self.items.len();
+        (end < self.count).then_some(end)
+    }
+}
+
+/// The lists of the inbox, each paged on its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InboxKind {
+    Tasks,
+    Rework,
+    Reinspections,
+    Escalations,
+    ToVerify,
+}
+
+impl InboxKind {
+    pub const ALL: [InboxKind; 5] = [
+        InboxKind::Tasks,
+        InboxKind::Rework,
+        InboxKind::Reinspections,
+        InboxKind::Escalations,
+        InboxKind::ToVerify,
+    ];
+
+    /// The list's name in the API (`tasks`, `rework`, `reinspections`, `escalations`,
+    /// `to_verify`).
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InboxKind::Tasks => "tasks",
+            InboxKind::Rework => "rework",
+            InboxKind::Reinspections => "reinspections",
+            InboxKind::Escalations => "escalations",
+            InboxKind::ToVerify => "to_verify",
+        }
+    }
+
+    /// The list named `s`.
+    #[must_use]
+    pub fn parse(s: &str) -> Option<InboxKind> {
+        InboxKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+/// Every list of the inbox, whole, in its order.
+struct Lists {
+    tasks: Vec<InboxItem>,
+    rework: Vec<InboxItem>,
+    reinspections: Vec<InboxItem>,
+    escalations: Vec<InboxItem>,
+    to_verify: Vec<InboxItem>,
+}
+
+impl Lists {
+    fn take(&mut self, kind: InboxKind) -> Vec<InboxItem> {
+        std::mem::take(match kind {
+            InboxKind::Tasks => &mut self.tasks,
+            InboxKind::Rework => &mut self.rework,
+            InboxKind::Reinspections => &mut self.reinspections,
+            InboxKind::Escalations => &mut self.escalations,
+            InboxKind::ToVerify => &mut self.to_verify,
+        })
+    }
 }
 
 /// What is waiting for the caller.
@@ -92,10 +164,15 @@ fn item(id: ProblemId, r: &Record, table: &CategoryTable, now_ms: i64) -> InboxI
     }
 }
 
-fn list(mut items: Vec<InboxItem>) -> InboxList {
+/// The page of `items` from `offset`, at most `limit` long.
+fn page(items: Vec<InboxItem>, offset: usize, limit: usize) -> InboxList {
     let count = items.len();
-    items.truncate(INBOX_LIST_MAX);
-    InboxList { count, items }
+    let items = items.into_iter().skip(offset).take(limit).collect();
+    InboxList {
+        count,
+        offset,
+        items,
+    }
 }
 
 /// Overdue first, then the earliest deadline, then no deadline; ties by id.
@@ -105,10 +182,38 @@ fn by_urgency(a: &InboxItem, b: &InboxItem) -> std::cmp::Ordering {
 }
 
 impl App {
-    /// The inbox of `actor` at `now`. A static token acting for no account has no tasks of
-    /// its own, but sees its scope's escalations, fixes to verify and look-backs.
+    /// The inbox of `actor` at `now`, the first [`INBOX_PAGE`] items of each list. A static
+    /// token acting for no account has no tasks of its own, but sees its scope's escalations,
+    /// fixes to verify and look-backs.
     #[must_use]
     pub fn inbox(&self, actor: &Actor, now: DateTime<Utc>) -> Inbox {
+        let mut l = self.inbox_lists(actor, now);
+        let mut first = |k| page(l.take(k), 0, INBOX_PAGE);
+        Inbox {
+            tasks: first(InboxKind::Tasks),
+            rework: first(InboxKind::Rework),
+            reinspections: first(InboxKind::Reinspections),
+            escalations: first(InboxKind::Escalations),
+            to_verify: first(InboxKind::ToVerify),
+            at: now,
+        }
+    }
+
+    /// A page of one list of the inbox: at most `limit` items from `offset` on, in the list's
+    /// order (the lists are computed afresh: a page may repeat or skip an item that moved).
+    #[must_use]
+    pub fn inbox_page(
+        &self,
+        actor: &Actor,
+        now: DateTime<Utc>,
+        kind: InboxKind,
+        offset: usize,
+        limit: usize,
+    ) -> InboxList {
+        page(self.inbox_lists(actor, now).take(kind), offset, limit)
+    }
+
+    fn inbox_lists(&self, actor: &Actor, now: DateTime<Utc>) -> Lists {
         let now_ms = to_ms(now);
         let scope = self.scope(actor);
         let verifies = roles_for(Action::Verify).contains(&actor.role);
@@ -163,13 +268,12 @@ impl App {
                 })
                 .collect()
         };
-        Inbox {
-            tasks: list(tasks),
-            rework: list(rework),
-            reinspections: list(reinspections),
-            escalations: list(escalations),
-            to_verify: list(to_verify),
-            at: now,
+        Lists {
+            tasks,
+            rework,
+            reinspections,
+            escalations,
+            to_verify,
         }
     }
 
