@@ -80,7 +80,7 @@ fn parse_range(from: Option<&str>, to: Option<&str>) -> Result<Range, ApiError> 
         .map(|s| params::parse_instant("from", s))
         .transpose()?;
     let end = nonempty(to)
-        .map(|s| params::parse_instant("to", s))
+        .map(|s| params::parse_instant_end("to", s))
         .transpose()?;
     if let (Some(a), Some(b)) = (start, end) {
         check_order("to", a, b)?;

@@ -598,7 +598,7 @@ fn requests_get(
             .end_date
             .as_deref()
             .filter(|s| !s.is_empty())
-            .map(|s| params::parse_instant("end_date", s))
+            .map(|s| params::parse_instant_end("end_date", s))
             .transpose()?;
         let span = Duration::days(MAX_SPAN_DAYS);
         let (start, end) = match (start, end) {

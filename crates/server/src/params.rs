@@ -10,6 +10,7 @@ use geo_types::{Coord, LineString, MultiPolygon, Polygon};
 use serde_json::Value;
 
 use civmap_app::spatial::{BBox, Circle};
+use civmap_app::time::day_start;
 
 use crate::error::ApiError;
 
@@ -307,22 +308,49 @@ pub fn parse_list<'a>(field: &str, s: &'a str, max: usize) -> Result<Vec<&'a str
     Ok(items)
 }
 
-/// Parses an instant: RFC 3339 (`2024-05-01T08:00:00Z`, `...+08:00`) or a date
-/// (`2024-05-01`, midnight UTC).
-pub fn parse_instant(field: &str, s: &str) -> Result<DateTime<Utc>, ApiError> {
+/// Which end of a time range a value gives. A date alone (`2026-12-06`) means that whole day
+/// in China Standard Time, on every endpoint: as a start, the day's first instant (00:00
+/// UTC+8); as an inclusive end, its last millisecond; as the exclusive end of a half-open
+/// period `[from, to)`, the next day's first instant. So `to=2026-12-06` keeps the evening of
+/// the 6th in China whichever way the endpoint counts its end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bound {
+    Start,
+    EndInclusive,
+    EndExclusive,
+}
+
+/// Parses an end of a time range: RFC 3339 (`2024-05-01T08:00:00Z`, `...+08:00`) or a date
+/// (China Standard Time, read as `bound` says).
+pub fn parse_time(field: &str, s: &str, bound: Bound) -> Result<DateTime<Utc>, ApiError> {
     let s = s.trim();
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         return Ok(t.with_timezone(&Utc));
     }
-    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        && let Some(t) = d.and_hms_opt(0, 0, 0)
-    {
-        return Ok(t.and_utc());
+    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        let next = day_start(d.succ_opt().unwrap_or(d));
+        return Ok(match bound {
+            Bound::Start => day_start(d),
+            Bound::EndExclusive => next,
+            Bound::EndInclusive => next - chrono::Duration::milliseconds(1),
+        });
     }
     Err(ApiError::bad_param(
         field,
         format!("{s:?} is not an RFC 3339 date-time (e.g. 2024-05-01T08:00:00Z) or a date"),
     ))
+}
+
+/// Parses a start instant: RFC 3339, or a date meaning 00:00 of that day in China Standard
+/// Time (see [`Bound`]).
+pub fn parse_instant(field: &str, s: &str) -> Result<DateTime<Utc>, ApiError> {
+    parse_time(field, s, Bound::Start)
+}
+
+/// Parses an inclusive end: RFC 3339, or a date meaning the end of that day in China Standard
+/// Time (see [`Bound`]).
+pub fn parse_instant_end(field: &str, s: &str) -> Result<DateTime<Utc>, ApiError> {
+    parse_time(field, s, Bound::EndInclusive)
 }
 
 /// A time range; `None` ends are open. `from` is inclusive, `to` is inclusive.
@@ -352,14 +380,14 @@ pub fn parse_datetime_interval(field: &str, s: &str) -> Result<TimeRange, ApiErr
             to: if open(b) {
                 None
             } else {
-                Some(parse_instant(field, b)?)
+                Some(parse_instant_end(field, b)?)
             },
         }
     } else {
-        let t = parse_instant(field, s)?;
+        // An instant; a date alone is that whole day.
         TimeRange {
-            from: Some(t),
-            to: Some(t),
+            from: Some(parse_instant(field, s)?),
+            to: Some(parse_instant_end(field, s)?),
         }
     };
     if let (Some(a), Some(b)) = (range.from, range.to)
@@ -458,9 +486,20 @@ mod tests {
     fn times() {
         let t = parse_instant("from", "2024-05-01T08:00:00+08:00").unwrap();
         assert_eq!(t.to_rfc3339(), "2024-05-01T00:00:00+00:00");
+        // A date is that whole day in China Standard Time (UTC+8).
         assert_eq!(
             parse_instant("from", "2024-05-01").unwrap().to_rfc3339(),
-            "2024-05-01T00:00:00+00:00"
+            "2024-04-30T16:00:00+00:00"
+        );
+        assert_eq!(
+            parse_instant_end("to", "2024-05-01").unwrap().to_rfc3339(),
+            "2024-05-01T15:59:59.999+00:00"
+        );
+        assert_eq!(
+            parse_time("to", "2024-05-01", Bound::EndExclusive)
+                .unwrap()
+                .to_rfc3339(),
+            "2024-05-01T16:00:00+00:00"
         );
         assert!(parse_instant("from", "yesterday").is_err());
         let r = parse_datetime_interval("datetime", "../2024-05-01T00:00:00Z").unwrap();

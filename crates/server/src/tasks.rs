@@ -12,12 +12,12 @@ use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{Duration, Utc};
 use civmap_app::App;
 use civmap_app::actor::{STAFF, roles_for};
 use civmap_app::reports::assessment::{self as report, GroupBy};
 use civmap_app::reports::inbox::{self as inbox_rows, InboxKind};
-use civmap_app::time::{day_start, rfc3339};
+use civmap_app::time::rfc3339;
 use civmap_app::workflow::lookback::Reinspection;
 use civmap_domain::assessment::Figures;
 use civmap_domain::{Action, ProblemId, ZoneId};
@@ -31,6 +31,7 @@ use crate::api::common::{CrsParam, IdPath, feature_response};
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{AppJson, AppPath, AppQuery};
+use crate::params::{self, Bound};
 use crate::state::ServerState;
 
 /// The routes of this module with their OpenAPI declarations.
@@ -397,10 +398,12 @@ async fn reinspect(
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct AssessmentParams {
-    /// Start of the period (inclusive): RFC 3339, or a date meaning local midnight. Default:
+    /// Start of the period (inclusive): RFC 3339, or a date meaning 00:00 that day in China
+    /// Standard Time. Default:
     /// Monday of last week (a weekly report).
     pub from: Option<String>,
-    /// End of the period (exclusive), same forms. Default: `from` + 7 days.
+    /// End of the period (exclusive) as RFC 3339; a date is that whole day included (China
+    /// Standard Time: the period ends at 00:00 of the next day). Default: `from` + 7 days.
     pub to: Option<String>,
     /// `street` (default: one row for everything the caller sees), `zone` (the zone each
     /// problem was dispatched through) or `chief` (its current assignee).
@@ -446,14 +449,6 @@ pub struct Assessment {
     pub rows: Vec<AssessmentRow>,
 }
 
-/// An end of a period: RFC 3339, or a date meaning that day's midnight in China Standard Time.
-fn parse_bound(field: &str, s: &str) -> Result<DateTime<Utc>, ApiError> {
-    if let Ok(d) = NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d") {
-        return Ok(day_start(d));
-    }
-    crate::params::parse_instant(field, s)
-}
-
 #[utoipa::path(
     get,
     path = "/api/v1/assessment",
@@ -476,11 +471,11 @@ async fn assessment(
     actor.require(STAFF, "see assessments")?;
     let default = state.last_week(Utc::now());
     let from = match q.from.as_deref() {
-        Some(s) => parse_bound("from", s)?,
+        Some(s) => params::parse_time("from", s, Bound::Start)?,
         None => default.from,
     };
     let to = match q.to.as_deref() {
-        Some(s) => parse_bound("to", s)?,
+        Some(s) => params::parse_time("to", s, Bound::EndExclusive)?,
         None => from + Duration::days(7),
     };
     let period = report::check_period(from, to)?;
@@ -656,9 +651,11 @@ fn assessment_html(r: &Assessment) -> axum::response::Html<String> {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct HotspotParams {
-    /// Start (inclusive): RFC 3339, or a date meaning local midnight. Default: 90 days ago.
+    /// Start (inclusive): RFC 3339, or a date meaning 00:00 that day in China Standard Time.
+    /// Default: 90 days ago.
     pub from: Option<String>,
-    /// End (exclusive), same forms. Default: now.
+    /// End (exclusive) as RFC 3339; a date is that whole day included (China Standard Time).
+    /// Default: now.
     pub to: Option<String>,
     /// Zone kinds counted, comma-separated (default `point,road,area,surroundings`).
     pub kind: Option<String>,
@@ -707,11 +704,11 @@ async fn recurrence_hotspots(
     actor.require(STAFF, "see recurrence hot spots")?;
     let now = Utc::now();
     let to = match q.to.as_deref() {
-        Some(s) => parse_bound("to", s)?,
+        Some(s) => params::parse_time("to", s, Bound::EndExclusive)?,
         None => now,
     };
     let from = match q.from.as_deref() {
-        Some(s) => parse_bound("from", s)?,
+        Some(s) => params::parse_time("from", s, Bound::Start)?,
         None => to - Duration::days(DEFAULT_HOTSPOT_DAYS),
     };
     let period = report::check_period(from, to)?;

@@ -53,9 +53,11 @@ pub struct ListParams {
     pub status: Option<String>,
     /// Lowest severity: `low`, `medium`, `high`, `critical`.
     pub severity_min: Option<String>,
-    /// Reported at or after this instant (RFC 3339 or a date).
+    /// Reported at or after this instant (RFC 3339, or a date: from 00:00 that day in China
+    /// Standard Time).
     pub from: Option<String>,
-    /// Reported at or before this instant (RFC 3339 or a date).
+    /// Reported at or before this instant (RFC 3339, or a date: to the end of that day in China
+    /// Standard Time, inclusive).
     pub to: Option<String>,
     /// Page size, 1..=`limits.page_max` (default `limits.page_default`).
     pub limit: Option<usize>,
@@ -123,7 +125,7 @@ impl ListParams {
                 to: self
                     .to
                     .as_deref()
-                    .map(|s| params::parse_instant("to", s))
+                    .map(|s| params::parse_instant_end("to", s))
                     .transpose()?,
             },
         )?;
