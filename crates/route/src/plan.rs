@@ -1109,11 +1109,16 @@ fn build_team_route(
         clock += costs.t(a, b);
         distance_m += costs.d(a, b);
         push_point(&mut geometry, points[a]);
-        if let (Some(g), Some(sa), Some(sb)) = (
-            graph,
-            snaps.get(a).copied().flatten(),
-            snaps.get(b).copied().flatten(),
-        ) && let Some(leg) = g.shortest_path(&sa, &sb)
+        // A leg the model walks straight across (two points closer to each other than to their
+        // roads) is drawn straight too, so the line is as long as the distance says.
+        let walked_across = (costs.d(a, b) - haversine(points[a], points[b])).abs() < 1e-9;
+        if !walked_across
+            && let (Some(g), Some(sa), Some(sb)) = (
+                graph,
+                snaps.get(a).copied().flatten(),
+                snaps.get(b).copied().flatten(),
+            )
+            && let Some(leg) = g.shortest_path(&sa, &sb)
         {
             for p in leg.geometry {
                 push_point(&mut geometry, p);

@@ -167,6 +167,16 @@ fn check_plan(req: &PlanRequest, plan: &Plan, graph: Option<&RoadGraph>) {
             t.team
         );
         assert!((t.distance_m - (distance + back.1)).abs() < 1e-6);
+        if graph.is_some() {
+            // The line drawn is as long as the distance reported (0.1 %: vertex rounding).
+            let line: f64 = t.geometry.windows(2).map(|w| haversine(w[0], w[1])).sum();
+            assert!(
+                (line - t.distance_m).abs() <= 1e-3 * t.distance_m + 1.0,
+                "team {}: line {line} m, distance {} m",
+                t.team,
+                t.distance_m
+            );
+        }
         assert!((t.service_s - service).abs() < 1e-9);
         assert!((t.travel_s + t.service_s - t.duration_s).abs() < 1e-6);
         assert_eq!(t.geometry.first(), Some(&req.start));
