@@ -420,6 +420,7 @@ impl App {
     }
 
     /// The density surface of `req`: the non-empty cells with their count, weight and score.
+    /// The grid is anchored by [`grid_anchor_lat`]: by the request's box, never by the data.
     pub fn cells(&self, req: &CellRequest) -> Result<Cells, ServiceError> {
         let min = if req.public {
             PUBLIC_MIN_SIZE_M
@@ -445,12 +446,7 @@ impl App {
         let size_m = req.size_m;
         let bbox = &req.bbox;
         let problems = self.problems();
-        // The anchor: the whole degree of latitude nearest the centre of the data (or of the box).
-        let centre_lat = problems.index.bounds().map_or_else(
-            || f64::midpoint(bbox.min_lat, bbox.max_lat),
-            |b| f64::midpoint(b.min_lat(), b.max_lat()),
-        );
-        let anchor_lat = centre_lat.round().clamp(-85.0, 85.0);
+        let anchor_lat = grid_anchor_lat(bbox);
         let anchor = LonLat::new(0.0, anchor_lat)
             .map_err(|e| ServiceError::bug(format!("heat anchor: {e}")))?;
         let cell_area = check_cell_count(bbox, anchor_lat, req.shape, size_m)?;
@@ -499,6 +495,20 @@ impl App {
             cells,
         })
     }
+}
+
+/// The latitude the grid is anchored at: the whole degree nearest the centre of the request's
+/// box. A fixed rule of the request alone, so cells keep their place and ids whatever data is
+/// added elsewhere (anchoring by the data's extent let one far-away report move every cell),
+/// and boxes panned within a degree band share their cells. A cell is `size_m` east–west at
+/// the anchor, so one within half a degree of it (a street's or a city's box) is within 1 % of
+/// `size_m` wide on the ground below 45° of latitude (0.5 % in Shanghai), and its area is the
+/// one the score divides by.
+#[must_use]
+pub fn grid_anchor_lat(bbox: &BBox) -> f64 {
+    f64::midpoint(bbox.min_lat, bbox.max_lat)
+        .round()
+        .clamp(-85.0, 85.0)
 }
 
 /// A cell's nominal area, m², after checking that the box holds at most [`MAX_CELLS`] cells of

@@ -1158,3 +1158,50 @@ async fn random_queries_never_fail_with_a_5xx() {
         }
     }
 }
+
+/// Great-circle distance in metres (mean Earth radius), independent of the server's geodesy.
+fn ground_m(a: [f64; 2], b: [f64; 2]) -> f64 {
+    let (p1, p2) = (a[1].to_radians(), b[1].to_radians());
+    let (dp, dl) = (p2 - p1, (b[0] - a[0]).to_radians());
+    let h = (dp / 2.0).sin().powi(2) + p1.cos() * p2.cos() * (dl / 2.0).sin().powi(2);
+    2.0 * 6_371_008.8 * h.sqrt().asin()
+}
+
+/// The grid is anchored by the request, not by the data: a report far away (latitude 3°) moves
+/// no cell of the street, and a 500 m square is 500 m wide on the ground.
+#[tokio::test]
+async fn cells_are_size_m_on_the_ground_and_do_not_move_with_far_data() {
+    let t = setup().await;
+    let now = Utc::now().timestamp_millis();
+    seed(&t, &random_problems(200, 15, now)).await;
+    // Reports up to now: the far one, made later, is in the index but not counted.
+    let to = enc(&civmap_app::time::rfc3339(Utc::now()));
+    let uri = format!(
+        "/api/v1/heat/cells?shape=square&size_m=500&bbox=121.47,31.26,121.53,31.31&to={to}"
+    );
+    let before = get_ok(&t, &uri).await;
+    assert!(!before["features"].as_array().unwrap().is_empty());
+    t.report(101.7, 3.0, "garbage").await;
+    let after = get_ok(&t, &uri).await;
+    for f in after["features"].as_array().unwrap() {
+        let ring = f["geometry"]["coordinates"][0].as_array().unwrap();
+        let pt = |i: usize| [ring[i][0].as_f64().unwrap(), ring[i][1].as_f64().unwrap()];
+        let (sw, se, ne) = (pt(0), pt(1), pt(2));
+        let mid = f64::midpoint(sw[1], ne[1]);
+        let width = ground_m([sw[0], mid], [se[0], mid]);
+        let height = ground_m(se, ne);
+        assert!((width - 500.0).abs() < 5.0, "width {width} m: {f}");
+        assert!((height - 500.0).abs() < 5.0, "height {height} m: {f}");
+    }
+    assert_eq!(before["anchor"], after["anchor"]);
+    // Same ids, same outlines (scores may move in the last digits: ages are measured now).
+    let cells = |v: &Value| -> Vec<(Value, Value)> {
+        v["features"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| (f["id"].clone(), f["geometry"].clone()))
+            .collect()
+    };
+    assert_eq!(cells(&before), cells(&after), "no cell moved");
+}
