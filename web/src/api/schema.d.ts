@@ -248,9 +248,29 @@ export interface paths {
         };
         /**
          * My inbox: tasks, rework, re-inspections due, escalations, fixes to verify
-         * @description What waits for the signed-in user. Lists hold at most 200 items each; `count` is complete. A static token acting for no account gets no tasks, only its scope's escalations, fixes to verify and look-backs. Changes arrive live on `GET /api/v1/me/stream`.
+         * @description What waits for the signed-in user. Each list holds its first 200 items, `count` (complete) and `next`, the URL of its next page (`GET /api/v1/me/inbox/{list}`). A static token acting for no account gets no tasks, only its scope's escalations, fixes to verify and look-backs. Changes arrive live on `GET /api/v1/me/stream`.
          */
         get: operations["inbox"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/inbox/{list}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A page of one list of my inbox
+         * @description The items of `tasks`, `rework`, `reinspections`, `escalations` or `to_verify` from `offset` on, in the order of `GET /api/v1/me/inbox`, with `next` when more follow (the inbox's first answer gives each list's first page and its `next`).
+         */
+        get: operations["inbox_list"];
         put?: never;
         post?: never;
         delete?: never;
@@ -291,6 +311,26 @@ export interface paths {
          * @description A `text/event-stream`: one `problem` event per committed change of a problem the caller may see, with `id`, `kind` (the event logged), `status`, `version`, `assignee`, `at` and `mine` (assigned to the caller). A comment every 15 s keeps the connection open; a listener that falls behind gets a `lagged` event and should reload its inbox.
          */
         get: operations["stream"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/openapi-3.0.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * This document in OpenAPI 3.0
+         * @description The same API rewritten to OpenAPI 3.0.3 (nullable instead of null types) for clients that read only 3.0, such as OGC API Features clients (the `oas30` conformance class).
+         */
+        get: operations["openapi_30_json"];
         put?: never;
         post?: never;
         delete?: never;
@@ -416,6 +456,26 @@ export interface paths {
          * @description Validates and stores the report (durably, with its `created` event) before answering 201 with the problem as a GeoJSON Feature. A report within `workflow.recurrence_m` of a problem of the same category closed in the last `workflow.recurrence_days` is linked to it as a recurrence (回潮, `recurrence_of`). The report is then dispatched to the chief of the most specific zone containing it, with the category's deadline in working hours (status `dispatched`), when such a chief exists. Open problems of the same category within `workflow.duplicate_m` are offered in the foreign member `possible_duplicates` (`id`, `distance_m`) for the street office to merge. Anonymous reports are rate limited per address (429).
          */
         post: operations["create_problem"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/problems/search": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * List problems, filters in the body
+         * @description The same answer as `GET /api/v1/problems` with the filters sent as a JSON body, for polygons of thousands of vertices that do not fit in a URL. The next page: the same body with `cursor` set to the answer's `next` (there is no `next` link).
+         */
+        post: operations["search_problems"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1380,6 +1440,8 @@ export interface components {
             /** Format: int64 */
             version: number;
         };
+        /** @description `[lon, lat]`: two numbers. */
+        EndPosition: number[];
         /** @description The error body shared by every JSON endpoint. */
         ErrorBody: {
             error: components["schemas"]["ErrorDetail"];
@@ -1388,7 +1450,7 @@ export interface components {
         ErrorDetail: {
             /**
              * @description Stable machine-readable code: `bad_request`, `unauthorized`, `forbidden`, `not_found`,
-             *     `conflict`, `payload_too_large`, `unsupported_media_type`, `invalid`, `rate_limited`,
+             *     `conflict`, `payload_too_large`, `uri_too_long`, `unsupported_media_type`, `invalid`, `rate_limited`,
              *     `unavailable`, `internal`.
              */
             code: string;
@@ -1526,10 +1588,15 @@ export interface components {
             /** Format: int64 */
             version: number;
         };
-        /** @description A list of the inbox: the first items and how many there are. */
+        /** @description A page of an inbox list: its items, how many the list holds, and the next page. */
         InboxList: {
             count: number;
             items: components["schemas"]["InboxItem"][];
+            /**
+             * @description The next page of this list (`/api/v1/me/inbox/{list}?offset=..&limit=..`), when more
+             *     items follow.
+             */
+            next?: string | null;
         };
         /** @description A sign-in. */
         LoginBody: {
@@ -1823,6 +1890,16 @@ export interface components {
          */
         Reinspection: "clean" | "came_back";
         /**
+         * @description Where routes end, as the API documents `RouteRequest.end` (the field is read by
+         *     `parse_end`, whose errors name `end`; this type gives the document its schema).
+         */
+        RouteEndIn: components["schemas"]["RouteEndName"] | components["schemas"]["EndPosition"];
+        /**
+         * @description The named ends of a route.
+         * @enum {string}
+         */
+        RouteEndName: "start" | "last";
+        /**
          * @description Problems to visit, by zone, category, status and lateness. Closed and merged problems are
          *     never visited.
          */
@@ -1849,11 +1926,7 @@ export interface components {
              * @description Working time per team, minutes (travel + time on site), more than 0 and at most 1440.
              */
             budget_min: number;
-            /**
-             * @description Where routes end: `"start"` (default, back to the office), `"last"` (at the last stop) or
-             *     `[lon, lat]` in the request's `crs`.
-             */
-            end?: Record<string, never> | null;
+            end?: components["schemas"]["RouteEndIn"] | null;
             filter?: components["schemas"]["RouteFilter"] | null;
             /** @description Problems chosen one by one (open problems only). Give either `ids` or `filter`. */
             ids?: string[];
@@ -1878,6 +1951,41 @@ export interface components {
             start: number[];
             /** @description Number of teams (1–20); the routes are balanced across them (the longest is minimised). */
             teams?: number;
+        };
+        /**
+         * @description The body of `POST /api/v1/problems/search`: the filters of `GET /api/v1/problems`, with the
+         *     polygon as GeoJSON (an object) or as text, so polygons too long for a URL can be sent.
+         */
+        SearchBody: {
+            /** @description `minLon,minLat,maxLon,maxLat`, degrees. */
+            bbox?: string | null;
+            /** @description Category codes, comma-separated. */
+            category?: string | null;
+            /** @description CRS of the coordinates in the filters and in the response. */
+            crs?: string | null;
+            /** @description The `next` value of the previous page (send the same body with it). */
+            cursor?: string | null;
+            /** @description Reported at or after (RFC 3339 or a date). */
+            from?: string | null;
+            /** @description Page size, 1..=`limits.page_max`. */
+            limit?: number | null;
+            /**
+             * @description A GeoJSON Polygon/MultiPolygon (or Feature) object, or the text of one, or WKT. At most
+             *     `limits.polygon_vertices` vertices.
+             */
+            polygon?: Record<string, never> | null;
+            /** @description Only these properties, comma-separated. */
+            properties?: string | null;
+            /** @description `lon,lat,metres`. */
+            radius?: string | null;
+            /** @description Lowest severity. */
+            severity_min?: string | null;
+            /** @description Statuses, comma-separated; `open` for every open one. */
+            status?: string | null;
+            /** @description Reported at or before (RFC 3339 or a date). */
+            to?: string | null;
+            /** @description A zone id. */
+            zone?: string | null;
         };
         /** @description A request for an API token. */
         TokenBody: {
@@ -2043,11 +2151,15 @@ export interface operations {
         parameters: {
             query?: {
                 /**
-                 * @description Start of the period (inclusive): RFC 3339, or a date meaning local midnight. Default:
+                 * @description Start of the period (inclusive): RFC 3339, or a date meaning 00:00 that day in China
+                 *     Standard Time. Default:
                  *     Monday of last week (a weekly report).
                  */
                 from?: string;
-                /** @description End of the period (exclusive), same forms. Default: `from` + 7 days. */
+                /**
+                 * @description End of the period (exclusive) as RFC 3339; a date is that whole day included (China
+                 *     Standard Time: the period ends at 00:00 of the next day). Default: `from` + 7 days.
+                 */
                 to?: string;
                 /**
                  * @description `street` (default: one row for everything the caller sees), `zone` (the zone each
@@ -2598,6 +2710,70 @@ export interface operations {
             };
         };
     };
+    inbox_list: {
+        parameters: {
+            query?: {
+                /** @description Position of the first item (default 0). */
+                offset?: number;
+                /** @description Items per page, 1..=`limits.page_max` (default 200). */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                /** @description `tasks`, `rework`, `reinspections`, `escalations` or `to_verify` */
+                list: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The page */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InboxList"];
+                };
+            };
+            /** @description A bad offset or limit */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Sign in first */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not staff */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such list */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     my_reports: {
         parameters: {
             query?: {
@@ -2667,6 +2843,26 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    openapi_30_json: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OpenAPI 3.0.3 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": Record<string, never>;
                 };
             };
         };
@@ -3015,9 +3211,15 @@ export interface operations {
                 status?: string;
                 /** @description Lowest severity: `low`, `medium`, `high`, `critical`. */
                 severity_min?: string;
-                /** @description Reported at or after this instant (RFC 3339 or a date). */
+                /**
+                 * @description Reported at or after this instant (RFC 3339, or a date: from 00:00 that day in China
+                 *     Standard Time).
+                 */
                 from?: string;
-                /** @description Reported at or before this instant (RFC 3339 or a date). */
+                /**
+                 * @description Reported at or before this instant (RFC 3339, or a date: to the end of that day in China
+                 *     Standard Time, inclusive).
+                 */
                 to?: string;
                 /** @description Page size, 1..=`limits.page_max` (default `limits.page_default`). */
                 limit?: number;
@@ -3144,6 +3346,48 @@ export interface operations {
             };
             /** @description The database is unavailable */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    search_problems: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SearchBody"];
+            };
+        };
+        responses: {
+            /** @description A page of problems */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/geo+json": components["schemas"]["ProblemCollection"];
+                };
+            };
+            /** @description A malformed filter */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A filter over a limit (bbox area, polygon vertices) */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3954,9 +4198,15 @@ export interface operations {
     recurrence_hotspots: {
         parameters: {
             query?: {
-                /** @description Start (inclusive): RFC 3339, or a date meaning local midnight. Default: 90 days ago. */
+                /**
+                 * @description Start (inclusive): RFC 3339, or a date meaning 00:00 that day in China Standard Time.
+                 *     Default: 90 days ago.
+                 */
                 from?: string;
-                /** @description End (exclusive), same forms. Default: now. */
+                /**
+                 * @description End (exclusive) as RFC 3339; a date is that whole day included (China Standard Time).
+                 *     Default: now.
+                 */
                 to?: string;
                 /** @description Zone kinds counted, comma-separated (default `point,road,area,surroundings`). */
                 kind?: string;
@@ -4007,14 +4257,14 @@ export interface operations {
     };
     plan_routes: {
         parameters: {
-            query?: never;
-            header?: never;
-            path: {
+            query?: {
                 /** @description `json` (default), `gpx`, `svg` or `html`. */
-                format: string | null;
+                format?: string;
                 /** @description `wgs84` (default), `gcj02` or `bd09`. */
-                crs: string | null;
+                crs?: string;
             };
+            header?: never;
+            path?: never;
             cookie?: never;
         };
         requestBody: {
@@ -4530,9 +4780,15 @@ export interface operations {
                 status?: string;
                 /** @description Lowest severity: `low`, `medium`, `high`, `critical`. */
                 severity_min?: string;
-                /** @description Reported at or after this instant (RFC 3339 or a date). */
+                /**
+                 * @description Reported at or after this instant (RFC 3339, or a date: from 00:00 that day in China
+                 *     Standard Time).
+                 */
                 from?: string;
-                /** @description Reported at or before this instant (RFC 3339 or a date). */
+                /**
+                 * @description Reported at or before this instant (RFC 3339, or a date: to the end of that day in China
+                 *     Standard Time, inclusive).
+                 */
                 to?: string;
                 /** @description Page size, 1..=`limits.page_max` (default `limits.page_default`). */
                 limit?: number;
@@ -4704,7 +4960,10 @@ export interface operations {
             query?: {
                 /** @description `minLon,minLat,maxLon,maxLat` in CRS84 (WGS-84 lon/lat). */
                 bbox?: string;
-                /** @description Page size; values above the maximum (`limits.page_max`) are reduced to it. */
+                /**
+                 * @description Page size, at least 1; values above the maximum (`limits.page_max`, 1000 unless
+                 *     configured) are reduced to it, as OGC API Features asks.
+                 */
                 limit?: number;
                 /**
                  * @description An instant or an interval (`start/end`, either end `..` or empty) on the report time.

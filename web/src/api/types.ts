@@ -72,8 +72,8 @@ export interface ZonePage extends FeatureCollection<Polygon | MultiPolygon, Zone
   next?: string | null;
 }
 
-/** A route plan request. `end` is a bare Object in the document: `"start"`, `"last"` or `[lon, lat]`. */
-export type RouteRequest = Omit<S['RouteRequest'], 'end'> & { end?: 'start' | 'last' | [number, number] };
+/** A route plan request (`end`: `"start"`, `"last"` or `[lon, lat]`, typed by the document). */
+export type RouteRequest = S['RouteRequest'];
 
 /**
  * The JSON answer of `POST /api/v1/routes` (the parts this page shows). By hand: the document
