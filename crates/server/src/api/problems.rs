@@ -6,6 +6,7 @@ use axum::response::Response;
 use chrono::{DateTime, Utc};
 use civmap_app::App;
 use civmap_app::actor::{Actor, EDITORS, roles_for};
+use civmap_app::privacy::mask_personal;
 use civmap_app::problems::{Edit, ReportDetails, TransitionDetails};
 use civmap_app::spatial::{BBox, Spatial};
 use civmap_app::time::{check_order, to_ms};
@@ -575,11 +576,19 @@ impl EventOut {
                 } else if k == "changed"
                     && let serde_json::Value::Object(mut fields) = v
                 {
-                    // Category, severity and description are public anyway; an old or new
-                    // position is shown as its 50 m cell (it may be an indoor problem's).
+                    // Category, severity and description are public anyway (the description
+                    // with personal data masked, as everywhere public); an old or new position
+                    // is shown as its 50 m cell (it may be an indoor problem's).
                     if let Some(serde_json::Value::Object(loc)) = fields.get_mut("location") {
                         for end in loc.values_mut() {
                             *end = generalised_json(end);
+                        }
+                    }
+                    if let Some(serde_json::Value::Object(desc)) = fields.get_mut("description") {
+                        for end in desc.values_mut() {
+                            if let serde_json::Value::String(text) = end {
+                                *text = mask_personal(text).into_owned();
+                            }
                         }
                     }
                     data.insert(k, serde_json::Value::Object(fields));
