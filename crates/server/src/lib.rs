@@ -17,6 +17,7 @@ pub mod params;
 pub mod photo;
 pub mod render;
 pub mod routing;
+pub mod security;
 pub mod state;
 pub mod tasks;
 pub mod tiles;
@@ -130,6 +131,7 @@ pub fn app(app: App) -> Router {
                 .allow_methods([Method::GET, Method::HEAD, Method::OPTIONS])
                 .allow_headers([header::ACCEPT, header::CONTENT_TYPE]),
         )
+        .layer(middleware::from_fn(security::headers))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(
             TraceLayer::new_for_http().make_span_with(|req: &Request| {
