@@ -102,6 +102,12 @@ const zh = {
   signOut: '退出登录',
   signedInAs: (who: string, role: string) => `已登录：${who}（${role}）`,
   needSignIn: '请先登录。',
+  connection: {
+    lost: '无法连接服务器，正在自动重试。恢复后页面会自动刷新。',
+    back: '已重新连接服务器，数据已刷新。',
+    stale: '（连接中断：显示的是断开前的数据）',
+    offlineAction: '连接中断，暂不能提交',
+  },
   roles: {
     admin: '管理员',
     street_office: '街道',
@@ -364,6 +370,12 @@ const en: Dict = {
   signOut: 'Sign out',
   signedInAs: (who, role) => `Signed in as ${who} (${role})`,
   needSignIn: 'Sign in first.',
+  connection: {
+    lost: 'Cannot reach the server; retrying. The page refreshes by itself when it is back.',
+    back: 'Connected to the server again; the data was refreshed.',
+    stale: ' (connection lost: showing the data from before)',
+    offlineAction: 'No connection: cannot send now',
+  },
   roles: {
     admin: 'administrator',
     street_office: 'street office',
