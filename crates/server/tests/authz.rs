@@ -1187,6 +1187,8 @@ async fn public_responses_carry_no_personal_data_and_generalise_indoor_problems(
                     "assignee",
                     "assignees",
                     "actor",
+                    "actor_name",
+                    "assignee_name",
                     "note",
                     "photos",
                     "email",
@@ -1257,6 +1259,24 @@ async fn public_responses_carry_no_personal_data_and_generalise_indoor_problems(
         .json();
     assert_eq!(h["events"][0]["note"], SECRET_NOTE);
     assert_eq!(h["events"][0]["photos"][0], photo.as_str());
+    // ... and who did each step, by name.
+    assert!(
+        h["events"][0]["actor_name"]
+            .as_str()
+            .is_some_and(|n| !n.is_empty()),
+        "{h}"
+    );
+    let h = w
+        .get(Who::RoadA, &format!("/api/v1/problems/{lifecycle}/history"))
+        .await
+        .json();
+    let dispatched = h["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "dispatched")
+        .expect("a dispatch");
+    assert!(dispatched["assignee_name"].is_string(), "{dispatched}");
     // Contact data of Open311 reports is not stored at all: staff do not see it either.
     let text = w
         .get(Who::Admin, &format!("/api/v1/problems/{open311}/history"))

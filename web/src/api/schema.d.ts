@@ -1414,6 +1414,13 @@ export interface components {
              * @description Who did it (staff only; `null` for the public and for system events).
              */
             actor?: string | null;
+            /** @description The display name of `actor` (staff only), so a history reads who did what. */
+            actor_name?: string | null;
+            /**
+             * @description The display name of the account `data.assignee` names (staff only: dispatches and
+             *     escalations say to whom).
+             */
+            assignee_name?: string | null;
             /** @description RFC 3339, UTC. */
             at: string;
             /**

@@ -240,6 +240,8 @@ const zh = {
     'reinspected.came_back': '回头看：出现回潮',
   } satisfies Record<string, string>,
   eventDeadline: (at: string) => `期限 ${at}`,
+  eventAssignee: (name: string) => `责任人 ${name}`,
+  eventBy: (name: string) => `${name}：`,
   comma: '，',
   errors: {
     network: '无法连接服务器，请检查网络后重试',
@@ -502,6 +504,8 @@ const en: Dict = {
     'reinspected.came_back': 'Look-back: it came back',
   },
   eventDeadline: (at) => `deadline ${at}`,
+  eventAssignee: (name) => `to ${name}`,
+  eventBy: (name) => `${name}: `,
   comma: ', ',
   errors: {
     network: 'Cannot reach the server. Check the network and try again.',
