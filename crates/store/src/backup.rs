@@ -199,6 +199,15 @@ impl Store {
                 return Err(e);
             }
         }
+        // Photos are read from the backup itself; from the full copy when the backup could
+        // not be opened read-only (a write-ahead log beside it, say).
+        let photos_from = if with_photos {
+            Some(backup.to_path_buf())
+        } else if backup_photos::holds_photos(&tmp).await {
+            Some(tmp.clone())
+        } else {
+            None
+        };
         let result = async {
             let src_opts = StoreOptions {
                 synchronous_full: false,
@@ -221,8 +230,8 @@ impl Store {
                     let mut pooled = dst.reads().acquire(loc).await?;
                     ensure_empty(&mut pooled.conn(loc)).await?;
                 }
-                let report = if with_photos {
-                    backup_photos::restore_from_backup(backup, backup, dst.photo_dir()).await?
+                let report = if let Some(file) = &photos_from {
+                    backup_photos::restore_from_backup(file, backup, dst.photo_dir()).await?
                 } else {
                     RestoreReport {
                         without_photos: true,
