@@ -12,6 +12,7 @@ use civmap_app::config::{Config, Synchronous};
 use civmap_domain::CategoryTable;
 use civmap_store::{Store, StoreOptions};
 
+mod backup;
 mod demo;
 mod import;
 mod user;
@@ -40,17 +41,18 @@ enum LogFormat {
 enum Command {
     /// Run the HTTP server (REST + GeoJSON, OGC API Features, Open311, the web map).
     Serve(ServeArgs),
-    /// Write a consistent copy of the database to FILE (works while a server is running).
+    /// Write the database and every photo to one FILE, from one snapshot (works while a server
+    /// is running; a SQLite file whatever the source backend).
     Backup {
-        /// The backup file to create (a SQLite database, whatever the source backend).
-        file: PathBuf,
+        #[command(flatten)]
+        args: backup::BackupArgs,
         #[command(flatten)]
         db: DbArgs,
     },
-    /// Fill an EMPTY database from a backup file.
+    /// Fill an EMPTY database and the photo directory from a file written by `civmap backup`.
     Restore {
-        /// A file written by `civmap backup`.
-        file: PathBuf,
+        #[command(flatten)]
+        args: backup::BackupArgs,
         #[command(flatten)]
         db: DbArgs,
     },
@@ -203,21 +205,8 @@ fn init_logging(filter: &str, format: LogFormat) {
 async fn run(command: Command) -> Result<()> {
     match command {
         Command::Serve(args) => serve(args).await,
-        Command::Backup { file, db } => {
-            let store = Store::open(&db.db, StoreOptions::default()).await?;
-            store.backup_to(&file).await?;
-            eprintln!("civmap: backup written to {}", file.display());
-            Ok(())
-        }
-        Command::Restore { file, db } => {
-            Store::restore_from(&db.db, &file, StoreOptions::default()).await?;
-            eprintln!(
-                "civmap: restored {} into {}",
-                file.display(),
-                redact(&db.db)
-            );
-            Ok(())
-        }
+        Command::Backup { args, db } => backup::backup(args, &db.db).await,
+        Command::Restore { args, db } => backup::restore(args, &db.db, &redact(&db.db)).await,
         Command::Import {
             what,
             db,
