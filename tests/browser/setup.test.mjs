@@ -114,8 +114,8 @@ describe('street set-up console', () => {
 
     // Saving without a name: the server refuses, the person reads why in Chinese.
     await page.locator('button[name=save-zone]').click();
-    const err = page.locator('[data-error-for=zone-editor]');
-    await err.filter({ hasText: '请填写区域名称' }).waitFor();
+    // Beside the name field.
+    await page.locator('[data-error-for=zone-name]', { hasText: '请填写区域名称' }).waitFor();
     await screenshot(page, 'setup-error-no-name');
 
     const name = '测试片区·东段';

@@ -215,13 +215,16 @@ fn uncovered_cells(cells: &[MultiPolygon<f64>], uncovered: &MultiPolygon<f64>) -
         .count()
 }
 
+/// The cells of a management grid.
+type GridCells = Vec<MultiPolygon<f64>>;
+
 /// The area a coverage check looks at: the zone `boundary`, or else the union of the grid
 /// cells of the street (all grid cells without a street), with the cells.
 fn coverage_boundary(
     zones: &Zones,
     boundary: Option<ZoneId>,
     street: Option<&str>,
-) -> Result<(MultiPolygon<f64>, Option<Vec<MultiPolygon<f64>>>), ServiceError> {
+) -> Result<(MultiPolygon<f64>, Option<GridCells>), ServiceError> {
     if let Some(id) = boundary {
         let b = zones
             .map

@@ -85,7 +85,7 @@ export function ZoneCard(props: {
           {d.setup.close}
         </button>
       </div>
-      <dl class="kv">
+      <dl class="zone-kv">
         <dt>{d.setup.zoneKind}</dt>
         <dd class="zone-kind">
           {lookup(d.setup.kinds, p.kind)}

@@ -5,7 +5,7 @@
 
 import { useEffect, useState } from 'preact/hooks';
 import type { Geometry, MultiPolygon, Polygon } from 'geojson';
-import { createPoi, createZone, putZone } from '../api';
+import { ApiError, createPoi, createZone, putZone } from '../api';
 import type { ZoneFeature, ZoneIn } from '../api';
 import { useId } from '../hooks';
 import { t } from '../i18n';
@@ -124,7 +124,10 @@ export function ZoneEditor(props: {
     }
   };
 
-  const hint = drawing ? d.setup.hints[drawing === 'edit' ? 'edit' : drawing] : null;
+  // An error about the name shows beside it; others under the form.
+  const nameError = error instanceof ApiError && error.field === 'name' ? error : null;
+  // The hint until the shape is drawn (while editing, all along).
+  const hint = drawing === 'edit' ? d.setup.hints.edit : drawing && !geometry ? d.setup.hints[drawing] : null;
   return (
     <form class="zone-editor" onSubmit={(e) => void save(e)} noValidate>
       <h3>{editing ? `${d.setup.edit}：${editing.properties.name}` : d.setup.newZone}</h3>
@@ -145,7 +148,7 @@ export function ZoneEditor(props: {
           {d.setup.outline}
         </label>
       )}
-      <Field name="zone-name" label={d.setup.name} for={ids.name}>
+      <Field name="zone-name" label={d.setup.name} for={ids.name} error={nameError} context="zone">
         <input id={ids.name} name="zone-name" type="text" maxLength={200} placeholder={d.setup.namePlaceholder} value={name} onInput={(e) => setName(e.currentTarget.value)} />
       </Field>
       {!editing && what === 'road' && (
@@ -173,7 +176,7 @@ export function ZoneEditor(props: {
           {d.setup.cancel}
         </button>
       </div>
-      <ErrorText error={error} for="zone-editor" context="zone" />
+      <ErrorText error={nameError ? null : error} for="zone-editor" context="zone" />
     </form>
   );
 }

@@ -100,7 +100,7 @@ export class SetupLayer {
         type: 'fill',
         source: 'setup-zones',
         filter: ['!=', ['get', 'kind'], 'grid_cell'],
-        paint: { 'fill-color': kindColor() as never, 'fill-opacity': ['match', ['get', 'kind'], 'area', 0.06, 0.22] },
+        paint: { 'fill-color': kindColor() as never, 'fill-opacity': ['match', ['get', 'kind'], 'area', 0.08, 'surroundings', 0.12, 0.2] },
       });
       map.addLayer({
         id: SETUP_LAYERS.line,
@@ -121,7 +121,7 @@ export class SetupLayer {
         type: 'fill',
         source: 'setup-coverage',
         filter: ['==', ['get', 'kind'], 'overlap'],
-        paint: { 'fill-color': KIND_COLORS.overlap!, 'fill-opacity': 0.45, 'fill-outline-color': '#b45309' },
+        paint: { 'fill-color': KIND_COLORS.overlap!, 'fill-opacity': 0.25, 'fill-outline-color': '#b45309' },
       });
       map.addLayer({
         id: SETUP_LAYERS.selected,
