@@ -162,8 +162,36 @@ describe('street set-up console', () => {
     const unassigned = await summaryChangedFrom(page, assigned);
     assert.deepEqual([unassigned.uncovered, unassigned.overlaps], [first.uncovered, first.overlaps]);
 
+    // Editing the outline: the south-east corner dragged 40 px east and 30 px south.
+    await card.locator('button[name=edit-zone]').click();
+    await page.locator('.draw-hint', { hasText: '拖动角点' }).waitFor();
+    await waitIdle(page);
+    const [sx, sy] = corners[2];
+    await page.mouse.move(sx, sy, { steps: 4 });
+    await page.mouse.down();
+    await page.mouse.move(sx + 40, sy + 30, { steps: 12 });
+    await page.mouse.up();
+    await page.locator('button[name=save-zone]').click();
+    await page.locator('.setup-message', { hasText: `已保存：${name}` }).waitFor();
+    const edited = (await getJson(server.base, '/api/v1/zones?kind=area&limit=100', OFFICE_TOKEN)).features.find((f) => f.properties.name === name);
+    const maxLon = (f) => Math.max(...f.geometry.coordinates[0].map((p) => p[0]));
+    const minLat = (f) => Math.min(...f.geometry.coordinates[0].map((p) => p[1]));
+    assert.ok(maxLon(edited) > maxLon(mine), `the corner moved east: ${maxLon(mine)} → ${maxLon(edited)}`);
+    assert.ok(minLat(edited) < minLat(mine), `the corner moved south: ${minLat(mine)} → ${minLat(edited)}`);
+    // The map shows the new outline once the zones are read again.
+    await page.waitForFunction(
+      ({ id, lon }) => {
+        const data = window.__civmap.map.getSource('setup-zones')?.serialize().data;
+        const f = data?.features?.find((x) => x.properties.id === id);
+        return f && Math.max(...f.geometry.coordinates[0].map((p) => p[0])) === lon;
+      },
+      { id: edited.properties.id, lon: maxLon(edited) },
+    );
+    await waitIdle(page);
+    await screenshot(page, 'setup-edited');
+
     // A wet market OpenStreetMap lacks, as a point: its surroundings zone is made at once.
-    await card.locator('button', { hasText: '关闭' }).click();
+    if (await card.count()) await card.locator('button', { hasText: '关闭' }).click();
     await page.locator('button[name=new-zone]').click();
     await page.locator('select[name=what]').selectOption('market');
     await page.locator('button[name=draw]').click();
