@@ -190,8 +190,33 @@ describe('street set-up console', () => {
     await waitIdle(page);
     await screenshot(page, 'setup-edited');
 
-    // A wet market OpenStreetMap lacks, as a point: its surroundings zone is made at once.
+    // A road stretch: a line clicked on the map (the last point twice), 12 m each side.
     if (await card.count()) await card.locator('button', { hasText: '关闭' }).click();
+    await page.locator('button[name=new-zone]').click();
+    await page.locator('select[name=what]').selectOption('road');
+    await page.locator('input[name=width]').fill('12');
+    await page.locator('button[name=draw]').click();
+    await page.locator('.draw-hint', { hasText: '路段' }).waitFor();
+    const line = [
+      [c.x - 320, c.y + 160],
+      [c.x - 150, c.y + 220],
+    ];
+    for (const [x, y] of [...line, line[1]]) {
+      await page.mouse.move(x, y, { steps: 4 });
+      await page.mouse.click(x, y);
+      await page.waitForTimeout(150);
+    }
+    await page.locator('.drawn').waitFor();
+    await page.locator('input[name=zone-name]').fill('测试路段');
+    await page.locator('button[name=save-zone]').click();
+    await page.locator('.setup-message', { hasText: '已保存：测试路段' }).waitFor();
+    await card.locator('.zone-name', { hasText: '测试路段' }).waitFor();
+    assert.equal(await card.locator('.zone-kind').innerText(), '路段');
+    const road = (await getJson(server.base, '/api/v1/zones?kind=road&limit=1000', OFFICE_TOKEN)).features.find((f) => f.properties.name === '测试路段');
+    assert.ok(road && ['Polygon', 'MultiPolygon'].includes(road.geometry.type), 'the stretch is stored as a buffered polygon');
+
+    // A wet market OpenStreetMap lacks, as a point: its surroundings zone is made at once.
+    await card.locator('button', { hasText: '关闭' }).click();
     await page.locator('button[name=new-zone]').click();
     await page.locator('select[name=what]').selectOption('market');
     await page.locator('button[name=draw]').click();
