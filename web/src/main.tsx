@@ -26,6 +26,7 @@ import { OfficeView } from './views/office';
 import { PublicView } from './views/public';
 import { ReportView } from './views/report';
 import { RoutesView } from './views/routes';
+import { SetupView } from './views/setup';
 
 /** The views by route, with their name in the navigation. */
 export const VIEWS: Record<string, { view: FunctionComponent<ViewProps>; nav: (d: Dict) => string }> = {
@@ -34,6 +35,7 @@ export const VIEWS: Record<string, { view: FunctionComponent<ViewProps>; nav: (d
   chief: { view: ChiefView, nav: (d) => d.nav.chief },
   office: { view: OfficeView, nav: (d) => d.nav.office },
   routes: { view: RoutesView, nav: (d) => d.nav.routes },
+  setup: { view: SetupView, nav: (d) => d.nav.setup },
 };
 
 /** What browser tests read (`window.__civmap`). */

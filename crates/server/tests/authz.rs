@@ -564,7 +564,14 @@ async fn management_endpoints_need_a_manager() {
                 &json!({}),
             )
             .await;
-        check(&r, StatusCode::NO_CONTENT, "assign");
+        // Zone B and its point-chief are outside street S1: for the street office of S1 they
+        // do not exist (crates/app/src/setup.rs); the others assign.
+        let assigned = if who == Who::OfficeStreet {
+            StatusCode::NOT_FOUND
+        } else {
+            StatusCode::NO_CONTENT
+        };
+        check(&r, assigned, "assign");
         let r = w.get(who, "/api/v1/assignments").await;
         let want = if staff(who) {
             StatusCode::OK
