@@ -7,6 +7,7 @@
 //! `Cache-Control: no-cache`, so a new release is picked up at the next load; the files under
 //! `assets/` carry a hash of their content in their names (Vite) and are cached for a year.
 
+use std::fmt::Write as _;
 use std::path::Path;
 
 use axum::body::Body;
@@ -86,13 +87,11 @@ fn embedded(rel: &str, req: &Request) -> Response {
             None => return missing(INDEX),
         },
     };
-    let etag = format!(
-        "\"{}\"",
-        file.metadata.sha256_hash()[..16]
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect::<String>()
-    );
+    let mut etag = String::from("\"");
+    for b in &file.metadata.sha256_hash()[..16] {
+        let _ = write!(etag, "{b:02x}");
+    }
+    etag.push('"');
     let fresh = req
         .headers()
         .get(header::IF_NONE_MATCH)
