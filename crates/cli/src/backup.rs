@@ -3,7 +3,7 @@
 //! database and the photo directory.
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use civmap_store::{Store, StoreOptions};
@@ -14,19 +14,9 @@ const IDS_SHOWN: usize = 5;
 #[derive(Debug, clap::Args)]
 pub struct BackupArgs {
     /// The backup file: a SQLite database holding every table and, in the table
-    /// `backup_photos`, the bytes of every photo. Never overwritten.
+    /// `backup_photos`, the bytes of every photo. Never overwritten. The photos are read from
+    /// (restored into) the photo directory of the configuration — the one `serve` uses.
     pub file: PathBuf,
-    /// Where the photos are (default: `photos/` beside the SQLite file, `./photos` for
-    /// PostgreSQL) — the same directory `serve` uses.
-    #[arg(long, env = "CIVMAP_PHOTO_DIR")]
-    pub photo_dir: Option<PathBuf>,
-}
-
-fn options(photo_dir: Option<&Path>) -> StoreOptions {
-    StoreOptions {
-        photo_dir: photo_dir.map(Path::to_path_buf).unwrap_or_default(),
-        ..StoreOptions::default()
-    }
 }
 
 fn some_ids(ids: &[String]) -> String {
@@ -47,8 +37,8 @@ fn mib(bytes: u64) -> f64 {
 }
 
 /// `civmap backup FILE`: the database and its photos, from one snapshot, while serving.
-pub async fn backup(args: BackupArgs, db: &str) -> Result<()> {
-    let store = Store::open(db, options(args.photo_dir.as_deref()))
+pub async fn backup(args: BackupArgs, db: &str, opts: StoreOptions) -> Result<()> {
+    let store = Store::open(db, opts)
         .await
         .context("cannot open the database")?;
     let result = store.backup_to(&args.file).await;
@@ -75,8 +65,12 @@ pub async fn backup(args: BackupArgs, db: &str) -> Result<()> {
 
 /// `civmap restore FILE`: the photos into the photo directory, then every table into the
 /// EMPTY database.
-pub async fn restore(args: BackupArgs, db: &str, shown_db: &str) -> Result<()> {
-    let opts = options(args.photo_dir.as_deref());
+pub async fn restore(
+    args: BackupArgs,
+    db: &str,
+    opts: StoreOptions,
+    shown_db: &str,
+) -> Result<()> {
     let report = Store::restore_from(db, &args.file, opts.clone())
         .await
         .with_context(|| format!("restore of {}", args.file.display()))?;

@@ -21,6 +21,7 @@ pub mod security;
 pub mod state;
 pub mod tasks;
 pub mod tiles;
+pub mod web;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -32,7 +33,6 @@ use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{Method, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use tower::ServiceExt as _;
 use tower_http::compression::predicate::DefaultPredicate;
 use tower_http::compression::{CompressionLayer, CompressionLevel};
 use tower_http::cors::{Any, CorsLayer};
@@ -171,21 +171,15 @@ async fn track(State(state): State<ServerState>, req: Request, next: Next) -> Re
     resp
 }
 
-/// Unknown paths: the web front end when configured, else a 404 in the shape of the API the
-/// path belongs to.
+/// Unknown paths: the web front end (embedded, or from `web_dir` when configured) outside the
+/// APIs, else a 404 in the shape of the API the path belongs to.
 async fn fallback(State(state): State<App>, req: Request) -> Response {
     let path = req.uri().path().to_owned();
     let api = ["/api/", "/ogc", "/open311/", "/tiles/"]
         .iter()
         .any(|p| path.starts_with(p));
-    if !api && let Some(dir) = state.config().web_dir.clone() {
-        let index = dir.join("index.html");
-        let serve = tower_http::services::ServeDir::new(dir)
-            .fallback(tower_http::services::ServeFile::new(index));
-        return match serve.oneshot(req).await {
-            Ok(r) => r.into_response(),
-            Err(e) => ApiError::Internal(format!("static files: {e}")).into_response(),
-        };
+    if !api {
+        return web::serve(state.config().web_dir.as_deref(), req).await;
     }
     let e = ApiError::NotFound(format!("no route {path}"));
     if path.starts_with("/open311/") {

@@ -176,6 +176,16 @@ const TABLES: &[Table] = &[
         ],
         paged: true,
     },
+    Table {
+        name: "road_ways",
+        cols: &[
+            ("seq", I64),
+            ("way_id", I64),
+            ("tags", Text),
+            ("nodes", Text),
+        ],
+        paged: true,
+    },
 ];
 
 /// Rows read per page and written per statement.

@@ -16,6 +16,7 @@ mod load;
 mod open;
 mod photos;
 mod reads;
+mod roads;
 mod shared;
 mod sql;
 mod store;
@@ -27,6 +28,7 @@ pub use crate::basemap::{BASEMAP_LAYERS, BasemapFeature};
 pub use crate::codec::{ms_precision, stored_problem};
 pub use crate::error::{Location, StoreError};
 pub use crate::limits::ACQUIRE_TIMEOUT;
+pub use crate::roads::RoadWay;
 pub use crate::shared::CommitHook;
 pub use crate::store::Store;
 pub use crate::types::{
