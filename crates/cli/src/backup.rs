@@ -65,12 +65,7 @@ pub async fn backup(args: BackupArgs, db: &str, opts: StoreOptions) -> Result<()
 
 /// `civmap restore FILE`: the photos into the photo directory, then every table into the
 /// EMPTY database.
-pub async fn restore(
-    args: BackupArgs,
-    db: &str,
-    opts: StoreOptions,
-    shown_db: &str,
-) -> Result<()> {
+pub async fn restore(args: BackupArgs, db: &str, opts: StoreOptions, shown_db: &str) -> Result<()> {
     let report = Store::restore_from(db, &args.file, opts.clone())
         .await
         .with_context(|| format!("restore of {}", args.file.display()))?;
