@@ -485,6 +485,8 @@ describe('staff', () => {
     await page.locator('.detail button[data-action=rectify]').click();
     await page.locator('.detail .badge.status-rectified').waitFor();
     await page.locator('.history .ev-rectified').waitFor();
+    // The history says who did it, by name, in a Chinese sentence.
+    assert.match((await page.locator('.history .ev-rectified .ev-kind').first().innerText()).trim(), /^[^：]+：整改完成，提交核查$/);
     const after = await getJson(server.base, `/api/v1/problems/${target.id}`, CHIEF.token);
     assert.equal(after.properties.status, 'rectified');
     const history = await getJson(server.base, `/api/v1/problems/${target.id}/history`, CHIEF.token);

@@ -35,14 +35,14 @@ export function chromiumPath() {
  * and the built front end; resolves `{base, stop(keep), log, dir}` once it logs
  * `listening on http://...` (at most 180 s: the demo import of the OpenStreetMap extract runs first).
  */
-export async function startServer({ args = [], env = {}, config = null, dir = null } = {}) {
+export async function startServer({ args = [], env = {}, config = null, dir = null, addr = '127.0.0.1:0' } = {}) {
   // Against a server started by hand (front-end development): nothing to start or stop.
   if (process.env.CIVMAP_TEST_BASE) return { base: process.env.CIVMAP_TEST_BASE.replace(/\/$/, ''), stop: async () => undefined, log: [], dir: null, external: true };
   const bin = civmapBinary();
   if (!existsSync(bin)) throw new Error(`no civmap binary at ${bin}: run \`cargo build -p civmap\` first`);
   if (!existsSync(join(WEB_DIST, 'index.html'))) throw new Error(`no ${WEB_DIST}/index.html: run \`npm run build\` in web/ first`);
   dir ??= mkdtempSync(join(tmpdir(), 'civmap-browser-'));
-  const fullArgs = ['serve', '--demo', '--addr', '127.0.0.1:0', '--db', `sqlite://${join(dir, 'demo.db')}`, '--web-dir', WEB_DIST];
+  const fullArgs = ['serve', '--demo', '--addr', addr, '--db', `sqlite://${join(dir, 'demo.db')}`, '--web-dir', WEB_DIST];
   const childEnv = { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'info', ...env };
   delete childEnv.CIVMAP_CONFIG;
   if (config !== null) {

@@ -6,6 +6,7 @@ import type { App } from './app';
 import { filtersFromParams, filtersToParams, toApiFilter } from './filters';
 import type { Filters } from './filters';
 import type { ProblemLayer } from './map/mapview';
+import { reconnects } from './connection';
 
 /** The state of something loaded: the value, or the error, while `loading` says it is under way. */
 export interface Loaded<T> {
@@ -29,7 +30,9 @@ export function useLoad<T>(load: (signal: AbortSignal) => Promise<T>, deps: unkn
       (error: unknown) => !abort.signal.aborted && !isAbort(error) && setState({ value: undefined, error, loading: false }),
     );
     return () => abort.abort();
-  }, [...deps, tick]);
+    // After the server was unreachable and is back, everything loaded loads again (without
+    // remounting: a half-filled form keeps what was typed).
+  }, [...deps, tick, reconnects.value]);
   return [state, () => setTick((n) => n + 1)];
 }
 

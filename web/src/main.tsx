@@ -18,6 +18,7 @@ import type { Dict } from './i18n';
 import type { BasemapKind } from './map/basemap';
 import { Legend } from './map/legend';
 import { createMap, DEMO_VIEW, ProblemLayer, ZoneLayer } from './map/mapview';
+import { reconnects, watchConnection } from './connection';
 import { loadSession } from './session';
 import { formatMapParam, parseMapParam, readHash, replaceHash } from './url';
 import { ChiefView } from './views/chief';
@@ -25,6 +26,7 @@ import { OfficeView } from './views/office';
 import { PublicView } from './views/public';
 import { ReportView } from './views/report';
 import { RoutesView } from './views/routes';
+import { SetupView } from './views/setup';
 
 /** The views by route, with their name in the navigation. */
 export const VIEWS: Record<string, { view: FunctionComponent<ViewProps>; nav: (d: Dict) => string }> = {
@@ -33,6 +35,7 @@ export const VIEWS: Record<string, { view: FunctionComponent<ViewProps>; nav: (d
   chief: { view: ChiefView, nav: (d) => d.nav.chief },
   office: { view: OfficeView, nav: (d) => d.nav.office },
   routes: { view: RoutesView, nav: (d) => d.nav.routes },
+  setup: { view: SetupView, nav: (d) => d.nav.setup },
 };
 
 /** What browser tests read (`window.__civmap`). */
@@ -113,9 +116,21 @@ function boot(): void {
   void loadSession();
 
   const loaded = new Promise<void>((r) => map.once('load', () => r()));
+  watchConnection();
+  let started = false;
   Promise.all([categories(), loaded])
-    .then(([cats]) => startWith(cats))
+    .then(([cats]) => {
+      started = true;
+      startWith(cats);
+    })
     .catch((e: unknown) => (bannerError.value = e));
+  // The server is back: a page that could not start starts afresh; a running one reloads its
+  // problems (the views reload what they loaded themselves).
+  reconnects.subscribe((n) => {
+    if (n === 0) return;
+    if (!started) window.location.reload();
+    else void problems.reload(true);
+  });
 
   function startWith(cats: Category[]): void {
     problems.setCategories(cats);

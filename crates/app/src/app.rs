@@ -20,7 +20,7 @@ use std::time::Instant;
 use chrono::{Duration, Utc};
 use civmap_domain::calendar::WorkCalendar;
 use civmap_domain::{Category, CategoryTable, Poi, PoiId, Problem, UserId, ZoneId};
-use civmap_store::{Change, Store};
+use civmap_store::{Change, Store, StoreError};
 use parking_lot::{Mutex, RwLock};
 use serde::Serialize;
 
@@ -434,6 +434,33 @@ impl App {
     /// Marks the service ready or not (loading, restoring, shutting down).
     pub fn set_ready(&self, ready: bool) {
         self.inner.ready.store(ready, Ordering::Relaxed);
+    }
+
+    /// Readiness: loaded, not shutting down, and the database answers. Otherwise
+    /// [`ServiceError::Unavailable`] naming the cause (the database's own words, without its
+    /// host or user: `database "civmap" is not currently accepting connections`).
+    pub async fn readiness(&self) -> Result<(), ServiceError> {
+        if !self.is_ready() {
+            return Err(ServiceError::unavailable(
+                "not ready (starting or shutting down)",
+                None,
+            ));
+        }
+        self.store().ping().await.map_err(|e| {
+            let loc = self.store().location().to_string();
+            let cause = match &e {
+                StoreError::Unavailable(m) => m.clone(),
+                StoreError::NotADatabase { reason, .. } => reason.clone(),
+                other => other.to_string(),
+            };
+            let cause = cause
+                .replace(&format!("{loc}: "), "")
+                .replace(&loc, "the database");
+            ServiceError::unavailable(
+                format!("the database is unavailable: {cause}"),
+                Some(Box::new(e)),
+            )
+        })
     }
 
     /// Seconds since the service was loaded.

@@ -6,9 +6,10 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use civmap_domain::{Category, Poi, UserId, Zone, ZoneId, ZoneKind};
+use civmap_geodata::zones::geodesic_area_m2;
 use civmap_geodata::zones::{ChiefZone, Coverage};
 use civmap_index::ZoneIndex;
-use geo::MultiPolygon;
+use geo::{BooleanOps, BoundingRect, Intersects, MultiPolygon, Polygon, Rect};
 
 use crate::app::{App, merge_category};
 use crate::error::ServiceError;
@@ -44,12 +45,26 @@ impl Person {
     }
 }
 
+/// A grid cell counts as uncovered when at least this much of it lies in no chief's zone, m²
+/// (1% of a 100 m cell: the slivers between a road buffer and a cell edge are not a gap).
+pub const UNCOVERED_CELL_MIN_M2: f64 = 100.0;
+
 /// The coverage of a street by its chiefs, with the chiefs' ids as strings.
 #[derive(Debug)]
 pub struct CoverageReport {
     pub coverage: Coverage,
     /// The people behind the chief ids of the overlaps.
     pub people: HashMap<UserId, Person>,
+    /// When the boundary is the management grid: how many cells it has, and how many of them
+    /// have at least [`UNCOVERED_CELL_MIN_M2`] in no chief's zone.
+    pub cells: Option<CellCount>,
+}
+
+/// Grid cells checked and uncovered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CellCount {
+    pub total: usize,
+    pub uncovered: usize,
 }
 
 impl App {
@@ -139,9 +154,9 @@ impl App {
         street: Option<&str>,
         min_overlap_m2: f64,
     ) -> Result<CoverageReport, ServiceError> {
-        let (boundary, chiefs) = {
+        let (boundary, cells, chiefs) = {
             let zones = self.zones();
-            let boundary = coverage_boundary(&zones, boundary, street)?;
+            let (boundary, cells) = coverage_boundary(&zones, boundary, street)?;
             let chiefs: Vec<ChiefZone> = self
                 .assignments()
                 .into_iter()
@@ -152,34 +167,72 @@ impl App {
                     })
                 })
                 .collect();
-            (boundary, chiefs)
+            (boundary, cells, chiefs)
         };
         let people = self.people().await?;
         // Polygon unions and differences: tens of milliseconds for a street, off the async
         // workers.
-        let coverage = tokio::task::spawn_blocking(move || {
-            civmap_geodata::zones::coverage(&boundary, &chiefs, min_overlap_m2)
+        let (coverage, cells) = tokio::task::spawn_blocking(move || {
+            let c = civmap_geodata::zones::coverage(&boundary, &chiefs, min_overlap_m2);
+            let counted = cells.map(|cells| CellCount {
+                total: cells.len(),
+                uncovered: uncovered_cells(&cells, &c.uncovered),
+            });
+            (c, counted)
         })
         .await
         .map_err(|e| ServiceError::internal("coverage task", e))?;
-        Ok(CoverageReport { coverage, people })
+        Ok(CoverageReport {
+            coverage,
+            people,
+            cells,
+        })
     }
 }
 
+/// How many of `cells` have at least [`UNCOVERED_CELL_MIN_M2`] inside `uncovered`.
+fn uncovered_cells(cells: &[MultiPolygon<f64>], uncovered: &MultiPolygon<f64>) -> usize {
+    let parts: Vec<(Polygon<f64>, Option<Rect<f64>>)> = uncovered
+        .0
+        .iter()
+        .map(|p| (p.clone(), p.bounding_rect()))
+        .collect();
+    cells
+        .iter()
+        .filter(|cell| {
+            let Some(cb) = cell.bounding_rect() else {
+                return false;
+            };
+            let near: Vec<Polygon<f64>> = parts
+                .iter()
+                .filter(|(_, b)| b.is_some_and(|b| b.intersects(&cb)))
+                .map(|(p, _)| p.clone())
+                .collect();
+            !near.is_empty()
+                && geodesic_area_m2(&cell.intersection(&MultiPolygon(near)))
+                    >= UNCOVERED_CELL_MIN_M2
+        })
+        .count()
+}
+
+/// The cells of a management grid.
+type GridCells = Vec<MultiPolygon<f64>>;
+
 /// The area a coverage check looks at: the zone `boundary`, or else the union of the grid
-/// cells of the street (all grid cells without a street).
+/// cells of the street (all grid cells without a street), with the cells.
 fn coverage_boundary(
     zones: &Zones,
     boundary: Option<ZoneId>,
     street: Option<&str>,
-) -> Result<MultiPolygon<f64>, ServiceError> {
+) -> Result<(MultiPolygon<f64>, Option<GridCells>), ServiceError> {
     if let Some(id) = boundary {
-        return Ok(zones
+        let b = zones
             .map
             .get(&id)
             .ok_or_else(|| ServiceError::NotFound(format!("no zone {id}")))?
             .geometry
-            .clone());
+            .clone();
+        return Ok((b, None));
     }
     let cells: Vec<&MultiPolygon<f64>> = zones
         .map
@@ -203,5 +256,6 @@ fn coverage_boundary(
             ),
         ));
     }
-    Ok(geo::unary_union(cells))
+    let owned: Vec<MultiPolygon<f64>> = cells.iter().map(|c| (*c).clone()).collect();
+    Ok((geo::unary_union(cells), Some(owned)))
 }

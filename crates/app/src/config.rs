@@ -17,7 +17,7 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use civmap_domain::{Role, UserId, ZoneKind};
+use civmap_domain::{PoiKind, Role, UserId, ZoneKind};
 use serde::{Deserialize, Serialize};
 
 /// Why a configuration could not be loaded. Messages name the file, variable or key.
@@ -72,7 +72,33 @@ pub struct Config {
     pub limits: Limits,
     /// Dispatch, deadlines, escalation, look-back and recurrence.
     pub workflow: WorkflowConfig,
+    /// Radii of the three-surroundings zones made for a school, park or market added by hand.
+    pub surroundings: SurroundingsConfig,
 }
+
+/// The radii of three-surroundings zones (`[surroundings]`), metres: the zone the console
+/// makes at once around a school, park or wet market a street office adds. Defaults: school
+/// 200 (the strict-management zone several cities use), park 100, market 150.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SurroundingsConfig {
+    pub school_m: f64,
+    pub park_m: f64,
+    pub market_m: f64,
+}
+
+impl Default for SurroundingsConfig {
+    fn default() -> Self {
+        Self {
+            school_m: PoiKind::School.default_radius_m(),
+            park_m: PoiKind::Park.default_radius_m(),
+            market_m: PoiKind::Market.default_radius_m(),
+        }
+    }
+}
+
+/// Largest surroundings radius, metres (a zone beyond this is a district, not a surrounding).
+pub const MAX_SURROUNDINGS_M: f64 = 2_000.0;
 
 /// The rectification workflow (`[workflow]`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -272,6 +298,7 @@ impl Default for Config {
             auth: AuthConfig::default(),
             limits: Limits::default(),
             workflow: WorkflowConfig::default(),
+            surroundings: SurroundingsConfig::default(),
         }
     }
 }
@@ -414,6 +441,18 @@ impl Config {
             if !(m.is_finite() && (0.0..=1000.0).contains(&m)) {
                 return Err(ConfigError::Invalid(format!(
                     "workflow.{name} must be a distance in metres between 0 and 1000"
+                )));
+            }
+        }
+        let r = &self.surroundings;
+        for (name, m) in [
+            ("school_m", r.school_m),
+            ("park_m", r.park_m),
+            ("market_m", r.market_m),
+        ] {
+            if !(m.is_finite() && m > 0.0 && m <= MAX_SURROUNDINGS_M) {
+                return Err(ConfigError::Invalid(format!(
+                    "surroundings.{name} must be a distance in metres above 0 and at most {MAX_SURROUNDINGS_M}"
                 )));
             }
         }

@@ -185,7 +185,11 @@ impl From<StoreError> for ServiceError {
                 message: what,
             },
             // A lost connection, and the disk or the database going away under us: temporary.
+            // A database that is not there any more (a PostgreSQL database dropped, or one
+            // that refuses connections) is as temporary as a lost connection for a running
+            // server: `Store::open` reports `NotADatabase` at start, where it is final.
             e @ (StoreError::Unavailable(_)
+            | StoreError::NotADatabase { .. }
             | StoreError::Io { .. }
             | StoreError::Permission { .. }) => {
                 ServiceError::unavailable(DATABASE_UNAVAILABLE, Some(Box::new(e)))
@@ -213,6 +217,11 @@ mod tests {
             ServiceError::Locked { retry_after_s: 3 }.field(),
             Some("name")
         );
+        let gone = ServiceError::from(StoreError::NotADatabase {
+            path: "postgres://civmap@db:5432/civmap".into(),
+            reason: "database \"civmap\" does not exist".into(),
+        });
+        assert!(matches!(gone, ServiceError::Unavailable { .. }), "{gone:?}");
         let unavailable = ServiceError::from(StoreError::Unavailable("gone".into()));
         assert!(matches!(
             unavailable,

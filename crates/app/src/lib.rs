@@ -17,6 +17,7 @@ pub mod query;
 pub mod ratelimit;
 pub mod reports;
 pub mod scope;
+pub mod setup;
 pub mod spatial;
 pub mod tiles;
 pub mod time;

@@ -212,6 +212,9 @@ pub async fn run(cmd: ImportCommand, store: &Store, categories: &CategoryTable) 
             // The basemap is replaced as a whole: the tiles draw what this file holds.
             let basemap = civmap_app::tiles::basemap::basemap_from_osm(&data, &ex);
             store.replace_basemap(&basemap).await?;
+            // So are the roads `civmap serve` plans routes on.
+            let road_ways = civmap_app::planning::network::road_ways(&data);
+            store.replace_road_ways(&road_ways).await?;
             eprintln!(
                 "civmap: {}: {} points of interest, {} named road ways, {} basemap features stored; {} elements skipped",
                 file.display(),
@@ -219,6 +222,10 @@ pub async fn run(cmd: ImportCommand, store: &Store, categories: &CategoryTable) 
                 ex.roads.len(),
                 basemap.len(),
                 ex.skipped.len() + built.skipped.len()
+            );
+            eprintln!(
+                "civmap: {} road ways stored for route planning (`civmap serve` plans on them)",
+                road_ways.len()
             );
             if let Some(b) = &outline {
                 eprintln!(

@@ -9,16 +9,22 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use civmap_app::App;
 use civmap_app::config::{Config, Synchronous};
+use civmap_app::planning::network::RoadNetwork;
 use civmap_domain::CategoryTable;
 use civmap_store::{Store, StoreOptions};
 
+mod backup;
 mod demo;
 mod import;
 mod user;
 
-/// civmap: problem points of the civilized-city campaign, on a map.
+/// civmap: problem points of the civilized-city campaign (创文), on a map.
+///
+/// Every subcommand that opens the database takes `--config FILE` (or `CIVMAP_CONFIG`) and the
+/// `CIVMAP_*` environment variables: the database (`db`) and the photo directory (`photo_dir`)
+/// come from them unless `--db` / `--photo-dir` are given.
 #[derive(Debug, Parser)]
-#[command(name = "civmap", version, about, propagate_version = true)]
+#[command(name = "civmap", version, propagate_version = true)]
 struct Cli {
     /// Log filter (`RUST_LOG` syntax), e.g. `info` or `civmap_app=debug`.
     #[arg(long, global = true, env = "RUST_LOG", default_value = "info")]
@@ -40,17 +46,18 @@ enum LogFormat {
 enum Command {
     /// Run the HTTP server (REST + GeoJSON, OGC API Features, Open311, the web map).
     Serve(ServeArgs),
-    /// Write a consistent copy of the database to FILE (works while a server is running).
+    /// Write the database and every photo to one FILE, from one snapshot (works while a server
+    /// is running; a SQLite file whatever the source backend).
     Backup {
-        /// The backup file to create (a SQLite database, whatever the source backend).
-        file: PathBuf,
+        #[command(flatten)]
+        args: backup::BackupArgs,
         #[command(flatten)]
         db: DbArgs,
     },
-    /// Fill an EMPTY database from a backup file.
+    /// Fill an EMPTY database and the photo directory from a file written by `civmap backup`.
     Restore {
-        /// A file written by `civmap backup`.
-        file: PathBuf,
+        #[command(flatten)]
+        args: backup::BackupArgs,
         #[command(flatten)]
         db: DbArgs,
     },
@@ -116,28 +123,68 @@ enum ExportFormat {
     Events,
 }
 
+/// Where the database and the photos are: the same layers for every subcommand.
 #[derive(Debug, clap::Args)]
 struct DbArgs {
-    /// Database: `sqlite://path` (created on first start), a bare path, or `postgres://user@host/db`.
-    #[arg(long, global = true, env = "CIVMAP_DB", default_value = civmap_app::config::DEFAULT_DB)]
-    db: String,
+    /// Configuration file (TOML, the keys of `civmap serve`'s configuration); `CIVMAP_*`
+    /// environment variables override it, flags override both.
+    #[arg(long, global = true, env = "CIVMAP_CONFIG")]
+    config: Option<PathBuf>,
+    /// Database: `sqlite://path` (created on first start), a bare path, or
+    /// `postgres://user@host/db`. Default: `db` of the configuration (`CIVMAP_DB`), else
+    /// `sqlite://civmap.db` (`serve --demo`: `sqlite://civmap-demo.db`).
+    #[arg(long, global = true)]
+    db: Option<String>,
+    /// Where photos are kept. Default: `photo_dir` of the configuration (`CIVMAP_PHOTO_DIR`),
+    /// else `photos/` beside the SQLite file.
+    #[arg(long, global = true)]
+    photo_dir: Option<PathBuf>,
+}
+
+impl DbArgs {
+    /// The configuration: the file, the `CIVMAP_*` variables over it, these flags over both.
+    fn config(&self) -> Result<Config> {
+        let mut config = Config::load(self.config.as_deref(), config_env())?;
+        if let Some(db) = &self.db {
+            config.db.clone_from(db);
+        }
+        if let Some(dir) = &self.photo_dir {
+            config.photo_dir = Some(dir.clone());
+        }
+        Ok(config)
+    }
+}
+
+/// The store options of a configuration.
+fn store_options(config: &Config) -> StoreOptions {
+    StoreOptions {
+        synchronous_full: config.sqlite_synchronous == Synchronous::Full,
+        photo_dir: config.photo_dir.clone().unwrap_or_default(),
+        ..StoreOptions::default()
+    }
+}
+
+/// Opens the configuration's database.
+async fn open_store(config: &Config) -> Result<Store> {
+    Store::open(&config.db, store_options(config))
+        .await
+        // The store's error names the file or `postgres://user@host:port/db`; the URL itself may
+        // hold a password, so it is not repeated here.
+        .context("cannot open the database")
 }
 
 #[derive(Debug, clap::Args)]
 struct ServeArgs {
-    /// Configuration file (TOML); `CIVMAP_*` environment variables override it, flags override both.
-    #[arg(long)]
-    config: Option<PathBuf>,
+    #[command(flatten)]
+    store: DbArgs,
     /// Address to listen on; port 0 picks a free port (the bound address is logged).
     #[arg(long)]
     addr: Option<std::net::SocketAddr>,
-    /// Database URL (default `sqlite://civmap.db`; with `--demo`, `sqlite://civmap-demo.db`).
-    #[arg(long)]
-    db: Option<String>,
     /// Load the demo (real OSM data of the Tongji/Siping area, synthetic problems) into an empty database.
     #[arg(long)]
     demo: bool,
-    /// Directory of the built web front end (default `web/dist` when it exists).
+    /// Serve the web front end from this directory (front-end development: its files win)
+    /// instead of the copy built into the binary.
     #[arg(long)]
     web_dir: Option<PathBuf>,
     /// Extra categories (TOML `[[category]]` tables; default `data/categories.toml` when it exists).
@@ -150,11 +197,9 @@ struct ServeArgs {
     /// SQLite durability: `full` survives power loss; `normal` only a crash of civmap, and is faster.
     #[arg(long, value_enum)]
     sqlite_synchronous: Option<SyncArg>,
-    /// Where photos are kept (default: `photos/` beside the SQLite file).
-    #[arg(long)]
-    photo_dir: Option<PathBuf>,
-    /// OpenStreetMap file (PBF, XML or gzipped XML) whose roads routes are planned on (with
-    /// `--demo`, the demo area's roads by default).
+    /// OpenStreetMap file (PBF, XML or gzipped XML) whose roads routes are planned on, instead
+    /// of the roads `civmap import osm` stored in the database (with `--demo` on a database
+    /// without them, the demo area's roads).
     #[arg(long)]
     roads: Option<PathBuf>,
 }
@@ -203,36 +248,34 @@ fn init_logging(filter: &str, format: LogFormat) {
 async fn run(command: Command) -> Result<()> {
     match command {
         Command::Serve(args) => serve(args).await,
-        Command::Backup { file, db } => {
-            let store = Store::open(&db.db, StoreOptions::default()).await?;
-            store.backup_to(&file).await?;
-            eprintln!("civmap: backup written to {}", file.display());
-            Ok(())
+        Command::Backup { args, db } => {
+            let config = db.config()?;
+            backup::backup(args, &config.db, store_options(&config)).await
         }
-        Command::Restore { file, db } => {
-            Store::restore_from(&db.db, &file, StoreOptions::default()).await?;
-            eprintln!(
-                "civmap: restored {} into {}",
-                file.display(),
-                redact(&db.db)
-            );
-            Ok(())
+        Command::Restore { args, db } => {
+            let config = db.config()?;
+            let shown = redact(&config.db);
+            backup::restore(args, &config.db, store_options(&config), &shown).await
         }
         Command::Import {
             what,
             db,
             categories,
         } => {
+            let config = db.config()?;
             let table = category_table(
                 categories
                     .as_deref()
+                    .or(config.categories_file.as_deref())
                     .or_else(|| Some(Path::new("data/categories.toml")).filter(|p| p.exists())),
             )?;
-            let store = Store::open(&db.db, StoreOptions::default()).await?;
-            import::run(what, &store, &table).await
+            let store = open_store(&config).await?;
+            let result = import::run(what, &store, &table).await;
+            store.close().await;
+            result
         }
         Command::User { what, db } => {
-            let store = Store::open(&db.db, StoreOptions::default()).await?;
+            let store = open_store(&db.config()?).await?;
             let result = user::run(what, &store).await;
             store.close().await;
             result
@@ -255,7 +298,7 @@ async fn run(command: Command) -> Result<()> {
             Ok(())
         }
         Command::Export { format, out, db } => {
-            let store = Store::open(&db.db, StoreOptions::default()).await?;
+            let store = open_store(&db.config()?).await?;
             let sink: Box<dyn std::io::Write + Send> = match &out {
                 Some(path) => Box::new(std::io::BufWriter::new(
                     std::fs::File::create(path)
@@ -277,31 +320,27 @@ async fn run(command: Command) -> Result<()> {
 }
 
 /// Environment variables that belong to the test harness or to this binary's own flags, not to
-/// the server configuration (which rejects unknown `CIVMAP_*` names).
+/// the configuration (which rejects unknown `CIVMAP_*` names). `CIVMAP_DB` is the
+/// configuration's `db`, for every subcommand.
 fn config_env() -> impl Iterator<Item = (String, String)> {
     std::env::vars().filter(|(k, _)| {
-        !(k.starts_with("CIVMAP_TEST_")
-            || k.starts_with("CIVMAP_REQUIRE_")
-            || k == "CIVMAP_CONFIG"
-            || k == "CIVMAP_DB")
+        !(k.starts_with("CIVMAP_TEST_") || k.starts_with("CIVMAP_REQUIRE_") || k == "CIVMAP_CONFIG")
     })
 }
 
+// One straight sequence of glue steps; splitting it would only scatter the order.
+#[allow(clippy::too_many_lines)]
 async fn serve(args: ServeArgs) -> Result<()> {
-    let mut config = Config::load(args.config.as_deref(), config_env())?;
+    let mut config = args.store.config()?;
     if let Some(addr) = args.addr {
         config.addr = addr;
     }
     config.demo |= args.demo;
-    if let Some(db) = args.db {
-        config.db = db;
-    } else if config.demo && config.db == civmap_app::config::DEFAULT_DB {
+    if args.store.db.is_none() && config.demo && config.db == civmap_app::config::DEFAULT_DB {
         "sqlite://civmap-demo.db".clone_into(&mut config.db);
     }
     if let Some(dir) = args.web_dir {
         config.web_dir = Some(dir);
-    } else if config.web_dir.is_none() && Path::new("web/dist/index.html").exists() {
-        config.web_dir = Some(PathBuf::from("web/dist"));
     }
     if let Some(file) = args.categories {
         config.categories_file = Some(file);
@@ -319,43 +358,55 @@ async fn serve(args: ServeArgs) -> Result<()> {
             SyncArg::Normal => Synchronous::Normal,
         };
     }
-    if let Some(dir) = args.photo_dir.clone() {
-        config.photo_dir = Some(dir);
-    }
     config.check()?;
 
     let categories = category_table(config.categories_file.as_deref())?;
 
-    let opts = StoreOptions {
-        synchronous_full: config.sqlite_synchronous == Synchronous::Full,
-        photo_dir: config.photo_dir.clone().unwrap_or_default(),
-        ..StoreOptions::default()
-    };
-    let store = Store::open(&config.db, opts)
-        .await
-        // The store's error names the file or `postgres://user@host:port/db`; the URL itself may
-        // hold a password, so it is not repeated here.
-        .context("cannot open the database")?;
+    let store = open_store(&config).await?;
     if config.demo {
         demo::load_if_empty(&store, &categories).await?;
     }
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
         .with_context(|| format!("cannot listen on {}", config.addr))?;
-    let roads = match &args.roads {
-        Some(file) => Some(civmap_geodata::osm::read_path(file)?),
-        None if config.demo => Some(demo::osm()?),
-        None => None,
-    };
+    let roads = road_network(args.roads.as_deref(), &store, config.demo).await?;
     let state = App::load(store, categories, config).await?;
-    if let Some(data) = roads {
-        let network = civmap_app::planning::network::RoadNetwork::from_osm(&data);
+    if let Some(network) = roads {
         state.set_roads(network);
-        tracing::info!("road network loaded for route planning");
     }
     civmap_server::serve(listener, state, civmap_server::shutdown_signal()).await?;
     tracing::info!("stopped cleanly");
     Ok(())
+}
+
+/// The road network routes are planned on: `--roads FILE`, else the road ways `civmap import
+/// osm` stored, else (with `--demo`) the demo area's roads; `None` plans on straight lines.
+async fn road_network(
+    file: Option<&Path>,
+    store: &Store,
+    demo: bool,
+) -> Result<Option<std::sync::Arc<RoadNetwork>>> {
+    if let Some(file) = file {
+        let network = RoadNetwork::from_osm(&civmap_geodata::osm::read_path(file)?);
+        tracing::info!(file = %file.display(), "road network loaded for route planning");
+        return Ok(Some(network));
+    }
+    if let Some(network) = RoadNetwork::from_store(store)
+        .await
+        .map_err(|e| anyhow::anyhow!("{}", e.chain()))
+        .context("loading the stored road network")?
+    {
+        tracing::info!("road network loaded for route planning from the database");
+        return Ok(Some(network));
+    }
+    if demo {
+        tracing::info!("road network of the demo area loaded for route planning");
+        return Ok(Some(RoadNetwork::from_osm(&demo::osm()?)));
+    }
+    tracing::warn!(
+        "no road network: routes are planned on straight lines; run `civmap import osm FILE` (or give --roads FILE)"
+    );
+    Ok(None)
 }
 
 /// The built-in categories with those of `file` merged over them.

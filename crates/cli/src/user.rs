@@ -199,27 +199,52 @@ async fn find(store: &Store, name: &str) -> Result<User> {
         .with_context(|| format!("no user {name:?}"))
 }
 
-/// Zones named by id, `code` or `external_id`.
+/// Zones named by id, `code` or `external_id`, else by their name (`四平路`) when exactly one
+/// zone has it; an ambiguous name lists the external ids to choose from.
 async fn resolve_zones(store: &Store, wanted: &[String]) -> Result<Vec<ZoneId>> {
+    /// External ids named in an "ambiguous" message before the rest are only counted.
+    const CANDIDATES_SHOWN: usize = 8;
     if wanted.is_empty() {
         return Ok(Vec::new());
     }
     let zones = store.list_zones().await?;
     let mut out = Vec::with_capacity(wanted.len());
     for w in wanted {
-        let hits: Vec<ZoneId> = zones
+        let mut hits: Vec<&civmap_domain::Zone> = zones
             .iter()
             .filter(|z| {
                 z.id.to_string() == *w
                     || z.code.as_deref() == Some(w.as_str())
                     || z.external_id.as_deref() == Some(w.as_str())
             })
-            .map(|z| z.id)
             .collect();
+        if hits.is_empty() {
+            hits = zones.iter().filter(|z| z.name == *w).collect();
+        }
         match hits.as_slice() {
-            [one] => out.push(*one),
-            [] => bail!("no zone with id, code or external id {w:?}"),
-            _ => bail!("{w:?} names {} zones; use the zone id", hits.len()),
+            [one] => out.push(one.id),
+            [] => bail!("no zone with id, code, external id or name {w:?}"),
+            many => {
+                let mut ids: Vec<String> = many
+                    .iter()
+                    .take(CANDIDATES_SHOWN)
+                    .map(|z| {
+                        format!(
+                            "{} ({})",
+                            z.external_id.clone().unwrap_or_else(|| z.id.to_string()),
+                            z.kind
+                        )
+                    })
+                    .collect();
+                if many.len() > CANDIDATES_SHOWN {
+                    ids.push(format!("{} more", many.len() - CANDIDATES_SHOWN));
+                }
+                bail!(
+                    "{w:?} names {} zones; give one of: {}",
+                    many.len(),
+                    ids.join(", ")
+                )
+            }
         }
     }
     out.sort_unstable();

@@ -19,9 +19,11 @@ pub mod params;
 pub mod photo;
 pub mod render;
 pub mod routing;
+pub mod security;
 pub mod state;
 pub mod tasks;
 pub mod tiles;
+pub mod web;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -32,7 +34,6 @@ use axum::extract::{ConnectInfo, DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{Method, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use tower::ServiceExt as _;
 use tower_http::compression::predicate::DefaultPredicate;
 use tower_http::compression::{CompressionLayer, CompressionLevel};
 use tower_http::cors::{Any, CorsLayer};
@@ -135,6 +136,7 @@ pub fn app(app: App) -> Router {
                 .allow_methods([Method::GET, Method::HEAD, Method::OPTIONS])
                 .allow_headers([header::ACCEPT, header::CONTENT_TYPE]),
         )
+        .layer(middleware::from_fn(security::headers))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(
             TraceLayer::new_for_http().make_span_with(|req: &Request| {
@@ -174,8 +176,8 @@ async fn track(State(state): State<ServerState>, req: Request, next: Next) -> Re
     resp
 }
 
-/// Unknown paths: the web front end when configured, else a 404 in the shape of the API the
-/// path belongs to.
+/// Unknown paths: the web front end (embedded, or from `web_dir` when configured) outside the
+/// APIs, else a 404 in the shape of the API the path belongs to.
 async fn fallback(State(state): State<App>, req: Request) -> Response {
     let path = req.uri().path().to_owned();
     if let Some(to) = ogc::without_trailing_slash(req.uri()) {
@@ -184,14 +186,8 @@ async fn fallback(State(state): State<App>, req: Request) -> Response {
     let api = ["/api/", "/ogc", "/open311/", "/tiles/"]
         .iter()
         .any(|p| path.starts_with(p));
-    if !api && let Some(dir) = state.config().web_dir.clone() {
-        let index = dir.join("index.html");
-        let serve = tower_http::services::ServeDir::new(dir)
-            .fallback(tower_http::services::ServeFile::new(index));
-        return match serve.oneshot(req).await {
-            Ok(r) => r.into_response(),
-            Err(e) => ApiError::Internal(format!("static files: {e}")).into_response(),
-        };
+    if !api {
+        return web::serve(state.config().web_dir.as_deref(), req).await;
     }
     let e = ApiError::NotFound(format!("no route {path}"));
     if path.starts_with("/open311/") {

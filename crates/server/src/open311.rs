@@ -28,6 +28,7 @@ use uuid::Uuid;
 use civmap_app::App;
 use civmap_app::actor::Actor;
 use civmap_app::memory::record::Record;
+use civmap_app::privacy::mask_personal;
 use civmap_app::problems::ReportDetails;
 use civmap_app::time::{rfc3339, to_ms};
 
@@ -516,7 +517,13 @@ fn request_value(state: &App, id: ProblemId, r: &Record, public: bool, crs: Crs)
         ),
         (
             "description",
-            val((!r.description.is_empty()).then(|| r.description.to_string())),
+            val((!r.description.is_empty()).then(|| {
+                if public {
+                    mask_personal(&r.description).into_owned()
+                } else {
+                    r.description.to_string()
+                }
+            })),
         ),
         ("agency_responsible", val(zone_name)),
         ("service_notice", val(cat.map(notice))),

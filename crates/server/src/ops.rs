@@ -77,12 +77,7 @@ pub struct Ready {
         (status = 503, description = "Not ready: shutting down, loading, or the database is unavailable", body = ErrorBody),
     ))]
 async fn readyz(State(state): State<App>) -> Result<axum::Json<Ready>, ApiError> {
-    if !state.is_ready() {
-        return Err(ApiError::Unavailable(
-            "not ready (starting or shutting down)".into(),
-        ));
-    }
-    state.store().ping().await?;
+    state.readiness().await?;
     let s = state.sizes();
     Ok(axum::Json(Ready {
         status: "ready",

@@ -4,7 +4,7 @@
 use chrono::Utc;
 use civmap_app::actor::Actor;
 use civmap_app::memory::record::{NO_DEADLINE, Record};
-use civmap_app::privacy::public_position;
+use civmap_app::privacy::{mask_personal, public_position};
 use civmap_app::time::{from_ms, rfc3339, to_ms};
 use civmap_domain::{CategoryTable, ProblemId};
 use civmap_geodata::crs::Crs;
@@ -236,7 +236,11 @@ impl Serialize for Properties<'_> {
         field!("severity", r.severity.as_str());
         field!("status", r.status.as_str());
         field!("open", &r.status.is_open());
-        field!("description", &*r.description);
+        if v.public {
+            field!("description", &*mask_personal(&r.description));
+        } else {
+            field!("description", &*r.description);
+        }
         field!("reported_at", &Rfc3339Ms(r.reported_ms));
         field!("updated_at", &Rfc3339Ms(r.updated_ms));
         field!(

@@ -211,3 +211,55 @@ async fn serve_on_a_real_socket_and_shut_down_without_losing_acknowledged_writes
     // After shutdown nothing listens any more.
     assert!(tokio::net::TcpStream::connect(addr).await.is_err());
 }
+
+/// Every kind of answer carries the security headers: the API (ok and error), the HTML pages,
+/// the metrics, and a 404 of the fallback.
+#[tokio::test]
+async fn security_headers_on_every_kind_of_answer() {
+    let t = setup().await;
+    for uri in [
+        "/api/v1/problems",
+        "/api/v1/problems/not-a-uuid",
+        "/api/docs",
+        "/metrics",
+        "/ogc",
+        "/no/such/page",
+    ] {
+        let r = t.get(uri).await;
+        let h = |name: &str| {
+            r.headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_else(|| panic!("{uri} ({}): no {name}", r.status))
+                .to_owned()
+        };
+        let csp = h("content-security-policy");
+        for directive in [
+            "default-src 'self'",
+            "script-src 'self'",
+            "worker-src 'self' blob:",
+            "frame-ancestors 'none'",
+            "object-src 'none'",
+        ] {
+            assert!(csp.contains(directive), "{uri}: {csp}");
+        }
+        // No source that would let an injected script run.
+        assert!(!csp.contains("unsafe-eval"), "{uri}: {csp}");
+        assert!(
+            !csp.split(';')
+                .any(|d| d.trim().starts_with("script-src") && d.contains("unsafe-inline")),
+            "{uri}: {csp}"
+        );
+        assert_eq!(h("x-frame-options"), "DENY", "{uri}");
+        assert_eq!(h("x-content-type-options"), "nosniff", "{uri}");
+        assert_eq!(
+            h("referrer-policy"),
+            "strict-origin-when-cross-origin",
+            "{uri}"
+        );
+        assert!(
+            h("permissions-policy").contains("geolocation=(self)"),
+            "{uri}"
+        );
+    }
+}

@@ -176,6 +176,16 @@ const TABLES: &[Table] = &[
         ],
         paged: true,
     },
+    Table {
+        name: "road_ways",
+        cols: &[
+            ("seq", I64),
+            ("way_id", I64),
+            ("tags", Text),
+            ("nodes", Text),
+        ],
+        paged: true,
+    },
 ];
 
 /// Rows read per page and written per statement.
@@ -205,8 +215,8 @@ impl std::fmt::Debug for Source {
     }
 }
 
-/// Copies every row of `src` into `dst` (inside the caller's transaction). `dst` must be empty.
-pub(crate) async fn copy_all(src: &Source, dst: &mut Conn<'_>) -> Result<(), StoreError> {
+/// Refuses a database with any row in any of civmap's tables.
+pub(crate) async fn ensure_empty(dst: &mut Conn<'_>) -> Result<(), StoreError> {
     for t in TABLES {
         let nonempty = dst
             .opt(
@@ -223,6 +233,26 @@ pub(crate) async fn copy_all(src: &Source, dst: &mut Conn<'_>) -> Result<(), Sto
             )));
         }
     }
+    Ok(())
+}
+
+/// The number of rows of each of civmap's tables, parents first.
+pub(crate) async fn row_counts(c: &mut Conn<'_>) -> Result<Vec<(&'static str, u64)>, StoreError> {
+    let mut out = Vec::with_capacity(TABLES.len());
+    for t in TABLES {
+        let n = c
+            .one(&format!("SELECT COUNT(*) FROM {}", t.name), vec![], &|g| {
+                g.i64(0).map_err(col)
+            })
+            .await?;
+        out.push((t.name, u64::try_from(n).unwrap_or(0)));
+    }
+    Ok(out)
+}
+
+/// Copies every row of `src` into `dst` (inside the caller's transaction). `dst` must be empty.
+pub(crate) async fn copy_all(src: &Source, dst: &mut Conn<'_>) -> Result<(), StoreError> {
+    ensure_empty(dst).await?;
     let loc = &src.loc;
     let mut pooled = src.reads.acquire(loc).await?;
     match &mut pooled {

@@ -208,7 +208,10 @@ fn from_database(loc: &Location, db: &dyn DatabaseError) -> StoreError {
                 || c.starts_with("57P")
                 || c == "40001"
                 || c == "40P01"
-                || c == "55P03" =>
+                || c == "55P03"
+                // object_not_in_prerequisite_state: the database refuses connections
+                // (`ALLOW_CONNECTIONS false`, or it is being dropped).
+                || c == "55000" =>
             {
                 StoreError::Unavailable(format!("{loc}: {msg}"))
             }

@@ -5,6 +5,7 @@
 // import the crate root (which imports them all) and the files form no import cycle.
 
 mod backup;
+mod backup_photos;
 mod basemap;
 pub mod codec;
 mod copy;
@@ -15,16 +16,19 @@ mod load;
 mod open;
 mod photos;
 mod reads;
+mod roads;
 mod shared;
 mod sql;
 mod store;
 pub mod types;
 mod writer;
 
+pub use crate::backup_photos::{BackupReport, RestoreReport};
 pub use crate::basemap::{BASEMAP_LAYERS, BasemapFeature};
 pub use crate::codec::{ms_precision, stored_problem};
 pub use crate::error::{Location, StoreError};
 pub use crate::limits::ACQUIRE_TIMEOUT;
+pub use crate::roads::RoadWay;
 pub use crate::shared::CommitHook;
 pub use crate::store::Store;
 pub use crate::types::{

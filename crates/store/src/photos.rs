@@ -88,7 +88,7 @@ static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
 /// Temporary file, fsync, rename over the target, fsync of the directory: after a crash the
 /// target is either absent or complete.
-fn write_atomic(target: &Path, data: &[u8]) -> std::io::Result<()> {
+pub(crate) fn write_atomic(target: &Path, data: &[u8]) -> std::io::Result<()> {
     if std::fs::metadata(target).is_ok_and(|m| m.len() == data.len() as u64) {
         // Content-addressed: same name and size means the same bytes are there already.
         return Ok(());

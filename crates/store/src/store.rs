@@ -672,6 +672,14 @@ impl Store {
 
     // ---- operations ----------------------------------------------------------------------
 
+    /// The number of rows of each table (`problems`, `events`, `zones`, `users`, `photos`...),
+    /// counted in the database: what a backup, a restore or an operator compares.
+    pub async fn row_counts(&self) -> Result<Vec<(&'static str, u64)>, StoreError> {
+        let loc = self.location();
+        let mut pooled = self.reads().acquire(loc).await?;
+        crate::copy::row_counts(&mut pooled.conn(loc)).await
+    }
+
     /// Counters for `/metrics`, as seen by this process (no database round trip). `async` so
     /// that a future version may ask the database without changing callers.
     #[allow(clippy::unused_async)]

@@ -8,6 +8,8 @@
 // `auth: true` carry the cookie (`credentials: 'same-origin'`); public views send
 // `credentials: 'omit'`, so they keep showing what the public sees while someone is signed in.
 
+import { answered, unreachable } from '../connection';
+
 /** An error answered by the server. */
 export class ApiError extends Error {
   readonly status: number;
@@ -177,8 +179,10 @@ export async function request<T>(path: string, opts: RequestOptions = {}): Promi
     resp = await fetch(path, { method, headers, body, signal: opts.signal ?? null, credentials: opts.auth ? 'same-origin' : 'omit' });
   } catch (e) {
     if (isAbort(e)) throw e;
+    unreachable();
     throw new NetworkError(e);
   }
+  answered();
   if (!resp.ok) {
     if (resp.status === 401 && opts.auth && path !== LOGIN_PATH && path !== ME_PATH) {
       setCsrf(null);

@@ -5,10 +5,16 @@
 //
 // Every position is WGS-84, `[lon, lat]` (RFC 7946); the server's default `crs=wgs84` is used.
 
+import type { Geometry } from 'geojson';
 import { query, request } from './client';
 import type {
   Action,
   Assessment,
+  Assignment,
+  Chief,
+  CoverageCheck,
+  PoiFeature,
+  ZoneIn,
   Category,
   History,
   Inbox,
@@ -149,3 +155,27 @@ export function apiPaths(): Promise<Set<string>> {
 export async function has(path: string): Promise<boolean> {
   return (await apiPaths()).has(path);
 }
+
+// ---- setting up a street (zones, places, chiefs, coverage) -----------------------------------
+
+/** The chiefs the signed-in manager may assign (its street's, for a street office with one). */
+export const chiefs = () => request<Chief[]>('/api/v1/chiefs', { auth: true });
+
+export const assignments = () => request<Assignment[]>('/api/v1/assignments', { auth: true });
+
+/** The coverage check of the caller's street (its management grid). */
+export const coverage = () => request<CoverageCheck>('/api/v1/assignments/coverage', { auth: true });
+
+export const createZone = (z: ZoneIn) => request<ZoneFeature>('/api/v1/zones', { method: 'POST', json: z, auth: true });
+
+export const putZone = (zid: string, z: ZoneIn) => request<ZoneFeature>(`/api/v1/zones/${id(zid)}`, { method: 'PUT', json: z, auth: true });
+
+export const deleteZone = (zid: string) => request<void>(`/api/v1/zones/${id(zid)}`, { method: 'DELETE', auth: true });
+
+/** Adds a school, park or market; the server makes its three-surroundings zone at once. */
+export const createPoi = (p: { type: 'Feature'; geometry: Geometry; properties: { kind: string; name: string } }) =>
+  request<PoiFeature>('/api/v1/pois', { method: 'POST', json: p, auth: true });
+
+export const assignChief = (zid: string, user: string) => request<void>(`/api/v1/zones/${id(zid)}/assignees/${id(user)}`, { method: 'PUT', auth: true });
+
+export const unassignChief = (zid: string, user: string) => request<void>(`/api/v1/zones/${id(zid)}/assignees/${id(user)}`, { method: 'DELETE', auth: true });

@@ -74,7 +74,7 @@ export interface paths {
         };
         /**
          * Check chief coverage: parts of the street no chief covers, overlaps between chiefs
-         * @description A GeoJSON FeatureCollection: one `uncovered` feature (the parts of the boundary inside no assigned zone, MultiPolygon) and one `overlap` feature per pair of different chiefs whose zones overlap inside the boundary, largest first, with both chiefs' names and ids. Foreign members give the areas in m²: `boundary_m2`, `uncovered_m2`, `covered_share`. Street office and admin only.
+         * @description A GeoJSON FeatureCollection: one `uncovered` feature (the parts of the boundary inside no assigned zone, MultiPolygon) and one `overlap` feature per pair of different chiefs whose zones overlap inside the boundary, largest first, with both chiefs' names and ids. Foreign members give the areas in m²: `boundary_m2`, `uncovered_m2`, `covered_share`, the number of overlaps (`overlaps`), and when the boundary is the management grid `grid_cells` and `uncovered_cells` (cells with at least 100 m² in no chief's zone; null for a zone boundary). Street office and admin only.
          */
         get: operations["assignment_coverage"];
         put?: never;
@@ -112,6 +112,26 @@ export interface paths {
         get?: never;
         /** Create or change a category */
         put: operations["put_category"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/chiefs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The chiefs a manager may assign
+         * @description Enabled area-, road- and point-chief accounts (片长, 路长, 点长), sorted by shown name, with the zones each holds: every chief for admin and a street office without a street code, the chiefs of its street (`street` equal to the office's code or below it) for a street office with one. Street office and admin only.
+         */
+        get: operations["list_chiefs"];
+        put?: never;
         post?: never;
         delete?: never;
         options?: never;
@@ -412,7 +432,10 @@ export interface paths {
          */
         get: operations["list_pois"];
         put?: never;
-        /** Create a point of interest */
+        /**
+         * Create a point of interest
+         * @description A school, park or wet market (a Point or a Polygon) and at once its three-surroundings zone: the place buffered by the configured radius (`[surroundings]`: school 200 m, park 100 m, market 150 m by default). The answer names the zone in `properties.surroundings_zone`. A street office with a street code gets the zone coded with its street.
+         */
         post: operations["create_poi"];
         delete?: never;
         options?: never;
@@ -429,7 +452,10 @@ export interface paths {
         };
         /** One point of interest */
         get: operations["get_poi"];
-        /** Create or replace a point of interest */
+        /**
+         * Create or replace a point of interest
+         * @description Stores the place and remakes its three-surroundings zone (same zone id, so its chiefs stay); `properties.surroundings_zone` names it.
+         */
         put: operations["put_poi"];
         post?: never;
         delete?: never;
@@ -779,7 +805,10 @@ export interface paths {
          */
         get: operations["list_zones"];
         put?: never;
-        /** Create a zone */
+        /**
+         * Create a zone
+         * @description A street office with a street code may store zones of its street only: a zone without `code` gets the street's code; another street's code is a 422.
+         */
         post: operations["create_zone"];
         delete?: never;
         options?: never;
@@ -1387,6 +1416,21 @@ export interface components {
              */
             weight: number;
         };
+        /** @description A chief account a manager may assign to a zone. */
+        ChiefOut: {
+            /** @description The name shown to others (may be empty). */
+            display_name: string;
+            /** Format: uuid */
+            id: string;
+            /** @description Login name. */
+            name: string;
+            /** @description `area_chief` (片长), `road_chief` (路长) or `point_chief` (点长). */
+            role: string;
+            /** @description The account's street code, if any. */
+            street?: string | null;
+            /** @description The zones assigned to the chief. */
+            zones: string[];
+        };
         /**
          * @description A new report. Coordinates are in the CRS of the `crs` query parameter (WGS-84 by default)
          *     and stored as WGS-84.
@@ -1476,6 +1520,13 @@ export interface components {
              * @description Who did it (staff only; `null` for the public and for system events).
              */
             actor?: string | null;
+            /** @description The display name of `actor` (staff only), so a history reads who did what. */
+            actor_name?: string | null;
+            /**
+             * @description The display name of the account `data.assignee` names (staff only: dispatches and
+             *     escalations say to whom).
+             */
+            assignee_name?: string | null;
             /** @description RFC 3339, UTC. */
             at: string;
             /**
@@ -2035,9 +2086,15 @@ export interface components {
              */
             zone?: string | null;
         };
-        /** @description A zone as sent by clients: a GeoJSON `Feature` with a `Polygon` or `MultiPolygon` geometry. */
+        /**
+         * @description A zone as sent by clients: a GeoJSON `Feature` with a `Polygon` or `MultiPolygon` geometry,
+         *     or a `LineString` (a road stretch) or `Point` with `properties.buffer_m`.
+         */
         ZoneIn: {
-            /** @description `Polygon` or `MultiPolygon`, lon/lat in the CRS of `crs`. */
+            /**
+             * @description `Polygon` or `MultiPolygon`, or `LineString` or `Point` with `properties.buffer_m`;
+             *     lon/lat in the CRS of `crs`.
+             */
             geometry: Record<string, never>;
             /** @description Ignored on input (the id comes from the path, or is new). */
             id?: Record<string, never> | null;
@@ -2047,6 +2104,12 @@ export interface components {
         };
         /** @description A zone's properties. */
         ZoneProps: {
+            /**
+             * Format: double
+             * @description For a `LineString` (a road stretch) or a `Point` (a point zone): the half width or the
+             *     radius in metres; the zone is the line or point buffered by it (at most 500 m).
+             */
+            buffer_m?: number | null;
             code?: string | null;
             external_id?: string | null;
             /** @description `point`, `road`, `area`, `surroundings` or `grid_cell`. */
@@ -2376,6 +2439,44 @@ export interface operations {
             };
             /** @description Invalid value */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_chiefs: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The chiefs */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChiefOut"][];
+                };
+            };
+            /** @description Sign in first */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Role not allowed */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4602,7 +4703,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description No such zone */
+            /** @description No such zone (or not in the street office's street) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -4652,7 +4753,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description No such zone or user */
+            /** @description No such zone or user (for a street office with a street code: a zone or chief outside its street) */
             404: {
                 headers: {
                     [name: string]: unknown;

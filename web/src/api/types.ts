@@ -109,3 +109,26 @@ export interface ProblemFilter {
   from?: string;
   to?: string;
 }
+
+/** A chief account a manager may assign (`GET /api/v1/chiefs`). */
+export type Chief = S['ChiefOut'];
+/** A chief assigned to a zone (`GET /api/v1/assignments`). */
+export type Assignment = S['AssignmentOut'];
+/** A zone as sent (`POST`/`PUT /api/v1/zones`). The document types the geometry as a bare Object. */
+export type ZoneIn = Omit<S['ZoneIn'], 'geometry'> & { geometry: Geometry };
+
+/**
+ * The coverage check (`GET /api/v1/assignments/coverage`). By hand: the document types it as a
+ * bare Object. `grid_cells`/`uncovered_cells` are null when the boundary is a zone.
+ */
+export interface CoverageCheck extends FeatureCollection<Polygon | MultiPolygon, { kind: 'uncovered' | 'overlap'; area_m2: number }> {
+  boundary_m2: number;
+  uncovered_m2: number;
+  covered_share: number;
+  overlaps: number;
+  grid_cells: number | null;
+  uncovered_cells: number | null;
+}
+
+/** What `POST /api/v1/pois` answers: the place, with its three-surroundings zone. */
+export type PoiFeature = Feature<Geometry, { id: string; kind: string; name: string; surroundings_zone?: string }>;

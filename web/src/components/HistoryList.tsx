@@ -1,6 +1,6 @@
 // A problem's history (the rectification ledger), oldest first. Staff read each event as a
-// sentence in the interface language ("超期未整改，系统自动转给片长" for an escalation with no
-// actor), with the person's note and the evidence photos; the public sees what happened and when.
+// sentence in the interface language, named ("演示街道办：核查通过，结案"; "超期未整改，系统自动转给片长" for
+// an escalation with no actor), with the person's note and the evidence photos; the public sees what happened and when.
 
 import type { HistoryEvent } from '../api';
 import { formatTime, pick, statusName, t } from '../i18n';
@@ -20,7 +20,10 @@ export function eventSentence(e: HistoryEvent, staff: boolean): string {
   else if (system && e.kind === 'escalated' && e.data && 'assignee' in e.data && e.data.assignee === null) key = 'escalated.system.office';
   else if (system) key = `${e.kind}.system`;
   let text = sentences[key] ?? sentences[e.kind] ?? pick(d.events, e.kind);
+  // Who it went to, and who did it (names are for staff only; the server sends none to others).
+  if ((e.kind === 'dispatched' || e.kind === 'escalated') && e.assignee_name) text += d.comma + d.eventAssignee(e.assignee_name);
   if (e.kind === 'dispatched' && typeof e.data?.deadline === 'string') text += d.comma + d.eventDeadline(formatTime(e.data.deadline));
+  if (e.actor_name) text = d.eventBy(e.actor_name) + text;
   return text;
 }
 

@@ -11,6 +11,7 @@ import { useLoad } from '../hooks';
 import { ErrorText } from './ErrorText';
 import { LoadError } from './LoadError';
 import { OverdueBadge } from './OverdueBadge';
+import { probe, reachable } from '../connection';
 
 /** Reloads after changes are quiet for this long, ms. */
 const RELOAD_DEBOUNCE_MS = 1000;
@@ -32,7 +33,12 @@ function useChangeStream(onChange: () => void, onLive: (live: boolean) => void):
     if (typeof EventSource === 'undefined') return undefined;
     const es = new EventSource('/api/v1/me/stream', { withCredentials: true });
     es.addEventListener('open', () => onLive(true));
-    es.addEventListener('error', () => onLive(false));
+    // The stream broke: the browser reconnects it by itself; whether the server is gone is
+    // asked at once, so the whole page shows it.
+    es.addEventListener('error', () => {
+      onLive(false);
+      void probe();
+    });
     es.addEventListener('problem', () => latest.current());
     es.addEventListener('lagged', () => latest.current());
     return () => es.close();
@@ -118,7 +124,7 @@ export function InboxPanel({ onOpen, reloadKey = 0 }: { onOpen: (id: string) => 
   return (
     <section class="inbox" aria-live="polite">
       <h3>
-        {w.title} <span class={`live-dot${live ? ' on' : ''}`} title={w.live} />
+        {w.title} <span class={`live-dot${live && reachable.value ? ' on' : ''}`} title={w.live} data-live={live && reachable.value ? 'on' : 'off'} />
         {sections
           .filter(([, , l]) => l && l.count > 0)
           .map(([key, label, l]) => (

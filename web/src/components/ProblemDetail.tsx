@@ -13,6 +13,7 @@ import { HistoryList } from './HistoryList';
 import { LoadError } from './LoadError';
 import { PhotoPicker } from './PhotoPicker';
 import { ProblemCard } from './ProblemCard';
+import { reachable } from '../connection';
 
 export function ProblemDetail(props: {
   problem: ProblemFeature;
@@ -92,7 +93,7 @@ export function ProblemDetail(props: {
           </Field>
           <div class="action-row">
             {actions.map((a) => (
-              <button key={a} type="button" class={`btn ${a === 'verify' || a === 'dispatch' ? 'primary' : 'secondary'}`} data-action={a} disabled={busy} onClick={() => void act(a)}>
+              <button key={a} type="button" class={`btn ${a === 'verify' || a === 'dispatch' ? 'primary' : 'secondary'}`} data-action={a} disabled={busy || !reachable.value} title={reachable.value ? undefined : d.connection.offlineAction} onClick={() => void act(a)}>
                 {actionName(a)}
               </button>
             ))}

@@ -1,6 +1,7 @@
 // How many problems the map shows, loading, errors.
 
 import type { ProblemLayer } from '../map/mapview';
+import { reachable } from '../connection';
 import { t } from '../i18n';
 import { ErrorText } from './ErrorText';
 
@@ -16,7 +17,9 @@ export function StatusLine({ layer }: { layer: ProblemLayer }) {
       ) : s.loading ? (
         d.loading
       ) : (
-        (s.truncated ? d.shownPartial(s.count) : d.shown(s.count)) + (s.clamped ? ` ${d.areaClamped}` : '')
+        (s.truncated ? d.shownPartial(s.count) : d.shown(s.count)) +
+        (s.clamped ? ` ${d.areaClamped}` : '') +
+        (reachable.value ? '' : d.connection.stale)
       )}
     </p>
   );

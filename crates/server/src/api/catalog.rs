@@ -6,6 +6,7 @@ use axum::response::Response;
 use civmap_app::App;
 use civmap_app::actor::MANAGERS;
 use civmap_app::catalog::{CoverageReport, DEFAULT_MIN_OVERLAP_M2, Person};
+use civmap_app::setup::Chief;
 use civmap_domain::{Category, UserId, ZoneId};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -177,7 +178,7 @@ pub struct CoverageParams {
     path = "/api/v1/assignments/coverage",
     tag = "zones",
     summary = "Check chief coverage: parts of the street no chief covers, overlaps between chiefs",
-    description = "A GeoJSON FeatureCollection: one `uncovered` feature (the parts of the boundary inside no assigned zone, MultiPolygon) and one `overlap` feature per pair of different chiefs whose zones overlap inside the boundary, largest first, with both chiefs' names and ids. Foreign members give the areas in m²: `boundary_m2`, `uncovered_m2`, `covered_share`. Street office and admin only.",
+    description = "A GeoJSON FeatureCollection: one `uncovered` feature (the parts of the boundary inside no assigned zone, MultiPolygon) and one `overlap` feature per pair of different chiefs whose zones overlap inside the boundary, largest first, with both chiefs' names and ids. Foreign members give the areas in m²: `boundary_m2`, `uncovered_m2`, `covered_share`, the number of overlaps (`overlaps`), and when the boundary is the management grid `grid_cells` and `uncovered_cells` (cells with at least 100 m² in no chief's zone; null for a zone boundary). Street office and admin only.",
     params(CoverageParams),
     responses(
         (status = 200, description = "Coverage", content_type = "application/geo+json"),
@@ -210,6 +211,7 @@ pub async fn assignment_coverage(
     let CoverageReport {
         coverage: cov,
         people,
+        cells,
     } = state
         .coverage(boundary, street.as_deref(), min_overlap)
         .await?;
@@ -255,6 +257,8 @@ pub async fn assignment_coverage(
             "uncovered_m2": cov.uncovered_m2,
             "covered_share": covered_share,
             "overlaps": cov.overlaps.len(),
+            "grid_cells": cells.map(|c| c.total),
+            "uncovered_cells": cells.map(|c| c.uncovered),
             "features": features,
         }),
     ))
@@ -270,7 +274,7 @@ pub async fn assignment_coverage(
         (status = 204, description = "Assigned"),
         (status = 401, description = "Sign in first", body = ErrorBody),
         (status = 403, description = "Role not allowed", body = ErrorBody),
-        (status = 404, description = "No such zone or user", body = ErrorBody),
+        (status = 404, description = "No such zone or user (for a street office with a street code: a zone or chief outside its street)", body = ErrorBody),
     )
 )]
 pub async fn assign(
@@ -279,7 +283,7 @@ pub async fn assign(
     TwoIds(zone, user): TwoIds,
 ) -> Result<StatusCode, ApiError> {
     actor.require(MANAGERS, "assign chiefs")?;
-    state.assign(ZoneId(zone), UserId(user)).await?;
+    state.assign_as(&actor, ZoneId(zone), UserId(user)).await?;
     audit(&actor, "chief assigned", &format!("{zone} {user}"));
     Ok(StatusCode::NO_CONTENT)
 }
@@ -302,7 +306,58 @@ pub async fn unassign(
     TwoIds(zone, user): TwoIds,
 ) -> Result<StatusCode, ApiError> {
     actor.require(MANAGERS, "assign chiefs")?;
-    state.unassign(ZoneId(zone), UserId(user)).await?;
+    state
+        .unassign_as(&actor, ZoneId(zone), UserId(user))
+        .await?;
     audit(&actor, "chief unassigned", &format!("{zone} {user}"));
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// A chief account a manager may assign to a zone.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChiefOut {
+    pub id: Uuid,
+    /// Login name.
+    pub name: String,
+    /// The name shown to others (may be empty).
+    pub display_name: String,
+    /// `area_chief` (片长), `road_chief` (路长) or `point_chief` (点长).
+    pub role: String,
+    /// The account's street code, if any.
+    pub street: Option<String>,
+    /// The zones assigned to the chief.
+    pub zones: Vec<Uuid>,
+}
+
+impl From<Chief> for ChiefOut {
+    fn from(c: Chief) -> Self {
+        Self {
+            id: c.id.0,
+            name: c.name,
+            display_name: c.display_name,
+            role: c.role.as_str().to_owned(),
+            street: c.street,
+            zones: c.zones.into_iter().map(|z| z.0).collect(),
+        }
+    }
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/chiefs",
+    tag = "zones",
+    summary = "The chiefs a manager may assign",
+    description = "Enabled area-, road- and point-chief accounts (片长, 路长, 点长), sorted by shown name, with the zones each holds: every chief for admin and a street office without a street code, the chiefs of its street (`street` equal to the office's code or below it) for a street office with one. Street office and admin only.",
+    responses(
+        (status = 200, description = "The chiefs", body = Vec<ChiefOut>),
+        (status = 401, description = "Sign in first", body = ErrorBody),
+        (status = 403, description = "Role not allowed", body = ErrorBody),
+    )
+)]
+pub async fn list_chiefs(
+    Caller { actor, .. }: Caller,
+    axum::extract::State(state): axum::extract::State<App>,
+) -> Result<axum::Json<Vec<ChiefOut>>, ApiError> {
+    let chiefs = state.chiefs(&actor).await?;
+    Ok(axum::Json(chiefs.into_iter().map(ChiefOut::from).collect()))
 }

@@ -40,4 +40,5 @@ pub fn router() -> OpenApiRouter<ServerState> {
         .routes(routes!(catalog::list_assignments))
         .routes(routes!(catalog::assignment_coverage))
         .routes(routes!(catalog::assign, catalog::unassign))
+        .routes(routes!(catalog::list_chiefs))
 }

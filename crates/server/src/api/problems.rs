@@ -6,6 +6,7 @@ use axum::response::Response;
 use chrono::{DateTime, Utc};
 use civmap_app::App;
 use civmap_app::actor::{Actor, EDITORS, roles_for};
+use civmap_app::privacy::mask_personal;
 use civmap_app::problems::{Edit, ReportDetails, TransitionDetails};
 use civmap_app::spatial::{BBox, Spatial};
 use civmap_app::time::{check_order, to_ms};
@@ -613,6 +614,13 @@ pub struct EventOut {
     pub kind: String,
     /// Who did it (staff only; `null` for the public and for system events).
     pub actor: Option<Uuid>,
+    /// The display name of `actor` (staff only), so a history reads who did what.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub actor_name: Option<String>,
+    /// The display name of the account `data.assignee` names (staff only: dispatches and
+    /// escalations say to whom).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub assignee_name: Option<String>,
     /// RFC 3339, UTC.
     pub at: String,
     /// Staff only (internal notes; empty for the public).
@@ -651,6 +659,8 @@ impl EventOut {
                 seq: e.seq,
                 kind: e.kind.as_str().to_owned(),
                 actor: e.actor.map(|u| u.0),
+                actor_name: None,
+                assignee_name: None,
                 at: civmap_app::time::rfc3339(e.at),
                 note: e.note,
                 photos: e.photos,
@@ -665,11 +675,19 @@ impl EventOut {
                 } else if k == "changed"
                     && let serde_json::Value::Object(mut fields) = v
                 {
-                    // Category, severity and description are public anyway; an old or new
-                    // position is shown as its 50 m cell (it may be an indoor problem's).
+                    // Category, severity and description are public anyway (the description
+                    // with personal data masked, as everywhere public); an old or new position
+                    // is shown as its 50 m cell (it may be an indoor problem's).
                     if let Some(serde_json::Value::Object(loc)) = fields.get_mut("location") {
                         for end in loc.values_mut() {
                             *end = generalised_json(end);
+                        }
+                    }
+                    if let Some(serde_json::Value::Object(desc)) = fields.get_mut("description") {
+                        for end in desc.values_mut() {
+                            if let serde_json::Value::String(text) = end {
+                                *text = mask_personal(text).into_owned();
+                            }
                         }
                     }
                     data.insert(k, serde_json::Value::Object(fields));
@@ -680,6 +698,8 @@ impl EventOut {
             seq: e.seq,
             kind: e.kind.as_str().to_owned(),
             actor: None,
+            actor_name: None,
+            assignee_name: None,
             at: civmap_app::time::rfc3339(e.at),
             note: String::new(),
             photos: Vec::new(),
@@ -720,13 +740,36 @@ pub async fn history(
     let public_photo = state
         .public_photo_of(ProblemId(id), &events)
         .map(|_| format!("/api/v1/problems/{id}/photo"));
+    let public = actor.is_public();
+    let mut events: Vec<EventOut> = events
+        .into_iter()
+        .map(|e| EventOut::new(e, public))
+        .collect();
+    if !public {
+        let people = state.people().await?;
+        let name = |id: Uuid| {
+            people.get(&UserId(id)).map(|p| {
+                if p.display_name.is_empty() {
+                    p.name.clone()
+                } else {
+                    p.display_name.clone()
+                }
+            })
+        };
+        for e in &mut events {
+            e.actor_name = e.actor.and_then(name);
+            e.assignee_name = e
+                .data
+                .get("assignee")
+                .and_then(serde_json::Value::as_str)
+                .and_then(|s| s.parse::<Uuid>().ok())
+                .and_then(name);
+        }
+    }
     Ok(axum::Json(History {
         problem: id,
         public_photo,
-        events: events
-            .into_iter()
-            .map(|e| EventOut::new(e, actor.is_public()))
-            .collect(),
+        events,
     }))
 }
 

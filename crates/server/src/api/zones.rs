@@ -122,7 +122,8 @@ pub async fn list_zones(
     Ok(geojson::value_response(StatusCode::OK, &body))
 }
 
-/// A zone as sent by clients: a GeoJSON `Feature` with a `Polygon` or `MultiPolygon` geometry.
+/// A zone as sent by clients: a GeoJSON `Feature` with a `Polygon` or `MultiPolygon` geometry,
+/// or a `LineString` (a road stretch) or `Point` with `properties.buffer_m`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ZoneIn {
@@ -132,7 +133,8 @@ pub struct ZoneIn {
     /// Ignored on input (the id comes from the path, or is new).
     #[schema(value_type = Option<Object>)]
     pub id: Option<serde_json::Value>,
-    /// `Polygon` or `MultiPolygon`, lon/lat in the CRS of `crs`.
+    /// `Polygon` or `MultiPolygon`, or `LineString` or `Point` with `properties.buffer_m`;
+    /// lon/lat in the CRS of `crs`.
     #[schema(value_type = Object)]
     pub geometry: serde_json::Value,
     pub properties: ZoneProps,
@@ -150,6 +152,48 @@ pub struct ZoneProps {
     pub poi: Option<Uuid>,
     pub code: Option<String>,
     pub external_id: Option<String>,
+    /// For a `LineString` (a road stretch) or a `Point` (a point zone): the half width or the
+    /// radius in metres; the zone is the line or point buffered by it (at most 500 m).
+    pub buffer_m: Option<f64>,
+}
+
+/// A drawn `LineString` or `Point` (to be buffered), converted from `crs` to WGS-84; `None`
+/// for other geometry types. Errors are 422 naming `geometry`.
+fn line_or_point_in(
+    v: &serde_json::Value,
+    crs: Crs,
+    max_vertices: usize,
+) -> Result<Option<geo::Geometry<f64>>, ApiError> {
+    let bad = |m: &str| ApiError::invalid("geometry", m.to_owned());
+    let position = |c: &serde_json::Value| -> Result<(f64, f64), ApiError> {
+        let a = c
+            .as_array()
+            .filter(|a| a.len() >= 2)
+            .and_then(|a| Some((a[0].as_f64()?, a[1].as_f64()?)))
+            .ok_or_else(|| bad("a position is [lon, lat]"))?;
+        input_position(crs, a.0, a.1).map_err(|e| ApiError::invalid("geometry", e))
+    };
+    let coords = v.get("coordinates");
+    match v.get("type").and_then(serde_json::Value::as_str) {
+        Some("Point") => {
+            let (lon, lat) = position(coords.ok_or_else(|| bad("a Point needs coordinates"))?)?;
+            Ok(Some(geo::Geometry::Point(geo::Point::new(lon, lat))))
+        }
+        Some("LineString") => {
+            let list = coords
+                .and_then(serde_json::Value::as_array)
+                .ok_or_else(|| bad("a LineString needs coordinates"))?;
+            if list.len() < 2 {
+                return Err(bad("a LineString needs at least two positions"));
+            }
+            if list.len() > max_vertices {
+                return Err(bad(&format!("more than {max_vertices} positions")));
+            }
+            let pts = list.iter().map(position).collect::<Result<Vec<_>, _>>()?;
+            Ok(Some(geo::Geometry::LineString(geo::LineString::from(pts))))
+        }
+        _ => Ok(None),
+    }
 }
 
 fn zone_from_input(
@@ -161,12 +205,22 @@ fn zone_from_input(
     if input.kind != "Feature" {
         return Err(ApiError::invalid("type", "expected a GeoJSON Feature"));
     }
-    let mp = params::geojson_multipolygon("geometry", &input.geometry)
-        .map_err(|e| ApiError::invalid("geometry", e))?;
-    params::check_multipolygon("geometry", &mp, max_vertices)
-        .map_err(|e| ApiError::invalid("geometry", e))?;
-    let geometry = params::convert_multipolygon(mp, crs);
     let p = input.properties;
+    let geometry = if let Some(g) = line_or_point_in(&input.geometry, crs, max_vertices)? {
+        let m = p.buffer_m.ok_or_else(|| {
+            ApiError::invalid(
+                "buffer_m",
+                "a LineString or Point zone needs buffer_m (metres)",
+            )
+        })?;
+        civmap_app::setup::buffered(&g, m)?
+    } else {
+        let mp = params::geojson_multipolygon("geometry", &input.geometry)
+            .map_err(|e| ApiError::invalid("geometry", e))?;
+        params::check_multipolygon("geometry", &mp, max_vertices)
+            .map_err(|e| ApiError::invalid("geometry", e))?;
+        params::convert_multipolygon(mp, crs)
+    };
     let name = civmap_domain::error::validate_text("name", &p.name, 200, true)?;
     Ok(Zone {
         id,
@@ -200,6 +254,7 @@ fn zone_vertices(state: &App) -> usize {
     path = "/api/v1/zones",
     tag = "zones",
     summary = "Create a zone",
+    description = "A street office with a street code may store zones of its street only: a zone without `code` gets the street's code; another street's code is a 422.",
     params(CrsParam),
     request_body(content = ZoneIn, content_type = "application/json"),
     responses(
@@ -219,7 +274,7 @@ pub async fn create_zone(
     let crs = q.crs()?;
     let zone = zone_from_input(ZoneId::new(), body, crs, zone_vertices(&state))?;
     let id = zone.id;
-    state.put_zone(zone).await?;
+    state.put_zone_as(&actor, zone).await?;
     audit(&actor, "zone created", &id);
     zone_response(StatusCode::CREATED, &state, id, crs, &actor)
 }
@@ -300,7 +355,7 @@ pub async fn put_zone(
     actor.require(MANAGERS, "manage zones")?;
     let crs = q.crs()?;
     let zone = zone_from_input(ZoneId(id), body, crs, zone_vertices(&state))?;
-    state.put_zone(zone).await?;
+    state.put_zone_as(&actor, zone).await?;
     audit(&actor, "zone stored", &id);
     zone_response(StatusCode::OK, &state, ZoneId(id), crs, &actor)
 }
@@ -315,7 +370,7 @@ pub async fn put_zone(
         (status = 204, description = "Deleted"),
         (status = 401, description = "Sign in first", body = ErrorBody),
         (status = 403, description = "Role not allowed", body = ErrorBody),
-        (status = 404, description = "No such zone", body = ErrorBody),
+        (status = 404, description = "No such zone (or not in the street office's street)", body = ErrorBody),
     )
 )]
 pub async fn delete_zone(
@@ -324,7 +379,7 @@ pub async fn delete_zone(
     IdPath(id): IdPath,
 ) -> Result<StatusCode, ApiError> {
     actor.require(MANAGERS, "manage zones")?;
-    state.delete_zone(ZoneId(id)).await?;
+    state.delete_zone_as(&actor, ZoneId(id)).await?;
     audit(&actor, "zone deleted", &id);
     Ok(StatusCode::NO_CONTENT)
 }
@@ -458,18 +513,27 @@ fn poi_from_input(id: PoiId, input: PoiIn, crs: Crs, max_vertices: usize) -> Res
     })
 }
 
+/// A point of interest as GeoJSON; after a write, with the id of the three-surroundings zone
+/// made for it (`surroundings_zone`).
 fn poi_response(
     status: StatusCode,
     state: &App,
     id: PoiId,
     crs: Crs,
+    zone: Option<ZoneId>,
 ) -> Result<Response, ApiError> {
     let g = state.pois();
     let p = g
         .get(&id)
         .ok_or_else(|| ApiError::NotFound(format!("no point of interest {id}")))?;
-    let f = geojson::poi_feature(p, crs);
+    let mut f = geojson::poi_feature(p, crs);
     drop(g);
+    if let (Some(z), Some(props)) = (
+        zone,
+        f.get_mut("properties").and_then(|v| v.as_object_mut()),
+    ) {
+        props.insert("surroundings_zone".into(), z.to_string().into());
+    }
     Ok(geojson::value_response(status, &f))
 }
 
@@ -478,6 +542,7 @@ fn poi_response(
     path = "/api/v1/pois",
     tag = "pois",
     summary = "Create a point of interest",
+    description = "A school, park or wet market (a Point or a Polygon) and at once its three-surroundings zone: the place buffered by the configured radius (`[surroundings]`: school 200 m, park 100 m, market 150 m by default). The answer names the zone in `properties.surroundings_zone`. A street office with a street code gets the zone coded with its street.",
     params(CrsParam),
     request_body(content = PoiIn, content_type = "application/json"),
     responses(
@@ -497,9 +562,9 @@ pub async fn create_poi(
     let crs = q.crs()?;
     let poi = poi_from_input(PoiId::new(), body, crs, zone_vertices(&state))?;
     let id = poi.id;
-    state.put_poi(poi).await?;
+    let made = state.add_poi(&actor, poi).await?;
     audit(&actor, "point of interest created", &id);
-    poi_response(StatusCode::CREATED, &state, id, crs)
+    poi_response(StatusCode::CREATED, &state, id, crs, Some(made.zone.id))
 }
 
 #[utoipa::path(
@@ -518,7 +583,7 @@ pub async fn get_poi(
     IdPath(id): IdPath,
     AppQuery(q): AppQuery<CrsParam>,
 ) -> Result<Response, ApiError> {
-    poi_response(StatusCode::OK, &state, PoiId(id), q.crs()?)
+    poi_response(StatusCode::OK, &state, PoiId(id), q.crs()?, None)
 }
 
 #[utoipa::path(
@@ -526,6 +591,7 @@ pub async fn get_poi(
     path = "/api/v1/pois/{id}",
     tag = "pois",
     summary = "Create or replace a point of interest",
+    description = "Stores the place and remakes its three-surroundings zone (same zone id, so its chiefs stay); `properties.surroundings_zone` names it.",
     params(("id" = Uuid, Path, description = "Point of interest id"), CrsParam),
     request_body(content = PoiIn, content_type = "application/json"),
     responses(
@@ -545,7 +611,7 @@ pub async fn put_poi(
     actor.require(MANAGERS, "manage points of interest")?;
     let crs = q.crs()?;
     let poi = poi_from_input(PoiId(id), body, crs, zone_vertices(&state))?;
-    state.put_poi(poi).await?;
+    let made = state.add_poi(&actor, poi).await?;
     audit(&actor, "point of interest stored", &id);
-    poi_response(StatusCode::OK, &state, PoiId(id), crs)
+    poi_response(StatusCode::OK, &state, PoiId(id), crs, Some(made.zone.id))
 }

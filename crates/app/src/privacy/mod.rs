@@ -1,7 +1,12 @@
 //! Where the public sees a problem. Problems of indoor categories (stairwell clutter,
 //! flying-wire charging: [`civmap_domain::Category::indoor`]) are shown to the public at the
 //! centre of their 50 m cell, in every public output (REST, OGC, Open311, tiles, feeds), so no
-//! household can be identified. This is the one place that rule lives.
+//! household can be identified. This is the one place that rule lives; [`text`] is the one for
+//! personal data in what people write.
+
+mod text;
+
+pub use text::mask_personal;
 
 use civmap_domain::{CategoryId, CategoryTable};
 use civmap_index::METRES_PER_DEGREE;
