@@ -267,6 +267,24 @@ describe('public map', () => {
     assertClean(problems);
     await context.close();
   });
+
+  test('the ranking says what ▲ means, and an empty tab says why and what to do', async () => {
+    const { page, context, problems } = await openPage(browser, server.base);
+    await page.goto(`${server.base}/`);
+    await waitForMap(page);
+    await page.locator('.ranking-list li').first().waitFor();
+    assert.equal((await page.locator('.rank-change-note').innerText()).trim(), '▲/▼：与上一个同样长的时段相比，问题数的增减；＝：持平。');
+    // The demo's OpenStreetMap has no wet market mapped: the tab explains, in Chinese, and
+    // points to the set-up console where one is added.
+    await page.locator('.ranking .tab[data-kind=market]').click();
+    const empty = page.locator('.ranking-empty');
+    await empty.waitFor();
+    const text = (await empty.innerText()).trim();
+    assert.equal(text, '还没有菜场周边区域：地图数据（OpenStreetMap）里没有标注菜场。街道办可在“街道设置”里添加菜场，它的周边区域会自动生成。');
+    await screenshot(page, 'public-market-empty');
+    assertClean(problems);
+    await context.close();
+  });
 });
 
 describe('reporter', () => {
