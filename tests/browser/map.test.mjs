@@ -427,6 +427,14 @@ describe('staff', () => {
     await page.locator('select[name=assessment-by]').selectOption('zone');
     await page.waitForFunction(() => document.querySelectorAll('.assessment-table tbody tr').length > 1);
     const rows = await page.locator('.assessment-table tbody tr').count();
+    // The week reads Monday – Sunday in China Standard Time, as the printed report gives it.
+    const days = (await page.locator('.assessment .period-days').innerText()).trim();
+    const m = /^(\d{4})\/(\d{2})\/(\d{2}) – (\d{4})\/(\d{2})\/(\d{2})$/.exec(days);
+    assert.ok(m, `the period as two days: ${days}`);
+    const first = Date.UTC(+m[1], +m[2] - 1, +m[3]);
+    const last = Date.UTC(+m[4], +m[5] - 1, +m[6]);
+    assert.equal(new Date(first).getUTCDay(), 1, `${days} starts on a Monday`);
+    assert.equal((last - first) / 86_400_000, 6, `${days} ends on the Sunday`);
     // The heat rankings of the three surroundings sit beside it.
     await page.locator('.assess-slot .ranking-list .rank-row').first().waitFor({ state: 'attached' });
     console.log(`assessment this week by zone: ${rows} rows`);
