@@ -139,6 +139,14 @@ describe('public map', () => {
     // The legend lists the categories on the map; the attribution is visible.
     const legendCats = await page.locator('.legend-cats li').count();
     assert.ok(legendCats > 0, 'the legend lists categories');
+    // Every category is in view in the legend on a desktop screen (none hidden below a fold
+    // without a scrollbar), and the legend says what the dashed rings are.
+    const hidden = await page.locator('.legend-cats').evaluate((ul) => {
+      const box = ul.getBoundingClientRect();
+      return [...ul.querySelectorAll('li')].filter((li) => li.getBoundingClientRect().bottom > box.bottom + 1).map((li) => li.textContent);
+    });
+    assert.deepEqual(hidden, [], 'no category is cut off in the legend');
+    assert.equal((await page.locator('.legend-zones').innerText()).trim(), '虚线圈：三个周边（蓝 学校，绿 公园，橙 菜场）');
     await assert.doesNotReject(page.getByText('OpenStreetMap').first().waitFor({ state: 'visible', timeout: 5000 }));
     // The view is in the URL.
     assert.match(await page.evaluate(() => location.hash), /map=15(\.00)?\/31\.28\d*\/121\.49\d*/);
@@ -207,6 +215,9 @@ describe('public map', () => {
     console.log(`heat layer changed ${(100 * changed).toFixed(1)}% of ${w}x${h} pixels`);
     assert.ok(changed > 0.01, `the heat layer visibly changes the map (${(100 * changed).toFixed(2)}% of pixels)`);
     assert.match(await page.evaluate(() => location.hash), /heat=1/);
+    // The legend gives the heat its scale and says what it measures.
+    await page.locator('.legend-heat .heat-scale').waitFor();
+    assert.match((await page.locator('.legend-heat').innerText()).trim(), /^热力：问题密度（按严重程度和时长加权），浅→深 为 少→多/);
     await screenshot(page, 'public-heat-desktop');
     assertClean(problems);
     await context.close();
