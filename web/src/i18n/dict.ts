@@ -14,6 +14,9 @@ export interface ErrorArgs {
   limitMb: number;
   /** Problem ids the route planner names (infeasible plans). */
   stops: number;
+  /** What would fit an infeasible plan: minutes per team, about how many teams (0: unknown). */
+  needMinutes: number;
+  needTeams: number;
 }
 
 /** An error message: text, or text made from what the error carries. */
@@ -343,7 +346,12 @@ const zh = {
     'invalid.ids': (a: ErrorArgs) => (a.stops > 0 ? `${a.stops} 个必到点无法经道路到达，请换出行方式或出发点` : '所选问题中没有可安排的待处理问题'),
     'invalid.filter': (a: ErrorArgs) => (a.stops > 0 ? `${a.stops} 个必到点无法经道路到达，请换出行方式或出发点` : '筛选出的问题中没有可安排的待处理问题'),
     'invalid.budget_min': (a: ErrorArgs) =>
-      `${a.stops > 0 ? `${a.stops} 个必到点（超期、三个周边、严重）` : '必到点'}在每队时限内走不完：请增加时间或队伍，或少选问题`,
+      `${a.stops > 0 ? `${a.stops} 个必到点（超期、三个周边、严重）` : '必到点'}在每队时限内走不完：` +
+      (a.needMinutes > 0
+        ? a.needTeams > 0
+          ? `需要约 ${a.needTeams} 个小组，或每组 ${a.needMinutes} 分钟；也可以少选问题`
+          : `每组需要 ${a.needMinutes} 分钟（有的点位单独就超时，加小组无用）；也可以少选问题`
+        : '请增加时间或队伍，或少选问题'),
     'invalid.teams': '队伍数不在允许范围内',
     'invalid.mode': '出行方式与路网不符，请换一种方式',
     'invalid.start': '出发点无效或无法到达，请重新选择',
@@ -683,7 +691,12 @@ const en: Dict = {
     'invalid.ids': (a) => (a.stops > 0 ? `${a.stops} must-visit stops cannot be reached by road: try another mode or start.` : 'None of the chosen problems is open and can be planned.'),
     'invalid.filter': (a) => (a.stops > 0 ? `${a.stops} must-visit stops cannot be reached by road: try another mode or start.` : 'None of the filtered problems is open and can be planned.'),
     'invalid.budget_min': (a) =>
-      `${a.stops > 0 ? `${a.stops} must-visit stops (overdue, three surroundings, severe)` : 'The must-visit stops'} do not fit the time per team: give more time or teams, or choose fewer problems.`,
+      `${a.stops > 0 ? `${a.stops} must-visit stops (overdue, three surroundings, severe)` : 'The must-visit stops'} do not fit the time per team: ` +
+      (a.needMinutes > 0
+        ? a.needTeams > 0
+          ? `about ${a.needTeams} teams are needed, or ${a.needMinutes} min per team; or choose fewer problems.`
+          : `each team needs ${a.needMinutes} min (a stop alone takes longer than the budget; more teams do not help); or choose fewer problems.`
+        : 'give more time or teams, or choose fewer problems.'),
     'invalid.teams': 'The number of teams is out of range.',
     'invalid.mode': 'The mode does not fit the road network; choose another.',
     'invalid.start': 'The start is not valid or cannot be reached; set it again.',
