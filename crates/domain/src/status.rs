@@ -8,6 +8,8 @@
 //!      v         │            v  │                                     recurred ──dispatch──> dispatched
 //!   escalated ───┴──────────────-┘ (also: escalated ──rectify──> rectified)
 //! ```
+//! A chief may also fix a reported or recurred problem on the spot (当场整改):
+//! reported/recurred ──rectify──> rectified.
 //! Any open problem (reported, dispatched, escalated, recurred) can be `merge`d into another as a
 //! duplicate; merged is final.
 //!
@@ -16,7 +18,7 @@
 //! assert_eq!(Status::Reported.apply(Action::Dispatch), Ok(Status::Dispatched));
 //! let err = Status::Reported.apply(Action::Verify).unwrap_err();
 //! assert_eq!(err.to_string(),
-//!     "cannot verify a problem that is reported; allowed: dispatch, escalate, merge");
+//!     "cannot verify a problem that is reported; allowed: dispatch, escalate, rectify, merge");
 //! ```
 
 use std::fmt;
