@@ -264,7 +264,7 @@ pub async fn run(cmd: ImportCommand, store: &Store, categories: &CategoryTable) 
             .with_context(|| file.display().to_string())?;
             eprintln!("civmap: {}: {}", file.display(), summary.report);
             eprintln!(
-                "civmap: stored {} new problems; {} were imported before and left unchanged",
+                "civmap: stored {} new problems; {} were already stored (imported before, or repeated in the file) and left unchanged",
                 summary.inserted, summary.skipped
             );
         }
