@@ -139,6 +139,14 @@ describe('public map', () => {
     // The legend lists the categories on the map; the attribution is visible.
     const legendCats = await page.locator('.legend-cats li').count();
     assert.ok(legendCats > 0, 'the legend lists categories');
+    // Every category is in view in the legend on a desktop screen (none hidden below a fold
+    // without a scrollbar), and the legend says what the dashed rings are.
+    const hidden = await page.locator('.legend-cats').evaluate((ul) => {
+      const box = ul.getBoundingClientRect();
+      return [...ul.querySelectorAll('li')].filter((li) => li.getBoundingClientRect().bottom > box.bottom + 1).map((li) => li.textContent);
+    });
+    assert.deepEqual(hidden, [], 'no category is cut off in the legend');
+    assert.equal((await page.locator('.legend-zones').innerText()).trim(), '虚线圈：三个周边（蓝 学校，绿 公园，橙 菜场）');
     await assert.doesNotReject(page.getByText('OpenStreetMap').first().waitFor({ state: 'visible', timeout: 5000 }));
     // The view is in the URL.
     assert.match(await page.evaluate(() => location.hash), /map=15(\.00)?\/31\.28\d*\/121\.49\d*/);
@@ -207,6 +215,9 @@ describe('public map', () => {
     console.log(`heat layer changed ${(100 * changed).toFixed(1)}% of ${w}x${h} pixels`);
     assert.ok(changed > 0.01, `the heat layer visibly changes the map (${(100 * changed).toFixed(2)}% of pixels)`);
     assert.match(await page.evaluate(() => location.hash), /heat=1/);
+    // The legend gives the heat its scale and says what it measures.
+    await page.locator('.legend-heat .heat-scale').waitFor();
+    assert.match((await page.locator('.legend-heat').innerText()).trim(), /^热力：问题密度（按严重程度和时长加权），浅→深 为 少→多/);
     await screenshot(page, 'public-heat-desktop');
     assertClean(problems);
     await context.close();
@@ -264,6 +275,24 @@ describe('public map', () => {
     assert.equal(await page.evaluate(() => localStorage.getItem('civmap.lang')), 'en');
     assert.match(await page.locator('.status-line').innerText(), /problems on the map/);
     await screenshot(page, 'public-en-phone');
+    assertClean(problems);
+    await context.close();
+  });
+
+  test('the ranking says what ▲ means, and an empty tab says why and what to do', async () => {
+    const { page, context, problems } = await openPage(browser, server.base);
+    await page.goto(`${server.base}/`);
+    await waitForMap(page);
+    await page.locator('.ranking-list li').first().waitFor();
+    assert.equal((await page.locator('.rank-change-note').innerText()).trim(), '▲/▼：与上一个同样长的时段相比，问题数的增减；＝：持平。');
+    // The demo's OpenStreetMap has no wet market mapped: the tab explains, in Chinese, and
+    // points to the set-up console where one is added.
+    await page.locator('.ranking .tab[data-kind=market]').click();
+    const empty = page.locator('.ranking-empty');
+    await empty.waitFor();
+    const text = (await empty.innerText()).trim();
+    assert.equal(text, '还没有菜场周边区域：地图数据（OpenStreetMap）里没有标注菜场。街道办可在“街道设置”里添加菜场，它的周边区域会自动生成。');
+    await screenshot(page, 'public-market-empty');
     assertClean(problems);
     await context.close();
   });
@@ -409,6 +438,14 @@ describe('staff', () => {
     await page.locator('select[name=assessment-by]').selectOption('zone');
     await page.waitForFunction(() => document.querySelectorAll('.assessment-table tbody tr').length > 1);
     const rows = await page.locator('.assessment-table tbody tr').count();
+    // The week reads Monday – Sunday in China Standard Time, as the printed report gives it.
+    const days = (await page.locator('.assessment .period-days').innerText()).trim();
+    const m = /^(\d{4})\/(\d{2})\/(\d{2}) – (\d{4})\/(\d{2})\/(\d{2})$/.exec(days);
+    assert.ok(m, `the period as two days: ${days}`);
+    const first = Date.UTC(+m[1], +m[2] - 1, +m[3]);
+    const last = Date.UTC(+m[4], +m[5] - 1, +m[6]);
+    assert.equal(new Date(first).getUTCDay(), 1, `${days} starts on a Monday`);
+    assert.equal((last - first) / 86_400_000, 6, `${days} ends on the Sunday`);
     // The heat rankings of the three surroundings sit beside it.
     await page.locator('.assess-slot .ranking-list .rank-row').first().waitFor({ state: 'attached' });
     console.log(`assessment this week by zone: ${rows} rows`);
@@ -707,7 +744,9 @@ describe('route sheet and GPX with a password session', () => {
     await page.locator('input[name=budget]').fill('15');
     await page.locator('button[name=plan]').click();
     const infeasible = await errorFor(page, 'routes');
-    assert.match(infeasible, /^\d+ 个必到点（超期、三个周边、严重）在每队时限内走不完：请增加时间或队伍，或少选问题$/);
+    // ... and what would fit: about how many teams, or how many minutes per team.
+    // (here a stop alone takes longer than 15 minutes on foot, so more teams would not help).
+    assert.match(infeasible, /^\d+ 个必到点（超期、三个周边、严重）在每队时限内走不完：(需要约 \d+ 个小组，或每组 \d+ 分钟|每组需要 \d+ 分钟（有的点位单独就超时，加小组无用）)；也可以少选问题$/);
     await waitIdle(page);
     const stale = await page.evaluate(() => window.__civmap.map.queryRenderedFeatures(undefined, { layers: ['routes-line'] }).length);
     assert.equal(stale, 0, 'the earlier plan is no longer drawn as if it were the answer');

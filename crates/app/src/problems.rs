@@ -15,7 +15,7 @@ use crate::actor::Actor;
 use crate::app::App;
 use crate::error::ServiceError;
 use crate::time::now_ms;
-use crate::workflow::evidence::{TOKEN_KEY, check_rectification, check_rejection};
+use crate::workflow::evidence::{SELF_FIX_KEY, TOKEN_KEY, check_rectification, check_rejection};
 
 /// Longest note of a step or a report, characters.
 pub const MAX_NOTE_CHARS: usize = 2000;
@@ -236,8 +236,16 @@ impl App {
             // A static token acting for no account: its name is its identity in the log.
             data.insert(TOKEN_KEY.into(), token.clone().into());
         }
-        self.step_rules(action, &details, actor, &mut next, now, &mut data)
-            .await?;
+        self.step_rules(
+            action,
+            current.status,
+            &details,
+            actor,
+            &mut next,
+            now,
+            &mut data,
+        )
+        .await?;
         let note = check_note(&details.note)?;
         self.check_photos(&details.photos).await?;
         let ev = NewEvent {
@@ -259,9 +267,11 @@ impl App {
 
     /// The rules of one step, applied to the next version of the problem and recorded in the
     /// event's `data`.
+    #[allow(clippy::too_many_arguments)]
     async fn step_rules(
         &self,
         action: Action,
+        from: Status,
         details: &TransitionDetails,
         actor: &Actor,
         next: &mut Problem,
@@ -274,7 +284,17 @@ impl App {
             Action::Reject => check_rejection(&details.note),
             Action::Verify => self.check_four_eyes(next.id, actor).await,
             Action::Rectify => {
-                check_rectification(&self.config().workflow, &details.note, &details.photos)
+                check_rectification(&self.config().workflow, &details.note, &details.photos)?;
+                if matches!(from, Status::Reported | Status::Recurred) {
+                    // Fixed on the spot by whoever found it in their zone (scope was checked):
+                    // it is theirs now, as if dispatched to them, and the log says so.
+                    if let Some(user) = actor.user {
+                        next.assignee = Some(user);
+                        data.insert("assignee".into(), user.0.to_string().into());
+                    }
+                    data.insert(SELF_FIX_KEY.into(), true.into());
+                }
+                Ok(())
             }
             Action::Escalate => {
                 self.escalation_target(next, data);

@@ -46,6 +46,27 @@ pub fn rfc3339(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
+/// RFC 3339 in China Standard Time (`2026-11-30T00:00:00.000+08:00`): for files people open,
+/// where the instant reads as the local time it is.
+#[must_use]
+pub fn rfc3339_cst(t: DateTime<Utc>) -> String {
+    t.with_timezone(&cst())
+        .to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// The calendar day in China Standard Time of the instant `t`.
+#[must_use]
+pub fn cst_date(t: DateTime<Utc>) -> NaiveDate {
+    t.with_timezone(&cst()).date_naive()
+}
+
+/// The last calendar day (China Standard Time) of a period that ends, exclusive, at `end`: a
+/// week from Monday 00:00 to the next Monday 00:00 ends on Sunday.
+#[must_use]
+pub fn last_day(end: DateTime<Utc>) -> NaiveDate {
+    cst_date(end - chrono::Duration::milliseconds(1))
+}
+
 /// The first instant of the calendar day `date` in China Standard Time.
 #[must_use]
 pub fn day_start(date: NaiveDate) -> DateTime<Utc> {

@@ -602,3 +602,65 @@ async fn inbox_lists_are_paged_not_cut() {
         "every task once, in order"
     );
 }
+
+#[tokio::test]
+async fn a_chief_fixes_on_the_spot_what_it_finds_reported_in_its_own_zone() {
+    // Reports wait for the street office (no automatic dispatch), as imported ones do.
+    let w = world(|c| c.workflow.auto_dispatch = false).await;
+    let at_gate = report(&w, 0.0).await;
+    assert_eq!((at_gate.status, at_gate.assignee), (Status::Reported, None));
+    // The point-chief finds it at its gate and fixes it: rectified, and its own now.
+    let fixed = w
+        .app
+        .transition(
+            at_gate.id,
+            Action::Rectify,
+            at_gate.version,
+            note("当场清理完毕"),
+            &w.point_chief,
+        )
+        .await
+        .unwrap();
+    assert_eq!(fixed.status, Status::Rectified);
+    assert_eq!(fixed.assignee, w.point_chief.user);
+    let history = w.app.history_for(&w.office, at_gate.id).await.unwrap();
+    let ev = history.last().unwrap();
+    assert_eq!(ev.data["self_fix"], true, "{:?}", ev.data);
+    // ... and someone else verifies it (four eyes hold for a fix on the spot too).
+    let e = w
+        .app
+        .transition(
+            fixed.id,
+            Action::Verify,
+            fixed.version,
+            note(""),
+            &w.point_chief,
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(e, ServiceError::Forbidden(_)), "{e:?}");
+    w.app
+        .transition(
+            fixed.id,
+            Action::Verify,
+            fixed.version,
+            note(""),
+            &w.area_chief,
+        )
+        .await
+        .unwrap();
+    // A problem outside its zone does not exist for the point-chief: no fixing it either.
+    let on_road = report(&w, 0.0007).await;
+    let e = w
+        .app
+        .transition(
+            on_road.id,
+            Action::Rectify,
+            on_road.version,
+            note("不在我的责任区"),
+            &w.point_chief,
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(e, ServiceError::NotFound(_)), "{e:?}");
+}

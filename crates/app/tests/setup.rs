@@ -53,6 +53,7 @@ async fn person(
         role,
         authenticated: true,
         ip: None,
+        token: None,
     }
 }
 

@@ -79,7 +79,10 @@ impl Status {
     pub fn allowed(self) -> &'static [Action] {
         use Action::{Dispatch, Escalate, Merge, Rectify, Recur, Reject, Verify};
         match self {
-            Status::Reported | Status::Recurred => &[Dispatch, Escalate, Merge],
+            // A chief who finds a reported or recurred problem in its own zone may fix it on the
+            // spot (当场整改 / 自行处置) instead of waiting for a dispatch; who may is the
+            // service layer's rule (scope), the verification stays with someone else.
+            Status::Reported | Status::Recurred => &[Dispatch, Escalate, Rectify, Merge],
             Status::Dispatched => &[Escalate, Rectify, Merge],
             Status::Escalated => &[Dispatch, Rectify, Merge],
             Status::Rectified => &[Reject, Verify],

@@ -302,6 +302,10 @@ pub enum PlanError {
         needed_s: f64,
         /// Teams.
         teams: usize,
+        /// About how many teams the must-visit stops need within the budget (their routes' total
+        /// time over the budget, rounded up): `None` when a stop alone exceeds it, which more
+        /// teams cannot help.
+        teams_needed: Option<usize>,
     },
     /// The solver rejected the cost matrix (travel times out of range).
     #[error(transparent)]
@@ -468,6 +472,7 @@ pub fn plan_routes(req: &PlanRequest, graph: Option<&RoadGraph>) -> Result<Plan,
             budget_s: req.budget_s,
             needed_s,
             teams: req.teams,
+            teams_needed: None,
         });
     }
 
@@ -487,6 +492,12 @@ pub fn plan_routes(req: &PlanRequest, graph: Option<&RoadGraph>) -> Result<Plan,
             budget_s: req.budget_s,
             needed_s: longest,
             teams: req.teams,
+            // A lower bound in practice (more routes add travel), hence "about" where it is shown.
+            teams_needed: Some(
+                ((routes.iter().map(|r| costs.duration(r)).sum::<f64>() / req.budget_s).ceil()
+                    as usize)
+                    .max(req.teams + 1),
+            ),
         });
     }
     let value = |v: usize| match req.stops[v - 2].priority {

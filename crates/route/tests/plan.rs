@@ -314,8 +314,11 @@ fn must_visit_stops_beyond_the_budget_are_named() {
             needed_s,
             budget_s,
             teams,
+            teams_needed,
         } => {
             assert!(!stop_ids.is_empty());
+            // More teams than were given, and not more than one per must-visit stop.
+            assert!(teams_needed.is_some_and(|n| n > teams && n <= stop_ids.len().max(teams + 1)));
             assert!(stop_ids.iter().all(|id| id.starts_with('p')));
             assert!(needed_s > budget_s);
             assert_eq!(teams, 2);

@@ -234,6 +234,20 @@ fn plan_error(e: &PlanError, chosen: &Chosen, teams: usize) -> Response {
     {
         detail.insert("stops".into(), json!(e.stop_ids()));
     }
+    // What would fit, so a person can choose: minutes per team with the teams given, or about
+    // how many teams within the budget (absent when a stop alone exceeds it).
+    if let PlanError::MustVisitOverBudget {
+        needed_s,
+        teams_needed,
+        ..
+    } = e
+        && let Some(detail) = body.get_mut("error").and_then(Value::as_object_mut)
+    {
+        detail.insert(
+            "suggest".into(),
+            json!({"budget_min": (needed_s / 60.0).ceil(), "teams": teams_needed}),
+        );
+    }
     (err.status(), Json(body)).into_response()
 }
 

@@ -17,9 +17,10 @@ use civmap_app::App;
 use civmap_app::actor::{STAFF, roles_for};
 use civmap_app::reports::assessment::{self as report, GroupBy};
 use civmap_app::reports::inbox::{self as inbox_rows, InboxKind};
-use civmap_app::time::rfc3339;
+use civmap_app::time::{cst_date, last_day, rfc3339, rfc3339_cst};
 use civmap_app::workflow::lookback::Reinspection;
 use civmap_domain::assessment::Figures;
+use civmap_domain::assessment::Period;
 use civmap_domain::{Action, ProblemId, ZoneId};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -499,8 +500,8 @@ async fn assessment(
             .collect(),
     };
     Ok(match q.format.unwrap_or_default() {
-        ReportFormat::Csv => csv_response(&assessment_csv(&out)?, "civmap-assessment.csv"),
-        ReportFormat::Html => assessment_html(&out).into_response(),
+        ReportFormat::Csv => csv_response(&assessment_csv(&out, period)?, "civmap-assessment.csv"),
+        ReportFormat::Html => assessment_html(&out, period).into_response(),
         ReportFormat::Json => axum::Json(out).into_response(),
     })
 }
@@ -541,7 +542,12 @@ fn figure_cells(f: &Figures) -> [String; 13] {
     ]
 }
 
-fn assessment_csv(r: &Assessment) -> Result<Vec<u8>, ApiError> {
+/// The weekly report as CSV; the period's ends in China Standard Time (`+08:00`), as the
+/// panel and the printed page show them.
+fn assessment_csv(r: &Assessment, period: Period) -> Result<Vec<u8>, ApiError> {
+    let current = (rfc3339_cst(period.from), rfc3339_cst(period.to));
+    let previous = period.previous();
+    let previous = (rfc3339_cst(previous.from), rfc3339_cst(previous.to));
     let mut out = b"\xEF\xBB\xBF".to_vec();
     {
         let mut w = csv::Writer::from_writer(&mut out);
@@ -551,9 +557,9 @@ fn assessment_csv(r: &Assessment) -> Result<Vec<u8>, ApiError> {
         header.extend(FIGURE_COLUMNS.iter().map(|c| (*c).to_owned()));
         w.write_record(&header).map_err(internal)?;
         for row in &r.rows {
-            for (label, from, to, f) in [
-                ("current", &r.from, &r.to, &row.current),
-                ("previous", &r.previous_from, &r.previous_to, &row.previous),
+            for (label, (from, to), f) in [
+                ("current", &current, &row.current),
+                ("previous", &previous, &row.previous),
             ] {
                 let mut rec = vec![
                     row.name.clone(),
@@ -591,7 +597,7 @@ fn csv_response(body: &[u8], filename: &str) -> Response {
 
 /// The weekly report as a page to print (A4 landscape): one table, this period over the
 /// previous one in each cell.
-fn assessment_html(r: &Assessment) -> axum::response::Html<String> {
+fn assessment_html(r: &Assessment, period: Period) -> axum::response::Html<String> {
     const HEADS: [&str; 13] = [
         "上报 reported",
         "结案 closed",
@@ -610,8 +616,10 @@ fn assessment_html(r: &Assessment) -> axum::response::Html<String> {
     const STYLE: &str = "@page{size:A4 landscape;margin:12mm}body{font:12px system-ui,sans-serif;margin:16px}\
          table{border-collapse:collapse;width:100%}th,td{border:1px solid #999;padding:3px 5px;text-align:right}\
          th{background:#eee}td:first-child,th:first-child{text-align:left}.prev{color:#666;font-size:10px;display:block}";
-    let day = |s: &str| s.get(..10).unwrap_or(s).to_owned();
-    let (from, to) = (day(&r.from), day(&r.to));
+    // Days in China Standard Time, the last one inclusive: a week from Monday 00:00 to the
+    // next Monday 00:00 prints as Monday – Sunday, as the panel shows it.
+    let (from, to) = (cst_date(period.from), last_day(period.to));
+    let previous = period.previous();
     let page = maud::html! {
         (maud::DOCTYPE)
         html lang="zh-CN" {
@@ -623,8 +631,8 @@ fn assessment_html(r: &Assessment) -> axum::response::Html<String> {
             body {
                 h1 { "综合评价周报 Assessment report" }
                 p {
-                    "本期 period " (from) " – " (to) "（上期 previous " (day(&r.previous_from)) " – "
-                    (day(&r.previous_to)) "），按 by " (r.by) "。每格：本期，下方小字为上期。"
+                    "本期 period " (from) " – " (to) "（上期 previous " (cst_date(previous.from)) " – "
+                    (last_day(previous.to)) "），按 by " (r.by) "。每格：本期，下方小字为上期。"
                 }
                 table {
                     thead { tr { th { "单位 group" } @for head in HEADS { th { (head) } } } }

@@ -335,13 +335,17 @@ async fn the_whole_lifecycle_with_conflicts() {
     let t = setup().await;
     let f = t.report(121.5, 31.28, "garbage").await;
     let id = f["id"].as_str().unwrap().to_owned();
-    // Verify is not allowed from reported: 409 naming the allowed steps.
+    // Verify is not allowed from reported: 409 naming the allowed steps (a chief may fix a
+    // reported problem on the spot, issue 15: rectify is one of them).
     let r = t
         .step(&id, "verify", OFFICE_TOKEN, &json!({"version": 1}))
         .await;
     assert_eq!(r.status, StatusCode::CONFLICT);
     let msg = r.json()["error"]["message"].as_str().unwrap().to_owned();
-    assert!(msg.contains("allowed: dispatch, escalate, merge"), "{msg}");
+    assert!(
+        msg.contains("allowed: dispatch, escalate, rectify, merge"),
+        "{msg}"
+    );
     // Dispatch with an explicit assignee and deadline.
     let deadline = (chrono::Utc::now() + chrono::Duration::hours(4)).to_rfc3339();
     let r = t

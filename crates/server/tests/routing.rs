@@ -736,6 +736,10 @@ async fn infeasible_requests_are_422_naming_the_stops() {
     for id in &garbage {
         assert!(e["message"].as_str().unwrap().contains(id.as_str()));
     }
+    // What would fit: five hours and more per team; no number of teams helps a stop that alone
+    // exceeds the budget.
+    assert!(e["suggest"]["budget_min"].as_f64().unwrap() >= 300.0, "{e}");
+    assert!(e["suggest"]["teams"].is_null(), "{e}");
     // Each fits alone, not all together: with one team, every must-visit stop is on the route
     // that does not fit.
     let r = plan(
@@ -754,6 +758,9 @@ async fn infeasible_requests_are_422_naming_the_stops() {
         .map(|s| s.as_str().unwrap().to_owned())
         .collect();
     assert_eq!(named, ids[2..].iter().cloned().collect());
+    let suggest = &r.json()["error"]["suggest"];
+    assert!(suggest["budget_min"].as_f64().unwrap() > 25.0, "{suggest}");
+    assert!(suggest["teams"].as_u64().unwrap() >= 2, "{suggest}");
     // Many stops: the message names twenty, `stops` lists them all.
     let many = seed(&t, &random_specs(25, 1.0, 0.0, 14)).await;
     let r = plan(

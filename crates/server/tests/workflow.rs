@@ -799,3 +799,41 @@ async fn a_reporter_sees_its_own_reports() {
     let r = t.get("/api/v1/me/reports").await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
 }
+
+/// The weekly report's printed page and spreadsheet give the period in China Standard Time,
+/// the last day inclusive, as the panel shows it: the week of Monday 30 November to Sunday
+/// 6 December, not the UTC dates 29 November – 6 December of its instants.
+#[tokio::test]
+async fn the_weekly_report_prints_its_days_in_china_standard_time() {
+    let t = common::setup().await;
+    let q = "/api/v1/assessment?from=2026-11-30&to=2026-12-06";
+    let r = t
+        .get_as(&format!("{q}&format=html"), common::OFFICE_TOKEN)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let html = r.text();
+    assert!(
+        html.contains("本期 period 2026-11-30 – 2026-12-06"),
+        "{html}"
+    );
+    assert!(
+        html.contains("上期 previous 2026-11-23 – 2026-11-29"),
+        "{html}"
+    );
+    let r = t
+        .get_as(&format!("{q}&format=csv"), common::OFFICE_TOKEN)
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let csv = r.text();
+    for want in [
+        "2026-11-30T00:00:00.000+08:00",
+        "2026-12-07T00:00:00.000+08:00",
+        "2026-11-23T00:00:00.000+08:00",
+    ] {
+        assert!(csv.contains(want), "{want} in {csv}");
+    }
+    assert!(
+        !csv.contains("Z,"),
+        "no UTC instants in the spreadsheet: {csv}"
+    );
+}

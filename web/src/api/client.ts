@@ -23,12 +23,20 @@ export class ApiError extends Error {
   readonly currentVersion: number | null;
   /** Problem ids an infeasible route plan names (`error.stops`). */
   readonly stops: string[];
+  /** What would fit an infeasible route plan (`error.suggest`): minutes per team, about how many teams. */
+  readonly suggest: { budgetMin: number | null; teams: number | null };
 
   constructor(
     status: number,
     code: string,
     message: string,
-    extra: { field?: string | null; retryAfterS?: number | null; currentVersion?: number | null; stops?: string[] } = {},
+    extra: {
+      field?: string | null;
+      retryAfterS?: number | null;
+      currentVersion?: number | null;
+      stops?: string[];
+      suggest?: { budgetMin: number | null; teams: number | null };
+    } = {},
   ) {
     super(message);
     this.name = 'ApiError';
@@ -38,6 +46,7 @@ export class ApiError extends Error {
     this.retryAfterS = extra.retryAfterS ?? null;
     this.currentVersion = extra.currentVersion ?? null;
     this.stops = extra.stops ?? [];
+    this.suggest = extra.suggest ?? { budgetMin: null, teams: null };
   }
 }
 
@@ -130,6 +139,13 @@ export interface RequestOptions {
 
 const READS = new Set<Method>(['GET']);
 
+/** `error.suggest` of an infeasible route plan, if the server sent one. */
+function suggestOf(v: unknown): { budgetMin: number | null; teams: number | null } {
+  const o = typeof v === 'object' && v !== null ? (v as Record<string, unknown>) : {};
+  const num = (x: unknown) => (typeof x === 'number' && Number.isFinite(x) ? x : null);
+  return { budgetMin: num(o.budget_min), teams: num(o.teams) };
+}
+
 /** Reads the server's error body (or makes one from the status line). */
 async function toApiError(resp: Response): Promise<ApiError> {
   let err: Record<string, unknown> | undefined;
@@ -148,6 +164,7 @@ async function toApiError(resp: Response): Promise<ApiError> {
       retryAfterS: Number.isFinite(retry) && retry > 0 ? retry : null,
       currentVersion: typeof err?.current_version === 'number' ? err.current_version : null,
       stops: Array.isArray(err?.stops) ? err.stops.filter((s): s is string => typeof s === 'string') : [],
+      suggest: suggestOf(err?.suggest),
     },
   );
 }

@@ -101,12 +101,13 @@ export const reinspect = (pid: string, version: number, result: 'clean' | 'came_
 
 /** The steps the lifecycle allows from each status (mirrors `civmap_domain::status`). */
 export const NEXT_ACTIONS: Record<string, Action[]> = {
-  reported: ['dispatch', 'escalate'],
+  // A chief may fix what it finds reported or recurred in its own zone on the spot (当场整改).
+  reported: ['dispatch', 'rectify', 'escalate'],
   dispatched: ['rectify', 'escalate'],
   escalated: ['dispatch', 'rectify'],
   rectified: ['verify', 'reject'],
   closed: ['recur'],
-  recurred: ['dispatch', 'escalate'],
+  recurred: ['dispatch', 'rectify', 'escalate'],
   merged: [],
 };
 

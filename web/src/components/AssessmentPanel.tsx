@@ -5,7 +5,7 @@
 import { useState } from 'preact/hooks';
 import { assessment, assessmentFile } from '../api';
 import type { Figures } from '../api';
-import { formatTime, t } from '../i18n';
+import { formatDays, t } from '../i18n';
 import { useLoad } from '../hooks';
 import { ErrorText } from './ErrorText';
 import { LoadError } from './LoadError';
@@ -97,7 +97,7 @@ export function AssessmentPanel() {
           <p class="muted">…</p>
         ) : (
           <>
-            <p class="muted">{`${formatTime(a.value.from)} – ${formatTime(a.value.to)}`}</p>
+            <p class="muted period-days">{formatDays(a.value.from, a.value.to)}</p>
             <div class="table-wrap">
               <table class="assessment-table">
                 <thead>

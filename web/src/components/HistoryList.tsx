@@ -18,6 +18,7 @@ export function eventSentence(e: HistoryEvent, staff: boolean): string {
   else if (e.kind === 'created' && typeof e.data?.source === 'string') key = 'created.imported';
   // An escalation no area-chief could take went to the street office (`assignee: null`).
   else if (system && e.kind === 'escalated' && e.data && 'assignee' in e.data && e.data.assignee === null) key = 'escalated.system.office';
+  else if (e.kind === 'rectified' && e.data?.self_fix === true) key = 'rectified.self_fix';
   else if (system) key = `${e.kind}.system`;
   let text = sentences[key] ?? sentences[e.kind] ?? pick(d.events, e.kind);
   // Who it went to, and who did it (names are for staff only; the server sends none to others).

@@ -113,7 +113,7 @@ export function RankingPanel({ app, initialKind, onKind, after }: { app: App; in
           <>
             <h3 class="ranking-title">{d.rankingTitle(pick(d.poi, kind))}</h3>
             {rows.length === 0 ? (
-              <p class="muted">{d.rankingEmpty}</p>
+              <p class="muted ranking-empty">{d.rankingEmpty(pick(d.poi, kind))}</p>
             ) : (
               <ol class="ranking-list">
                 {rows.slice(0, 10).map((r) => (
@@ -143,6 +143,7 @@ export function RankingPanel({ app, initialKind, onKind, after }: { app: App; in
                 ))}
               </ol>
             )}
+            {rows.some((r) => typeof r.previous_count === 'number') && <p class="note rank-change-note">{d.rankChangeNote}</p>}
             {state.value?.note && <p class="note">{state.value.note}</p>}
           </>
         )}

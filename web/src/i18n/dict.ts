@@ -14,6 +14,9 @@ export interface ErrorArgs {
   limitMb: number;
   /** Problem ids the route planner names (infeasible plans). */
   stops: number;
+  /** What would fit an infeasible plan: minutes per team, about how many teams (0: unknown). */
+  needMinutes: number;
+  needTeams: number;
 }
 
 /** An error message: text, or text made from what the error carries. */
@@ -38,6 +41,8 @@ const zh = {
   legendOpen: '实心：待处理',
   legendClosed: '空心：已结案',
   legendCluster: '数字：聚合的问题数',
+  legendZones: '虚线圈：三个周边（蓝 学校，绿 公园，橙 菜场）',
+  legendHeat: '热力：问题密度（按严重程度和时长加权），浅→深 为 少→多，相对当前视图',
   shown: (n: number) => `地图上 ${n} 个问题`,
   shownPartial: (n: number) => `地图上 ${n} 个问题（仅显示前 ${n} 个）`,
   loading: '加载中…',
@@ -47,7 +52,8 @@ const zh = {
   rankingTitle: (kind: string) => `本月问题最多的${kind}周边`,
   rankingNotAvailable: '排名服务暂未开放。',
   rankingFromCounts: '按本月区内上报的问题数排序（浏览器统计）。',
-  rankingEmpty: '没有这一类的周边区域。',
+  rankingEmpty: (kind: string) => `还没有${kind}周边区域：地图数据（OpenStreetMap）里没有标注${kind}。街道办可在“街道设置”里添加${kind}，它的周边区域会自动生成。`,
+  rankChangeNote: '▲/▼：与上一个同样长的时段相比，问题数的增减；＝：持平。',
   rankOpen: (n: number) => `${n} 个待处理`,
   rankTotal: (n: number) => `${n} 个`,
   rankHeat: (score: string) => `热度 ${score}/公顷`,
@@ -231,6 +237,7 @@ const zh = {
     'escalated.system': '超期未整改，系统自动转给片长',
     'escalated.system.office': '超期未整改，系统自动转给街道',
     rectified: '整改完成，提交核查',
+    'rectified.self_fix': '发现后当场整改，提交核查',
     rejected: '核查未通过，驳回返工',
     verified: '核查通过，结案',
     recurred: '问题回潮，重新打开',
@@ -339,7 +346,12 @@ const zh = {
     'invalid.ids': (a: ErrorArgs) => (a.stops > 0 ? `${a.stops} 个必到点无法经道路到达，请换出行方式或出发点` : '所选问题中没有可安排的待处理问题'),
     'invalid.filter': (a: ErrorArgs) => (a.stops > 0 ? `${a.stops} 个必到点无法经道路到达，请换出行方式或出发点` : '筛选出的问题中没有可安排的待处理问题'),
     'invalid.budget_min': (a: ErrorArgs) =>
-      `${a.stops > 0 ? `${a.stops} 个必到点（超期、三个周边、严重）` : '必到点'}在每队时限内走不完：请增加时间或队伍，或少选问题`,
+      `${a.stops > 0 ? `${a.stops} 个必到点（超期、三个周边、严重）` : '必到点'}在每队时限内走不完：` +
+      (a.needMinutes > 0
+        ? a.needTeams > 0
+          ? `需要约 ${a.needTeams} 个小组，或每组 ${a.needMinutes} 分钟；也可以少选问题`
+          : `每组需要 ${a.needMinutes} 分钟（有的点位单独就超时，加小组无用）；也可以少选问题`
+        : '请增加时间或队伍，或少选问题'),
     'invalid.teams': '队伍数不在允许范围内',
     'invalid.mode': '出行方式与路网不符，请换一种方式',
     'invalid.start': '出发点无效或无法到达，请重新选择',
@@ -383,6 +395,8 @@ const en: Dict = {
   legendOpen: 'Filled: open',
   legendClosed: 'Hollow: closed',
   legendCluster: 'Number: problems clustered',
+  legendZones: 'Dashed rings: three surroundings (blue school, green park, orange market)',
+  legendHeat: 'Heat: problem density weighted by severity and age, light → dark is fewer → more, relative to this view',
   shown: (n) => `${n} problems on the map`,
   shownPartial: (n) => `${n} problems on the map (first ${n} only)`,
   loading: 'Loading…',
@@ -392,7 +406,8 @@ const en: Dict = {
   rankingTitle: (kind) => `Worst ${kind} surroundings this month`,
   rankingNotAvailable: 'The ranking service is not available yet.',
   rankingFromCounts: 'Ordered by problems reported in the zone this month (counted in the browser).',
-  rankingEmpty: 'No surroundings zones of this kind.',
+  rankingEmpty: (kind: string) => `No ${kind} surroundings yet: OpenStreetMap has no ${kind} mapped here. The street office can add one under Street set-up; its surroundings zone is made at once.`,
+  rankChangeNote: '▲/▼: more or fewer problems than in the previous period of the same length; ＝: the same.',
   rankOpen: (n) => `${n} open`,
   rankTotal: (n) => `${n}`,
   rankHeat: (score) => `heat ${score}/ha`,
@@ -568,6 +583,7 @@ const en: Dict = {
     'escalated.system': 'Not fixed in time: escalated automatically to the area-chief',
     'escalated.system.office': 'Not fixed in time: escalated automatically to the street office',
     rectified: 'Rectified, waiting for verification',
+    'rectified.self_fix': 'Found and fixed on the spot; sent for verification',
     rejected: 'Verification failed: sent back for rework',
     verified: 'Verified and closed',
     recurred: 'Came back: reopened',
@@ -675,7 +691,12 @@ const en: Dict = {
     'invalid.ids': (a) => (a.stops > 0 ? `${a.stops} must-visit stops cannot be reached by road: try another mode or start.` : 'None of the chosen problems is open and can be planned.'),
     'invalid.filter': (a) => (a.stops > 0 ? `${a.stops} must-visit stops cannot be reached by road: try another mode or start.` : 'None of the filtered problems is open and can be planned.'),
     'invalid.budget_min': (a) =>
-      `${a.stops > 0 ? `${a.stops} must-visit stops (overdue, three surroundings, severe)` : 'The must-visit stops'} do not fit the time per team: give more time or teams, or choose fewer problems.`,
+      `${a.stops > 0 ? `${a.stops} must-visit stops (overdue, three surroundings, severe)` : 'The must-visit stops'} do not fit the time per team: ` +
+      (a.needMinutes > 0
+        ? a.needTeams > 0
+          ? `about ${a.needTeams} teams are needed, or ${a.needMinutes} min per team; or choose fewer problems.`
+          : `each team needs ${a.needMinutes} min (a stop alone takes longer than the budget; more teams do not help); or choose fewer problems.`
+        : 'give more time or teams, or choose fewer problems.'),
     'invalid.teams': 'The number of teams is out of range.',
     'invalid.mode': 'The mode does not fit the road network; choose another.',
     'invalid.start': 'The start is not valid or cannot be reached; set it again.',

@@ -58,9 +58,9 @@ function render(msg: ErrorMsg, args: ErrorArgs): string {
  */
 export function errorText(e: unknown, context: string | null = null): string {
   const table = t().errors as Record<string, ErrorMsg>;
-  if (e instanceof NetworkError) return render(table.network!, { status: 0, retryAfterS: null, limitMb: 0, stops: 0 });
-  if (!(e instanceof ApiError)) return render(table.unknown!, { status: 0, retryAfterS: null, limitMb: 0, stops: 0 });
-  const args: ErrorArgs = { status: e.status, retryAfterS: e.retryAfterS, limitMb: limitMb(e.message), stops: e.stops.length };
+  if (e instanceof NetworkError) return render(table.network!, { status: 0, retryAfterS: null, limitMb: 0, stops: 0, needMinutes: 0, needTeams: 0 });
+  if (!(e instanceof ApiError)) return render(table.unknown!, { status: 0, retryAfterS: null, limitMb: 0, stops: 0, needMinutes: 0, needTeams: 0 });
+  const args: ErrorArgs = { status: e.status, retryAfterS: e.retryAfterS, limitMb: limitMb(e.message), stops: e.stops.length, needMinutes: e.suggest.budgetMin ?? 0, needTeams: e.suggest.teams ?? 0 };
   // A 403 about the CSRF header is a session that went stale, not a role that may not.
   const code = e.code === 'forbidden' && /csrf/i.test(e.message) ? 'forbidden.csrf' : e.code;
   // `photos[0]` and `filter.category` are about `photos` and `filter` when nothing names them exactly.

@@ -68,16 +68,34 @@ export const STATUSES = ['reported', 'dispatched', 'escalated', 'rectified', 'cl
 /** All severity codes, lowest first. */
 export const SEVERITIES = ['low', 'medium', 'high', 'critical'] as const;
 
-/** A date-time in the local time zone, short form, in the current language. */
+/** Every date and time a person reads is China Standard Time, whatever the device's zone. */
+const TIME_ZONE = 'Asia/Shanghai';
+
+/** A date-time in China Standard Time, short form, in the current language. */
 export function formatTime(iso: string | null | undefined): string {
   if (!iso) return '—';
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return iso;
   return d.toLocaleString(lang() === 'zh' ? 'zh-CN' : 'en-GB', {
+    timeZone: TIME_ZONE,
     year: 'numeric',
     month: '2-digit',
     day: '2-digit',
     hour: '2-digit',
     minute: '2-digit',
   });
+}
+
+/**
+ * The calendar days (China Standard Time) of a period `[from, to)`: its first day and its last
+ * day inclusive — a week from Monday 00:00 to the next Monday 00:00 reads Monday – Sunday, as the
+ * printed report and the spreadsheet give it.
+ */
+export function formatDays(from: string, to: string): string {
+  const day = (ms: number) =>
+    new Date(ms).toLocaleDateString(lang() === 'zh' ? 'zh-CN' : 'en-GB', { timeZone: TIME_ZONE, year: 'numeric', month: '2-digit', day: '2-digit' });
+  const a = Date.parse(from);
+  const b = Date.parse(to);
+  if (Number.isNaN(a) || Number.isNaN(b)) return `${from} – ${to}`;
+  return `${day(a)} – ${day(b - 1)}`;
 }

@@ -7,7 +7,7 @@ import type { Signal } from '@preact/signals';
 import { render } from 'preact';
 import type { IControl } from 'maplibre-gl';
 import type { Category } from '../api';
-import { categoryName } from '../colors';
+import { categoryName, ZONE_COLORS } from '../colors';
 import { Swatch } from '../components/Swatch';
 import { t } from '../i18n';
 import type { ProblemLayer } from './mapview';
@@ -47,10 +47,16 @@ function LegendBody({ layer, cats, open }: { layer: ProblemLayer; cats: Category
           <span class="sym sym-cluster">12</span>
           {d.legendCluster}
         </li>
+        <li class="legend-zones">
+          {(['school', 'park', 'market'] as const).map((k) => (
+            <span key={k} class="sym sym-zone" style={{ borderColor: ZONE_COLORS[k], background: `${ZONE_COLORS[k]}22` }} />
+          ))}
+          {d.legendZones}
+        </li>
         {layer.heatShown.value && (
-          <li>
-            <span class="sym sym-heat" />
-            {d.heat}
+          <li class="legend-heat">
+            <span class="heat-scale" aria-hidden="true" />
+            <span>{d.legendHeat}</span>
           </li>
         )}
       </ul>

@@ -45,6 +45,10 @@ pub fn check_rejection(note: &str) -> Result<(), ServiceError> {
 /// no account (the event's `actor` is then empty).
 pub const TOKEN_KEY: &str = "token";
 
+/// The key of a rectification's `data` that is `true` when the problem was fixed on the spot
+/// from reported or recurred (当场整改), without a dispatch.
+pub const SELF_FIX_KEY: &str = "self_fix";
+
 /// Who took the step of `e`, in the terms of [`Actor::identity`]: the account, else the static
 /// token named in the event's data; `None` for the system.
 #[must_use]
