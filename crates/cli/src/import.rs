@@ -7,9 +7,9 @@ use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
-use chrono::Utc;
 use civmap_domain::{CategoryTable, Poi, PoiId, Zone, ZoneKind};
 use civmap_geodata::extract::PoiFeature;
 use civmap_geodata::import::{self, Mapping};
@@ -19,6 +19,8 @@ use civmap_geodata::street::{
 use civmap_geodata::zones::{self, SurroundingsRadii};
 use civmap_geodata::{Crs, extract, osm, poi::PoiTable};
 use civmap_store::Store;
+
+use crate::problem_import::{self, Format};
 use geo::CoordsIter;
 
 #[derive(Debug, clap::Subcommand)]
@@ -242,28 +244,28 @@ pub async fn run(cmd: ImportCommand, store: &Store, categories: &CategoryTable) 
             mapping: m,
             crs,
         } => {
-            let m = mapping(&m, crs.as_deref())?;
-            let (records, report) = if is_geojson(&file) {
-                import::problems_from_geojson(open(&file)?, &m, categories)?
+            let m = Arc::new(mapping(&m, crs.as_deref())?);
+            let format = if is_geojson(&file) {
+                Format::GeoJson
             } else {
-                import::problems_from_csv(open(&file)?, &m, categories)?
+                Format::Csv
             };
-            let now = Utc::now();
-            let mut items = Vec::with_capacity(records.len());
-            for r in &records {
-                let p = r
-                    .to_new_problem()
-                    .validate(categories, None, r.reported_at.unwrap_or(now))
-                    .with_context(|| {
-                        format!("record {} (line/feature {})", r.external_id, r.origin)
-                    })?;
-                items.push((p, r.external_id.clone()));
-            }
-            let outcome = store.import_problems(items, &m.source).await?;
-            eprintln!("civmap: {}: {report}", file.display());
+            let path = file.clone();
+            let summary = problem_import::import_problems(
+                move || open(&path),
+                format,
+                m,
+                Arc::new(categories.clone()),
+                store,
+                problem_import::BATCH_ROWS,
+                |_| {},
+            )
+            .await
+            .with_context(|| file.display().to_string())?;
+            eprintln!("civmap: {}: {}", file.display(), summary.report);
             eprintln!(
-                "civmap: stored {} new problems; {} were imported before and left unchanged",
-                outcome.inserted, outcome.skipped
+                "civmap: stored {} new problems; {} were already stored (imported before, or repeated in the file) and left unchanged",
+                summary.inserted, summary.skipped
             );
         }
         ImportCommand::Pois {

@@ -16,6 +16,7 @@ use civmap_store::{Store, StoreOptions};
 mod backup;
 mod demo;
 mod import;
+mod problem_import;
 mod user;
 
 /// civmap: problem points of the civilized-city campaign (创文), on a map.

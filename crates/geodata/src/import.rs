@@ -343,7 +343,9 @@ struct Tally {
     read: usize,
     imported: usize,
     groups: BTreeMap<SkipReason, (usize, Vec<u64>)>,
-    seen: HashSet<String>,
+    /// Every id of the file so far, for [`SkipReason::DuplicateId`]; `None` when streaming,
+    /// where a set of every id would grow with the file: the store's unique key skips repeats.
+    seen: Option<HashSet<String>>,
 }
 
 impl Tally {
@@ -357,7 +359,10 @@ impl Tally {
 
     /// Registers an id; `false` (and a skip) if it was seen before.
     fn first_time(&mut self, id: &str, at: u64) -> bool {
-        if self.seen.insert(id.to_owned()) {
+        let Some(seen) = &mut self.seen else {
+            return true;
+        };
+        if seen.insert(id.to_owned()) {
             true
         } else {
             self.skip(SkipReason::DuplicateId, at);
@@ -365,17 +370,24 @@ impl Tally {
         }
     }
 
-    fn report(self) -> ImportReport {
+    fn deduping() -> Self {
+        Tally {
+            seen: Some(HashSet::new()),
+            ..Tally::default()
+        }
+    }
+
+    fn report(&self) -> ImportReport {
         ImportReport {
             read: self.read,
             imported: self.imported,
             skipped: self
                 .groups
-                .into_iter()
+                .iter()
                 .map(|(reason, (count, examples))| SkipGroup {
-                    reason,
-                    count,
-                    examples,
+                    reason: reason.clone(),
+                    count: *count,
+                    examples: examples.clone(),
                 })
                 .collect(),
         }
@@ -678,56 +690,147 @@ impl ProblemCtx<'_> {
     }
 }
 
-/// Reads problems from CSV (header row required; `lon` and `lat` columns required).
+/// Problems read from CSV one row at a time (header row required; `lon` and `lat` columns
+/// required): an iterator of the usable records, in file order, that holds one row at a time
+/// whatever the file's size. Rows that are well formed but unusable are counted in
+/// [`CsvProblems::report`]; a malformed row is an [`ImportError`] naming its row, after which
+/// the iterator ends.
+///
+/// Repeated ids within the file are not detected here (that would need every id in memory):
+/// the store skips them by its `(source, external_id)` key. [`problems_from_csv`] reads the whole
+/// file and reports them as [`SkipReason::DuplicateId`].
+pub struct CsvProblems<'m, R: Read> {
+    ctx: ProblemCtx<'m>,
+    rdr: csv::Reader<R>,
+    index: BTreeMap<String, usize>,
+    record: csv::StringRecord,
+    lon: &'m str,
+    lat: &'m str,
+    tally: Tally,
+    done: bool,
+}
+
+impl<'m, R: Read> CsvProblems<'m, R> {
+    /// Reads the header and checks the mapping against it and the category table.
+    pub fn new(
+        input: R,
+        mapping: &'m Mapping,
+        categories: &CategoryTable,
+    ) -> Result<Self, ImportError> {
+        mapping.check_categories(categories)?;
+        let ctx = ProblemCtx {
+            mapping,
+            offset: mapping.offset()?,
+        };
+        let lon = required(mapping.lon.as_ref(), "lon")?;
+        let lat = required(mapping.lat.as_ref(), "lat")?;
+        let mut rdr = csv_reader(input);
+        let index = csv_header(
+            &mut rdr,
+            mapping,
+            &[
+                ("lon", mapping.lon.as_ref()),
+                ("lat", mapping.lat.as_ref()),
+                ("category", mapping.category.as_ref()),
+                ("subcategory", mapping.subcategory.as_ref()),
+                ("time", mapping.time.as_ref()),
+            ],
+        )?;
+        Ok(CsvProblems {
+            ctx,
+            rdr,
+            index,
+            record: csv::StringRecord::new(),
+            lon,
+            lat,
+            tally: Tally::default(),
+            done: false,
+        })
+    }
+
+    /// What has been read so far (all of it once the iterator has ended).
+    #[must_use]
+    pub fn report(&self) -> ImportReport {
+        self.tally.report()
+    }
+
+    /// Data rows read so far, usable or not.
+    #[must_use]
+    pub fn rows_read(&self) -> usize {
+        self.tally.read
+    }
+
+    fn deduping(mut self) -> Self {
+        self.tally = Tally::deduping();
+        self
+    }
+}
+
+impl<R: Read> fmt::Debug for CsvProblems<'_, R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CsvProblems")
+            .field("source", &self.ctx.mapping.source)
+            .field("read", &self.tally.read)
+            .field("done", &self.done)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<R: Read> Iterator for CsvProblems<'_, R> {
+    type Item = Result<ProblemRecord, ImportError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        while !self.done {
+            match self.rdr.read_record(&mut self.record) {
+                Ok(true) => {}
+                Ok(false) => {
+                    self.done = true;
+                    return None;
+                }
+                Err(e) => {
+                    self.done = true;
+                    let line = csv_position(&self.rdr, &e);
+                    return Some(Err(csv_error(&e, line)));
+                }
+            }
+            let line = self.record.position().map_or(0, csv_row);
+            self.tally.read += 1;
+            let row = CsvRow {
+                record: &self.record,
+                index: &self.index,
+            };
+            let mapping = self.ctx.mapping;
+            let id = mapping
+                .id
+                .as_deref()
+                .and_then(|c| row.field(c))
+                .map(str::to_owned);
+            let result = csv_position_of(&row, self.lon, self.lat, mapping.crs)
+                .and_then(|p| self.ctx.record(&row, p, line, id));
+            match result {
+                Ok(r) if self.tally.first_time(&r.external_id, line) => {
+                    self.tally.imported += 1;
+                    return Some(Ok(r));
+                }
+                Ok(_) => {}
+                Err(reason) => self.tally.skip(reason, line),
+            }
+        }
+        None
+    }
+}
+
+/// Reads problems from CSV (header row required; `lon` and `lat` columns required), the whole
+/// file at once, repeated ids skipped as [`SkipReason::DuplicateId`]. For files of any size,
+/// [`CsvProblems`] streams.
 pub fn problems_from_csv<R: Read>(
     input: R,
     mapping: &Mapping,
     categories: &CategoryTable,
 ) -> Result<(Vec<ProblemRecord>, ImportReport), ImportError> {
-    mapping.check_categories(categories)?;
-    let ctx = ProblemCtx {
-        mapping,
-        offset: mapping.offset()?,
-    };
-    let lon = required(mapping.lon.as_ref(), "lon")?;
-    let lat = required(mapping.lat.as_ref(), "lat")?;
-    let mut rdr = csv_reader(input);
-    let index = csv_header(
-        &mut rdr,
-        mapping,
-        &[
-            ("lon", mapping.lon.as_ref()),
-            ("lat", mapping.lat.as_ref()),
-            ("category", mapping.category.as_ref()),
-            ("subcategory", mapping.subcategory.as_ref()),
-            ("time", mapping.time.as_ref()),
-        ],
-    )?;
-    let mut tally = Tally::default();
-    let mut out = Vec::new();
-    for_each_csv_row(&mut rdr, |record, line| {
-        tally.read += 1;
-        let row = CsvRow {
-            record,
-            index: &index,
-        };
-        let id = mapping
-            .id
-            .as_deref()
-            .and_then(|c| row.field(c))
-            .map(str::to_owned);
-        let result = csv_position_of(&row, lon, lat, mapping.crs)
-            .and_then(|p| ctx.record(&row, p, line, id));
-        match result {
-            Ok(r) if tally.first_time(&r.external_id, line) => {
-                tally.imported += 1;
-                out.push(r);
-            }
-            Ok(_) => {}
-            Err(reason) => tally.skip(reason, line),
-        }
-    })?;
-    Ok((out, tally.report()))
+    let mut rows = CsvProblems::new(input, mapping, categories)?.deduping();
+    let out = rows.by_ref().collect::<Result<Vec<_>, _>>()?;
+    Ok((out, rows.report()))
 }
 
 /// A GeoJSON feature, already checked to be one.
@@ -829,7 +932,7 @@ pub fn problems_from_geojson<R: Read>(
         offset: mapping.offset()?,
     };
     let features = read_features(input)?;
-    let mut tally = Tally::default();
+    let mut tally = Tally::deduping();
     let mut out = Vec::new();
     for f in &features {
         tally.read += 1;
@@ -886,7 +989,7 @@ pub fn pois_from_csv<R: Read>(
             ("kind", mapping.kind.as_ref()),
         ],
     )?;
-    let mut tally = Tally::default();
+    let mut tally = Tally::deduping();
     let mut out = Vec::new();
     for_each_csv_row(&mut rdr, |record, line| {
         tally.read += 1;
@@ -954,7 +1057,7 @@ pub fn pois_from_geojson<R: Read>(
     mapping: &Mapping,
 ) -> Result<(Vec<PoiFeature>, ImportReport), ImportError> {
     let features = read_features(input)?;
-    let mut tally = Tally::default();
+    let mut tally = Tally::deduping();
     let mut out = Vec::new();
     for f in &features {
         tally.read += 1;
@@ -1034,7 +1137,7 @@ pub fn zones_from_geojson<R: Read>(
     mapping: &Mapping,
 ) -> Result<(Vec<ZoneShape>, ImportReport), ImportError> {
     let features = read_features(input)?;
-    let mut tally = Tally::default();
+    let mut tally = Tally::deduping();
     let mut out = Vec::new();
     for f in &features {
         tally.read += 1;
@@ -1116,7 +1219,7 @@ pub fn zones_from_csv<R: Read>(
             ("radius", mapping.radius.as_ref()),
         ],
     )?;
-    let mut tally = Tally::default();
+    let mut tally = Tally::deduping();
     let mut out = Vec::new();
     for_each_csv_row(&mut rdr, |record, line| {
         tally.read += 1;

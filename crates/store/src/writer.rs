@@ -1001,16 +1001,29 @@ async fn import(
     for (p, _) in items {
         check_new(p).map_err(|e| w.logic(e))?;
     }
-    let existing: HashSet<String> =
-        w.cx.all(
-            "SELECT external_id FROM problems WHERE source = $1",
-            vec![source.into()],
-            &|r| Ok(r.str(0).map_err(col)?.to_owned()),
-        )
-        .await
-        .map_err(|e| w.sql(e))?
-        .into_iter()
-        .collect();
+    // Only this call's ids are looked up, through the `(source, external_id)` unique index:
+    // a streaming import calls this once per batch, and loading every id of the source each
+    // time would cost memory and time in proportion to everything imported before.
+    let mut existing: HashSet<String> = HashSet::new();
+    for chunk in items.chunks(IMPORT_CHUNK) {
+        let mut sql =
+            String::from("SELECT external_id FROM problems WHERE source = $1 AND external_id IN (");
+        let mut args = Vec::with_capacity(chunk.len() + 1);
+        args.push(source.into());
+        for (i, (_, ext)) in chunk.iter().enumerate() {
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            placeholder(&mut sql, i + 2, true);
+            args.push(ext.as_str().into());
+        }
+        sql.push(')');
+        let found =
+            w.cx.all(&sql, args, &|r| Ok(r.str(0).map_err(col)?.to_owned()))
+                .await
+                .map_err(|e| w.sql(e))?;
+        existing.extend(found);
+    }
     let mut seen: HashSet<&str> = HashSet::with_capacity(items.len());
     let mut fresh: Vec<&(Problem, String)> = Vec::with_capacity(items.len());
     for item in items {
