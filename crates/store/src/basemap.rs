@@ -9,14 +9,12 @@
 //! is no event and no commit hook: a running server picks a new basemap up at its next start
 //! (as it does zones imported by another process).
 
-use geo_types::Geometry;
-use sqlx::ConnectOptions as _;
-
 use crate::codec::{geometry_from_text, geometry_text};
-use crate::error::{StoreError, from_sqlx};
-use crate::reads::Reads;
-use crate::sql::{Arg, Conn, Get, RawConn, col, multi_insert};
+use crate::error::StoreError;
+use crate::replace::Table;
+use crate::sql::{Arg, Get, col};
 use crate::store::Store;
+use geo_types::Geometry;
 
 /// The layers a basemap feature may belong to (the tile schema's basemap layers).
 pub const BASEMAP_LAYERS: [&str; 5] = ["roads", "buildings", "green", "water", "pois"];
@@ -82,64 +80,20 @@ fn from_row(r: &dyn Get) -> Result<BasemapFeature, StoreError> {
     })
 }
 
-/// Deletes the old basemap and inserts `features` on `conn`, inside a transaction `conn` is in.
-async fn write(conn: &mut Conn<'_>, features: &[BasemapFeature]) -> Result<(), StoreError> {
-    conn.exec("DELETE FROM basemap", vec![]).await?;
-    let mut seq = 0usize;
-    for chunk in features.chunks(ROWS_PER_INSERT) {
-        let mut a = Vec::with_capacity(chunk.len() * COLS.len());
-        for f in chunk {
-            args(seq, f, &mut a)?;
-            seq += 1;
-        }
-        conn.exec(&multi_insert("basemap", &COLS, chunk.len()), a)
-            .await?;
-    }
-    Ok(())
-}
-
-/// Runs `write` in a transaction: committed when it succeeds, rolled back otherwise.
-async fn in_transaction(
-    conn: &mut Conn<'_>,
-    begin: &str,
-    features: &[BasemapFeature],
-) -> Result<(), StoreError> {
-    conn.raw(begin).await?;
-    match write(conn, features).await {
-        Ok(()) => conn.raw("COMMIT").await,
-        Err(e) => {
-            // The error that matters is the first one; a failed rollback closes the connection.
-            let _ = conn.raw("ROLLBACK").await;
-            Err(e)
-        }
-    }
-}
-
 impl Store {
     /// Replaces the whole basemap with `features` (in this order) in one transaction.
     /// [`StoreError::Invalid`] for a layer not in [`BASEMAP_LAYERS`]; nothing is written then.
     pub async fn replace_basemap(&self, features: &[BasemapFeature]) -> Result<(), StoreError> {
-        let loc = self.location();
-        match &**self.reads() {
-            Reads::Sqlite(s) => {
-                // The readers' options without their `query_only`: a connection of its own.
-                let mut c = s.opts.connect().await.map_err(|e| from_sqlx(loc, e))?;
-                let mut conn = Conn {
-                    raw: RawConn::Sqlite(&mut c),
-                    loc,
-                };
-                // IMMEDIATE: take the write lock now (waiting for the writer), not mid-way.
-                in_transaction(&mut conn, "BEGIN IMMEDIATE", features).await
-            }
-            Reads::Pg(pool) => {
-                let mut c = pool.acquire().await.map_err(|e| from_sqlx(loc, e))?;
-                let mut conn = Conn {
-                    raw: RawConn::Pg(&mut c),
-                    loc,
-                };
-                in_transaction(&mut conn, "BEGIN", features).await
-            }
-        }
+        self.replace_table(
+            &Table {
+                name: "basemap",
+                cols: &COLS,
+                rows_per_insert: ROWS_PER_INSERT,
+                args,
+            },
+            features,
+        )
+        .await
     }
 
     /// Number of basemap features stored.

@@ -16,6 +16,7 @@ mod load;
 mod open;
 mod photos;
 mod reads;
+mod replace;
 mod roads;
 mod shared;
 mod sql;

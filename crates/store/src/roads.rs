@@ -3,11 +3,9 @@
 //! them. Like the basemap it is reference data replaced as a whole, in one transaction
 //! ([`Store::replace_road_ways`]), outside the group-commit writer (see `basemap.rs` for why).
 
-use sqlx::ConnectOptions as _;
-
-use crate::error::{StoreError, from_sqlx};
-use crate::reads::Reads;
-use crate::sql::{Arg, Conn, Get, RawConn, col, multi_insert};
+use crate::error::StoreError;
+use crate::replace::Table;
+use crate::sql::{Arg, Get, col};
 use crate::store::Store;
 
 /// One stored road way: an OSM way with its tags and the positions of its nodes. A way whose
@@ -81,65 +79,21 @@ fn from_row(r: &dyn Get) -> Result<RoadWay, StoreError> {
     Ok(RoadWay { id, tags, nodes })
 }
 
-/// Deletes the old road ways and inserts `ways` on `conn`, inside a transaction `conn` is in.
-async fn write(conn: &mut Conn<'_>, ways: &[RoadWay]) -> Result<(), StoreError> {
-    conn.exec("DELETE FROM road_ways", vec![]).await?;
-    let mut seq = 0usize;
-    for chunk in ways.chunks(ROWS_PER_INSERT) {
-        let mut a = Vec::with_capacity(chunk.len() * COLS.len());
-        for w in chunk {
-            args(seq, w, &mut a)?;
-            seq += 1;
-        }
-        conn.exec(&multi_insert("road_ways", &COLS, chunk.len()), a)
-            .await?;
-    }
-    Ok(())
-}
-
-/// Runs `write` in a transaction: committed when it succeeds, rolled back otherwise.
-async fn in_transaction(
-    conn: &mut Conn<'_>,
-    begin: &str,
-    ways: &[RoadWay],
-) -> Result<(), StoreError> {
-    conn.raw(begin).await?;
-    match write(conn, ways).await {
-        Ok(()) => conn.raw("COMMIT").await,
-        Err(e) => {
-            // The error that matters is the first one; a failed rollback closes the connection.
-            let _ = conn.raw("ROLLBACK").await;
-            Err(e)
-        }
-    }
-}
-
 impl Store {
     /// Replaces every stored road way with `ways` (in this order) in one transaction.
     /// [`StoreError::Invalid`] for a way of fewer than two nodes or a position off the globe;
     /// nothing is written then.
     pub async fn replace_road_ways(&self, ways: &[RoadWay]) -> Result<(), StoreError> {
-        let loc = self.location();
-        match &**self.reads() {
-            Reads::Sqlite(s) => {
-                // The readers' options without their `query_only`: a connection of its own.
-                let mut c = s.opts.connect().await.map_err(|e| from_sqlx(loc, e))?;
-                let mut conn = Conn {
-                    raw: RawConn::Sqlite(&mut c),
-                    loc,
-                };
-                // IMMEDIATE: take the write lock now (waiting for the writer), not mid-way.
-                in_transaction(&mut conn, "BEGIN IMMEDIATE", ways).await
-            }
-            Reads::Pg(pool) => {
-                let mut c = pool.acquire().await.map_err(|e| from_sqlx(loc, e))?;
-                let mut conn = Conn {
-                    raw: RawConn::Pg(&mut c),
-                    loc,
-                };
-                in_transaction(&mut conn, "BEGIN", ways).await
-            }
-        }
+        self.replace_table(
+            &Table {
+                name: "road_ways",
+                cols: &COLS,
+                rows_per_insert: ROWS_PER_INSERT,
+                args,
+            },
+            ways,
+        )
+        .await
     }
 
     /// Number of road way rows stored.
