@@ -411,6 +411,13 @@ describe('staff', () => {
     // The inbox follows the server's event stream (a browser session can).
     await page.locator('.inbox h3').waitFor();
     await page.locator('.inbox .live-dot.on').waitFor();
+    // Tasks say how long is left, or how long they are overdue, in words.
+    await page.locator('.inbox .time-left').first().waitFor({ state: 'attached' });
+    const lefts = await page.locator('.inbox .time-left').evaluateAll((els) => els.map((e) => ({ text: e.textContent, late: e.classList.contains('late') })));
+    for (const l of lefts) {
+      assert.match(l.text, /^(还剩|已超期) \d+ (分钟|小时|天)$/);
+      assert.equal(l.text.startsWith('已超期'), l.late, `${l.text}: overdue rows say so`);
+    }
     const count = async () => Number(((await page.locator('[data-count=to_verify]').textContent().catch(() => null)) ?? '0').replace(/\D+/g, '') || 0);
     const before = await count();
     // The chief rectifies a problem through the API; the office's page hears of it without a reload.

@@ -45,6 +45,15 @@ function useChangeStream(onChange: () => void, onLive: (live: boolean) => void):
   }, []);
 }
 
+/** How long until `deadline`, or how long past it, in the unit a person thinks in. */
+export function timeLeft(deadline: string, now: number): string {
+  const w = t().inbox;
+  const ms = Date.parse(deadline) - now;
+  const abs = Math.abs(ms);
+  const span = abs >= 48 * 3_600_000 ? w.days(Math.floor(abs / 86_400_000)) : abs >= 3_600_000 ? w.hours(Math.floor(abs / 3_600_000)) : w.minutes(Math.max(1, Math.floor(abs / 60_000)));
+  return ms >= 0 ? w.left(span) : w.overdueBy(span);
+}
+
 function Item({ item, onOpen, children }: { item: InboxItem; onOpen: (id: string) => void; children?: preact.ComponentChildren }) {
   const d = t();
   return (
@@ -53,6 +62,7 @@ function Item({ item, onOpen, children }: { item: InboxItem; onOpen: (id: string
         {`${lang() === 'en' ? item.category : item.category_zh}${item.description ? ` · ${item.description}` : ''}`}
       </button>
       <span class="muted">{item.due_at ? `${d.inbox.closedAt} ${formatTime(item.closed_at ?? null)}` : item.deadline ? formatTime(item.deadline) : ''}</span>
+      {!item.due_at && item.deadline && <span class={`time-left${item.overdue ? ' late' : ''}`}>{timeLeft(item.deadline, Date.now())}</span>}
       {item.overdue && <OverdueBadge />}
       {children}
     </li>

@@ -149,6 +149,11 @@ const zh = {
     cameBack: '出现回潮',
     closedAt: '结案',
     more: (n: number) => `下一页（还有 ${n} 条）`,
+    left: (span: string) => `还剩 ${span}`,
+    overdueBy: (span: string) => `已超期 ${span}`,
+    hours: (n: number) => `${n} 小时`,
+    days: (n: number) => `${n} 天`,
+    minutes: (n: number) => `${n} 分钟`,
   },
   // assessment
   assessment: {
@@ -499,6 +504,11 @@ const en: Dict = {
     cameBack: 'Came back',
     closedAt: 'closed',
     more: (n) => `Next page (${n} more)`,
+    left: (span) => `${span} left`,
+    overdueBy: (span) => `overdue by ${span}`,
+    hours: (n) => `${n} h`,
+    days: (n) => `${n} d`,
+    minutes: (n) => `${n} min`,
   },
   assessment: {
     title: 'Assessment (weekly report)',
