@@ -35,6 +35,21 @@ pub fn value_response(status: StatusCode, v: &impl Serialize) -> Response {
     }
 }
 
+/// A page of a collection (zones, points of interest): a `FeatureCollection` with
+/// `numberReturned` and, when there is more, the cursor of the next page.
+#[must_use]
+pub fn page_response(features: &[Value], next: Option<String>) -> Response {
+    let mut body = serde_json::json!({
+        "type": "FeatureCollection",
+        "numberReturned": features.len(),
+        "features": features,
+    });
+    if let Some(n) = next {
+        body["next"] = n.into();
+    }
+    value_response(StatusCode::OK, &body)
+}
+
 /// What a `FeatureCollection` of problems carries besides its features.
 #[derive(Debug, Clone, Default)]
 pub struct CollectionMeta {

@@ -111,15 +111,7 @@ pub async fn list_zones(
         })
         .collect();
     drop(g);
-    let mut body = serde_json::json!({
-        "type": "FeatureCollection",
-        "features": features,
-        "numberReturned": features.len(),
-    });
-    if let Some(n) = next {
-        body["next"] = n.into();
-    }
-    Ok(geojson::value_response(StatusCode::OK, &body))
+    Ok(geojson::page_response(&features, next))
 }
 
 /// A zone as sent by clients: a GeoJSON `Feature` with a `Polygon` or `MultiPolygon` geometry,
@@ -461,15 +453,7 @@ pub async fn list_pois(
     let features: Vec<serde_json::Value> =
         items.iter().map(|p| geojson::poi_feature(p, crs)).collect();
     drop(g);
-    let mut body = serde_json::json!({
-        "type": "FeatureCollection",
-        "features": features,
-        "numberReturned": features.len(),
-    });
-    if let Some(n) = next {
-        body["next"] = n.into();
-    }
-    Ok(geojson::value_response(StatusCode::OK, &body))
+    Ok(geojson::page_response(&features, next))
 }
 
 /// A point of interest as sent by clients: a GeoJSON Feature (Point or Polygon).
