@@ -11,7 +11,7 @@
 //! `workflow`, `reports`, `heat`, `catalog`, `planning`, `tiles`, `accounts`, `media`), each
 //! an `impl App` block.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
@@ -20,6 +20,7 @@ use std::time::Instant;
 use chrono::{Duration, Utc};
 use civmap_domain::calendar::WorkCalendar;
 use civmap_domain::{Category, CategoryTable, Poi, PoiId, Problem, UserId, ZoneId};
+use civmap_geodata::place::Gazetteer;
 use civmap_store::{Change, Store, StoreError};
 use parking_lot::{Mutex, RwLock};
 use serde::Serialize;
@@ -80,6 +81,8 @@ pub(crate) struct Inner {
     pub(crate) lookback: Mutex<LookbackList>,
     /// The memory photo decodes may take at once.
     pub(crate) decode_budget: DecodeBudget,
+    /// The street's named features, for wording places (from the basemap).
+    pub(crate) places: RwLock<Arc<Gazetteer>>,
 }
 
 /// A handle that does not keep the service alive (for background tasks).
@@ -136,6 +139,7 @@ impl App {
                 live: tokio::sync::broadcast::channel(LIVE_BUFFER).0,
                 lookback: Mutex::new(LookbackList::default()),
                 decode_budget: DecodeBudget::new(config.limits.decode_memory_mib),
+                places: RwLock::new(Arc::new(Gazetteer::default())),
                 config,
             }),
         };
@@ -176,8 +180,12 @@ impl App {
             }
         }
         let mut pairs = Vec::with_capacity(problems.len());
+        let mut by_case = HashMap::with_capacity(problems.len());
         for p in problems {
             let id = p.id;
+            if let Some(c) = p.case_no {
+                by_case.insert(c, id);
+            }
             // Every category was added to the table just above.
             let record = Record::from_owned(p, &table)
                 .ok_or_else(|| ServiceError::bug("a category vanished from the table"))?;
@@ -210,9 +218,14 @@ impl App {
         }
         *self.inner.lookback.lock() = lookback;
         self.inner.tiles.rebuild_problems(&index, &table);
+        *self.inner.places.write() = Arc::new(crate::tiles::basemap::gazetteer(&basemap));
         self.inner.tiles.set_basemap(basemap);
         *self.inner.categories.write() = Arc::new(table);
-        *self.inner.problems.write() = Problems { map, index };
+        *self.inner.problems.write() = Problems {
+            map,
+            index,
+            by_case,
+        };
         *self.inner.zones.write() = zones;
         *self.inner.pois.write() = pois;
         *self.inner.assignments.write() = assignments;
@@ -317,11 +330,18 @@ impl App {
             *self.inner.categories.write() = table.clone();
         }
         let mut g = self.inner.problems.write();
-        let Problems { map, index } = &mut *g;
+        let Problems {
+            map,
+            index,
+            by_case,
+        } = &mut *g;
         for p in problems {
             let Some(record) = Record::from_problem(p, &table) else {
                 continue;
             };
+            if let Some(c) = p.case_no {
+                by_case.insert(c, p.id);
+            }
             match map.get_mut(&p.id) {
                 Some(old) if old.version >= record.version => {}
                 Some(old) => {

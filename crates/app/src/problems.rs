@@ -14,6 +14,7 @@ use serde_json::{Map, Value, json};
 use crate::actor::Actor;
 use crate::app::App;
 use crate::error::ServiceError;
+use crate::memory::record::Record;
 use crate::time::now_ms;
 use crate::workflow::evidence::{SELF_FIX_KEY, TOKEN_KEY, check_rectification, check_rejection};
 
@@ -112,6 +113,7 @@ impl App {
         let table = self.categories();
         let now = now_ms();
         let mut p = report.validate(&table, actor.user, now)?;
+        p.place = self.place_of(p.location);
         self.check_photos(&details.photos).await?;
         self.check_rate(actor)?;
         let mut data = details.data;
@@ -125,6 +127,8 @@ impl App {
             data: Value::Object(data),
         };
         self.store().insert_problem(&p, ev).await?;
+        // The store numbered it; the commit hook has put the number into memory.
+        p.case_no = self.problems().map.get(&p.id).and_then(Record::case_no);
         Ok(self.dispatch_new(p).await)
     }
 
@@ -191,6 +195,7 @@ impl App {
                 json!(loc.to_array()),
             );
             next.location = loc;
+            next.place = self.place_of(loc);
         }
         if changed.is_empty() {
             return Err(ServiceError::invalid("body", "nothing to change"));

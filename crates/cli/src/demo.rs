@@ -177,13 +177,17 @@ pub async fn load_if_empty_at(
         ..DemoOptions::default()
     };
     let planned = demo::synthetic_problems(&ex, &opts);
+    let places = civmap_app::tiles::basemap::gazetteer(
+        &civmap_app::tiles::basemap::basemap_from_osm(&data, &ex),
+    );
     let mut items = Vec::with_capacity(planned.len());
     for p in &planned {
-        let problem = p
+        let mut problem = p
             .report
             .clone()
             .validate(categories, None, p.reported_at)
             .context("a demo problem is invalid")?;
+        problem.place = places.describe(problem.location.lon(), problem.location.lat());
         items.push((problem, p.external_id.clone()));
     }
     let problems: Vec<_> = items.iter().map(|(p, _)| p.clone()).collect();

@@ -118,10 +118,15 @@ where
             Ok::<_, anyhow::Error>(report)
         })
     };
+    // Imported problems are worded like reported ones, from the street's stored basemap.
+    let places = civmap_app::tiles::basemap::gazetteer(&store.load_basemap().await?);
     let mut progress = Progress::new("已读", "read");
     let (mut inserted, mut skipped) = (0, 0);
     let mut written = Ok(());
-    while let Some(batch) = rx.recv().await {
+    while let Some(mut batch) = rx.recv().await {
+        for (p, _) in &mut batch {
+            p.place = places.describe(p.location.lon(), p.location.lat());
+        }
         match store.import_problems(batch, &mapping.source).await {
             Ok(o) => {
                 inserted += o.inserted;

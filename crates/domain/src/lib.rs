@@ -3,6 +3,7 @@
 
 pub mod assessment;
 pub mod calendar;
+pub mod case;
 pub mod category;
 pub mod error;
 pub mod event;
@@ -15,6 +16,7 @@ pub mod user;
 pub mod validation;
 pub mod zone;
 
+pub use case::CaseNo;
 pub use category::{Category, CategoryCode, CategoryId, CategoryTable};
 pub use error::DomainError;
 pub use event::{Event, EventKind};

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::case::CaseNo;
 use crate::category::CategoryTable;
 use crate::geo::LonLat;
 use crate::status::{Action, Status, TransitionError};
@@ -141,6 +142,14 @@ impl FromStr for Severity {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Problem {
     pub id: ProblemId,
+    /// The case number people read (`CM261207-0003`); `None` until the store numbers it when it
+    /// first writes the problem.
+    #[serde(default)]
+    pub case_no: Option<CaseNo>,
+    /// Where it is in words, from the street's OpenStreetMap data at report time ("四平路1239号附近");
+    /// empty when nothing named is near.
+    #[serde(default)]
+    pub place: String,
     /// WGS-84 position.
     pub location: LonLat,
     /// Category code (see [`CategoryTable`]).
@@ -206,6 +215,8 @@ impl NewProblem {
         )?;
         Ok(Problem {
             id: ProblemId::new(),
+            case_no: None,
+            place: String::new(),
             location,
             category: self.category,
             severity: self.severity,

@@ -7,6 +7,7 @@ pub mod demo;
 pub mod extract;
 pub mod import;
 pub mod osm;
+pub mod place;
 pub mod poi;
 pub mod street;
 pub mod zones;

@@ -29,7 +29,7 @@ use crate::error::{ApiError, ErrorBody};
 use crate::extract::AppQuery;
 use crate::geojson::{self, CollectionMeta, GEOJSON};
 use crate::params;
-use crate::render::{FeatureOut, PropertySet, View};
+use crate::render::{FeatureOut, Names, PropertySet, View};
 use crate::state::ServerState;
 
 /// OGC API Features conformance classes implemented.
@@ -513,9 +513,11 @@ impl ItemsPage<'_> {
             format!("{base}/ogc/collections/problems/items?{}", s.finish())
         });
         let table = state.categories();
+        let names = Names::new(&state, &actor);
         let g = state.problems();
         let view = View {
             table: &table,
+            names: &names,
             crs: Crs::Wgs84,
             public: actor.is_public(),
             now_ms: to_ms(chrono::Utc::now()),
@@ -712,6 +714,7 @@ async fn item(
                 .check_visible(&state.scope(&actor), ProblemId(id))
                 .map_err(|_| not_found())?;
             let table = state.categories();
+            let names = Names::new(&state, &actor);
             let g = state.problems();
             let record = g.map.get(&ProblemId(id)).ok_or_else(not_found)?;
             serde_json::to_value(FeatureOut {
@@ -719,6 +722,7 @@ async fn item(
                 record,
                 view: View {
                     table: &table,
+                    names: &names,
                     crs: Crs::Wgs84,
                     public: actor.is_public(),
                     now_ms: to_ms(chrono::Utc::now()),

@@ -481,8 +481,10 @@ fn stage(status: Status) -> &'static str {
 fn request_value(state: &App, id: ProblemId, r: &Record, public: bool, crs: Crs) -> Doc {
     let table = state.categories();
     let cat = table.get(r.category);
+    let names = crate::render::Names::default();
     let view = crate::render::View {
         table: &table,
+        names: &names,
         crs,
         public,
         now_ms: 0,
@@ -536,7 +538,17 @@ fn request_value(state: &App, id: ProblemId, r: &Record, public: bool, crs: Crs)
             val(rfc3339(civmap_app::time::from_ms(r.updated_ms))),
         ),
         ("expected_datetime", val(r.deadline().map(rfc3339))),
-        ("address", val(Value::Null)),
+        (
+            "address",
+            val({
+                let place = if public {
+                    state.public_place(r)
+                } else {
+                    r.place.to_string()
+                };
+                (!place.is_empty()).then_some(place)
+            }),
+        ),
         ("address_id", val(Value::Null)),
         ("zipcode", val(Value::Null)),
         ("lat", val(lat)),
@@ -586,9 +598,16 @@ fn requests_get(
     if let Some(ids) = q.service_request_id.as_deref().filter(|s| !s.is_empty()) {
         // "This overrides all other arguments."
         for s in params::parse_list("service_request_id", ids, max)? {
-            let id = Uuid::parse_str(s).map(ProblemId).map_err(|_| {
-                ApiError::bad_param("service_request_id", format!("{s:?} is not a request id"))
-            })?;
+            let id = match state.problem_ref(s) {
+                Ok(id) => id,
+                Err(civmap_app::ServiceError::NotFound(_)) => continue,
+                Err(_) => {
+                    return Err(ApiError::bad_param(
+                        "service_request_id",
+                        format!("{s:?} is not a request id or case number"),
+                    ));
+                }
+            };
             if let Some(r) = g.map.get(&id).filter(|_| in_scope(&id)) {
                 items.push(request_value(state, id, r, actor.is_public(), crs));
             }
@@ -894,9 +913,8 @@ async fn request_by_id(
     let crs = params::parse_crs(q.crs.as_deref())?;
     let not_found =
         || ApiError::NotFound(format!("Service request not found with id or token {id}"));
-    let pid = Uuid::parse_str(id)
-        .map(ProblemId)
-        .map_err(|_| not_found())?;
+    // The case number people read (`CM261207-0003`) is an alias of the id.
+    let pid = state.problem_ref(id).map_err(|_| not_found())?;
     // Outside the caller's scope is the same 404 as an id that does not exist.
     state
         .check_visible(&state.scope(&actor), pid)

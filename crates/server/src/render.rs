@@ -1,20 +1,27 @@
 //! A problem as GeoJSON: the Feature (RFC 7946) written straight from the in-memory record,
 //! with the properties a view allows, and the OpenAPI description of what it writes.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use chrono::Utc;
+use civmap_app::App;
 use civmap_app::actor::Actor;
 use civmap_app::memory::record::{NO_DEADLINE, Record};
-use civmap_app::privacy::{mask_personal, public_position};
+use civmap_app::privacy::{generalise_position, mask_personal, public_position};
 use civmap_app::time::{from_ms, rfc3339, to_ms};
-use civmap_domain::{CategoryTable, ProblemId};
+use civmap_domain::{CategoryTable, ProblemId, UserId};
 use civmap_geodata::crs::Crs;
+use civmap_geodata::place::Gazetteer;
 use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
 use uuid::Uuid;
 
 /// The property names of a problem Feature, in output order.
-pub const PROPERTY_NAMES: [&str; 21] = [
+pub const PROPERTY_NAMES: [&str; 25] = [
     "id",
+    "case_no",
+    "place",
     "category",
     "category_name",
     "category_name_en",
@@ -32,6 +39,8 @@ pub const PROPERTY_NAMES: [&str; 21] = [
     "merged_into",
     "version",
     "assignee",
+    "assignee_name",
+    "zone_name",
     "reporter",
     "crs",
     "location_generalised",
@@ -67,10 +76,48 @@ impl PropertySet {
     }
 }
 
+/// What a view looks names up in: the gazetteer (the public's wording of an indoor problem's
+/// place), the zones' names and, for staff, people's names. Taken before the problems are
+/// locked: zones are never locked while the problems are (the lock order elsewhere is zones,
+/// then problems).
+#[derive(Debug, Default)]
+pub struct Names {
+    places: Arc<Gazetteer>,
+    zones: HashMap<Uuid, String>,
+    app: Option<App>,
+}
+
+impl Names {
+    /// The names `actor` may read: staff get zone and people names, the public neither.
+    #[must_use]
+    pub fn new(app: &App, actor: &Actor) -> Self {
+        let public = actor.is_public();
+        Self {
+            places: app.gazetteer(),
+            zones: if public {
+                HashMap::new()
+            } else {
+                app.zones()
+                    .map
+                    .values()
+                    .map(|z| (z.id.0, z.name.clone()))
+                    .collect()
+            },
+            app: (!public).then(|| app.clone()),
+        }
+    }
+
+    fn person(&self, user: Option<Uuid>) -> Option<String> {
+        let app = self.app.as_ref()?;
+        app.accounts().name_of(UserId(user?))
+    }
+}
+
 /// How a record is shown: the output CRS, the properties, and whether the caller is the public.
 #[derive(Debug, Clone, Copy)]
 pub struct View<'a> {
     pub table: &'a CategoryTable,
+    pub names: &'a Names,
     pub crs: Crs,
     /// Public callers see no personal data, and problems of indoor categories (stairwells,
     /// windows) at a generalised position (the centre of their 50 m cell, see
@@ -91,9 +138,10 @@ pub fn round7(v: f64) -> f64 {
 /// How a caller sees problems: public callers without personal data, indoor problems
 /// generalised; every property; now.
 #[must_use]
-pub fn view<'a>(table: &'a CategoryTable, crs: Crs, actor: &Actor) -> View<'a> {
+pub fn view<'a>(table: &'a CategoryTable, names: &'a Names, crs: Crs, actor: &Actor) -> View<'a> {
     View {
         table,
+        names,
         crs,
         public: actor.is_public(),
         now_ms: to_ms(Utc::now()),
@@ -230,6 +278,13 @@ impl Serialize for Properties<'_> {
             };
         }
         field!("id", &self.id);
+        field!("case_no", &r.case_no());
+        if self.generalised {
+            let [lon, lat] = generalise_position([r.lon, r.lat]);
+            field!("place", &v.names.places.describe_street(lon, lat));
+        } else {
+            field!("place", &*r.place);
+        }
         field!("category", cat.map_or("?", |c| c.code.as_str()));
         field!("category_name", cat.map_or("?", |c| c.name_zh.as_str()));
         field!("category_name_en", cat.map_or("?", |c| c.name_en.as_str()));
@@ -255,6 +310,8 @@ impl Serialize for Properties<'_> {
         field!("version", &r.version);
         if !v.public {
             field!("assignee", &r.assignee());
+            field!("assignee_name", &v.names.person(r.assignee()));
+            field!("zone_name", &r.zone().and_then(|z| v.names.zones.get(&z)));
             field!("reporter", &r.reporter());
         }
         field!("crs", v.crs.as_str());
@@ -297,6 +354,14 @@ pub struct PointDoc {
 #[allow(dead_code)]
 pub struct ProblemPropertiesDoc {
     id: Uuid,
+    /// The case number people read, type and print (`CM261207-0003`: the report's day in China
+    /// Standard Time and its number that day); `GET /api/v1/problems/{id}` takes it as the id.
+    #[schema(example = "CM261207-0003")]
+    case_no: Option<String>,
+    /// Where it is in words, from OpenStreetMap at report time (`四平路1239号附近`); empty when
+    /// nothing named is near. The public reads an indoor problem's place by its road only.
+    #[schema(example = "四平路1239号附近")]
+    place: String,
     /// Category code, e.g. `illegal_parking`.
     category: String,
     /// Chinese category name, e.g. `违停`.
@@ -324,6 +389,10 @@ pub struct ProblemPropertiesDoc {
     version: i64,
     /// Staff only: the chief it is dispatched to.
     assignee: Option<Uuid>,
+    /// Staff only: the chief's shown name.
+    assignee_name: Option<String>,
+    /// Staff only: the name of the zone it was dispatched through.
+    zone_name: Option<String>,
     /// Staff only: who reported it.
     reporter: Option<Uuid>,
     /// The CRS of the coordinates: `wgs84` (default), `gcj02` or `bd09`.
@@ -403,8 +472,10 @@ mod tests {
         let t = CategoryTable::builtin();
         let p = sample(&t, "stairwell_clutter");
         let r = Record::from_problem(&p, &t).unwrap();
+        let names = Names::default();
         let staff = View {
             table: &t,
+            names: &names,
             crs: Crs::Wgs84,
             public: false,
             now_ms: 0,

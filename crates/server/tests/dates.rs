@@ -21,6 +21,8 @@ fn cst(d: u32, h: u32, m: u32) -> DateTime<Utc> {
 
 fn problem(at: DateTime<Utc>) -> Problem {
     Problem {
+        case_no: None,
+        place: String::new(),
         id: ProblemId::new(),
         location: LonLat::new(121.5, 31.28).unwrap(),
         category: "garbage".into(),

@@ -59,6 +59,8 @@ fn problems(n: usize, seed: u64) -> Vec<(Problem, String)> {
         .map(|i| {
             let at = t0 + chrono::Duration::milliseconds(rng.random_range(0..31_536_000_000));
             let p = Problem {
+                case_no: None,
+                place: String::new(),
                 id: ProblemId::new(),
                 location: LonLat::new(
                     rng.random_range(121.40..121.55),

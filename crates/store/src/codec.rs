@@ -5,8 +5,8 @@
 
 use chrono::{DateTime, Utc};
 use civmap_domain::{
-    Category, Event, EventKind, LonLat, Poi, PoiId, PoiKind, Problem, ProblemId, Role, Severity,
-    Status, User, UserId, Zone, ZoneId, ZoneKind,
+    CaseNo, Category, Event, EventKind, LonLat, Poi, PoiId, PoiKind, Problem, ProblemId, Role,
+    Severity, Status, User, UserId, Zone, ZoneId, ZoneKind,
 };
 use geo_types::Geometry;
 
@@ -63,13 +63,20 @@ pub(crate) const PROBLEM_COLS: &[&str] = &[
     "rework_count",
     "recurrence_of",
     "merged_into",
+    "place",
     "version",
 ];
+
+/// Written once, when a problem is first stored (numbered by the writer), never updated.
+pub(crate) const CASE_COL: &str = "case_no";
 
 /// `SELECT` list matching [`problem_from_row`].
 pub(crate) const PROBLEM_SELECT: &str = "id, lon, lat, category, severity, status, description, \
     reported_at, reporter, updated_at, deadline, assignee, zone, rework_count, recurrence_of, \
-    merged_into, version";
+    merged_into, version, case_no, place";
+
+/// Columns of [`PROBLEM_SELECT`].
+pub(crate) const PROBLEM_SELECT_LEN: usize = 19;
 
 /// The parameters of [`PROBLEM_COLS`], in order.
 pub(crate) fn problem_args(p: &Problem, out: &mut Vec<Arg>) {
@@ -89,7 +96,23 @@ pub(crate) fn problem_args(p: &Problem, out: &mut Vec<Arg>) {
     out.push(i64::from(p.rework_count).into());
     out.push(p.recurrence_of.map(|x| x.0).into());
     out.push(p.merged_into.map(|x| x.0).into());
+    out.push(p.place.as_str().into());
     out.push(p.version.into());
+}
+
+/// The parameter of [`CASE_COL`].
+pub(crate) fn case_arg(p: &Problem) -> Arg {
+    p.case_no.map(|c| c.to_string()).into()
+}
+
+/// A stored case number, read back.
+pub(crate) fn case_no(id: ProblemId, v: Option<&str>) -> Result<Option<CaseNo>, StoreError> {
+    v.filter(|v| !v.is_empty())
+        .map(|v| {
+            v.parse::<CaseNo>()
+                .map_err(|e| StoreError::corrupt(format!("problem {id}: {e}")))
+        })
+        .transpose()
 }
 
 pub(crate) fn problem_from_row(r: &dyn Get) -> Result<Problem, StoreError> {
@@ -115,6 +138,8 @@ pub(crate) fn problem_from_row(r: &dyn Get) -> Result<Problem, StoreError> {
         recurrence_of: r.opt_uuid(14).map_err(col)?.map(ProblemId),
         merged_into: r.opt_uuid(15).map_err(col)?.map(ProblemId),
         version: r.i64(16).map_err(col)?,
+        case_no: case_no(id, r.opt_str(17).map_err(col)?)?,
+        place: r.str(18).map_err(col)?.to_owned(),
     })
 }
 

@@ -143,8 +143,15 @@ const TABLES: &[Table] = &[
             ("version", I64),
             ("source", Text),
             ("external_id", Text),
+            ("case_no", Text),
+            ("place", Text),
         ],
         paged: true,
+    },
+    Table {
+        name: "case_counters",
+        cols: &[("day", I64), ("last", I64)],
+        paged: false,
     },
     Table {
         name: "events",

@@ -7,7 +7,9 @@ use std::io::Write;
 use chrono::{DateTime, SecondsFormat, Utc};
 use civmap_domain::Problem;
 
-use crate::codec::{EVENT_SELECT, PROBLEM_SELECT, event_from_row, problem_from_row};
+use crate::codec::{
+    EVENT_SELECT, PROBLEM_SELECT, PROBLEM_SELECT_LEN, event_from_row, problem_from_row,
+};
 use crate::error::StoreError;
 use crate::sql::col;
 use crate::store::Store;
@@ -35,8 +37,8 @@ struct Origin<'a> {
     external_id: Option<&'a str>,
 }
 
-/// Column of `source` after [`PROBLEM_SELECT`]'s 17 columns; `external_id` follows.
-const ORIGIN_COL: usize = 17;
+/// Column of `source` after [`PROBLEM_SELECT`]'s columns; `external_id` follows.
+const ORIGIN_COL: usize = PROBLEM_SELECT_LEN;
 
 async fn each_problem(
     store: &Store,
@@ -68,6 +70,8 @@ async fn geojson<W: Write + Send>(store: &Store, mut w: W) -> Result<u64, StoreE
             "id": p.id.to_string(),
             "geometry": {"type": "Point", "coordinates": [p.location.lon(), p.location.lat()]},
             "properties": {
+                "case_no": p.case_no.map(|c| c.to_string()),
+                "place": p.place,
                 "category": p.category,
                 "severity": p.severity.as_str(),
                 "status": p.status.as_str(),
@@ -113,6 +117,8 @@ async fn problems_csv<W: Write + Send>(store: &Store, mut w: W) -> Result<u64, S
     let mut out = csv::Writer::from_writer(w);
     out.write_record([
         "id",
+        "case_no",
+        "place",
         "lon",
         "lat",
         "category",
@@ -137,6 +143,8 @@ async fn problems_csv<W: Write + Send>(store: &Store, mut w: W) -> Result<u64, S
     each_problem(store, &mut |p, origin| {
         out.write_record([
             p.id.to_string(),
+            opt(p.case_no),
+            p.place.clone(),
             p.location.lon().to_string(),
             p.location.lat().to_string(),
             p.category.clone(),

@@ -31,7 +31,7 @@ const PAGE: usize = 20_000;
 const PACKED: &str = "json_group_array(json_array(hex(id), printf('%!.17g', lon), \
     printf('%!.17g', lat), category, severity, status, description, reported_at, hex(reporter), \
     updated_at, deadline, hex(assignee), hex(zone), rework_count, hex(recurrence_of), \
-    hex(merged_into), version))";
+    hex(merged_into), version, ifnull(case_no, ''), place))";
 
 /// One problem as packed by [`PACKED`].
 #[derive(Deserialize)]
@@ -53,6 +53,8 @@ struct Packed<'a>(
     &'a str,
     &'a str,
     i64,
+    &'a str,
+    Cow<'a, str>,
 );
 
 fn uuid(what: &str, hex: &str) -> Result<Uuid, StoreError> {
@@ -94,6 +96,8 @@ fn unpack(p: Packed<'_>) -> Result<Problem, StoreError> {
         recurrence_of: opt_uuid("recurrence_of", p.14)?.map(ProblemId),
         merged_into: opt_uuid("merged_into", p.15)?.map(ProblemId),
         version: p.16,
+        case_no: crate::codec::case_no(ProblemId(id), Some(p.17))?,
+        place: p.18.into_owned(),
     })
 }
 

@@ -16,12 +16,12 @@
 //! statement before `COMMIT` ([`Ledger`]). Sixteen concurrent reports then cost about six
 //! statements instead of thirty-four.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use civmap_domain::{
-    Category, Event, EventKind, Poi, PoiId, Problem, ProblemId, User, UserId, Zone, ZoneId,
+    CaseNo, Category, Event, EventKind, Poi, PoiId, Problem, ProblemId, User, UserId, Zone, ZoneId,
 };
 use sqlx::Connection as _;
 use sqlx::pool::PoolConnection;
@@ -29,7 +29,7 @@ use sqlx::postgres::{PgConnection, PgPool, Postgres};
 use sqlx::sqlite::SqliteConnection;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::codec::{self, PROBLEM_COLS, ms, stored_problem};
+use crate::codec::{self, CASE_COL, PROBLEM_COLS, ms, stored_problem};
 use crate::copy::{self, Source};
 use crate::error::{Location, StoreError, from_sqlx};
 use crate::open::{FileId, connect_sqlite_writer, file_id};
@@ -467,25 +467,41 @@ async fn fused(
 ) -> Result<Option<Vec<Result<Done, StoreError>>>, Attempt> {
     let insert = matches!(ops[0], Op::InsertProblem(..));
     let n = PROBLEM_COLS.len();
-    let width = if insert { n + 1 } else { n + 2 };
+    // A row is the problem's columns and then the case number and the actor (an insert) or the
+    // expected version and the actor (an update).
+    let width = n + 2;
     let mut args = Vec::with_capacity(ops.len() * width);
     let mut stored = Vec::with_capacity(ops.len());
-    for op in ops {
-        match op {
-            Op::InsertProblem(p, ev) => {
-                codec::problem_args(p, &mut args);
-                args.push(ev.actor.map(|a| a.0).into());
-                stored.push(stored_problem(p));
-            }
-            Op::UpdateProblem(p, expected, ev) => {
-                let mut s = stored_problem(p);
-                s.version = expected + 1;
-                codec::problem_args(&s, &mut args);
-                args.push((*expected).into());
-                args.push(ev.actor.map(|a| a.0).into());
-                stored.push(s);
-            }
-            _ => return Err(Attempt::Fatal(StoreError::Internal("not fusable".into()))),
+    if insert {
+        let mut fresh: Vec<Problem> = ops
+            .iter()
+            .filter_map(|op| match op {
+                Op::InsertProblem(p, _) => Some(stored_problem(p)),
+                _ => None,
+            })
+            .collect();
+        number_cases(cx, &mut fresh).await.map_err(Attempt::Fatal)?;
+        let mut fresh = fresh.into_iter();
+        for op in ops {
+            let (Op::InsertProblem(_, ev), Some(s)) = (op, fresh.next()) else {
+                return Err(Attempt::Fatal(StoreError::Internal("not fusable".into())));
+            };
+            codec::problem_args(&s, &mut args);
+            args.push(codec::case_arg(&s));
+            args.push(ev.actor.map(|a| a.0).into());
+            stored.push(s);
+        }
+    } else {
+        for op in ops {
+            let Op::UpdateProblem(p, expected, ev) = op else {
+                return Err(Attempt::Fatal(StoreError::Internal("not fusable".into())));
+            };
+            let mut s = stored_problem(p);
+            s.version = expected + 1;
+            codec::problem_args(&s, &mut args);
+            args.push((*expected).into());
+            args.push(ev.actor.map(|a| a.0).into());
+            stored.push(s);
         }
     }
     let mut values = String::new();
@@ -498,10 +514,14 @@ async fn fused(
     let cols = PROBLEM_COLS.join(", ");
     let guard = "(v.actor IS NULL OR EXISTS (SELECT 1 FROM users WHERE users.id = v.actor))";
     let sql = if insert {
-        let vcols: Vec<String> = PROBLEM_COLS.iter().map(|c| format!("v.{c}")).collect();
+        let vcols: Vec<String> = PROBLEM_COLS
+            .iter()
+            .chain([&CASE_COL])
+            .map(|c| format!("v.{c}"))
+            .collect();
         format!(
-            "WITH v ({cols}, actor) AS (VALUES {values}) \
-             INSERT INTO problems ({cols}) SELECT {} FROM v WHERE {guard} \
+            "WITH v ({cols}, {CASE_COL}, actor) AS (VALUES {values}) \
+             INSERT INTO problems ({cols}, {CASE_COL}) SELECT {} FROM v WHERE {guard} \
              ON CONFLICT DO NOTHING RETURNING id",
             vcols.join(", ")
         )
@@ -536,7 +556,7 @@ async fn fused(
             wrote: true,
         };
         let r = match op {
-            Op::InsertProblem(p, ev) if done.contains(&p.id) => inserted(&mut w, p, ev).await,
+            Op::InsertProblem(p, ev) if done.contains(&p.id) => inserted(&mut w, s, ev).await,
             Op::InsertProblem(p, ev) => Err(why_insert_failed(&mut w, p, ev).await),
             Op::UpdateProblem(p, _, ev) if done.contains(&p.id) => updated(&mut w, s, ev).await,
             Op::UpdateProblem(p, expected, ev) => {
@@ -866,32 +886,71 @@ fn check_new(p: &Problem) -> Result<(), StoreError> {
 async fn insert_problem(w: &mut W<'_, '_>, p: &Problem, ev: &NewEvent) -> Result<Done, OpErr> {
     check_new(p).map_err(|e| w.logic(e))?;
     check_photos(w, &ev.photos).await?;
-    let n = PROBLEM_COLS.len();
+    let n = PROBLEM_COLS.len() + 1;
     let sql = format!(
-        "INSERT INTO problems ({}) SELECT {} WHERE {} ON CONFLICT DO NOTHING",
+        "INSERT INTO problems ({}, {CASE_COL}) SELECT {} WHERE {} ON CONFLICT DO NOTHING",
         PROBLEM_COLS.join(", "),
         params(1, n),
         actor_guard(n + 1)
     );
+    let mut stored = [stored_problem(p)];
+    number_cases(w.cx, &mut stored)
+        .await
+        .map_err(|e| w.sql(e))?;
+    let [stored] = stored;
     let mut args = Vec::with_capacity(n + 1);
-    codec::problem_args(p, &mut args);
+    codec::problem_args(&stored, &mut args);
+    args.push(codec::case_arg(&stored));
     args.push(ev.actor.map(|a| a.0).into());
     if w.write(&sql, args).await? == 0 {
         return Err(why_insert_failed(w, p, ev).await);
     }
-    inserted(w, p, ev).await
+    inserted(w, stored, ev).await
 }
 
 /// The event and the answer of a problem insert that went through.
-async fn inserted(w: &mut W<'_, '_>, p: &Problem, ev: &NewEvent) -> Result<Done, OpErr> {
-    let event = insert_event(w, p.id, ev).await?;
+async fn inserted(w: &mut W<'_, '_>, stored: Problem, ev: &NewEvent) -> Result<Done, OpErr> {
+    let event = insert_event(w, stored.id, ev).await?;
     Ok((
         Out::Event(event.clone()),
         vec![Change::Problem {
-            problem: stored_problem(p),
+            problem: stored,
             event,
         }],
     ))
+}
+
+/// Gives each problem without a case number the next numbers of its report day (China
+/// Standard Time), from `case_counters` in the write's own transaction: two processes on one
+/// database never give the same number, and a number taken by a write that fails later is
+/// skipped, never given again.
+async fn number_cases(cx: &mut Conn<'_>, problems: &mut [Problem]) -> Result<(), StoreError> {
+    let mut per_day: BTreeMap<u32, u32> = BTreeMap::new();
+    for p in problems.iter().filter(|p| p.case_no.is_none()) {
+        *per_day.entry(CaseNo::day_of(p.reported_at)).or_default() += 1;
+    }
+    let mut next: HashMap<u32, u32> = HashMap::with_capacity(per_day.len());
+    for (day, n) in per_day {
+        let last = cx
+            .one(
+                "INSERT INTO case_counters (day, last) VALUES ($1, $2) \
+                 ON CONFLICT (day) DO UPDATE SET last = case_counters.last + excluded.last \
+                 RETURNING last",
+                vec![i64::from(day).into(), i64::from(n).into()],
+                &|r| r.i64(0).map_err(col),
+            )
+            .await?;
+        let last = u32::try_from(last)
+            .map_err(|_| StoreError::corrupt(format!("case counter of day {day} is {last}")))?;
+        next.insert(day, last + 1 - n);
+    }
+    for p in problems.iter_mut().filter(|p| p.case_no.is_none()) {
+        let day = CaseNo::day_of(p.reported_at);
+        let seq = next.get_mut(&day).expect("every day was counted above");
+        p.case_no = Some(CaseNo { day, seq: *seq });
+        *seq += 1;
+    }
+    Ok(())
 }
 
 /// Why a guarded insert changed nothing: the id exists, or the actor does not.
@@ -1036,19 +1095,27 @@ async fn import(
     // Binding is most of an import's cost besides SQLite's own work (each value is one call into
     // SQLite, which locks the connection and copies it): what is the same for every row (the
     // source, version 1) is bound once per statement, not once per row.
+    let mut numbered: Vec<Problem> = fresh.iter().map(|(p, _)| stored_problem(p)).collect();
+    number_cases(w.cx, &mut numbered)
+        .await
+        .map_err(|e| w.sql(e))?;
     let pg = w.cx.is_pg();
     let full_sql = import_problems_sql(IMPORT_CHUNK, pg);
-    for chunk in fresh.chunks(IMPORT_CHUNK) {
+    for (chunk, numbered) in fresh
+        .chunks(IMPORT_CHUNK)
+        .zip(numbered.chunks(IMPORT_CHUNK))
+    {
         let sql = if chunk.len() == IMPORT_CHUNK {
             full_sql.clone()
         } else {
             import_problems_sql(chunk.len(), pg)
         };
-        let mut args = Vec::with_capacity(chunk.len() * PROBLEM_COLS.len() + 1);
-        for (p, ext) in chunk {
+        let mut args = Vec::with_capacity(chunk.len() * (PROBLEM_COLS.len() + 1) + 1);
+        for (p, (_, ext)) in numbered.iter().zip(chunk) {
             codec::problem_args(p, &mut args);
             // Every imported problem is new: version 1 (checked above), written by the SQL.
             args.pop();
+            args.push(codec::case_arg(p));
             args.push(ext.as_str().into());
         }
         args.push(source.into());
@@ -1061,7 +1128,7 @@ async fn import(
         vec![]
     } else {
         vec![Change::Imported {
-            problems: fresh.into_iter().map(|(p, _)| stored_problem(p)).collect(),
+            problems: numbered,
             first_seq,
             note,
         }]
@@ -1154,11 +1221,11 @@ fn import_values(rows: usize, width: usize, pg: bool) -> (String, String) {
 fn import_problems_sql(rows: usize, pg: bool) -> String {
     debug_assert_eq!(PROBLEM_COLS.last(), Some(&"version"));
     let cols = PROBLEM_COLS[..PROBLEM_COLS.len() - 1].join(", ");
-    let (values, source) = import_values(rows, PROBLEM_COLS.len(), pg);
+    let (values, source) = import_values(rows, PROBLEM_COLS.len() + 1, pg);
     format!(
-        "WITH v ({cols}, external_id) AS ({values}) \
-         INSERT INTO problems ({cols}, version, source, external_id) \
-         SELECT {cols}, 1, {source}, external_id FROM v"
+        "WITH v ({cols}, {CASE_COL}, external_id) AS ({values}) \
+         INSERT INTO problems ({cols}, {CASE_COL}, version, source, external_id) \
+         SELECT {cols}, {CASE_COL}, 1, {source}, external_id FROM v"
     )
 }
 

@@ -517,7 +517,7 @@ export interface paths {
         };
         /**
          * One problem
-         * @description 404 also for a problem outside the caller's scope (a chief's zones, a street office's street), so guessing ids tells nothing.
+         * @description By its id or its case number (`CM261207-0003`, as printed and read out). 404 also for a problem outside the caller's scope (a chief's zones, a street office's street), so guessing ids tells nothing.
          */
         get: operations["get_problem"];
         put?: never;
@@ -1777,6 +1777,14 @@ export interface components {
              * @description Staff only: the chief it is dispatched to.
              */
             assignee?: string | null;
+            /** @description Staff only: the chief's shown name. */
+            assignee_name?: string | null;
+            /**
+             * @description The case number people read, type and print (`CM261207-0003`: the report's day in China
+             *     Standard Time and its number that day); `GET /api/v1/problems/{id}` takes it as the id.
+             * @example CM261207-0003
+             */
+            case_no?: string | null;
             /** @description Category code, e.g. `illegal_parking`. */
             category: string;
             /** @description Chinese category name, e.g. `违停`. */
@@ -1796,6 +1804,12 @@ export interface components {
             open: boolean;
             /** @description Open and past its deadline. */
             overdue: boolean;
+            /**
+             * @description Where it is in words, from OpenStreetMap at report time (`四平路1239号附近`); empty when
+             *     nothing named is near. The public reads an indoor problem's place by its road only.
+             * @example 四平路1239号附近
+             */
+            place: string;
             /** Format: uuid */
             recurrence_of?: string | null;
             /** @description RFC 3339, UTC, milliseconds. */
@@ -1822,6 +1836,8 @@ export interface components {
             version: number;
             /** Format: uuid */
             zone?: string | null;
+            /** @description Staff only: the name of the zone it was dispatched through. */
+            zone_name?: string | null;
         };
         /** @description The worst three-surroundings zones of one kind. */
         Ranking: {
@@ -3509,7 +3525,7 @@ export interface operations {
             };
             header?: never;
             path: {
-                /** @description Problem id */
+                /** @description Problem id (UUID) or case number */
                 id: string;
             };
             cookie?: never;
@@ -3525,7 +3541,7 @@ export interface operations {
                     "application/geo+json": components["schemas"]["ProblemFeature"];
                 };
             };
-            /** @description Malformed id */
+            /** @description Neither an id nor a case number */
             400: {
                 headers: {
                     [name: string]: unknown;

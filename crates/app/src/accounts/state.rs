@@ -1,5 +1,6 @@
-//! What the service keeps in memory about accounts: the sign-in limits and the street code of
-//! each user seen (a street office's scope depends on it).
+//! What the service keeps in memory about accounts: the sign-in limits, the street code of
+//! each user seen (a street office's scope depends on it) and the name people know them by
+//! (lists show who a problem is with without asking the database).
 
 use std::collections::HashMap;
 
@@ -16,6 +17,8 @@ pub struct AccountState {
     pub guard: LoginGuard,
     /// Street codes of the users seen (at start and at every session lookup).
     streets: RwLock<HashMap<UserId, String>>,
+    /// Shown names of the users seen: the display name, else the login name.
+    names: RwLock<HashMap<UserId, String>>,
 }
 
 impl AccountState {
@@ -25,11 +28,20 @@ impl AccountState {
         Self {
             guard: LoginGuard::new(c),
             streets: RwLock::new(HashMap::new()),
+            names: RwLock::new(HashMap::new()),
         }
     }
 
-    /// Remembers the street of a user (or that it has none).
+    /// Remembers the street of a user (or that it has none) and its shown name.
     pub fn note_user(&self, u: &User) {
+        let shown = if u.display_name.is_empty() {
+            &u.name
+        } else {
+            &u.display_name
+        };
+        if self.names.read().get(&u.id) != Some(shown) {
+            self.names.write().insert(u.id, shown.clone());
+        }
         let mut g = self.streets.write();
         match u.street.as_deref().filter(|s| !s.is_empty()) {
             Some(s) => {
@@ -41,6 +53,12 @@ impl AccountState {
                 g.remove(&u.id);
             }
         }
+    }
+
+    /// The name a user is shown by (display name, else login name), if the user was seen.
+    #[must_use]
+    pub fn name_of(&self, user: UserId) -> Option<String> {
+        self.names.read().get(&user).cloned()
     }
 
     /// The street code of a user, if known.

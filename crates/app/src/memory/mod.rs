@@ -11,9 +11,9 @@ pub mod problem_map;
 pub mod record;
 pub mod scope_cache;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
-use civmap_domain::{Zone, ZoneId};
+use civmap_domain::{CaseNo, ProblemId, Zone, ZoneId};
 use civmap_index::{ProblemIndex, ZoneIndex};
 
 use self::problem_map::ProblemMap;
@@ -24,6 +24,8 @@ use self::problem_map::ProblemMap;
 pub struct Problems {
     pub map: ProblemMap,
     pub index: ProblemIndex,
+    /// Case number → id (numbers never change once given).
+    pub by_case: HashMap<CaseNo, ProblemId>,
 }
 
 impl Problems {
@@ -33,6 +35,7 @@ impl Problems {
         Self {
             map: ProblemMap::default(),
             index: ProblemIndex::new(),
+            by_case: HashMap::new(),
         }
     }
 }

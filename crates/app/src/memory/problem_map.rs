@@ -21,7 +21,7 @@ struct Slab {
     len: usize,
 }
 
-/// Records per chunk (1.5 MB of 96-byte records).
+/// Records per chunk (about 1.9 MB of 120-byte records).
 const CHUNK: usize = 1 << 14;
 
 impl Slab {

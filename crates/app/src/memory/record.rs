@@ -1,6 +1,6 @@
 //! The in-memory copy of a problem that reads answer from.
 //!
-//! A [`Record`] is a compact [`Problem`] of 96 bytes: the category as its table id, times as
+//! A [`Record`] is a compact [`Problem`] of 120 bytes: the category as its table id, times as
 //! Unix milliseconds, user and zone ids interned as `u32`, the rare links boxed, the description
 //! as a boxed string.
 
@@ -9,7 +9,7 @@ use std::sync::LazyLock;
 
 use chrono::{DateTime, Utc};
 use civmap_domain::{
-    CategoryId, CategoryTable, LonLat, Problem, ProblemId, Severity, Status, UserId, ZoneId,
+    CaseNo, CategoryId, CategoryTable, LonLat, Problem, ProblemId, Severity, Status, UserId, ZoneId,
 };
 use parking_lot::RwLock;
 use uuid::Uuid;
@@ -32,6 +32,11 @@ pub struct Record {
     pub status: Status,
     pub rework_count: u32,
     pub description: Box<str>,
+    /// Where it is in words (see [`Problem::place`]); usually empty or short.
+    pub place: Box<str>,
+    /// The case number's day (`yyMMdd`) and sequence; 0 and 0 before the store numbered it.
+    case_day: u32,
+    case_seq: u32,
     /// Interned ids (see [`intern`]); 0 is none.
     reporter: u32,
     assignee: u32,
@@ -107,6 +112,7 @@ impl Record {
     }
 
     fn build(p: &Problem, description: Box<str>, table: &CategoryTable) -> Option<Record> {
+        let (case_day, case_seq) = p.case_no.map_or((0, 0), |c| (c.day, c.seq));
         Some(Record {
             lon: p.location.lon(),
             lat: p.location.lat(),
@@ -119,6 +125,9 @@ impl Record {
             status: p.status,
             rework_count: p.rework_count,
             description,
+            place: p.place.as_str().into(),
+            case_day,
+            case_seq,
             reporter: intern(p.reporter.map(|u| u.0)),
             assignee: intern(p.assignee.map(|u| u.0)),
             zone: intern(p.zone.map(|z| z.0)),
@@ -136,6 +145,8 @@ impl Record {
     pub fn to_problem(&self, id: ProblemId, table: &CategoryTable) -> Problem {
         Problem {
             id,
+            case_no: self.case_no(),
+            place: self.place.to_string(),
             location: self.location(),
             category: self.category_code(table).to_owned(),
             severity: self.severity,
@@ -152,6 +163,15 @@ impl Record {
             merged_into: self.merged_into().map(ProblemId),
             version: self.version,
         }
+    }
+
+    /// Its case number, once stored.
+    #[must_use]
+    pub fn case_no(&self) -> Option<CaseNo> {
+        (self.case_seq != 0).then_some(CaseNo {
+            day: self.case_day,
+            seq: self.case_seq,
+        })
     }
 
     /// Who reported it.
@@ -261,7 +281,7 @@ mod tests {
         assert_eq!(r.to_problem(p.id, &t), p);
         assert_eq!(
             std::mem::size_of::<Record>(),
-            96,
+            120,
             "the memory budget counts on it"
         );
     }

@@ -8,6 +8,36 @@ use geo::{BoundingRect, InteriorPoint, LineString, Polygon};
 use rstar::RTree;
 use rstar::primitives::{GeomWithData, Rectangle};
 
+/// The `pois` class of an address point (kept for the gazetteer, not drawn).
+pub const ADDRESS_CLASS: &str = "address";
+
+/// The gazetteer of the basemap's named features: named roads, addresses, named points of
+/// interest and named buildings (see [`civmap_geodata::place`]).
+#[must_use]
+pub fn gazetteer(features: &[BasemapFeature]) -> civmap_geodata::place::Gazetteer {
+    use civmap_geodata::place::Named;
+    civmap_geodata::place::Gazetteer::new(features.iter().filter_map(|f| {
+        let name = f.name.clone()?;
+        match (f.layer.as_str(), &f.geometry) {
+            (l, _) if l == schema::ROADS => Some(Named::Road {
+                name,
+                geometry: f.geometry.clone(),
+            }),
+            (l, geo::Geometry::Point(at)) if l == schema::POIS && f.class == ADDRESS_CLASS => {
+                Some(Named::Address {
+                    label: name,
+                    at: *at,
+                })
+            }
+            (l, _) if l == schema::POIS || l == schema::BUILDINGS => Some(Named::Feature {
+                name,
+                geometry: f.geometry.clone(),
+            }),
+            _ => None,
+        }
+    }))
+}
+
 /// The basemap features with an R-tree over their bounding boxes.
 #[derive(Debug, Default)]
 pub struct Basemap {
@@ -166,6 +196,40 @@ pub fn basemap_from_osm(
                 name: Some(name),
                 geometry: geo::Point::new(n.lon, n.lat).into(),
                 external_id: Some(format!("osm:node/{}", n.id)),
+            });
+        }
+    }
+    // Addresses (nodes and buildings with a street and a house number), which the gazetteer
+    // words places with ("四平路1239号附近"); the style does not draw them.
+    for (tags, at) in
+        data.nodes
+            .iter()
+            .filter(|n| n.tags.get("addr:housenumber").is_some())
+            .map(|n| (&n.tags, Some(geo::Point::new(n.lon, n.lat))))
+            .chain(
+                data.ways
+                    .iter()
+                    .filter(|w| w.is_closed() && w.tags.get("addr:housenumber").is_some())
+                    .map(|w| {
+                        let at = data.way_coords(w).filter(|c| c.len() >= 4).and_then(|c| {
+                            Polygon::new(LineString::from(c), vec![]).interior_point()
+                        });
+                        (&w.tags, at)
+                    }),
+            )
+    {
+        let (Some(street), Some(number), Some(at)) =
+            (tags.get("addr:street"), tags.get("addr:housenumber"), at)
+        else {
+            continue;
+        };
+        if let Some(label) = civmap_geodata::place::address_label(street, number) {
+            out.push(BasemapFeature {
+                layer: schema::POIS.to_owned(),
+                class: ADDRESS_CLASS.to_owned(),
+                name: Some(label),
+                geometry: at.into(),
+                external_id: None,
             });
         }
     }

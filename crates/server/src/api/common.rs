@@ -16,7 +16,7 @@ use uuid::Uuid;
 use crate::error::ApiError;
 use crate::geojson;
 use crate::params;
-use crate::render::{FeatureOut, view};
+use crate::render::{FeatureOut, Names, view};
 
 /// A path segment holding an id (UUID); a malformed one is a 400 naming `id`.
 #[derive(Debug, Clone, Copy)]
@@ -32,6 +32,24 @@ impl<S: Send + Sync> FromRequestParts<S> for IdPath {
             .first()
             .ok_or_else(|| ApiError::bad_param("id", "missing"))?;
         parse_uuid("id", first).map(IdPath)
+    }
+}
+
+/// A path segment naming a problem as people do: its id or its case number (resolved by
+/// [`App::problem_ref`]); an undecodable segment is a 400 naming `id`.
+#[derive(Debug, Clone)]
+pub struct RefPath(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for RefPath {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Path(raw): Path<Vec<String>> = Path::from_request_parts(parts, state)
+            .await
+            .map_err(|e| ApiError::bad_param("id", e.body_text()))?;
+        raw.into_iter()
+            .next()
+            .map(RefPath)
+            .ok_or_else(|| ApiError::bad_param("id", "missing"))
     }
 }
 
@@ -115,6 +133,7 @@ pub fn feature_response_with(
     member: Option<(&str, serde_json::Value)>,
 ) -> Result<Response, ApiError> {
     let table = state.categories();
+    let names = Names::new(state, actor);
     let g = state.problems();
     let record = g
         .map
@@ -123,7 +142,7 @@ pub fn feature_response_with(
     let feature = FeatureOut {
         id,
         record,
-        view: view(&table, crs, actor),
+        view: view(&table, &names, crs, actor),
     };
     let internal = |e: serde_json::Error| ApiError::Internal(e.to_string());
     let body = match member {

@@ -21,7 +21,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::common::{
-    CrsParam, IdPath, base_url, feature_response, feature_response_with, parse_uuid,
+    CrsParam, IdPath, RefPath, base_url, feature_response, feature_response_with, parse_uuid,
 };
 use crate::auth::Caller;
 use crate::cursor;
@@ -29,7 +29,7 @@ use crate::error::{ApiError, ErrorBody};
 use crate::extract::{AppJson, AppQuery};
 use crate::geojson;
 use crate::params::{self, TimeRange, input_position};
-use crate::render::{PropertySet, View, view};
+use crate::render::{Names, PropertySet, View, view};
 
 /// Filters of the problem list. Spatial filters may be combined (their intersection is
 /// returned); all coordinates are lon, lat in the CRS given by `crs`.
@@ -405,10 +405,11 @@ fn list_answer(
         format!("{base}/api/v1/problems?{}", pairs.finish())
     });
     let table = state.categories();
+    let names = Names::new(state, actor);
     let g = state.problems();
     let v = View {
         props: req.props,
-        ..view(&table, req.crs, actor)
+        ..view(&table, &names, req.crs, actor)
     };
     let body = geojson::problem_collection(
         &g.map,
@@ -517,23 +518,24 @@ pub async fn create_problem(
     path = "/api/v1/problems/{id}",
     tag = "problems",
     summary = "One problem",
-    description = "404 also for a problem outside the caller's scope (a chief's zones, a street office's street), so guessing ids tells nothing.",
-    params(("id" = Uuid, Path, description = "Problem id"), CrsParam),
+    description = "By its id or its case number (`CM261207-0003`, as printed and read out). 404 also for a problem outside the caller's scope (a chief's zones, a street office's street), so guessing ids tells nothing.",
+    params(("id" = String, Path, description = "Problem id (UUID) or case number"), CrsParam),
     responses(
         (status = 200, description = "The problem", body = crate::render::ProblemFeatureDoc, content_type = "application/geo+json"),
-        (status = 400, description = "Malformed id", body = ErrorBody),
+        (status = 400, description = "Neither an id nor a case number", body = ErrorBody),
         (status = 404, description = "No such problem", body = ErrorBody),
     )
 )]
 pub async fn get_problem(
     Caller { actor, .. }: Caller,
     axum::extract::State(state): axum::extract::State<App>,
-    IdPath(id): IdPath,
+    RefPath(id): RefPath,
     AppQuery(q): AppQuery<CrsParam>,
 ) -> Result<Response, ApiError> {
     let crs = q.crs()?;
-    state.check_visible(&state.scope(&actor), ProblemId(id))?;
-    feature_response(StatusCode::OK, &state, ProblemId(id), crs, &actor)
+    let id = state.problem_ref(&id)?;
+    state.check_visible(&state.scope(&actor), id)?;
+    feature_response(StatusCode::OK, &state, id, crs, &actor)
 }
 
 /// An edit of a problem's fields. Send the current `version`; a stale one is a 409.

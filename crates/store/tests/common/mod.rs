@@ -150,6 +150,8 @@ pub fn t(day: u32, hour: u32) -> DateTime<Utc> {
 
 pub fn problem(lon: f64, lat: f64, category: &str) -> Problem {
     Problem {
+        case_no: None,
+        place: String::new(),
         id: ProblemId::new(),
         location: LonLat::new(lon, lat).unwrap(),
         category: category.into(),
@@ -168,6 +170,12 @@ pub fn problem(lon: f64, lat: f64, category: &str) -> Problem {
         merged_into: None,
         version: 1,
     }
+}
+
+/// `p` without the case number the store gave it, to compare with the problem as written.
+pub fn sans_case(mut p: Problem) -> Problem {
+    p.case_no = None;
+    p
 }
 
 pub fn user(name: &str, role: Role) -> User {
