@@ -35,6 +35,7 @@ use crate::memory::record::Record;
 use crate::memory::scope_cache::ScopeCache;
 use crate::memory::{Problems, Sizes, Zones};
 use crate::planning::network::RoadNetwork;
+use crate::privacy::PublicTexts;
 use crate::ratelimit::RateLimiter;
 use crate::spatial;
 use crate::tiles::state::TileState;
@@ -80,6 +81,8 @@ pub(crate) struct Inner {
     pub(crate) lookback: Mutex<LookbackList>,
     /// The memory photo decodes may take at once.
     pub(crate) decode_budget: DecodeBudget,
+    /// What the public reads for descriptions the street office hid or reworded.
+    pub(crate) public_texts: RwLock<Arc<PublicTexts>>,
 }
 
 /// A handle that does not keep the service alive (for background tasks).
@@ -136,6 +139,7 @@ impl App {
                 live: tokio::sync::broadcast::channel(LIVE_BUFFER).0,
                 lookback: Mutex::new(LookbackList::default()),
                 decode_budget: DecodeBudget::new(config.limits.decode_memory_mib),
+                public_texts: RwLock::new(Arc::new(PublicTexts::default())),
                 config,
             }),
         };
@@ -203,6 +207,7 @@ impl App {
             self.inner.accounts.note_user(&u);
         }
         let basemap = store.load_basemap().await?;
+        let public_texts = PublicTexts::from_rows(store.load_public_texts().await?);
         let mut lookback = LookbackList::default();
         let far = Utc::now() + Duration::days(EVERY_EVENT_DAYS);
         for (id, kind, at) in store.lifecycle_events(far).await? {
@@ -216,6 +221,7 @@ impl App {
         *self.inner.zones.write() = zones;
         *self.inner.pois.write() = pois;
         *self.inner.assignments.write() = assignments;
+        *self.inner.public_texts.write() = Arc::new(public_texts);
         self.inner.data_version.fetch_add(1, Ordering::AcqRel);
         Ok(())
     }
@@ -241,6 +247,10 @@ impl App {
                     });
                 }
                 Change::Imported { problems, .. } => self.remember(problems),
+                Change::PublicText { text, .. } => {
+                    let mut g = self.inner.public_texts.write();
+                    *g = Arc::new(g.with(text.clone()));
+                }
                 Change::Zone(z) => {
                     let mut g = self.inner.zones.write();
                     if let Err(e) = g.index.upsert(z.id, z.kind, z.geometry.clone()) {

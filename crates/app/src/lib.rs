@@ -10,6 +10,7 @@ pub mod error;
 pub mod heat;
 pub mod media;
 pub mod memory;
+pub mod moderation;
 pub mod planning;
 pub mod privacy;
 pub mod problems;

@@ -513,9 +513,11 @@ impl ItemsPage<'_> {
             format!("{base}/ogc/collections/problems/items?{}", s.finish())
         });
         let table = state.categories();
+        let texts = state.public_texts();
         let g = state.problems();
         let view = View {
             table: &table,
+            texts: &texts,
             crs: Crs::Wgs84,
             public: actor.is_public(),
             now_ms: to_ms(chrono::Utc::now()),
@@ -712,6 +714,7 @@ async fn item(
                 .check_visible(&state.scope(&actor), ProblemId(id))
                 .map_err(|_| not_found())?;
             let table = state.categories();
+            let texts = state.public_texts();
             let g = state.problems();
             let record = g.map.get(&ProblemId(id)).ok_or_else(not_found)?;
             serde_json::to_value(FeatureOut {
@@ -719,6 +722,7 @@ async fn item(
                 record,
                 view: View {
                     table: &table,
+                    texts: &texts,
                     crs: Crs::Wgs84,
                     public: actor.is_public(),
                     now_ms: to_ms(chrono::Utc::now()),

@@ -4,7 +4,7 @@
 use chrono::Utc;
 use civmap_app::actor::Actor;
 use civmap_app::memory::record::{NO_DEADLINE, Record};
-use civmap_app::privacy::{mask_personal, public_position};
+use civmap_app::privacy::{PublicTexts, public_position};
 use civmap_app::time::{from_ms, rfc3339, to_ms};
 use civmap_domain::{CategoryTable, ProblemId};
 use civmap_geodata::crs::Crs;
@@ -13,7 +13,7 @@ use serde::ser::{SerializeMap, Serializer};
 use uuid::Uuid;
 
 /// The property names of a problem Feature, in output order.
-pub const PROPERTY_NAMES: [&str; 21] = [
+pub const PROPERTY_NAMES: [&str; 23] = [
     "id",
     "category",
     "category_name",
@@ -33,6 +33,8 @@ pub const PROPERTY_NAMES: [&str; 21] = [
     "version",
     "assignee",
     "reporter",
+    "public_description",
+    "description_hidden",
     "crs",
     "location_generalised",
 ];
@@ -71,6 +73,9 @@ impl PropertySet {
 #[derive(Debug, Clone, Copy)]
 pub struct View<'a> {
     pub table: &'a CategoryTable,
+    /// What the public reads for descriptions the street office hid or reworded
+    /// ([`App::public_texts`](civmap_app::App::public_texts)).
+    pub texts: &'a PublicTexts,
     pub crs: Crs,
     /// Public callers see no personal data, and problems of indoor categories (stairwells,
     /// windows) at a generalised position (the centre of their 50 m cell, see
@@ -91,9 +96,15 @@ pub fn round7(v: f64) -> f64 {
 /// How a caller sees problems: public callers without personal data, indoor problems
 /// generalised; every property; now.
 #[must_use]
-pub fn view<'a>(table: &'a CategoryTable, crs: Crs, actor: &Actor) -> View<'a> {
+pub fn view<'a>(
+    table: &'a CategoryTable,
+    texts: &'a PublicTexts,
+    crs: Crs,
+    actor: &Actor,
+) -> View<'a> {
     View {
         table,
+        texts,
         crs,
         public: actor.is_public(),
         now_ms: to_ms(Utc::now()),
@@ -237,7 +248,7 @@ impl Serialize for Properties<'_> {
         field!("status", r.status.as_str());
         field!("open", &r.status.is_open());
         if v.public {
-            field!("description", &*mask_personal(&r.description));
+            field!("description", &*v.texts.describe(self.id, &r.description));
         } else {
             field!("description", &*r.description);
         }
@@ -256,6 +267,10 @@ impl Serialize for Properties<'_> {
         if !v.public {
             field!("assignee", &r.assignee());
             field!("reporter", &r.reporter());
+            if let Some(t) = v.texts.get(self.id) {
+                field!("public_description", &*t.text);
+                field!("description_hidden", &t.hidden);
+            }
         }
         field!("crs", v.crs.as_str());
         if self.generalised {
@@ -326,6 +341,12 @@ pub struct ProblemPropertiesDoc {
     assignee: Option<Uuid>,
     /// Staff only: who reported it.
     reporter: Option<Uuid>,
+    /// Staff only, present when the street office set it: what the public reads instead of
+    /// `description` (empty when hidden). The public reads it as `description`.
+    public_description: Option<String>,
+    /// Staff only, present when the street office acted: the public reads `（内容已隐藏）`
+    /// instead of the description.
+    description_hidden: Option<bool>,
     /// The CRS of the coordinates: `wgs84` (default), `gcj02` or `bd09`.
     crs: String,
     /// Present and true when the position was generalised for the public (indoor categories).
@@ -403,8 +424,10 @@ mod tests {
         let t = CategoryTable::builtin();
         let p = sample(&t, "stairwell_clutter");
         let r = Record::from_problem(&p, &t).unwrap();
+        let texts = PublicTexts::default();
         let staff = View {
             table: &t,
+            texts: &texts,
             crs: Crs::Wgs84,
             public: false,
             now_ms: 0,

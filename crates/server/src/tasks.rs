@@ -247,11 +247,12 @@ async fn my_reports(
     let crs = q.crs()?;
     let (ids, matched) = state.reports_of(me);
     let table = state.categories();
+    let texts = state.public_texts();
     let g = state.problems();
     let body = crate::geojson::problem_collection(
         &g.map,
         &ids,
-        crate::render::view(&table, crs, &actor),
+        crate::render::view(&table, &texts, crs, &actor),
         &crate::geojson::CollectionMeta {
             number_matched: Some(matched),
             ..Default::default()

@@ -115,6 +115,7 @@ pub fn feature_response_with(
     member: Option<(&str, serde_json::Value)>,
 ) -> Result<Response, ApiError> {
     let table = state.categories();
+    let texts = state.public_texts();
     let g = state.problems();
     let record = g
         .map
@@ -123,7 +124,7 @@ pub fn feature_response_with(
     let feature = FeatureOut {
         id,
         record,
-        view: view(&table, crs, actor),
+        view: view(&table, &texts, crs, actor),
     };
     let internal = |e: serde_json::Error| ApiError::Internal(e.to_string());
     let body = match member {
