@@ -632,6 +632,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/problems/{id}/public-text": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Hide a description from the public, or reword it
+         * @description The street office decides what the public (REST, OGC API, Open311, the public history) reads of this problem's description: `hidden: true` shows `（内容已隐藏）`, `hidden: false` with `public_description` shows that wording. Staff keep reading the description as written, and see `public_description` and `description_hidden` beside it. Recorded as an `edited` event with data `{"public_description", "hidden"}` and the note; the problem's version does not change. Needs the role admin or street_office.
+         */
+        post: operations["set_public_text"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/problems/{id}/rectify": {
         parameters: {
             query?: never;
@@ -919,7 +939,7 @@ export interface paths {
         };
         /**
          * Prometheus metrics
-         * @description Request counts by route template, method and status; a latency histogram by route; index sizes; the store's write queue depth, committed batches and writes.
+         * @description Request counts by route template, method and status; a latency histogram by route; index sizes; the store's write queue depth, committed batches and writes; histograms of the group-commit writer: queue wait and whole time per write, statements, COMMIT (fsync) and commit hook time per batch, writes per batch.
          */
         get: operations["metrics"];
         put?: never;
@@ -1786,6 +1806,11 @@ export interface components {
             crs: string;
             deadline?: string | null;
             description: string;
+            /**
+             * @description Staff only, present when the street office acted: the public reads `（内容已隐藏）`
+             *     instead of the description.
+             */
+            description_hidden?: boolean | null;
             /** Format: uuid */
             id: string;
             /** @description Present and true when the position was generalised for the public (indoor categories). */
@@ -1796,6 +1821,11 @@ export interface components {
             open: boolean;
             /** @description Open and past its deadline. */
             overdue: boolean;
+            /**
+             * @description Staff only, present when the street office set it: what the public reads instead of
+             *     `description` (empty when hidden). The public reads it as `description`.
+             */
+            public_description?: string | null;
             /** Format: uuid */
             recurrence_of?: string | null;
             /** @description RFC 3339, UTC, milliseconds. */
@@ -1822,6 +1852,18 @@ export interface components {
             version: number;
             /** Format: uuid */
             zone?: string | null;
+        };
+        /** @description What the public reads of a description: hidden, or a wording. */
+        PublicTextBody: {
+            /** @description `true`: the public reads `（内容已隐藏）` instead of the description. */
+            hidden: boolean;
+            /** @description Why (required): recorded in the history with the change. */
+            note: string;
+            /**
+             * @description With `hidden: false`: what the public reads instead of the description (personal data
+             *     in it is masked for the public like everywhere).
+             */
+            public_description?: string | null;
         };
         /** @description The worst three-surroundings zones of one kind. */
         Ranking: {
@@ -3915,6 +3957,75 @@ export interface operations {
             };
             /** @description No such problem, or no public photo */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    set_public_text: {
+        parameters: {
+            query?: {
+                /**
+                 * @description CRS of coordinates sent and returned: `wgs84` (default), `gcj02` (`AMap`, Tencent) or
+                 *     `bd09` (Baidu). The server stores WGS-84.
+                 */
+                crs?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Problem id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PublicTextBody"];
+            };
+        };
+        responses: {
+            /** @description The problem as staff see it */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/geo+json": components["schemas"]["ProblemFeature"];
+                };
+            };
+            /** @description Sign in first */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such problem in the caller's scope */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No note, no wording, a wording with `hidden: true`, or too long */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
