@@ -48,9 +48,11 @@ pub fn for_each_feature<R: Read, E>(
         TopKind::Collection => Ok(state.count),
         TopKind::Feature(obj) => {
             let feature =
-                serde_json::from_value::<geojson::Feature>(Value::Object(obj)).map_err(|e| StreamError::Shape {
-                    index: Some(0),
-                    message: e.to_string(),
+                serde_json::from_value::<geojson::Feature>(Value::Object(obj)).map_err(|e| {
+                    StreamError::Shape {
+                        index: Some(0),
+                        message: e.to_string(),
+                    }
                 })?;
             f(0, feature).map_err(StreamError::Caller)?;
             Ok(1)
