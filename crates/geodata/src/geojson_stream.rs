@@ -121,7 +121,7 @@ where
             }
             Some("Feature") if !streamed => Ok(TopKind::Feature(rest)),
             Some(other) => Err(de::Error::custom(format!(
-                "a bare {other}; expected a FeatureCollection or a Feature"
+                "a bare Geometry ({other}); expected a FeatureCollection or a Feature"
             ))),
             None => Err(de::Error::custom(
                 "no `type`; expected a FeatureCollection or a Feature",
@@ -212,7 +212,7 @@ mod tests {
         assert!(
             ids(r#"{"type": "Point", "coordinates": [1, 2]}"#)
                 .unwrap_err()
-                .contains("a bare Point")
+                .contains("a bare Geometry (Point)")
         );
         let bad = r#"{"type": "FeatureCollection", "features": [{"type": "Feature", "geometry": null, "properties": null}, {"type": "Nope"}]}"#;
         assert!(ids(bad).unwrap_err().starts_with("shape Some(1)"));

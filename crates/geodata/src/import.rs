@@ -1581,8 +1581,12 @@ time_format = "%Y/%m/%d %H:%M"
         let bad_feature = r#"{"type":"FeatureCollection","features":[
           {"type":"Feature","geometry":{"type":"Point","coordinates":[1,2]},"properties":{}},
           {"type":"Feature","geometry":{"type":"Polygon","coordinates":[1,2]},"properties":{}}]}"#;
+        // Read feature by feature, a feature that is not GeoJSON is named by its index.
         let err = problems_from_geojson(bad_feature.as_bytes(), &m, &table()).unwrap_err();
-        assert!(matches!(err, ImportError::Json { line: 3, .. }), "{err}");
+        assert!(
+            matches!(err, ImportError::GeoJson { index: Some(1), .. }),
+            "{err}"
+        );
         let err = problems_from_geojson(
             r#"{"type":"Point","coordinates":[1,2]}"#.as_bytes(),
             &m,
