@@ -3,6 +3,13 @@
 #
 #   tests/bench/http_load.sh [N_PROBLEMS] [SECONDS]     (defaults: 1000000 problems, 20 s per run)
 #
+# Environment:
+#   CIVMAP_PROFILE=release|bench|dev   the cargo profile of the server (default release; dev is a
+#                                      smoke test only: its figures say nothing about speed)
+#   ONLY=post                          run the POST measurement only
+#   RUNS=3                             repeat the POST run (each one reported, with the writer's
+#                                      COMMIT/fsync time, queue wait and batch sizes from /metrics)
+#
 # Loads N synthetic, labelled problems (gen_problems.py, seeded) into a fresh SQLite database with
 # `civmap import problems`, starts the release server on 127.0.0.1:0 (synchronous=FULL, the
 # default), and measures with wrk on the same machine (the load generator shares the cores):
@@ -21,8 +28,15 @@ if ! command -v wrk >/dev/null; then
   apt-get update -qq && apt-get install -y -qq wrk >/dev/null
 fi
 
-cargo build --release -p civmap
-BIN=$ROOT/target/release/civmap
+PROFILE=${CIVMAP_PROFILE:-release}
+RUNS=${RUNS:-1}
+ONLY=${ONLY:-}
+cargo build --profile "$PROFILE" -p civmap
+case $PROFILE in
+  dev) BIN=$ROOT/target/debug/civmap ;;
+  release | bench) BIN=$ROOT/target/release/civmap ;;
+  *) BIN=$ROOT/target/$PROFILE/civmap ;;
+esac
 WORK=$(mktemp -d /tmp/civmap-load.XXXXXX)
 SERVER_PID=
 cleanup() {
@@ -108,9 +122,55 @@ run() { # name connections script
   P99[$1]=$(echo "$out" | awk '$1 == "99%" {print $2}')
   if echo "$out" | grep -q 'Non-2xx'; then echo "http_load: $1 had non-2xx answers" >&2; exit 1; fi
 }
-run get_one 64 get_one.lua
-run bbox_500 64 bbox.lua
-run post 16 post.lua
+# The writer's histograms from /metrics (cumulative); `writer_delta BEFORE AFTER` prints one
+# run's quantiles: where a slow POST's time went (queue wait, COMMIT = the fsync, batch size).
+scrape() { curl -sf "$URL/metrics" > "$1"; }
+writer_delta() {
+  python3 - "$1" "$2" <<'PY'
+import re, sys
+def read(path):
+    h = {}
+    for line in open(path):
+        m = re.match(r'(civmap_store_\w+)_bucket\{le="([^"]+)"\} (\d+)', line)
+        if m:
+            h.setdefault(m[1], []).append((float("inf") if m[2] == "+Inf" else float(m[2]), int(m[3])))
+        m = re.match(r'(civmap_store_\w+)_(sum|count) ([0-9.e+-]+)$', line)
+        if m:
+            h.setdefault(m[1] + "_" + m[2], float(m[3]))
+    return h
+a, b = read(sys.argv[1]), read(sys.argv[2])
+def q(name, p):
+    before = dict(a.get(name, []))
+    rows = [(le, n - before.get(le, 0)) for le, n in b.get(name, [])]
+    total = rows[-1][1] if rows else 0
+    if total == 0:
+        return "-"
+    for le, n in rows:
+        if n >= p * total:
+            return "≤ inf" if le == float("inf") else (f"≤ {le * 1000:g} ms" if name.endswith("seconds") else f"≤ {le:g}")
+def mean(name):
+    n = b.get(name + "_count", 0) - a.get(name + "_count", 0)
+    return (b.get(name + "_sum", 0) - a.get(name + "_sum", 0)) / n if n else 0
+print(f"writer: batches {b.get('civmap_store_batch_writes_count', 0) - a.get('civmap_store_batch_writes_count', 0):.0f}, "
+      f"writes/batch mean {mean('civmap_store_batch_writes'):.1f} (p99 {q('civmap_store_batch_writes', 0.99)}); "
+      f"COMMIT (fsync) mean {mean('civmap_store_commit_seconds') * 1000:.2f} ms, p50 {q('civmap_store_commit_seconds', 0.5)}, p99 {q('civmap_store_commit_seconds', 0.99)}; "
+      f"statements p99 {q('civmap_store_batch_statements_seconds', 0.99)}; hook p99 {q('civmap_store_commit_hook_seconds', 0.99)}; "
+      f"queue wait p99 {q('civmap_store_queue_wait_seconds', 0.99)}; write p99 {q('civmap_store_write_seconds', 0.99)}")
+PY
+}
+if [ "$ONLY" != post ]; then
+  run get_one 64 get_one.lua
+  run bbox_500 64 bbox.lua
+fi
+POSTS=()
+for i in $(seq 1 "$RUNS"); do
+  scrape "$WORK/m0"
+  run post 16 post.lua
+  scrape "$WORK/m1"
+  W=$(writer_delta "$WORK/m0" "$WORK/m1")
+  echo "$W"
+  POSTS+=("| POST run $i ($PROFILE) | 16 | ${RPS[post]} | ${P50[post]} | ${P99[post]} | $W |")
+done
 RSS_END=$(rss)
 
 cat <<REPORT
@@ -119,8 +179,10 @@ civmap HTTP load test — $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo 
 problems loaded: $N (import ${IMPORT_S}s, start-up to ready ${START_S}s)
 | run                       | conns | requests/s | p50 | p99 |
 |---------------------------|-------|------------|-----|-----|
-| GET one problem           | 64    | ${RPS[get_one]} | ${P50[get_one]} | ${P99[get_one]} |
-| GET bbox, 500 features    | 64    | ${RPS[bbox_500]} | ${P50[bbox_500]} | ${P99[bbox_500]} |
-| POST a report (durable)   | 16    | ${RPS[post]} | ${P50[post]} | ${P99[post]} |
-server RSS: ${RSS_LOADED} MB after loading, ${RSS_END} MB after the runs
+| GET one problem           | 64    | ${RPS[get_one]:-} | ${P50[get_one]:-} | ${P99[get_one]:-} |
+| GET bbox, 500 features    | 64    | ${RPS[bbox_500]:-} | ${P50[bbox_500]:-} | ${P99[bbox_500]:-} |
+REPORT
+printf '%s\n' "${POSTS[@]}"
+cat <<REPORT
+server RSS: ${RSS_LOADED} MB after loading, ${RSS_END} MB after the runs; profile $PROFILE; load average $(cut -d' ' -f1-3 /proc/loadavg)
 REPORT

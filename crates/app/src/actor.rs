@@ -92,6 +92,10 @@ impl Actor {
 /// Roles that may manage zones, points of interest, categories and assignments.
 pub const MANAGERS: &[Role] = &[Role::Admin, Role::StreetOffice];
 
+/// The street office and the administrator: who decides what the public reads of a
+/// description ([`crate::moderation`]).
+pub const OFFICE: &[Role] = &[Role::Admin, Role::StreetOffice];
+
 /// Staff: every role that works on problems (everyone but reporters and the public).
 pub const STAFF: &[Role] = &[
     Role::Admin,

@@ -36,6 +36,7 @@ use crate::memory::record::Record;
 use crate::memory::scope_cache::ScopeCache;
 use crate::memory::{Problems, Sizes, Zones};
 use crate::planning::network::RoadNetwork;
+use crate::privacy::PublicTexts;
 use crate::ratelimit::RateLimiter;
 use crate::spatial;
 use crate::tiles::state::TileState;
@@ -83,6 +84,8 @@ pub(crate) struct Inner {
     pub(crate) decode_budget: DecodeBudget,
     /// The street's named features, for wording places (from the basemap).
     pub(crate) places: RwLock<Arc<Gazetteer>>,
+    /// What the public reads for descriptions the street office hid or reworded.
+    pub(crate) public_texts: RwLock<Arc<PublicTexts>>,
 }
 
 /// A handle that does not keep the service alive (for background tasks).
@@ -140,6 +143,7 @@ impl App {
                 lookback: Mutex::new(LookbackList::default()),
                 decode_budget: DecodeBudget::new(config.limits.decode_memory_mib),
                 places: RwLock::new(Arc::new(Gazetteer::default())),
+                public_texts: RwLock::new(Arc::new(PublicTexts::default())),
                 config,
             }),
         };
@@ -211,6 +215,7 @@ impl App {
             self.inner.accounts.note_user(&u);
         }
         let basemap = store.load_basemap().await?;
+        let public_texts = PublicTexts::from_rows(store.load_public_texts().await?);
         let mut lookback = LookbackList::default();
         let far = Utc::now() + Duration::days(EVERY_EVENT_DAYS);
         for (id, kind, at) in store.lifecycle_events(far).await? {
@@ -229,6 +234,7 @@ impl App {
         *self.inner.zones.write() = zones;
         *self.inner.pois.write() = pois;
         *self.inner.assignments.write() = assignments;
+        *self.inner.public_texts.write() = Arc::new(public_texts);
         self.inner.data_version.fetch_add(1, Ordering::AcqRel);
         Ok(())
     }
@@ -254,6 +260,10 @@ impl App {
                     });
                 }
                 Change::Imported { problems, .. } => self.remember(problems),
+                Change::PublicText { text, .. } => {
+                    let mut g = self.inner.public_texts.write();
+                    *g = Arc::new(g.with(text.clone()));
+                }
                 Change::Zone(z) => {
                     let mut g = self.inner.zones.write();
                     if let Err(e) = g.index.upsert(z.id, z.kind, z.geometry.clone()) {

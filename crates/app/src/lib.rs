@@ -11,6 +11,7 @@ pub mod heat;
 pub mod media;
 pub mod memory;
 pub mod place;
+pub mod moderation;
 pub mod planning;
 pub mod privacy;
 pub mod problems;

@@ -664,3 +664,92 @@ async fn a_chief_fixes_on_the_spot_what_it_finds_reported_in_its_own_zone() {
         .unwrap_err();
     assert!(matches!(e, ServiceError::NotFound(_)), "{e:?}");
 }
+
+#[tokio::test]
+async fn only_the_street_office_decides_what_the_public_reads_of_a_description() {
+    use civmap_app::moderation::PublicDescription;
+    use civmap_app::privacy::HIDDEN_DESCRIPTION;
+    let w = world(|_| {}).await;
+    let p = report(&w, 0.0).await;
+    let before = w.app.problem(p.id).unwrap().version;
+    // Chiefs, even the area-chief who may edit fields, and anonymous callers may not.
+    let e = w
+        .app
+        .set_public_description(p.id, PublicDescription::Hidden, "隐私", &w.area_chief)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, ServiceError::Forbidden(_)), "{e}");
+    let e = w
+        .app
+        .set_public_description(p.id, PublicDescription::Hidden, "隐私", &anonymous())
+        .await
+        .unwrap_err();
+    assert!(matches!(e, ServiceError::Unauthorized(_)), "{e}");
+    // A reason is required; a wording may not be empty.
+    let e = w
+        .app
+        .set_public_description(p.id, PublicDescription::Hidden, " ", &w.office)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, ServiceError::Invalid { .. }), "{e}");
+    let e = w
+        .app
+        .set_public_description(
+            p.id,
+            PublicDescription::Wording(String::new()),
+            "改写",
+            &w.office,
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(e, ServiceError::Invalid { .. }), "{e}");
+    // Nothing was stored by the refusals.
+    assert!(w.app.public_texts().get(p.id).is_none());
+
+    let t = w
+        .app
+        .set_public_description(p.id, PublicDescription::Hidden, "涉及隐私", &w.office)
+        .await
+        .unwrap();
+    assert!(t.hidden && t.updated_by == w.office.user);
+    assert_eq!(
+        w.app.public_texts().describe(p.id, &p.description),
+        HIDDEN_DESCRIPTION
+    );
+    // The description as written and the version are the problem's own and did not change.
+    let now = w.app.problem(p.id).unwrap();
+    assert_eq!(now.description, "垃圾堆放");
+    assert_eq!(now.version, before);
+    w.app
+        .set_public_description(
+            p.id,
+            PublicDescription::Wording("路边垃圾，联系13812345678".into()),
+            "改为公开表述",
+            &w.office,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        w.app.public_texts().describe(p.id, &p.description),
+        "路边垃圾，联系138******78"
+    );
+    let history = w.app.history_for(&w.office, p.id).await.unwrap();
+    let edits: Vec<_> = history
+        .iter()
+        .filter(|e| e.kind == civmap_domain::EventKind::Edited)
+        .collect();
+    assert_eq!(edits.len(), 2);
+    assert_eq!(edits[0].data["hidden"], true);
+    assert_eq!(edits[0].note, "涉及隐私");
+    assert_eq!(
+        edits[1].data["public_description"],
+        "路边垃圾，联系13812345678"
+    );
+    assert_eq!(edits[1].actor, w.office.user);
+    // Memory is rebuilt from the store the same.
+    w.app.reload().await.unwrap();
+    assert_eq!(
+        w.app.public_texts().describe(p.id, &p.description),
+        "路边垃圾，联系138******78"
+    );
+}

@@ -14,8 +14,8 @@
 //! its own ids, so re-importing a file — or a row repeated within it — stores nothing new, with
 //! no set of every id in memory.
 //!
-//! **CSV streams; GeoJSON does not yet**: a GeoJSON file is parsed whole (as before) and then
-//! written through the same batches.
+//! **Both formats stream**: CSV row by row, GeoJSON feature by feature (the `features` array is
+//! never built, see `civmap_geodata::geojson_stream`).
 
 use std::io::Read;
 use std::sync::Arc;
@@ -180,11 +180,10 @@ fn each_record(
             Ok(rows.report())
         }
         Format::GeoJson => {
-            let (records, report) = import::problems_from_geojson(input, mapping, categories)?;
-            for (i, r) in records.into_iter().enumerate() {
-                one(r, i + 1)?;
-            }
-            Ok(report)
+            import::each_geojson_problem(input, mapping, categories, one).map_err(|e| match e {
+                import::Stop::File(e) => anyhow::Error::from(e),
+                import::Stop::Caller(e) => e,
+            })
         }
     }
 }
@@ -245,33 +244,52 @@ mod tests {
 
     use super::*;
 
-    /// A CSV file of `rows` data rows made on the fly, one row per `read` call, never held
-    /// whole; counts the data rows it has handed out. `bad_at` replaces that data row with an
-    /// unterminated quote.
+    /// A CSV file (or a GeoJSON FeatureCollection) of `rows` data rows (features) made on the
+    /// fly, one per `read` call, never held whole; counts the rows it has handed out. `bad_at`
+    /// replaces that row with an unterminated quote (a feature that is not a Feature).
     struct Generated {
         next: usize,
         rows: usize,
         bad_at: Option<usize>,
         pending: Vec<u8>,
         produced: Arc<AtomicU64>,
+        format: Format,
+    }
+
+    impl Generated {
+        fn row(&self, i: usize) -> Vec<u8> {
+            let lon = 121.30 + (i % 1000) as f64 * 1e-4;
+            let lat = 31.10 + (i / 1000) as f64 * 1e-4;
+            let sep = if i > 1 { "," } else { "" };
+            match (self.format, self.bad_at == Some(i)) {
+                (Format::Csv, true) => b"\"broken,row\n".to_vec(),
+                (Format::Csv, false) => {
+                    format!("gen-{i},{lon:.7},{lat:.7},garbage,generated row {i}\n").into_bytes()
+                }
+                (Format::GeoJson, true) => format!("{sep}{{\"type\":\"Nope\"}}\n").into_bytes(),
+                (Format::GeoJson, false) => format!(
+                    "{sep}{{\"type\":\"Feature\",\"geometry\":{{\"type\":\"Point\",\"coordinates\":[{lon:.7},{lat:.7}]}},\"properties\":{{\"key\":\"gen-{i}\",\"category\":\"garbage\",\"text\":\"generated row {i}\"}}}}\n"
+                )
+                .into_bytes(),
+            }
+        }
     }
 
     impl Read for Generated {
         fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
             if self.pending.is_empty() {
                 if self.next == 0 {
-                    self.pending = b"key,lon,lat,category,text\n".to_vec();
-                } else if self.next <= self.rows {
-                    let i = self.next;
-                    self.pending = if self.bad_at == Some(i) {
-                        b"\"broken,row\n".to_vec()
-                    } else {
-                        let lon = 121.30 + (i % 1000) as f64 * 1e-4;
-                        let lat = 31.10 + (i / 1000) as f64 * 1e-4;
-                        format!("gen-{i},{lon:.7},{lat:.7},garbage,generated row {i}\n")
-                            .into_bytes()
+                    self.pending = match self.format {
+                        Format::Csv => b"key,lon,lat,category,text\n".to_vec(),
+                        Format::GeoJson => {
+                            b"{\"type\":\"FeatureCollection\",\"features\":[\n".to_vec()
+                        }
                     };
+                } else if self.next <= self.rows {
+                    self.pending = self.row(self.next);
                     self.produced.fetch_add(1, Ordering::SeqCst);
+                } else if self.next == self.rows + 1 && self.format == Format::GeoJson {
+                    self.pending = b"]}\n".to_vec();
                 } else {
                     return Ok(0);
                 }
@@ -324,6 +342,16 @@ mod tests {
         bad_at: Option<usize>,
         batch: usize,
     ) -> (Result<Summary>, u64) {
+        run_as(Format::Csv, store, rows, bad_at, batch).await
+    }
+
+    async fn run_as(
+        format: Format,
+        store: &Store,
+        rows: usize,
+        bad_at: Option<usize>,
+        batch: usize,
+    ) -> (Result<Summary>, u64) {
         let produced = Arc::new(AtomicU64::new(0));
         let opened = {
             let produced = produced.clone();
@@ -336,13 +364,14 @@ mod tests {
                     bad_at,
                     pending: Vec::new(),
                     produced: produced.clone(),
+                    format,
                 })
             }
         };
         let peak = Mutex::new(0u64);
         let summary = import_problems(
             opened,
-            Format::Csv,
+            format,
             mapping(),
             Arc::new(CategoryTable::builtin()),
             store,
@@ -401,6 +430,41 @@ mod tests {
         assert_eq!(store.load_problems().await.unwrap().len(), 0);
         store.close().await;
         let _ = std::fs::remove_dir_all(dir);
+    }
+
+    /// A GeoJSON FeatureCollection streams like a CSV file: the old import parsed the whole
+    /// `features` array before storing anything (20,000 features read before the first write);
+    /// now the features read but not yet stored stay within the batches in flight.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_long_geojson_file_is_held_a_few_batches_at_a_time() {
+        const ROWS: usize = 20_000;
+        const BATCH: usize = 100;
+        let (other, dir2) = store("geojson-bad").await;
+        let (store, dir) = store("geojson").await;
+        let (summary, peak) = run_as(Format::GeoJson, &store, ROWS, None, BATCH).await;
+        let summary = summary.unwrap();
+        assert_eq!(summary.report.read, ROWS);
+        assert_eq!(summary.inserted, ROWS);
+        // As for CSV, plus the feature serde_json's buffered reader has read ahead.
+        let bound = ((BATCHES_QUEUED + 2) * BATCH + 2) as u64;
+        assert!(peak > 0, "no batch was observed");
+        assert!(
+            peak <= bound,
+            "{peak} features read but not yet stored at once; at most {bound} may be"
+        );
+        let stored = store.load_problems().await.unwrap();
+        assert_eq!(stored.len(), ROWS);
+        assert!(stored.iter().any(|p| p.description == "generated row 777"));
+        // A malformed feature late in the file stops it before anything is written.
+        let (summary, _) = run_as(Format::GeoJson, &other, 5_000, Some(4_900), BATCH).await;
+        let err = format!("{:#}", summary.unwrap_err());
+        // Feature 4,900 of the file is feature #4899 counted from 0.
+        assert!(err.contains("feature #4899"), "{err}");
+        assert_eq!(other.load_problems().await.unwrap().len(), 0);
+        for (s, d) in [(store, dir), (other, dir2)] {
+            s.close().await;
+            let _ = std::fs::remove_dir_all(d);
+        }
     }
 
     #[test]

@@ -47,6 +47,7 @@ use serde::{Deserialize, Deserializer};
 
 use crate::crs::Crs;
 use crate::extract::PoiFeature;
+use crate::geojson_stream::StreamError;
 use crate::zones::{self, ZoneShape};
 
 /// Longest description kept, in characters (the domain's limit).
@@ -841,54 +842,80 @@ struct GeoFeature {
     id: Option<String>,
 }
 
+/// A parsed feature as the importers read it: its geometry converted, `index` its 0-based place.
+fn geo_feature(index: usize, f: geojson::Feature) -> Result<GeoFeature, ImportError> {
+    let geometry = f
+        .geometry
+        .as_ref()
+        .map(Geometry::<f64>::try_from)
+        .transpose()
+        .map_err(|e| ImportError::GeoJson {
+            index: Some(index),
+            message: e.to_string(),
+        })?;
+    let id = f.id.as_ref().map(|id| match id {
+        geojson::feature::Id::String(s) => s.clone(),
+        geojson::feature::Id::Number(n) => n.to_string(),
+    });
+    Ok(GeoFeature {
+        index,
+        geometry,
+        properties: f.properties,
+        id,
+    })
+}
+
+/// A reader's JSON error as an [`ImportError`].
+fn json_error(e: serde_json::Error) -> ImportError {
+    if e.is_io() {
+        ImportError::Io(e.into())
+    } else {
+        ImportError::Json {
+            line: e.line(),
+            column: e.column(),
+            message: e.to_string(),
+        }
+    }
+}
+
 /// Parses a GeoJSON `FeatureCollection` (or a single `Feature`) fully before anything is returned.
 fn read_features<R: Read>(input: R) -> Result<Vec<GeoFeature>, ImportError> {
-    let gj: geojson::GeoJson = geojson::GeoJson::from_reader(input).map_err(|e| {
-        if e.is_io() {
-            ImportError::Io(e.into())
-        } else {
-            ImportError::Json {
-                line: e.line(),
-                column: e.column(),
-                message: e.to_string(),
-            }
-        }
+    let mut out = Vec::new();
+    each_feature(input, |f| {
+        out.push(f);
+        Ok::<_, ImportError>(())
+    })
+    .map_err(|e| match e {
+        Stop::File(e) | Stop::Caller(e) => e,
     })?;
-    let features = match gj {
-        geojson::GeoJson::FeatureCollection(fc) => fc.features,
-        geojson::GeoJson::Feature(f) => vec![f],
-        geojson::GeoJson::Geometry(_) => {
-            return Err(ImportError::GeoJson {
-                index: None,
-                message: "a bare Geometry; expected a FeatureCollection or a Feature".into(),
-            });
+    Ok(out)
+}
+
+/// Why [`each_geojson_problem`] stopped: the file, or the caller's own error.
+#[derive(Debug)]
+pub enum Stop<E> {
+    /// The file is not JSON, not GeoJSON, a feature cannot be read, or the mapping is wrong.
+    File(ImportError),
+    /// The caller's function failed at a record.
+    Caller(E),
+}
+
+/// Calls `f` with each feature of a GeoJSON file, streaming (see [`crate::geojson_stream`]).
+fn each_feature<R: Read, E>(
+    input: R,
+    mut f: impl FnMut(GeoFeature) -> Result<(), E>,
+) -> Result<usize, Stop<E>> {
+    crate::geojson_stream::for_each_feature(input, |index, feature| {
+        let g = geo_feature(index, feature).map_err(Stop::File)?;
+        f(g).map_err(Stop::Caller)
+    })
+    .map_err(|e| match e {
+        StreamError::Json(e) => Stop::File(json_error(e)),
+        StreamError::Shape { index, message } => {
+            Stop::File(ImportError::GeoJson { index, message })
         }
-    };
-    features
-        .into_iter()
-        .enumerate()
-        .map(|(index, f)| {
-            let geometry = f
-                .geometry
-                .as_ref()
-                .map(Geometry::<f64>::try_from)
-                .transpose()
-                .map_err(|e| ImportError::GeoJson {
-                    index: Some(index),
-                    message: e.to_string(),
-                })?;
-            let id = f.id.as_ref().map(|id| match id {
-                geojson::feature::Id::String(s) => s.clone(),
-                geojson::feature::Id::Number(n) => n.to_string(),
-            });
-            Ok(GeoFeature {
-                index,
-                geometry,
-                properties: f.properties,
-                id,
-            })
-        })
-        .collect()
+        StreamError::Caller(stop) => stop,
+    })
 }
 
 /// The id of a feature: the mapping's id property, else the feature's `id` member.
@@ -920,36 +947,68 @@ fn geometry_name(g: &Geometry<f64>) -> &'static str {
     }
 }
 
-/// Reads problems from GeoJSON Point features; fields come from `properties`.
+/// Reads problems from GeoJSON Point features; fields come from `properties`. The whole file's
+/// records are returned; [`each_geojson_problem`] streams them instead.
 pub fn problems_from_geojson<R: Read>(
     input: R,
     mapping: &Mapping,
     categories: &CategoryTable,
 ) -> Result<(Vec<ProblemRecord>, ImportReport), ImportError> {
-    mapping.check_categories(categories)?;
+    let mut out = Vec::new();
+    let report = geojson_problems(input, mapping, categories, Tally::deduping(), |r, _| {
+        out.push(r);
+        Ok::<_, ImportError>(())
+    })
+    .map_err(|e| match e {
+        Stop::File(e) | Stop::Caller(e) => e,
+    })?;
+    Ok((out, report))
+}
+
+/// Reads problems from GeoJSON Point features one at a time, in memory bounded by a feature
+/// whatever the file's size, calling `f` with each usable record and the features read so far.
+/// Like the streaming CSV reader it keeps no set of ids: repeats are left to the store's
+/// `(source, external_id)` key.
+pub fn each_geojson_problem<R: Read, E>(
+    input: R,
+    mapping: &Mapping,
+    categories: &CategoryTable,
+    f: impl FnMut(ProblemRecord, usize) -> Result<(), E>,
+) -> Result<ImportReport, Stop<E>> {
+    geojson_problems(input, mapping, categories, Tally::default(), f)
+}
+
+fn geojson_problems<R: Read, E>(
+    input: R,
+    mapping: &Mapping,
+    categories: &CategoryTable,
+    mut tally: Tally,
+    mut f: impl FnMut(ProblemRecord, usize) -> Result<(), E>,
+) -> Result<ImportReport, Stop<E>> {
+    mapping.check_categories(categories).map_err(Stop::File)?;
     let ctx = ProblemCtx {
         mapping,
-        offset: mapping.offset()?,
+        offset: mapping.offset().map_err(Stop::File)?,
     };
-    let features = read_features(input)?;
-    let mut tally = Tally::deduping();
-    let mut out = Vec::new();
-    for f in &features {
+    each_feature(input, |feat| {
         tally.read += 1;
-        let at = f.index as u64;
-        let id = feature_id(f, mapping);
-        let result = feature_point(f, mapping.crs)
-            .and_then(|p| ctx.record(&Props(f.properties.as_ref()), p, at, id));
+        let at = feat.index as u64;
+        let id = feature_id(&feat, mapping);
+        let result = feature_point(&feat, mapping.crs)
+            .and_then(|p| ctx.record(&Props(feat.properties.as_ref()), p, at, id));
         match result {
             Ok(r) if tally.first_time(&r.external_id, at) => {
                 tally.imported += 1;
-                out.push(r);
+                f(r, tally.read)
             }
-            Ok(_) => {}
-            Err(reason) => tally.skip(reason, at),
+            Ok(_) => Ok(()),
+            Err(reason) => {
+                tally.skip(reason, at);
+                Ok(())
+            }
         }
-    }
-    Ok((out, tally.report()))
+    })?;
+    Ok(tally.report())
 }
 
 // ---------------------------------------------------------------- POIs
@@ -1522,8 +1581,12 @@ time_format = "%Y/%m/%d %H:%M"
         let bad_feature = r#"{"type":"FeatureCollection","features":[
           {"type":"Feature","geometry":{"type":"Point","coordinates":[1,2]},"properties":{}},
           {"type":"Feature","geometry":{"type":"Polygon","coordinates":[1,2]},"properties":{}}]}"#;
+        // Read feature by feature, a feature that is not GeoJSON is named by its index.
         let err = problems_from_geojson(bad_feature.as_bytes(), &m, &table()).unwrap_err();
-        assert!(matches!(err, ImportError::Json { line: 3, .. }), "{err}");
+        assert!(
+            matches!(err, ImportError::GeoJson { index: Some(1), .. }),
+            "{err}"
+        );
         let err = problems_from_geojson(
             r#"{"type":"Point","coordinates":[1,2]}"#.as_bytes(),
             &m,

@@ -5,6 +5,7 @@ pub mod area;
 pub mod crs;
 pub mod demo;
 pub mod extract;
+pub mod geojson_stream;
 pub mod import;
 pub mod osm;
 pub mod place;

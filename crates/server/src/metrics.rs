@@ -146,6 +146,22 @@ impl Metrics {
     }
 }
 
+/// Appends one histogram without labels (`name_bucket`, `name_sum`, `name_count`): bounds,
+/// non-cumulative counts per bucket with +Inf last, as `civmap_store::Histogram` keeps them.
+pub fn render_histogram(out: &mut String, name: &str, help: &str, h: &civmap_store::Histogram) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} histogram");
+    let mut cumulative = 0;
+    for (le, n) in h.bounds.iter().zip(&h.counts) {
+        cumulative += n;
+        let _ = writeln!(out, "{name}_bucket{{le=\"{le}\"}} {cumulative}");
+    }
+    cumulative += h.counts.get(h.bounds.len()).copied().unwrap_or(0);
+    let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {cumulative}");
+    let _ = writeln!(out, "{name}_sum {}", h.sum);
+    let _ = writeln!(out, "{name}_count {}", h.count);
+}
+
 /// Escapes a label value (backslash, double quote, newline).
 fn escape(s: &str) -> String {
     s.replace('\\', "\\\\")

@@ -28,7 +28,6 @@ use uuid::Uuid;
 use civmap_app::App;
 use civmap_app::actor::Actor;
 use civmap_app::memory::record::Record;
-use civmap_app::privacy::mask_personal;
 use civmap_app::problems::ReportDetails;
 use civmap_app::time::{rfc3339, to_ms};
 
@@ -480,6 +479,7 @@ fn stage(status: Status) -> &'static str {
 
 fn request_value(state: &App, id: ProblemId, r: &Record, public: bool, crs: Crs) -> Doc {
     let table = state.categories();
+    let texts = state.public_texts();
     let cat = table.get(r.category);
     let names = crate::render::Names::default();
     let view = crate::render::View {
@@ -521,7 +521,7 @@ fn request_value(state: &App, id: ProblemId, r: &Record, public: bool, crs: Crs)
             "description",
             val((!r.description.is_empty()).then(|| {
                 if public {
-                    mask_personal(&r.description).into_owned()
+                    texts.describe(id, &r.description).into_owned()
                 } else {
                     r.description.to_string()
                 }

@@ -89,7 +89,7 @@ async fn readyz(State(state): State<App>) -> Result<axum::Json<Ready>, ApiError>
 }
 
 #[utoipa::path(get, path = "/metrics", tag = "operations", summary = "Prometheus metrics",
-    description = "Request counts by route template, method and status; a latency histogram by route; index sizes; the store's write queue depth, committed batches and writes.",
+    description = "Request counts by route template, method and status; a latency histogram by route; index sizes; the store's write queue depth, committed batches and writes; histograms of the group-commit writer: queue wait and whole time per write, statements, COMMIT (fsync) and commit hook time per batch, writes per batch.",
     responses((status = 200, description = "Prometheus text format 0.0.4", content_type = "text/plain", body = String)))]
 async fn metrics(State(state): State<App>, State(registry): State<Arc<Metrics>>) -> Response {
     let sizes = state.sizes();
@@ -153,7 +153,42 @@ async fn metrics(State(state): State<App>, State(registry): State<Arc<Metrics>>)
             state.rate_limited_total() as f64,
         ),
     ];
-    let body = registry.render(&gauges, &counters);
+    let mut body = registry.render(&gauges, &counters);
+    let t = state.store().write_timings();
+    for (name, help, h) in [
+        (
+            "civmap_store_queue_wait_seconds",
+            "Per write: time queued before the group-commit writer took it into a batch.",
+            &t.queue_wait_s,
+        ),
+        (
+            "civmap_store_batch_statements_seconds",
+            "Per batch: the statements of the transaction, before COMMIT.",
+            &t.statements_s,
+        ),
+        (
+            "civmap_store_commit_seconds",
+            "Per batch: COMMIT (with SQLite synchronous=FULL, the fsync of the write-ahead log).",
+            &t.commit_s,
+        ),
+        (
+            "civmap_store_commit_hook_seconds",
+            "Per batch: putting the committed changes into memory before the writers are answered.",
+            &t.hook_s,
+        ),
+        (
+            "civmap_store_write_seconds",
+            "Per write: from queued to answered by the writer.",
+            &t.write_s,
+        ),
+        (
+            "civmap_store_batch_writes",
+            "Per batch: writes committed together in one transaction.",
+            &t.batch_size,
+        ),
+    ] {
+        crate::metrics::render_histogram(&mut body, name, help, h);
+    }
     (
         StatusCode::OK,
         [(

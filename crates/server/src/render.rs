@@ -8,7 +8,7 @@ use chrono::Utc;
 use civmap_app::App;
 use civmap_app::actor::Actor;
 use civmap_app::memory::record::{NO_DEADLINE, Record};
-use civmap_app::privacy::{generalise_position, mask_personal, public_position};
+use civmap_app::privacy::{PublicTexts, generalise_position, public_position};
 use civmap_app::time::{from_ms, rfc3339, to_ms};
 use civmap_domain::{CategoryTable, ProblemId, UserId};
 use civmap_geodata::crs::Crs;
@@ -18,7 +18,7 @@ use serde::ser::{SerializeMap, Serializer};
 use uuid::Uuid;
 
 /// The property names of a problem Feature, in output order.
-pub const PROPERTY_NAMES: [&str; 25] = [
+pub const PROPERTY_NAMES: [&str; 27] = [
     "id",
     "case_no",
     "place",
@@ -42,6 +42,8 @@ pub const PROPERTY_NAMES: [&str; 25] = [
     "assignee_name",
     "zone_name",
     "reporter",
+    "public_description",
+    "description_hidden",
     "crs",
     "location_generalised",
 ];
@@ -83,6 +85,8 @@ impl PropertySet {
 #[derive(Debug, Default)]
 pub struct Names {
     places: Arc<Gazetteer>,
+    /// What the public reads for descriptions the street office hid or reworded.
+    texts: Arc<PublicTexts>,
     zones: HashMap<Uuid, String>,
     app: Option<App>,
 }
@@ -94,6 +98,7 @@ impl Names {
         let public = actor.is_public();
         Self {
             places: app.gazetteer(),
+            texts: app.public_texts(),
             zones: if public {
                 HashMap::new()
             } else {
@@ -292,7 +297,7 @@ impl Serialize for Properties<'_> {
         field!("status", r.status.as_str());
         field!("open", &r.status.is_open());
         if v.public {
-            field!("description", &*mask_personal(&r.description));
+            field!("description", &*v.names.texts.describe(self.id, &r.description));
         } else {
             field!("description", &*r.description);
         }
@@ -313,6 +318,10 @@ impl Serialize for Properties<'_> {
             field!("assignee_name", &v.names.person(r.assignee()));
             field!("zone_name", &r.zone().and_then(|z| v.names.zones.get(&z)));
             field!("reporter", &r.reporter());
+            if let Some(t) = v.names.texts.get(self.id) {
+                field!("public_description", &*t.text);
+                field!("description_hidden", &t.hidden);
+            }
         }
         field!("crs", v.crs.as_str());
         if self.generalised {
@@ -395,6 +404,12 @@ pub struct ProblemPropertiesDoc {
     zone_name: Option<String>,
     /// Staff only: who reported it.
     reporter: Option<Uuid>,
+    /// Staff only, present when the street office set it: what the public reads instead of
+    /// `description` (empty when hidden). The public reads it as `description`.
+    public_description: Option<String>,
+    /// Staff only, present when the street office acted: the public reads `（内容已隐藏）`
+    /// instead of the description.
+    description_hidden: Option<bool>,
     /// The CRS of the coordinates: `wgs84` (default), `gcj02` or `bd09`.
     crs: String,
     /// Present and true when the position was generalised for the public (indoor categories).

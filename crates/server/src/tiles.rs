@@ -233,7 +233,7 @@ async fn tile(
         .tile(layer, tile, no_cache(&headers), gz_wanted)
         .await?;
     let encoded = &served.encoded;
-    let gz = gz_wanted && !encoded.raw.is_empty();
+    let gz = gz_wanted && !encoded.is_empty();
     let mut h = HeaderMap::new();
     h.insert(header::ETAG, header_value(&etag(encoded.hash, gz)));
     h.insert(
@@ -254,19 +254,17 @@ async fn tile(
     if not_modified(&headers, encoded.hash) {
         return Ok((StatusCode::NOT_MODIFIED, h).into_response());
     }
-    if encoded.raw.is_empty() {
+    if encoded.is_empty() {
         return Ok((StatusCode::NO_CONTENT, h).into_response());
     }
     h.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static(MVT_MEDIA_TYPE),
     );
-    let body = if gz {
+    if gz {
         h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-        state.tile_gz(encoded)
-    } else {
-        encoded.raw.clone()
-    };
+    }
+    let body = state.tile_body(encoded, gz);
     Ok((StatusCode::OK, h, Body::from(body)).into_response())
 }
 

@@ -34,11 +34,28 @@ async fn health_readiness_and_metrics() {
         "civmap_store_writes_total",
         "civmap_store_write_queue_depth 0",
         "civmap_ready 1",
+        // Where the writer's time goes: the fsync (COMMIT), queue wait, batch sizes.
+        "# TYPE civmap_store_commit_seconds histogram",
+        "civmap_store_commit_seconds_bucket{le=\"+Inf\"}",
+        "# TYPE civmap_store_queue_wait_seconds histogram",
+        "# TYPE civmap_store_batch_statements_seconds histogram",
+        "# TYPE civmap_store_commit_hook_seconds histogram",
+        "# TYPE civmap_store_write_seconds histogram",
+        "civmap_store_batch_writes_bucket{le=\"1\"}",
     ] {
         assert!(m.contains(needle), "metrics lack {needle}:\n{m}");
     }
     // Route templates, never raw ids, label the series.
     assert!(!m.contains("00000000-0000"));
+    // Every write the report made was timed: as many writes as the writes counter says.
+    let value = |name: &str| -> f64 {
+        m.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or_else(|| panic!("no {name}:\n{m}"))
+    };
+    assert!(value("civmap_store_write_seconds_count") >= value("civmap_store_writes_total"));
+    assert!(value("civmap_store_commit_seconds_count") >= 1.0);
+    assert!(value("civmap_store_commit_seconds_sum") > 0.0);
 }
 
 /// A value for a path parameter, so every documented path can be called.

@@ -517,6 +517,72 @@ async fn gzip_when_accepted() {
     assert_eq!(r.body, plain.body);
 }
 
+/// The tile cache keeps the form the first client took (gzip for browsers) and answers hits
+/// with the kept bytes: no `Server-Timing` (nothing was encoded or compressed), the same bytes
+/// every time, `Content-Encoding: gzip` exactly for clients that take it.
+#[tokio::test]
+async fn cache_hits_serve_identical_bytes_to_gzip_and_identity_clients() {
+    let t = setup().await;
+    report_many(&t, 30, 4).await;
+    let unzip = |b: &[u8]| {
+        let mut out = Vec::new();
+        flate2::read::GzDecoder::new(b)
+            .read_to_end(&mut out)
+            .unwrap();
+        out
+    };
+    let (tx, ty) = tile_of(LON, LAT, 14);
+    let (tx15, ty15) = tile_of(LON, LAT, 15);
+    // First asked by a gzip client, then by an identity client; and the other way round.
+    for (uri, first_gzip) in [
+        (format!("/tiles/problems/14/{tx}/{ty}.mvt"), true),
+        (format!("/tiles/problems/15/{tx15}/{ty15}.mvt"), false),
+    ] {
+        let gzip: &[(&str, &str)] = &[("accept-encoding", "gzip")];
+        let identity: &[(&str, &str)] = &[("accept-encoding", "identity")];
+        let (a, b) = if first_gzip {
+            (gzip, identity)
+        } else {
+            (identity, gzip)
+        };
+        let made = get_tile(&t, &uri, a).await;
+        assert_eq!(made.status, StatusCode::OK);
+        assert!(made.headers.get("server-timing").is_some(), "made now");
+        for _ in 0..3 {
+            let hit = get_tile(&t, &uri, a).await;
+            assert!(hit.headers.get("server-timing").is_none(), "{uri}: a hit");
+            assert_eq!(hit.body, made.body, "{uri}: the same bytes");
+            assert_eq!(hit.headers["etag"], made.headers["etag"]);
+            assert_eq!(
+                hit.headers.get("content-encoding").is_some(),
+                first_gzip,
+                "{uri}"
+            );
+        }
+        // The other form of the cached entry: made once from the kept one, then kept too.
+        let other = get_tile(&t, &uri, b).await;
+        assert!(
+            other.headers.get("server-timing").is_none(),
+            "not re-encoded"
+        );
+        let again = get_tile(&t, &uri, b).await;
+        assert_eq!(again.body, other.body);
+        let (zipped, plain) = if first_gzip {
+            (&made, &other)
+        } else {
+            (&other, &made)
+        };
+        assert_eq!(zipped.headers["content-encoding"], "gzip");
+        assert!(plain.headers.get("content-encoding").is_none());
+        assert_eq!(
+            plain.headers["content-type"],
+            zipped.headers["content-type"]
+        );
+        assert_eq!(unzip(&zipped.body), plain.body);
+        assert!(!decode(&plain.body)["problems"].is_empty());
+    }
+}
+
 #[tokio::test]
 async fn empty_tiles_are_204_and_bad_input_is_4xx_json() {
     let t = setup().await;

@@ -168,6 +168,17 @@ const TABLES: &[Table] = &[
         paged: true,
     },
     Table {
+        name: "public_texts",
+        cols: &[
+            ("problem", Uuid),
+            ("text", Text),
+            ("hidden", Bool),
+            ("updated_at", I64),
+            ("updated_by", Uuid),
+        ],
+        paged: true,
+    },
+    Table {
         name: "basemap",
         cols: &[
             ("seq", I64),

@@ -30,11 +30,14 @@ fn opt<T: ToString>(v: Option<T>) -> String {
 }
 
 /// Where an imported problem came from: the import's source name and the row's id there
-/// (`None` for problems reported in civmap).
+/// (`None` for problems reported in civmap); and what the public reads for its description when
+/// the street office set it (`public_texts`, migration 7).
 #[derive(Debug, Clone, Copy, Default)]
 struct Origin<'a> {
     source: Option<&'a str>,
     external_id: Option<&'a str>,
+    public_text: Option<&'a str>,
+    hidden: bool,
 }
 
 /// Column of `source` after [`PROBLEM_SELECT`]'s columns; `external_id` follows.
@@ -47,12 +50,20 @@ async fn each_problem(
     let mut c = store.acquire().await?;
     c.conn(store.location())
         .each(
-            &format!("SELECT {PROBLEM_SELECT}, source, external_id FROM problems ORDER BY id"),
+            &format!(
+                "SELECT {PROBLEM_SELECT}, source, external_id, \
+                 (SELECT t.text FROM public_texts t WHERE t.problem = problems.id), \
+                 (SELECT CASE WHEN t.hidden THEN CAST(1 AS BIGINT) ELSE CAST(0 AS BIGINT) END \
+                  FROM public_texts t WHERE t.problem = problems.id) \
+                 FROM problems ORDER BY id"
+            ),
             vec![],
             &mut |r| {
                 let origin = Origin {
                     source: r.opt_str(ORIGIN_COL).map_err(col)?,
                     external_id: r.opt_str(ORIGIN_COL + 1).map_err(col)?,
+                    public_text: r.opt_str(ORIGIN_COL + 2).map_err(col)?,
+                    hidden: r.opt_i64(ORIGIN_COL + 3).map_err(col)? == Some(1),
                 };
                 f(&problem_from_row(r)?, origin)
             },
@@ -88,6 +99,8 @@ async fn geojson<W: Write + Send>(store: &Store, mut w: W) -> Result<u64, StoreE
                 "version": p.version,
                 "source": origin.source,
                 "external_id": origin.external_id,
+                "public_description": origin.public_text,
+                "description_hidden": origin.hidden,
             }
         });
         if n > 0 {
@@ -137,6 +150,8 @@ async fn problems_csv<W: Write + Send>(store: &Store, mut w: W) -> Result<u64, S
         "version",
         "source",
         "external_id",
+        "public_description",
+        "description_hidden",
     ])
     .map_err(|e| csv_err(&e))?;
     let mut n = 0u64;
@@ -163,6 +178,8 @@ async fn problems_csv<W: Write + Send>(store: &Store, mut w: W) -> Result<u64, S
             p.version.to_string(),
             opt(origin.source),
             opt(origin.external_id),
+            opt(origin.public_text),
+            origin.hidden.to_string(),
         ])
         .map_err(|e| csv_err(&e))?;
         n += 1;

@@ -15,12 +15,14 @@ mod limits;
 mod load;
 mod open;
 mod photos;
+mod public_text;
 mod reads;
 mod replace;
 mod roads;
 mod shared;
 mod sql;
 mod store;
+pub mod timings;
 pub mod types;
 mod writer;
 
@@ -32,7 +34,8 @@ pub use crate::limits::ACQUIRE_TIMEOUT;
 pub use crate::roads::RoadWay;
 pub use crate::shared::CommitHook;
 pub use crate::store::Store;
+pub use crate::timings::{Histogram, WriteTimings};
 pub use crate::types::{
-    Backend, Change, ImportOutcome, NewEvent, PhotoMeta, Session, SessionKind, StoreOptions,
-    StoreStats,
+    Backend, Change, ImportOutcome, NewEvent, PhotoMeta, PublicText, Session, SessionKind,
+    StoreOptions, StoreStats,
 };

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::error::Location;
+use crate::timings::Timings;
 use crate::types::{Backend, Change, StoreStats};
 
 /// Called by the writer with every committed change, in commit order. See
@@ -18,6 +19,7 @@ pub(crate) struct Shared {
     pub(crate) loc: Location,
     pub(crate) backend: Backend,
     pub(crate) stats: Counters,
+    pub(crate) timings: Timings,
     hook: Mutex<Option<CommitHook>>,
 }
 
@@ -27,6 +29,7 @@ impl Shared {
             loc,
             backend,
             stats: Counters::default(),
+            timings: Timings::default(),
             hook: Mutex::new(None),
         }
     }
@@ -86,7 +89,7 @@ impl Counters {
         let newest = changes
             .iter()
             .filter_map(|c| match c {
-                Change::Problem { event, .. } => Some(event.seq),
+                Change::Problem { event, .. } | Change::PublicText { event, .. } => Some(event.seq),
                 Change::Imported {
                     problems,
                     first_seq,

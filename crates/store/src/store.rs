@@ -15,11 +15,13 @@ use crate::limits::{ACQUIRE_TIMEOUT, QUEUE_CAPACITY};
 use crate::load;
 use crate::open::{self, Target, file_id};
 use crate::photos;
+use crate::public_text;
 use crate::reads::{Pooled, Reads};
 use crate::shared::Shared;
 use crate::sql::{Arg, Decode, col};
 use crate::types::{
-    Backend, Change, ImportOutcome, NewEvent, PhotoMeta, Session, StoreOptions, StoreStats,
+    Backend, Change, ImportOutcome, NewEvent, PhotoMeta, PublicText, Session, StoreOptions,
+    StoreStats,
 };
 use crate::writer::{Job, Op, Out, Writer, WriterDb};
 
@@ -196,7 +198,17 @@ impl Store {
         let closed =
             || StoreError::Unavailable(format!("{}: the store is closed", self.inner.shared.loc));
         self.inner.shared.stats.enqueued();
-        if self.inner.queue.send(Job { op, reply }).await.is_err() {
+        if self
+            .inner
+            .queue
+            .send(Job {
+                op,
+                reply,
+                queued: std::time::Instant::now(),
+            })
+            .await
+            .is_err()
+        {
             self.inner.shared.stats.dequeued(1);
             return Err(closed());
         }
@@ -310,6 +322,31 @@ impl Store {
                 "writer answered {other:?} to an import"
             ))),
         }
+    }
+
+    /// Sets what the public reads for a problem's description ([`PublicText`]) and appends
+    /// `ev` (the `edited` event recording it), in one transaction; `updated_by` is stored as the
+    /// event's actor. [`StoreError::NotFound`] when the problem or the actor does not exist. The
+    /// problem's row and version are not touched: the description as written stays.
+    pub async fn set_public_text(
+        &self,
+        text: &PublicText,
+        ev: NewEvent,
+    ) -> Result<Event, StoreError> {
+        Self::expect_event(self.submit(Op::SetPublicText(text.clone(), ev)).await?)
+    }
+
+    /// Every public wording stored (few: only problems the office acted on have one).
+    pub async fn load_public_texts(&self) -> Result<Vec<PublicText>, StoreError> {
+        self.read_all(
+            &format!(
+                "SELECT {} FROM public_texts ORDER BY problem",
+                public_text::COLS.join(", ")
+            ),
+            vec![],
+            &public_text::from_row,
+        )
+        .await
     }
 
     /// One problem.
@@ -678,6 +715,13 @@ impl Store {
         let loc = self.location();
         let mut pooled = self.reads().acquire(loc).await?;
         crate::copy::row_counts(&mut pooled.conn(loc)).await
+    }
+
+    /// Where the writer spent its time (queue wait, statements, `COMMIT`, the commit hook) and
+    /// batch sizes, as histograms for `/metrics`, since this process started.
+    #[must_use]
+    pub fn write_timings(&self) -> crate::timings::WriteTimings {
+        self.inner.shared.timings.snapshot()
     }
 
     /// Counters for `/metrics`, as seen by this process (no database round trip). `async` so

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
-use civmap_domain::{Event, EventKind, Poi, PoiId, Problem, UserId, Zone, ZoneId};
+use civmap_domain::{Event, EventKind, Poi, PoiId, Problem, ProblemId, UserId, Zone, ZoneId};
 use serde::{Deserialize, Serialize};
 
 /// Which database a [`crate::Store`] runs on.
@@ -98,6 +98,20 @@ impl NewEvent {
         self.note = note.into();
         self
     }
+}
+
+/// What the public reads for one problem's description.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicText {
+    pub problem: ProblemId,
+    /// The public wording; empty when [`PublicText::hidden`].
+    pub text: String,
+    /// The description is hidden from the public (they read that it is, not a wording).
+    pub hidden: bool,
+    /// When the office last changed it (stored to the millisecond).
+    pub updated_at: DateTime<Utc>,
+    /// The office account that changed it; `None` for a static API token.
+    pub updated_by: Option<UserId>,
 }
 
 /// What a login is: a browser cookie or a long-lived API token.
@@ -215,6 +229,12 @@ pub enum Change {
     Unassigned {
         zone: ZoneId,
         user: UserId,
+    },
+    /// What the public reads for a problem's description was set, with the `edited` event
+    /// that records it (the problem's row did not change).
+    PublicText {
+        text: PublicText,
+        event: Event,
     },
     /// The whole database was filled from a backup: reload everything.
     Restored,

@@ -19,6 +19,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use civmap_domain::{
     CaseNo, Category, Event, EventKind, Poi, PoiId, Problem, ProblemId, User, UserId, Zone, ZoneId,
@@ -33,9 +34,11 @@ use crate::codec::{self, CASE_COL, PROBLEM_COLS, ms, stored_problem};
 use crate::copy::{self, Source};
 use crate::error::{Location, StoreError, from_sqlx};
 use crate::open::{FileId, connect_sqlite_writer, file_id};
+use crate::public_text;
 use crate::shared::Shared;
 use crate::sql::{Arg, Conn, RawConn, col, multi_insert};
-use crate::types::{Change, ImportOutcome, NewEvent, PhotoMeta, Session};
+use crate::timings::BatchTimes;
+use crate::types::{Change, ImportOutcome, NewEvent, PhotoMeta, PublicText, Session};
 
 /// A write, as queued for the writer.
 #[derive(Debug)]
@@ -57,6 +60,8 @@ pub(crate) enum Op {
     RevokeUserSessions(UserId),
     PutPhoto(PhotoMeta),
     UpsertCategory(Category),
+    /// What the public reads for a problem's description, with its `edited` event.
+    SetPublicText(PublicText, NewEvent),
     /// Fill this (empty) database with every row of another store, in one snapshot.
     CopyFrom(Source),
     /// Finish the queued writes, close the connection, stop.
@@ -76,6 +81,8 @@ pub(crate) enum Out {
 pub(crate) struct Job {
     pub(crate) op: Op,
     pub(crate) reply: oneshot::Sender<Result<Out, StoreError>>,
+    /// When it was queued (for the writer's timings).
+    pub(crate) queued: Instant,
 }
 
 /// The database side of the writer.
@@ -171,10 +178,17 @@ impl Writer {
     }
 
     async fn run_batch(&mut self, jobs: Vec<Job>) {
+        let start = Instant::now();
+        let mut times = BatchTimes {
+            queue_waits: jobs.iter().map(|j| start - j.queued).collect(),
+            ..BatchTimes::default()
+        };
+        let queued: Vec<Instant> = jobs.iter().map(|j| j.queued).collect();
         let (ops, replies): (Vec<Op>, Vec<_>) = jobs.into_iter().map(|j| (j.op, j.reply)).unzip();
-        let results = match self.try_batch(&ops, false).await {
+        let mut commit = Duration::ZERO;
+        let results = match self.try_batch(&ops, false, &mut commit).await {
             Ok(r) => r,
-            Err(Attempt::Retry) => match self.try_batch(&ops, true).await {
+            Err(Attempt::Retry) => match self.try_batch(&ops, true, &mut commit).await {
                 Ok(r) => r,
                 Err(Attempt::Fatal(e)) => all_failed(&e, ops.len()),
                 Err(Attempt::Retry) => all_failed(
@@ -209,19 +223,27 @@ impl Writer {
             }
         }
         self.shared.stats.committed(ok, failed, created, &changes);
+        times.commit = commit;
+        times.statements = start.elapsed().saturating_sub(commit);
+        let hook_start = Instant::now();
         if !changes.is_empty() {
             let hook = self.shared.hook();
             if let Some(hook) = hook {
                 hook(&changes);
             }
         }
+        times.hook = hook_start.elapsed();
         for (reply, out) in replies.into_iter().zip(outs) {
             // A caller that stopped waiting still had its write committed; nobody to tell.
             let _ = reply.send(out);
         }
+        let answered = Instant::now();
+        times.answered = queued.iter().map(|q| answered - *q).collect();
+        self.shared.timings.record(&times);
     }
 
-    async fn try_batch(&mut self, ops: &[Op], savepoints: bool) -> Batch {
+    /// Runs the batch in one transaction; `commit` gets the time `COMMIT` took.
+    async fn try_batch(&mut self, ops: &[Op], savepoints: bool, commit: &mut Duration) -> Batch {
         let loc = &self.shared.loc;
         match &mut self.db {
             WriterDb::Sqlite {
@@ -249,7 +271,7 @@ impl Writer {
                         "writer connection vanished".into(),
                     )));
                 };
-                let r = sqlite_tx(c, loc, ops, savepoints).await;
+                let r = sqlite_tx(c, loc, ops, savepoints, commit).await;
                 if let Err(Attempt::Fatal(_)) = &r {
                     // Start from a fresh connection next time.
                     *conn = None;
@@ -275,7 +297,7 @@ impl Writer {
                             "writer connection vanished".into(),
                         )));
                     };
-                    let r = pg_tx(pc, loc, ops, savepoints).await;
+                    let r = pg_tx(pc, loc, ops, savepoints, commit).await;
                     if r.is_err() {
                         // Do not hand a possibly broken connection back to the pool.
                         if let Some(pc) = conn.take() {
@@ -306,6 +328,7 @@ async fn sqlite_tx(
     loc: &Location,
     ops: &[Op],
     savepoints: bool,
+    took: &mut Duration,
 ) -> Batch {
     let mut tx = c.begin_with("BEGIN IMMEDIATE").await.map_err(fatal(loc))?;
     let mut cx = Conn {
@@ -313,11 +336,13 @@ async fn sqlite_tx(
         loc,
     };
     let (results, commit) = run_ops(&mut cx, ops, savepoints).await?;
+    let t0 = Instant::now();
     if commit {
         tx.commit().await.map_err(fatal(loc))?;
     } else {
         tx.rollback().await.map_err(fatal(loc))?;
     }
+    *took = t0.elapsed();
     Ok(results)
 }
 
@@ -333,6 +358,7 @@ async fn pg_tx(
     loc: &Location,
     ops: &[Op],
     savepoints: bool,
+    took: &mut Duration,
 ) -> Result<Batch, PgFail> {
     // BEGIN and the lock in one round trip (a simple query may hold two statements).
     let mut tx = c
@@ -351,11 +377,13 @@ async fn pg_tx(
         Err(Attempt::Retry) => return Ok(Err(Attempt::Retry)),
         Err(a) => return Err(PgFail::Batch(a)),
     };
+    let t0 = Instant::now();
     let end = if commit {
         tx.commit().await
     } else {
         tx.rollback().await
     };
+    *took = t0.elapsed();
     end.map_err(|e| PgFail::Batch(Attempt::Fatal(from_sqlx(loc, e))))?;
     Ok(Ok(results))
 }
@@ -763,6 +791,7 @@ async fn apply(cx: &mut Conn<'_>, ledger: &mut Ledger, op: &Op) -> Result<Done, 
             w.write(&sql, codec::category_args(c)).await?;
             Ok((Out::Unit, vec![]))
         }
+        Op::SetPublicText(t, ev) => set_public_text(&mut w, t, ev).await,
         Op::CopyFrom(src) => {
             copy::copy_all(src, w.cx)
                 .await
@@ -1044,6 +1073,34 @@ async fn why_update_failed(w: &mut W<'_, '_>, p: &Problem, expected: i64, ev: &N
         },
         Some(_) => unknown_actor(ev),
     })
+}
+
+/// Sets a problem's public wording and appends its event; the problem's row is not touched.
+async fn set_public_text(w: &mut W<'_, '_>, t: &PublicText, ev: &NewEvent) -> Result<Done, OpErr> {
+    let mut t = public_text::stored(t);
+    // The row records who changed it: the event's actor, whom the statement checks.
+    t.updated_by = ev.actor;
+    if w.write(&public_text::upsert_sql(), public_text::args(&t))
+        .await?
+        == 0
+    {
+        let exists = w
+            .exists(
+                "SELECT 1 FROM problems WHERE id = $1",
+                vec![t.problem.0.into()],
+            )
+            .await?;
+        return Err(w.logic(if exists {
+            unknown_actor(ev)
+        } else {
+            StoreError::not_found(format!("problem {}", t.problem))
+        }));
+    }
+    let event = insert_event(w, t.problem, ev).await?;
+    Ok((
+        Out::Event(event.clone()),
+        vec![Change::PublicText { text: t, event }],
+    ))
 }
 
 /// Rows per multi-row `INSERT`: well under SQLite's 32,766 and PostgreSQL's 65,535 parameters.

@@ -24,6 +24,7 @@ import type {
   ProblemFeature,
   ProblemFilter,
   ProblemPage,
+  PublicTextBody,
   Ranking,
   RoutePlan,
   RouteRequest,
@@ -95,6 +96,10 @@ export const photoBlob = (photo: string, thumb: boolean) => request(`/api/v1/pho
 
 export const transition = (pid: string, action: Action, body: TransitionBody) =>
   request<ProblemFeature>(`/api/v1/problems/${id(pid)}/${action}`, { method: 'POST', json: body, auth: true });
+
+/** The street office hides a description from the public, or rewords it (the history records it). */
+export const setPublicText = (pid: string, body: PublicTextBody) =>
+  request<ProblemFeature>(`/api/v1/problems/${id(pid)}/public-text`, { method: 'POST', json: body, auth: true });
 
 export const reinspect = (pid: string, version: number, result: 'clean' | 'came_back') =>
   request<ProblemFeature>(`/api/v1/problems/${id(pid)}/reinspect`, { method: 'POST', json: { version, result }, auth: true });

@@ -517,7 +517,7 @@ export interface paths {
         };
         /**
          * One problem
-         * @description By its id or its case number (`CM261207-0003`, as printed and read out). 404 also for a problem outside the caller's scope (a chief's zones, a street office's street), so guessing ids tells nothing.
+         * @description 404 also for a problem outside the caller's scope (a chief's zones, a street office's street), so guessing ids tells nothing.
          */
         get: operations["get_problem"];
         put?: never;
@@ -626,6 +626,26 @@ export interface paths {
         get: operations["problem_photo"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/problems/{id}/public-text": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Hide a description from the public, or reword it
+         * @description The street office decides what the public (REST, OGC API, Open311, the public history) reads of this problem's description: `hidden: true` shows `（内容已隐藏）`, `hidden: false` with `public_description` shows that wording. Staff keep reading the description as written, and see `public_description` and `description_hidden` beside it. Recorded as an `edited` event with data `{"public_description", "hidden"}` and the note; the problem's version does not change. Needs the role admin or street_office.
+         */
+        post: operations["set_public_text"];
         delete?: never;
         options?: never;
         head?: never;
@@ -919,7 +939,7 @@ export interface paths {
         };
         /**
          * Prometheus metrics
-         * @description Request counts by route template, method and status; a latency histogram by route; index sizes; the store's write queue depth, committed batches and writes.
+         * @description Request counts by route template, method and status; a latency histogram by route; index sizes; the store's write queue depth, committed batches and writes; histograms of the group-commit writer: queue wait and whole time per write, statements, COMMIT (fsync) and commit hook time per batch, writes per batch.
          */
         get: operations["metrics"];
         put?: never;
@@ -1777,14 +1797,6 @@ export interface components {
              * @description Staff only: the chief it is dispatched to.
              */
             assignee?: string | null;
-            /** @description Staff only: the chief's shown name. */
-            assignee_name?: string | null;
-            /**
-             * @description The case number people read, type and print (`CM261207-0003`: the report's day in China
-             *     Standard Time and its number that day); `GET /api/v1/problems/{id}` takes it as the id.
-             * @example CM261207-0003
-             */
-            case_no?: string | null;
             /** @description Category code, e.g. `illegal_parking`. */
             category: string;
             /** @description Chinese category name, e.g. `违停`. */
@@ -1794,6 +1806,11 @@ export interface components {
             crs: string;
             deadline?: string | null;
             description: string;
+            /**
+             * @description Staff only, present when the street office acted: the public reads `（内容已隐藏）`
+             *     instead of the description.
+             */
+            description_hidden?: boolean | null;
             /** Format: uuid */
             id: string;
             /** @description Present and true when the position was generalised for the public (indoor categories). */
@@ -1805,11 +1822,10 @@ export interface components {
             /** @description Open and past its deadline. */
             overdue: boolean;
             /**
-             * @description Where it is in words, from OpenStreetMap at report time (`四平路1239号附近`); empty when
-             *     nothing named is near. The public reads an indoor problem's place by its road only.
-             * @example 四平路1239号附近
+             * @description Staff only, present when the street office set it: what the public reads instead of
+             *     `description` (empty when hidden). The public reads it as `description`.
              */
-            place: string;
+            public_description?: string | null;
             /** Format: uuid */
             recurrence_of?: string | null;
             /** @description RFC 3339, UTC, milliseconds. */
@@ -1836,8 +1852,18 @@ export interface components {
             version: number;
             /** Format: uuid */
             zone?: string | null;
-            /** @description Staff only: the name of the zone it was dispatched through. */
-            zone_name?: string | null;
+        };
+        /** @description What the public reads of a description: hidden, or a wording. */
+        PublicTextBody: {
+            /** @description `true`: the public reads `（内容已隐藏）` instead of the description. */
+            hidden: boolean;
+            /** @description Why (required): recorded in the history with the change. */
+            note: string;
+            /**
+             * @description With `hidden: false`: what the public reads instead of the description (personal data
+             *     in it is masked for the public like everywhere).
+             */
+            public_description?: string | null;
         };
         /** @description The worst three-surroundings zones of one kind. */
         Ranking: {
@@ -3525,7 +3551,7 @@ export interface operations {
             };
             header?: never;
             path: {
-                /** @description Problem id (UUID) or case number */
+                /** @description Problem id */
                 id: string;
             };
             cookie?: never;
@@ -3541,7 +3567,7 @@ export interface operations {
                     "application/geo+json": components["schemas"]["ProblemFeature"];
                 };
             };
-            /** @description Neither an id nor a case number */
+            /** @description Malformed id */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3931,6 +3957,75 @@ export interface operations {
             };
             /** @description No such problem, or no public photo */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    set_public_text: {
+        parameters: {
+            query?: {
+                /**
+                 * @description CRS of coordinates sent and returned: `wgs84` (default), `gcj02` (`AMap`, Tencent) or
+                 *     `bd09` (Baidu). The server stores WGS-84.
+                 */
+                crs?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Problem id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PublicTextBody"];
+            };
+        };
+        responses: {
+            /** @description The problem as staff see it */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/geo+json": components["schemas"]["ProblemFeature"];
+                };
+            };
+            /** @description Sign in first */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such problem in the caller's scope */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No note, no wording, a wording with `hidden: true`, or too long */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

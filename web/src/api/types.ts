@@ -30,6 +30,7 @@ export type InboxList = S['InboxList'];
 export type InboxItem = S['InboxItem'];
 export type PhotoOut = S['PhotoOut'];
 export type TransitionBody = S['TransitionBody'];
+export type PublicTextBody = S['PublicTextBody'];
 export type Ranking = S['Ranking'];
 export type NewProblem = S['CreateProblem'];
 

@@ -19,11 +19,15 @@ export function eventSentence(e: HistoryEvent, staff: boolean): string {
   // An escalation no area-chief could take went to the street office (`assignee: null`).
   else if (system && e.kind === 'escalated' && e.data && 'assignee' in e.data && e.data.assignee === null) key = 'escalated.system.office';
   else if (e.kind === 'rectified' && e.data?.self_fix === true) key = 'rectified.self_fix';
+  // The street office hid the description from the public, or gave it a public wording.
+  else if (e.kind === 'edited' && e.data?.hidden === true) key = 'edited.public_hidden';
+  else if (e.kind === 'edited' && typeof e.data?.public_description === 'string') key = 'edited.public_text';
   else if (system) key = `${e.kind}.system`;
   let text = sentences[key] ?? sentences[e.kind] ?? pick(d.events, e.kind);
   // Who it went to, and who did it (names are for staff only; the server sends none to others).
   if ((e.kind === 'dispatched' || e.kind === 'escalated') && e.assignee_name) text += d.comma + d.eventAssignee(e.assignee_name);
   if (e.kind === 'dispatched' && typeof e.data?.deadline === 'string') text += d.comma + d.eventDeadline(formatTime(e.data.deadline));
+  if (key === 'edited.public_text') text += `「${String(e.data?.public_description)}」`;
   if (e.actor_name) text = d.eventBy(e.actor_name) + text;
   return text;
 }

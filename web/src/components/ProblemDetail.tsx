@@ -1,9 +1,10 @@
 // A problem's detail for staff: its card, the lifecycle steps its status allows (with a note and
 // an after photo, shrunk before upload), and its history with the evidence photos. A stale
-// version (409) reloads the problem and says so.
+// version (409) reloads the problem and says so. The street office may also hide the description
+// from the public or reword it (`moderate`).
 
 import { useState } from 'preact/hooks';
-import { ApiError, getHistory, getProblem, has, NEXT_ACTIONS, transition, uploadPhoto } from '../api';
+import { ApiError, getHistory, getProblem, has, NEXT_ACTIONS, setPublicText, transition, uploadPhoto } from '../api';
 import type { Action, Category, ProblemFeature } from '../api';
 import { actionName, t } from '../i18n';
 import { useId, useLoad } from '../hooks';
@@ -20,6 +21,8 @@ export function ProblemDetail(props: {
   cats: Category[];
   /** The steps this console offers (a chief does not verify); all the status allows by default. */
   allowed?: readonly Action[];
+  /** The street office's console: offer hiding or rewording the description for the public. */
+  moderate?: boolean;
   onChanged: (f: ProblemFeature) => void;
   onClose: () => void;
 }) {
@@ -33,7 +36,8 @@ export function ProblemDetail(props: {
   /** The last step's error, and the part of the form it is about (`note`, `photos`, else `action`). */
   const [error, setError] = useState<{ error: unknown; action: Action; at: 'note' | 'photos' | 'action' } | null>(null);
   const [warning, setWarning] = useState<string | null>(null);
-  const [history] = useLoad(() => getHistory(pr.id, true), [pr.id, pr.version]);
+  // A public wording does not change the version: reload the history on it too.
+  const [history] = useLoad(() => getHistory(pr.id, true), [pr.id, pr.version, pr.public_description, pr.description_hidden]);
   const errorAt = (at: 'note' | 'photos' | 'action') => (error?.at === at ? error.error : null);
   const actions = (NEXT_ACTIONS[pr.status] ?? []).filter((a) => !props.allowed || props.allowed.includes(a));
 
@@ -83,6 +87,12 @@ export function ProblemDetail(props: {
         </button>
       </div>
       <ProblemCard problem={f} cats={props.cats} />
+      {pr.description_hidden === true ? (
+        <p class="public-text muted">{d.publicText.hidden}</p>
+      ) : typeof pr.public_description === 'string' ? (
+        <p class="public-text muted">{d.publicText.shown(pr.public_description)}</p>
+      ) : null}
+      {props.moderate && <PublicTextForm problem={f} onChanged={props.onChanged} />}
       {actions.length > 0 && (
         <div class="actions">
           <Field name="note" label={d.note} for={noteId} error={errorAt('note')} context={error?.action}>
@@ -117,5 +127,95 @@ export function ProblemDetail(props: {
         )}
       </div>
     </div>
+  );
+}
+
+/** The street office's "hide from the public / reword" form, folded behind one button. */
+function PublicTextForm(props: { problem: ProblemFeature; onChanged: (f: ProblemFeature) => void }) {
+  const d = t();
+  const pr = props.problem.properties;
+  const wordingId = useId('public-wording');
+  const reasonId = useId('public-reason');
+  const [open, setOpen] = useState(false);
+  const [hide, setHide] = useState(true);
+  const [wording, setWording] = useState('');
+  const [reason, setReason] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const [saved, setSaved] = useState(false);
+  const errorAt = (field: string) => (error instanceof ApiError && error.field === field ? error : null);
+  const other = error && !errorAt('note') && !errorAt('public_description') ? error : null;
+
+  const start = () => {
+    setHide(pr.description_hidden !== false);
+    setWording(pr.public_description ?? '');
+    setReason('');
+    setError(null);
+    setSaved(false);
+    setOpen(true);
+  };
+  const save = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      const next = await setPublicText(pr.id, hide ? { hidden: true, note: reason.trim() } : { hidden: false, public_description: wording.trim(), note: reason.trim() });
+      setOpen(false);
+      setSaved(true);
+      props.onChanged(next);
+    } catch (e) {
+      setError(e);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  if (!open) {
+    return (
+      <div class="public-text-actions">
+        <button type="button" class="btn secondary small" data-action="public-text" onClick={start}>
+          {d.publicText.open}
+        </button>
+        {saved && (
+          <p class="success" role="status">
+            {d.publicText.saved}
+          </p>
+        )}
+      </div>
+    );
+  }
+  return (
+    <form
+      class="public-text-form"
+      onSubmit={(e) => {
+        e.preventDefault();
+        void save();
+      }}
+    >
+      <label class="choice">
+        <input type="radio" name="public-mode" value="hide" checked={hide} onChange={() => setHide(true)} />
+        {d.publicText.hide}
+      </label>
+      <label class="choice">
+        <input type="radio" name="public-mode" value="reword" checked={!hide} onChange={() => setHide(false)} />
+        {d.publicText.reword}
+      </label>
+      {!hide && (
+        <Field name="public_description" label={d.publicText.wording} for={wordingId} error={errorAt('public_description')}>
+          <textarea id={wordingId} name="public_description" rows={2} maxLength={2000} placeholder={d.publicText.wordingPlaceholder} value={wording} onInput={(e) => setWording(e.currentTarget.value)} />
+        </Field>
+      )}
+      <Field name="public_note" label={d.publicText.reason} for={reasonId} error={errorAt('note')} context="public">
+        <textarea id={reasonId} name="public_note" rows={2} maxLength={2000} placeholder={d.publicText.reasonPlaceholder} value={reason} onInput={(e) => setReason(e.currentTarget.value)} />
+      </Field>
+      <div class="action-row">
+        <button type="submit" class="btn primary" data-action="public-text-save" disabled={busy || !reachable.value}>
+          {d.publicText.save}
+        </button>
+        <button type="button" class="btn secondary" onClick={() => setOpen(false)}>
+          {d.publicText.cancel}
+        </button>
+      </div>
+      <ErrorText error={other} context={null} for="public-text" />
+    </form>
   );
 }

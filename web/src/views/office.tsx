@@ -94,7 +94,7 @@ export function OfficeView({ app }: ViewProps) {
       {isStaff(me) && <InboxPanel reloadKey={tick + Object.keys(changed).length} onOpen={(id) => void getProblem(id, true).then(setOpen)} />}
       {open ? (
         <div class="detail-box">
-          <ProblemDetail problem={open} cats={cats} onChanged={onChanged} onClose={() => setOpen(null)} />
+          <ProblemDetail problem={open} cats={cats} moderate onChanged={onChanged} onClose={() => setOpen(null)} />
         </div>
       ) : (
         <div class="list-box">

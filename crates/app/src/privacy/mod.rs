@@ -2,10 +2,13 @@
 //! flying-wire charging: [`civmap_domain::Category::indoor`]) are shown to the public at the
 //! centre of their 50 m cell, in every public output (REST, OGC, Open311, tiles, feeds), so no
 //! household can be identified. This is the one place that rule lives; [`text`] is the one for
-//! personal data in what people write.
+//! personal data in what people write, [`public_text`] for descriptions the street office hid or
+//! reworded.
 
+mod public_text;
 mod text;
 
+pub use public_text::{HIDDEN_DESCRIPTION, PublicTexts};
 pub use text::mask_personal;
 
 use civmap_domain::{CategoryId, CategoryTable};

@@ -1,10 +1,13 @@
 //! Encoded tiles by (layer, tile) with the data version they were made from, first in first
 //! out within a byte budget (`limits.tile_cache_bytes`). A new version makes an old entry a
-//! miss. The gzipped form is made once per entry, when a client first asks for it.
+//! miss. An entry keeps the form its first client took — gzipped for browsers, which is a
+//! third to a half of the tile's bytes, so the budget holds two to three times as many tiles —
+//! and makes the other form once, when a client first asks for it. A hit in a form the entry
+//! has is a reference count: no encoding, no compression, no copy.
 
 use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasher, Hasher};
-use std::io::Write as _;
+use std::io::{Read as _, Write as _};
 use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
@@ -19,46 +22,95 @@ pub struct CacheKey {
     pub tile: TileId,
 }
 
-/// An encoded tile.
+/// An encoded tile, in one or both of its forms.
 #[derive(Debug)]
 pub struct Encoded {
     /// The data version it was made from.
     pub version: u64,
-    /// The uncompressed tile (empty for an empty tile).
-    pub raw: Bytes,
-    gz: OnceLock<Bytes>,
-    /// A hash of the bytes: the same tile has the same hash across restarts and replicas.
+    /// A hash of the uncompressed bytes: the same tile has the same hash across restarts and
+    /// replicas (and the same `ETag`, whichever form an entry kept).
     pub hash: u64,
+    /// Bytes of the uncompressed tile (0 for an empty tile).
+    len: usize,
+    raw: OnceLock<Bytes>,
+    gz: OnceLock<Bytes>,
 }
 
 impl Encoded {
-    /// A tile made from data version `version`.
+    /// A tile made from data version `version`, kept gzipped when `gzip` (the client that
+    /// asked takes gzip), else uncompressed. An empty tile is kept as it is.
     #[must_use]
-    pub fn new(version: u64, raw: Vec<u8>) -> Self {
+    pub fn new(version: u64, raw: Vec<u8>, gzip: bool) -> Self {
         let mut h = foldhash::fast::FixedState::with_seed(0x6369_766d_6170).build_hasher();
         h.write(&raw);
         h.write_usize(raw.len());
-        Self {
+        let e = Self {
             version,
-            raw: raw.into(),
-            gz: OnceLock::new(),
             hash: h.finish(),
+            len: raw.len(),
+            raw: OnceLock::new(),
+            gz: OnceLock::new(),
+        };
+        if gzip && !raw.is_empty() {
+            let _ = e.gz.set(gzip_bytes(&raw).into());
+        } else {
+            let _ = e.raw.set(raw.into());
+        }
+        e
+    }
+
+    /// Whether the tile has no features (answered `204 No Content`).
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The uncompressed tile, unzipped once when the entry kept only the gzipped form.
+    pub fn raw(&self) -> &Bytes {
+        self.form(false).0
+    }
+
+    /// The gzipped tile, made once when the entry kept only the uncompressed form.
+    pub fn gz(&self) -> &Bytes {
+        self.form(true).0
+    }
+
+    /// The tile gzipped or not, and whether this call made that form (the cache then counts
+    /// its bytes). Made at most once per entry, however many requests ask at the same time.
+    pub fn form(&self, gzip: bool) -> (&Bytes, bool) {
+        let mut made = false;
+        let b = if gzip {
+            self.gz.get_or_init(|| {
+                made = true;
+                self.raw
+                    .get()
+                    .map_or_else(Bytes::new, |raw| gzip_bytes(raw).into())
+            })
+        } else {
+            self.raw.get_or_init(|| {
+                made = true;
+                self.gz
+                    .get()
+                    .map_or_else(Bytes::new, |gz| gunzip(gz, self.len).into())
+            })
+        };
+        (b, made)
+    }
+
+    /// Whether the form (`gzip` or not) is there already: serving it costs nothing.
+    #[must_use]
+    pub fn has(&self, gzip: bool) -> bool {
+        if gzip {
+            self.gz.get().is_some()
+        } else {
+            self.raw.get().is_some()
         }
     }
 
-    /// The gzipped tile, made on first use.
-    pub fn gz(&self) -> &Bytes {
-        self.gz.get_or_init(|| gzip(&self.raw).into())
-    }
-
-    /// Whether the gzipped form was made already.
+    /// Bytes held, both forms and a fixed overhead.
     #[must_use]
-    pub fn has_gz(&self) -> bool {
-        self.gz.get().is_some()
-    }
-
-    fn size(&self) -> usize {
-        self.raw.len() + self.gz.get().map_or(0, Bytes::len) + 64
+    pub fn size(&self) -> usize {
+        self.raw.get().map_or(0, Bytes::len) + self.gz.get().map_or(0, Bytes::len) + 64
     }
 }
 
@@ -67,7 +119,7 @@ impl Encoded {
 /// request when not cached, so speed wins.
 const GZIP_LEVEL: u32 = 1;
 
-fn gzip(raw: &[u8]) -> Vec<u8> {
+fn gzip_bytes(raw: &[u8]) -> Vec<u8> {
     let mut e = flate2::write::GzEncoder::new(
         Vec::with_capacity(raw.len() / 2 + 64),
         flate2::Compression::new(GZIP_LEVEL),
@@ -75,6 +127,17 @@ fn gzip(raw: &[u8]) -> Vec<u8> {
     // Writing into a Vec cannot fail.
     let _ = e.write_all(raw);
     e.finish().unwrap_or_default()
+}
+
+/// Our own gzip of `len` bytes, back. It cannot fail on bytes this module compressed; if it
+/// did, an empty body would be served and the failure logged.
+fn gunzip(gz: &[u8], len: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(len);
+    if let Err(e) = flate2::read::GzDecoder::new(gz).read_to_end(&mut out) {
+        tracing::error!(error = %e, "a cached gzipped tile does not unzip");
+        out.clear();
+    }
+    out
 }
 
 #[derive(Debug, Default)]
@@ -92,7 +155,7 @@ pub struct TileCache {
 }
 
 impl TileCache {
-    /// An empty cache keeping at most `budget` bytes (uncompressed and gzipped together).
+    /// An empty cache keeping at most `budget` bytes (both forms of every entry together).
     #[must_use]
     pub fn new(budget: usize) -> Self {
         Self {
@@ -127,7 +190,7 @@ impl TileCache {
         }
     }
 
-    /// Accounts for a gzipped copy added to a cached entry.
+    /// Accounts for a second form added to a cached entry.
     pub fn grew(&self, by: usize) {
         self.inner.lock().bytes += by;
     }
@@ -135,5 +198,29 @@ impl TileCache {
     /// Empties the cache.
     pub fn clear(&self) {
         *self.inner.lock() = CacheInner::default();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_entry_keeps_the_form_asked_for_and_makes_the_other_once() {
+        let raw: Vec<u8> = (0..20_000u32).map(|i| (i % 7) as u8).collect();
+        let zipped = Encoded::new(1, raw.clone(), true);
+        assert!(zipped.has(true) && !zipped.has(false));
+        let kept = zipped.size();
+        assert!(kept < raw.len() / 4, "gzipped only: {kept} bytes");
+        assert_eq!(zipped.raw().as_ref(), raw.as_slice());
+        assert!(zipped.has(false) && zipped.size() > raw.len());
+        let plain = Encoded::new(1, raw.clone(), false);
+        assert!(plain.has(false) && !plain.has(true));
+        assert_eq!(plain.hash, zipped.hash, "one ETag whatever form was kept");
+        assert_eq!(plain.gz().as_ref(), zipped.gz().as_ref());
+        // The same bytes on every hit: the kept form is handed out, not made again.
+        assert_eq!(zipped.gz().as_ptr(), zipped.gz().as_ptr());
+        let empty = Encoded::new(1, Vec::new(), true);
+        assert!(empty.is_empty() && empty.raw().is_empty());
     }
 }

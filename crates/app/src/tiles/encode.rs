@@ -345,11 +345,9 @@ impl App {
         let app = self.clone();
         let make = move || -> Result<(Encoded, Duration, Duration), ServiceError> {
             let t0 = Instant::now();
-            let e = Encoded::new(version, app.encode(layer, tile)?);
+            let raw = app.encode(layer, tile)?;
             let t1 = Instant::now();
-            if gzip && !e.raw.is_empty() {
-                e.gz();
-            }
+            let e = Encoded::new(version, raw, gzip);
             Ok((e, t1 - t0, t1.elapsed()))
         };
         // Big encodes (dense point tiles, polygons) are CPU work of a millisecond or more: off
@@ -369,15 +367,14 @@ impl App {
         })
     }
 
-    /// The gzipped form of a served tile (made now if needed, and counted in the cache).
-    #[must_use]
-    pub fn tile_gz(&self, encoded: &Encoded) -> Bytes {
-        let had = encoded.has_gz();
-        let b = encoded.gz().clone();
-        if !had {
+    /// The body of a served tile, gzipped or not: the cached bytes when the entry has that
+    /// form, else made now (once per entry) and counted in the cache.
+    pub fn tile_body(&self, encoded: &Encoded, gzip: bool) -> Bytes {
+        let (b, made) = encoded.form(gzip);
+        if made {
             self.inner.tiles.cache.grew(b.len());
         }
-        b
+        b.clone()
     }
 
     /// Encodes one tile of `layer` from memory (uncompressed; empty bytes for an empty tile).

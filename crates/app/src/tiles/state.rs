@@ -20,7 +20,8 @@ use crate::memory::Zones;
 use crate::memory::record::Record;
 use crate::privacy::public_lon_lat;
 
-/// The bytes of encoded tiles the cache keeps by default (uncompressed and gzipped together).
+/// The bytes of encoded tiles the cache keeps by default (`limits.tile_cache_bytes`; both forms
+/// of a tile count, and browsers' tiles are kept gzipped only).
 pub const DEFAULT_CACHE_BYTES: usize = 64 << 20;
 
 /// Levels of the count pyramid: the cluster cells of zooms 8–13 (levels 12–17) and the heat

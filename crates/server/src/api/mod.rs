@@ -5,6 +5,7 @@
 pub mod catalog;
 pub mod common;
 pub mod problems;
+pub mod public_text;
 pub mod zones;
 
 use utoipa_axum::router::OpenApiRouter;
@@ -19,6 +20,7 @@ pub fn router() -> OpenApiRouter<ServerState> {
         .routes(routes!(problems::search_problems))
         .routes(routes!(problems::get_problem, problems::edit_problem))
         .routes(routes!(problems::history))
+        .routes(routes!(public_text::set_public_text))
         .routes(routes!(problems::dispatch))
         .routes(routes!(problems::escalate))
         .routes(routes!(problems::rectify))

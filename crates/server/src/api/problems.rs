@@ -649,13 +649,15 @@ fn generalised_json(v: &serde_json::Value) -> serde_json::Value {
     }
 }
 
-/// Keys of an event's `data` the public may see.
-const PUBLIC_EVENT_DATA: [&str; 6] = ["from", "to", "zone", "deadline", "into", "via"];
+/// Keys of an event's `data` the public may see (`public_description` masked, see below).
+const PUBLIC_EVENT_DATA: [&str; 7] = ["from", "to", "zone", "deadline", "into", "via", "hidden"];
 
 impl EventOut {
     /// An event as shown; for the public without actor, note, photos or personal details.
+    /// `reworded`: the street office set what the public reads of this problem's description,
+    /// so the public history shows none of the description as written (its edits are left out).
     #[must_use]
-    pub fn new(e: Event, public: bool) -> Self {
+    pub fn new(e: Event, public: bool, reworded: bool) -> Self {
         if !public {
             return Self {
                 seq: e.seq,
@@ -674,6 +676,11 @@ impl EventOut {
             for (k, v) in obj {
                 if PUBLIC_EVENT_DATA.contains(&k.as_str()) {
                     data.insert(k, v);
+                } else if k == "public_description"
+                    && let serde_json::Value::String(text) = &v
+                {
+                    // The office wrote it for the public; masked all the same.
+                    data.insert(k, mask_personal(text).into_owned().into());
                 } else if k == "changed"
                     && let serde_json::Value::Object(mut fields) = v
                 {
@@ -684,6 +691,9 @@ impl EventOut {
                         for end in loc.values_mut() {
                             *end = generalised_json(end);
                         }
+                    }
+                    if reworded {
+                        fields.remove("description");
                     }
                     if let Some(serde_json::Value::Object(desc)) = fields.get_mut("description") {
                         for end in desc.values_mut() {
@@ -743,9 +753,10 @@ pub async fn history(
         .public_photo_of(ProblemId(id), &events)
         .map(|_| format!("/api/v1/problems/{id}/photo"));
     let public = actor.is_public();
+    let reworded = state.public_texts().get(ProblemId(id)).is_some();
     let mut events: Vec<EventOut> = events
         .into_iter()
-        .map(|e| EventOut::new(e, public))
+        .map(|e| EventOut::new(e, public, reworded))
         .collect();
     if !public {
         let people = state.people().await?;
