@@ -28,10 +28,12 @@ pub enum EventKind {
     Edited,
     /// A look-back re-inspection (回头看) found the spot still clean.
     Reinspected,
+    /// A rectification notice (整改通知单) was issued for the problem.
+    Notice,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 10] = [
+    pub const ALL: [EventKind; 11] = [
         EventKind::Created,
         EventKind::Dispatched,
         EventKind::Escalated,
@@ -42,6 +44,7 @@ impl EventKind {
         EventKind::Merged,
         EventKind::Edited,
         EventKind::Reinspected,
+        EventKind::Notice,
     ];
 
     #[must_use]
@@ -57,6 +60,7 @@ impl EventKind {
             EventKind::Merged => "merged",
             EventKind::Edited => "edited",
             EventKind::Reinspected => "reinspected",
+            EventKind::Notice => "notice",
         }
     }
 }

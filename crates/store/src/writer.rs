@@ -57,6 +57,9 @@ pub(crate) enum Op {
     RevokeUserSessions(UserId),
     PutPhoto(PhotoMeta),
     UpsertCategory(Category),
+    /// Statements of one write that memory does not hold (mock inspections), in order, in the
+    /// batch's transaction; answers the rows the last one changed.
+    Statements(Vec<(String, Vec<Arg>)>),
     /// Fill this (empty) database with every row of another store, in one snapshot.
     CopyFrom(Source),
     /// Finish the queued writes, close the connection, stop.
@@ -742,6 +745,13 @@ async fn apply(cx: &mut Conn<'_>, ledger: &mut Ledger, op: &Op) -> Result<Done, 
             let sql = codec::upsert_sql("categories", codec::CATEGORY_COLS);
             w.write(&sql, codec::category_args(c)).await?;
             Ok((Out::Unit, vec![]))
+        }
+        Op::Statements(stmts) => {
+            let mut n = 0;
+            for (sql, args) in stmts {
+                n = w.write(sql, args.clone()).await?;
+            }
+            Ok((Out::Flag(n > 0), vec![]))
         }
         Op::CopyFrom(src) => {
             copy::copy_all(src, w.cx)
