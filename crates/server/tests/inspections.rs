@@ -260,42 +260,6 @@ async fn a_mock_inspection_from_sample_to_fixes_to_a_higher_score() {
     // 2 points × 4.0 of weight, 0.5 failed.
     assert!((before - 7.5 / 8.0).abs() < 1e-9, "{before}");
 
-    // A numbered notice for the failing point prints as a page.
-    let r = post(&t, &office, "/api/v1/notices", &json!({"point": points[0]})).await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
-    let notice = r.json();
-    let number = notice["number"].as_str().unwrap().to_owned();
-    assert!(
-        number.starts_with("整改通知 20") && number.ends_with("-0001"),
-        "{number}"
-    );
-    assert_eq!(notice["unit"], "巴士公司");
-    let page = get(&t, &office, notice["print_url"].as_str().unwrap()).await;
-    assert_eq!(page.status, StatusCode::OK);
-    assert!(page.content_type().starts_with("text/html"));
-    let html = page.text();
-    for text in [
-        "整改通知单",
-        number.as_str(),
-        "巴士公司",
-        "无小广告",
-        "责任单位签收",
-        "/api/v1/photos/",
-    ] {
-        assert!(html.contains(text), "the notice shows {text}");
-    }
-    let history = get(
-        &t,
-        &office,
-        &format!("/api/v1/problems/{}/history", created[0]),
-    )
-    .await
-    .json();
-    assert!(
-        history.to_string().contains(&number),
-        "the history names the notice: {history}"
-    );
-
     // The problem is fixed; the second inspection passes everything and scores higher.
     let p = get(&t, &office, &format!("/api/v1/problems/{}", created[0]))
         .await
@@ -370,4 +334,46 @@ async fn a_mock_inspection_from_sample_to_fixes_to_a_higher_score() {
             "{uri}"
         );
     }
+    // A numbered notice for the point that failed prints as a page (its latest inspection failed
+    // nothing, so it is issued for the problem).
+    let r = post(
+        &t,
+        &office,
+        "/api/v1/notices",
+        &json!({"problem": created[0], "unit": "巴士公司"}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let notice = r.json();
+    let number = notice["number"].as_str().unwrap().to_owned();
+    assert!(
+        number.starts_with("整改通知 20") && number.ends_with("-0001"),
+        "{number}"
+    );
+    assert_eq!(notice["unit"], "巴士公司");
+    let page = get(&t, &office, notice["print_url"].as_str().unwrap()).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.content_type().starts_with("text/html"));
+    let html = page.text();
+    for text in [
+        "整改通知单",
+        number.as_str(),
+        "巴士公司",
+        "无小广告",
+        "责任单位签收",
+        "/api/v1/photos/",
+    ] {
+        assert!(html.contains(text), "the notice shows {text}");
+    }
+    let history = get(
+        &t,
+        &office,
+        &format!("/api/v1/problems/{}/history", created[0]),
+    )
+    .await
+    .json();
+    assert!(
+        history.to_string().contains(&number),
+        "the history names the notice: {history}"
+    );
 }
