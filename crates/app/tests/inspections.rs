@@ -3,7 +3,7 @@
 //! linked to the inspection; readiness against a hand-counted fixture; a second inspection
 //! after the fixes scores higher; rectification notices are numbered and recorded in the
 //! problem's history; the public sees nothing of it.
-#![allow(clippy::unwrap_used, clippy::missing_panics_doc)]
+#![allow(clippy::unwrap_used, clippy::missing_panics_doc, clippy::float_cmp)]
 
 use chrono::{Duration, Utc};
 use civmap_app::config::Config;

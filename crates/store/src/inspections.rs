@@ -224,7 +224,7 @@ impl Store {
             Arg::Static(i.status.as_str()),
             i.created_by.map(|u| u.0).into(),
             ms(i.created_at),
-            Arg::I64(i.finished_at.map(|t| t.timestamp_millis())),
+            Arg::I64(i.finished_at.as_ref().map(DateTime::timestamp_millis)),
         ];
         self.statements(vec![(sql, args)]).await.map(drop)
     }

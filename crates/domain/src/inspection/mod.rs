@@ -256,7 +256,7 @@ pub struct Stratum {
 }
 
 /// The inspectors' sample: for each stratum, all points of its kind or `count` of them drawn
-/// with a ChaCha8 generator seeded with `seed`, so the same seed over the same points draws the
+/// with a `ChaCha8` generator seeded with `seed`, so the same seed over the same points draws the
 /// same sample. Points are taken in id order before the draw (the order they are given in does
 /// not matter); strata are drawn in the order given, and the sample lists points stratum by
 /// stratum, each in id order. `Invalid` naming `strata` for a kind listed twice or a count
