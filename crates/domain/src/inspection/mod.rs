@@ -27,8 +27,8 @@ use crate::validation::{ValidationError, validate_text};
 
 mod records;
 pub use records::{
-    Inspection, InspectionId, InspectionResult, InspectionStatus, Notice, NoticeId, TestPoint,
-    TestPointId, notice_number,
+    Inspection, InspectionId, InspectionResult, InspectionStatus, Notice, NoticeId, Stratum,
+    TestPoint, TestPointId, notice_number,
 };
 
 /// Longest name of a kind or an item, characters.
@@ -245,14 +245,6 @@ impl Checklists {
             .iter()
             .filter(move |i| i.kinds.iter().any(|k| k == kind))
     }
-}
-
-/// One stratum of a sample: the points of `kind`, all of them (`count: None`) or `count`
-/// drawn at random.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Stratum {
-    pub kind: String,
-    pub count: Option<usize>,
 }
 
 /// The inspectors' sample: for each stratum, all points of its kind or `count` of them drawn

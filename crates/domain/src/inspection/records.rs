@@ -7,7 +7,6 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::Stratum;
 use crate::geo::LonLat;
 use crate::problem::{ProblemId, UserId};
 use crate::zone::ZoneId;
@@ -39,6 +38,14 @@ macro_rules! id_type {
             }
         }
     };
+}
+
+/// One stratum of a sample: the points of `kind`, all of them (`count: None`) or `count`
+/// drawn at random.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stratum {
+    pub kind: String,
+    pub count: Option<usize>,
 }
 
 id_type!(
