@@ -746,13 +746,7 @@ async fn apply(cx: &mut Conn<'_>, ledger: &mut Ledger, op: &Op) -> Result<Done, 
             w.write(&sql, codec::category_args(c)).await?;
             Ok((Out::Unit, vec![]))
         }
-        Op::Statements(stmts) => {
-            let mut n = 0;
-            for (sql, args) in stmts {
-                n = w.write(sql, args.clone()).await?;
-            }
-            Ok((Out::Flag(n > 0), vec![]))
-        }
+        Op::Statements(stmts) => statements(&mut w, stmts).await,
         Op::CopyFrom(src) => {
             copy::copy_all(src, w.cx)
                 .await
@@ -763,6 +757,15 @@ async fn apply(cx: &mut Conn<'_>, ledger: &mut Ledger, op: &Op) -> Result<Done, 
         }
         Op::Close => Err(w.logic(StoreError::Internal("close inside a batch".into()))),
     }
+}
+
+/// Runs a write's statements in order; answers whether the last one changed rows.
+async fn statements(w: &mut W<'_, '_>, stmts: &[(String, Vec<Arg>)]) -> Result<Done, OpErr> {
+    let mut n = 0;
+    for (sql, args) in stmts {
+        n = w.write(sql, args.clone()).await?;
+    }
+    Ok((Out::Flag(n > 0), vec![]))
 }
 
 /// Deletes the row `id` of `table`; [`StoreError::NotFound`] naming `what` when absent.
