@@ -83,6 +83,9 @@ impl App {
     /// Issues a notice (managers). `Invalid` naming `problem` unless exactly one of problem
     /// and point is given, `unit` when no unit is named or known, `working_days` outside
     /// 1..=[`MAX_NOTICE_WORKING_DAYS`], `point` for a point with no fail to notify.
+    // One sequence: check, gather what the notice says (from a problem or a point), number it,
+    // record it in each problem's history; splitting it would scatter the order.
+    #[allow(clippy::too_many_lines)]
     pub async fn issue_notice(
         &self,
         actor: &Actor,
