@@ -72,7 +72,15 @@ function ItemRow(props: { detail: InspectionDetail; point: TestPoint; item: Chec
       )}
       {open && failing && (
         <div class="inspect-fail">
-          <PhotoPicker name={`photo-${item.code}`} label={w.failPhoto} photo={photo} onChange={setPhoto} />
+          <PhotoPicker
+            name={`photo-${item.code}`}
+            label={w.failPhoto}
+            photo={photo}
+            onChange={(p) => {
+              setPhoto(p);
+              if (p) setError(null);
+            }}
+          />
           <label class="label">
             {w.note}
             <textarea name="note" rows={2} value={note} onInput={(e) => setNote(e.currentTarget.value)} />
