@@ -275,12 +275,14 @@ async fn a_sample_is_reproducible_from_its_seed_and_has_its_counts_per_kind() {
     assert!(matches!(too_many, ServiceError::Invalid { ref field, .. } if field == "strata"));
 }
 
-/// Hand-counted: two bus stops, whose items are (weights from data/inspection.toml)
-/// bikes_parked_orderly 1.0, no_ad_posters 0.5, bins_clean 1.0, no_illegal_parking 1.0,
-/// public_service_ads 0.5 — 4.0 in all per point. First inspection: stop A fails
-/// no_ad_posters and bins_clean (passes 2.5 of 4.0), stop B fails no_illegal_parking
+/// Hand-counted: two bus stops, whose items are (weights from `data/inspection.toml`)
+/// `bikes_parked_orderly` 1.0, `no_ad_posters` 0.5, `bins_clean` 1.0, `no_illegal_parking` 1.0,
+/// `public_service_ads` 0.5 — 4.0 in all per point. First inspection: stop A fails
+/// `no_ad_posters` and `bins_clean` (passes 2.5 of 4.0), stop B fails `no_illegal_parking`
 /// (passes 3.0 of 4.0): readiness (2.5 + 3.0) / 8.0 = 68.75 %. After the fixes the second
-/// inspection fails only stop A's no_ad_posters: (3.5 + 4.0) / 8.0 = 93.75 %.
+/// inspection fails only stop A's `no_ad_posters`: (3.5 + 4.0) / 8.0 = 93.75 %.
+// One walk from the first inspection to the second, told in order.
+#[allow(clippy::too_many_lines)]
 #[tokio::test]
 async fn fails_become_dispatched_problems_and_readiness_matches_a_hand_count() {
     let w = world().await;
