@@ -135,13 +135,14 @@ describe('mock inspection', () => {
     assert.notEqual(pctText, '100.0%');
     await panel.locator('table.readiness-kinds td', { hasText: '学校周边' }).waitFor();
     await panel.locator('table.readiness-failing td', { hasText: '无小广告' }).waitFor();
+    await panel.locator('table.readiness-kinds').scrollIntoViewIfNeeded();
+    await screenshot(office.page, 'inspection-office-readiness');
     await panel.locator('button[name=issue-notice]').first().click();
     const printLink = panel.locator('a[data-action=print-notice]');
     await printLink.waitFor();
     const linkText = await printLink.innerText();
     assert.match(linkText, /打印通知单：整改通知 \d{4}-0001/);
-    await panel.scrollIntoViewIfNeeded();
-    await screenshot(office.page, 'inspection-office-readiness');
+    await screenshot(office.page, 'inspection-office-notice-issued');
     const [notice] = await Promise.all([office.context.waitForEvent('page'), printLink.click()]);
     await notice.waitForLoadState();
     await notice.locator('h1', { hasText: '整改通知单' }).waitFor();
