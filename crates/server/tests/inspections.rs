@@ -135,6 +135,8 @@ async fn walk(
     created
 }
 
+// One mock inspection as people walk it, in order: splitting it would repeat the set-up.
+#[allow(clippy::too_many_lines)]
 #[tokio::test]
 async fn a_mock_inspection_from_sample_to_fixes_to_a_higher_score() {
     let t = setup().await;
