@@ -22,6 +22,7 @@ import { reconnects, watchConnection } from './connection';
 import { loadSession } from './session';
 import { formatMapParam, parseMapParam, readHash, replaceHash } from './url';
 import { ChiefView } from './views/chief';
+import { InspectView } from './views/inspect';
 import { OfficeView } from './views/office';
 import { PublicView } from './views/public';
 import { ReportView } from './views/report';
@@ -36,6 +37,7 @@ export const VIEWS: Record<string, { view: FunctionComponent<ViewProps>; nav: (d
   office: { view: OfficeView, nav: (d) => d.nav.office },
   routes: { view: RoutesView, nav: (d) => d.nav.routes },
   setup: { view: SetupView, nav: (d) => d.nav.setup },
+  inspect: { view: InspectView, nav: (d) => d.nav.inspect },
 };
 
 /** What browser tests read (`window.__civmap`). */

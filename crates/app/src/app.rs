@@ -19,6 +19,7 @@ use std::time::Instant;
 
 use chrono::{Duration, Utc};
 use civmap_domain::calendar::WorkCalendar;
+use civmap_domain::inspection::Checklists;
 use civmap_domain::{Category, CategoryTable, Poi, PoiId, Problem, UserId, ZoneId};
 use civmap_geodata::place::Gazetteer;
 use civmap_store::{Change, Store, StoreError};
@@ -86,6 +87,9 @@ pub(crate) struct Inner {
     pub(crate) places: RwLock<Arc<Gazetteer>>,
     /// What the public reads for descriptions the street office hid or reworded.
     pub(crate) public_texts: RwLock<Arc<PublicTexts>>,
+    /// Test-point kinds and checklists from the data file (items edited in the console are
+    /// stored and merged over these when read).
+    pub(crate) checklists: Checklists,
 }
 
 /// A handle that does not keep the service alive (for background tasks).
@@ -121,6 +125,7 @@ impl App {
             limits.anonymous_write_burst,
         );
         let calendar = load_calendar(config.workflow.calendar_file.as_deref())?;
+        let checklists = load_checklists(config.inspection_file.as_deref())?;
         let app = App {
             inner: Arc::new(Inner {
                 store: store.clone(),
@@ -144,6 +149,7 @@ impl App {
                 decode_budget: DecodeBudget::new(config.limits.decode_memory_mib),
                 places: RwLock::new(Arc::new(Gazetteer::default())),
                 public_texts: RwLock::new(Arc::new(PublicTexts::default())),
+                checklists,
                 config,
             }),
         };
@@ -558,6 +564,18 @@ fn placeholder_category(code: &str) -> Category {
         service_minutes: 10,
         indoor: false,
     }
+}
+
+/// The checklist file named in the configuration, else the built-in one (`data/inspection.toml`).
+fn load_checklists(path: Option<&Path>) -> Result<Checklists, ServiceError> {
+    let Some(path) = path else {
+        return Ok(Checklists::builtin());
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        ServiceError::internal(format!("cannot read checklist file {}", path.display()), e)
+    })?;
+    Checklists::from_toml(&text)
+        .map_err(|e| ServiceError::internal(format!("checklist file {}", path.display()), e))
 }
 
 /// The calendar file named in the configuration, else the built-in calendar; warns, naming the

@@ -53,6 +53,9 @@ pub struct Config {
     pub web_dir: Option<PathBuf>,
     /// TOML file of categories merged over the built-in table (`[[category]]` tables).
     pub categories_file: Option<PathBuf>,
+    /// TOML file of test-point kinds and checklists for mock inspections (`[[kind]]`,
+    /// `[[item]]`); the built-in `data/inspection.toml` when unset.
+    pub inspection_file: Option<PathBuf>,
     /// Where photo bytes are kept (default: beside the SQLite file).
     pub photo_dir: Option<PathBuf>,
     /// Public base URL used in links (`https://civmap.example.org`); when unset, links are
@@ -294,6 +297,7 @@ impl Default for Config {
             demo: false,
             web_dir: None,
             categories_file: None,
+            inspection_file: None,
             photo_dir: None,
             public_url: None,
             anonymous_role: Role::Public,

@@ -8,6 +8,7 @@ pub mod catalog;
 pub mod config;
 pub mod error;
 pub mod heat;
+pub mod inspections;
 pub mod media;
 pub mod memory;
 pub mod place;

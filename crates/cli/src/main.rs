@@ -195,6 +195,10 @@ struct ServeArgs {
     /// the built-in one).
     #[arg(long)]
     calendar: Option<PathBuf>,
+    /// Test-point kinds and checklists of mock inspections (default `data/inspection.toml` when
+    /// it exists, else the built-in one).
+    #[arg(long)]
+    inspection: Option<PathBuf>,
     /// SQLite durability: `full` survives power loss; `normal` only a crash of civmap, and is faster.
     #[arg(long, value_enum)]
     sqlite_synchronous: Option<SyncArg>,
@@ -352,6 +356,11 @@ async fn serve(args: ServeArgs) -> Result<()> {
         config.workflow.calendar_file = Some(file);
     } else if config.workflow.calendar_file.is_none() && Path::new("data/calendar.toml").exists() {
         config.workflow.calendar_file = Some(PathBuf::from("data/calendar.toml"));
+    }
+    if let Some(file) = args.inspection {
+        config.inspection_file = Some(file);
+    } else if config.inspection_file.is_none() && Path::new("data/inspection.toml").exists() {
+        config.inspection_file = Some(PathBuf::from("data/inspection.toml"));
     }
     if let Some(s) = args.sqlite_synchronous {
         config.sqlite_synchronous = match s {

@@ -17,4 +17,7 @@ pub enum DomainError {
     /// The working-day calendar file could not be read.
     #[error("calendar: {0}")]
     Calendar(String),
+    /// The inspection checklist file could not be read.
+    #[error("inspection checklists: {0}")]
+    Checklists(String),
 }

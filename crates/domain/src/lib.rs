@@ -8,6 +8,7 @@ pub mod category;
 pub mod error;
 pub mod event;
 pub mod geo;
+pub mod inspection;
 pub mod period;
 pub mod problem;
 pub mod role;

@@ -14,13 +14,15 @@ use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use chrono::{Duration, Utc};
 use civmap_app::App;
-use civmap_app::actor::{STAFF, roles_for};
+use civmap_app::actor::{MANAGERS, STAFF, roles_for};
+use civmap_app::inspections::readiness::{DEFAULT_STALE_DAYS, Readiness};
 use civmap_app::reports::assessment::{self as report, GroupBy};
 use civmap_app::reports::inbox::{self as inbox_rows, InboxKind};
 use civmap_app::time::{cst_date, last_day, rfc3339, rfc3339_cst};
 use civmap_app::workflow::lookback::Reinspection;
 use civmap_domain::assessment::Figures;
 use civmap_domain::assessment::Period;
+use civmap_domain::inspection::Checklists;
 use civmap_domain::{Action, ProblemId, ZoneId};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -29,6 +31,7 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::api::common::{CrsParam, IdPath, feature_response};
+use crate::api::inspections;
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{AppJson, AppPath, AppQuery};
@@ -500,9 +503,33 @@ async fn assessment(
             })
             .collect(),
     };
-    Ok(match q.format.unwrap_or_default() {
-        ReportFormat::Csv => csv_response(&assessment_csv(&out, period)?, "civmap-assessment.csv"),
-        ReportFormat::Html => assessment_html(&out, period).into_response(),
+    let format = q.format.unwrap_or_default();
+    // The weekly report carries the street office's readiness for the inspection (迎检) when
+    // it has test points; the JSON assessment stays the figures alone.
+    let readiness = if format != ReportFormat::Json && MANAGERS.contains(&actor.role) {
+        let r = state
+            .inspection_readiness(&actor, Utc::now(), DEFAULT_STALE_DAYS)
+            .await?;
+        (!r.points.is_empty()).then_some(r)
+    } else {
+        None
+    };
+    let lists = match readiness {
+        Some(_) => state.checklists().await?,
+        None => Checklists::default(),
+    };
+    Ok(match format {
+        ReportFormat::Csv => {
+            let mut body = assessment_csv(&out, period)?;
+            if let Some(r) = &readiness {
+                body.extend_from_slice(b"\r\n");
+                inspections::readiness_csv(r, &lists, &mut body)?;
+            }
+            csv_response(&body, "civmap-assessment.csv")
+        }
+        ReportFormat::Html => {
+            assessment_html(&out, period, readiness.as_ref(), &lists).into_response()
+        }
         ReportFormat::Json => axum::Json(out).into_response(),
     })
 }
@@ -598,7 +625,12 @@ fn csv_response(body: &[u8], filename: &str) -> Response {
 
 /// The weekly report as a page to print (A4 landscape): one table, this period over the
 /// previous one in each cell.
-fn assessment_html(r: &Assessment, period: Period) -> axum::response::Html<String> {
+fn assessment_html(
+    r: &Assessment,
+    period: Period,
+    readiness: Option<&Readiness>,
+    lists: &Checklists,
+) -> axum::response::Html<String> {
     const HEADS: [&str; 13] = [
         "上报 reported",
         "结案 closed",
@@ -649,6 +681,9 @@ fn assessment_html(r: &Assessment, period: Period) -> axum::response::Html<Strin
                     }
                 }
                 p { "civmap · 按期结案率 = 按期结案数 / 本期应结案数" }
+                @if let Some(r) = readiness {
+                    (inspections::readiness_section(r, lists))
+                }
             }
         }
     };

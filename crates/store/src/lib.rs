@@ -11,6 +11,7 @@ pub mod codec;
 mod copy;
 pub mod error;
 mod export;
+mod inspections;
 mod limits;
 mod load;
 mod open;

@@ -62,6 +62,9 @@ pub(crate) enum Op {
     UpsertCategory(Category),
     /// What the public reads for a problem's description, with its `edited` event.
     SetPublicText(PublicText, NewEvent),
+    /// Statements of one write that memory does not hold (mock inspections), in order, in the
+    /// batch's transaction; answers the rows the last one changed.
+    Statements(Vec<(String, Vec<Arg>)>),
     /// Fill this (empty) database with every row of another store, in one snapshot.
     CopyFrom(Source),
     /// Finish the queued writes, close the connection, stop.
@@ -792,6 +795,7 @@ async fn apply(cx: &mut Conn<'_>, ledger: &mut Ledger, op: &Op) -> Result<Done, 
             Ok((Out::Unit, vec![]))
         }
         Op::SetPublicText(t, ev) => set_public_text(&mut w, t, ev).await,
+        Op::Statements(stmts) => statements(&mut w, stmts).await,
         Op::CopyFrom(src) => {
             copy::copy_all(src, w.cx)
                 .await
@@ -802,6 +806,15 @@ async fn apply(cx: &mut Conn<'_>, ledger: &mut Ledger, op: &Op) -> Result<Done, 
         }
         Op::Close => Err(w.logic(StoreError::Internal("close inside a batch".into()))),
     }
+}
+
+/// Runs a write's statements in order; answers whether the last one changed rows.
+async fn statements(w: &mut W<'_, '_>, stmts: &[(String, Vec<Arg>)]) -> Result<Done, OpErr> {
+    let mut n = 0;
+    for (sql, args) in stmts {
+        n = w.write(sql, args.clone()).await?;
+    }
+    Ok((Out::Flag(n > 0), vec![]))
 }
 
 /// Deletes the row `id` of `table`; [`StoreError::NotFound`] naming `what` when absent.

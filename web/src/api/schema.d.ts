@@ -199,6 +199,149 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/inspections": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Mock inspections: every one for managers, one's own for other staff */
+        get: operations["list_inspections"];
+        put?: never;
+        /**
+         * Draw a sample (all points of kinds, or stratified with a seed)
+         * @description Each stratum takes every point of its kind (no count) or `count` of them drawn with the seed; the same seed over the same points draws the same sample.
+         */
+        post: operations["create_inspection"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/inspections/checklists": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Test-point kinds and their checklists */
+        get: operations["get_checklists"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/inspections/checklists/{code}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Add or change a checklist item */
+        put: operations["put_checklist_item"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/inspections/readiness": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Readiness per point, kind and street; trend; failing items; points not inspected */
+        get: operations["readiness"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/inspections/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An inspection with its points and results */
+        get: operations["get_inspection"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/inspections/{id}/assign": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Give an inspection to an inspector (any staff) */
+        post: operations["assign_inspection"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/inspections/{id}/finish": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Finish an inspection: its results become final */
+        post: operations["finish_inspection"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/inspections/{id}/results": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Record an item's outcome at a point; a fail becomes a problem
+         * @description A fail needs a photo and creates a problem at the point with the item's category, dispatched like any report; its history's `created` event names the inspection, the point and the item.
+         */
+        post: operations["record_result"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/login": {
         parameters: {
             query?: never;
@@ -331,6 +474,61 @@ export interface paths {
          * @description A `text/event-stream`: one `problem` event per committed change of a problem the caller may see, with `id`, `kind` (the event logged), `status`, `version`, `assignee`, `at` and `mine` (assigned to the caller). A comment every 15 s keeps the connection open; a listener that falls behind gets a `lagged` event and should reload its inbox.
          */
         get: operations["stream"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/notices": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Rectification notices (整改通知单), newest first */
+        get: operations["list_notices"];
+        put?: never;
+        /**
+         * Issue a numbered rectification notice for a problem or a failing test point
+         * @description The number (`整改通知 2026-0001`, per year, never reused) is recorded in the history of every problem the notice covers as a `notice` event; the deadline is counted in working days on the calendar.
+         */
+        post: operations["create_notice"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/notices/due": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Notices whose deadline passed: the look-back by deadline */
+        get: operations["notices_due"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/notices/{key}/print": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A notice as a printable A4 page */
+        get: operations["print_notice"];
         put?: never;
         post?: never;
         delete?: never;
@@ -786,6 +984,41 @@ export interface paths {
          * @description Orders the chosen open problems (`ids`, or every open problem matching `filter`: zone, category, status, overdue) into one route per team (`teams`, balanced) within the time budget (`budget_min`, travel plus time on site, which comes from the category's `service_minutes` or the request's `service_min`), from `start` (the street office) back to it, to `end`, or ending at the last stop, along the roads of `mode` (walk, cycle, drive with one-way streets). Must-visit stops: overdue, high or critical severity, or inside a three-surroundings zone; the rest are optional and chosen by value (category weight × severity weight) while time remains. The same request and `seed` give the same routes. JSON answers per team the ordered stops with arrival times (seconds after leaving the start), the route line as a GeoJSON Feature, distance and duration, plus `geojson`, a FeatureCollection of every line and stop. `format=gpx` answers GPX 1.1, `format=svg` the map of the print sheet, `format=html` the printable sheet. Without a road graph the answer uses straight-line distance × 1.3 and says so (`fallback_straight_line`, `note`). Infeasible requests (must-visit stops over the budget, stops no road reaches) are 422 with `error.stops` naming the problems. Roles: admin, street_office.
          */
         post: operations["plan_routes"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/test-points": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Test points (测评点位) */
+        get: operations["list_test_points"];
+        put?: never;
+        /** Add a test point */
+        post: operations["create_test_point"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/test-points/from-surroundings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Make a test point of every three-surroundings zone that has none */
+        post: operations["test_points_from_surroundings"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1320,6 +1553,11 @@ export interface components {
             name: string;
             previous: Record<string, never>;
         };
+        /** @description The inspector to give an inspection to. */
+        AssignIn: {
+            /** Format: uuid */
+            assignee: string;
+        };
         /** @description A chief assigned to a zone. */
         AssignmentOut: {
             display_name: string;
@@ -1435,6 +1673,11 @@ export interface components {
              * @description Their summed heat weight (category × severity × age factor; closed problems age 1).
              */
             weight: number;
+        };
+        /** @description The kinds and checklists in force. */
+        ChecklistsOut: {
+            items: components["schemas"]["ItemOut"][];
+            kinds: components["schemas"]["KindOut"][];
         };
         /** @description A chief account a manager may assign to a zone. */
         ChiefOut: {
@@ -1570,6 +1813,21 @@ export interface components {
              */
             seq: number;
         };
+        /** @description An item by how often it failed. */
+        FailingOut: {
+            code: string;
+            en: string;
+            /** Format: int32 */
+            fails: number;
+            /** Format: int32 */
+            scored: number;
+            zh: string;
+        };
+        /** @description A group's readiness (a kind, a street). */
+        GroupReadinessOut: {
+            key: string;
+            score: components["schemas"]["ScoreOut"];
+        };
         /** @description Liveness. */
         Health: {
             /** @description `ok`. */
@@ -1669,6 +1927,51 @@ export interface components {
              */
             next?: string | null;
         };
+        /** @description An inspection with its points and results: what the inspector walks. */
+        InspectionDetail: {
+            inspection: components["schemas"]["InspectionOut"];
+            points: components["schemas"]["TestPointOut"][];
+            results: components["schemas"]["ResultOut"][];
+        };
+        /** @description An inspection. */
+        InspectionOut: {
+            /** Format: uuid */
+            assignee?: string | null;
+            created_at: string;
+            finished_at?: string | null;
+            /** Format: uuid */
+            id: string;
+            name: string;
+            /** @description Test point ids in walking order. */
+            sample: string[];
+            /** Format: int64 */
+            seed: number;
+            /** @description `open` or `done`. */
+            status: string;
+            strata: components["schemas"]["StratumIo"][];
+        };
+        /** @description A checklist item. */
+        ItemOut: {
+            /** @description Problem categories a fail produces; the first is the created problem's. */
+            categories: string[];
+            code: string;
+            en: string;
+            /** @description Point kinds it is checked at. */
+            kinds: string[];
+            /**
+             * Format: double
+             * @description Weight in the readiness score.
+             */
+            weight: number;
+            /** @description What holds at a clean point, e.g. `无小广告`. */
+            zh: string;
+        };
+        /** @description A test-point kind. */
+        KindOut: {
+            code: string;
+            en: string;
+            zh: string;
+        };
         /** @description A sign-in. */
         LoginBody: {
             /** @description The account's login name. */
@@ -1700,6 +2003,79 @@ export interface components {
             via: string;
             /** @description The zones assigned to the account. */
             zones: string[];
+        };
+        /** @description A sample to draw. */
+        NewInspectionIn: {
+            /** Format: uuid */
+            assignee?: string | null;
+            name: string;
+            /**
+             * Format: int64
+             * @description The seed of the draw (a decimal integer up to 2^53); absent: one is picked and shown.
+             */
+            seed?: number | null;
+            strata: components["schemas"]["StratumIo"][];
+        };
+        /** @description A notice to issue: a problem or a test point. */
+        NewNoticeIn: {
+            /** Format: uuid */
+            point?: string | null;
+            /** Format: uuid */
+            problem?: string | null;
+            /** @description The responsible unit (a test point's owner when empty). */
+            unit?: string;
+            /**
+             * Format: int32
+             * @description Working days until the deadline (default 3).
+             */
+            working_days?: number | null;
+            /** @description What is wrong (said from the problem or the point's fails when empty). */
+            wrong?: string;
+        };
+        /** @description A test point to add. */
+        NewTestPointIn: {
+            kind: string;
+            /** @description `[lon, lat]`, WGS-84. */
+            location: number[];
+            name: string;
+            owner?: string;
+        };
+        /** @description A notice whose deadline passed. */
+        NoticeCheckOut: {
+            notice: components["schemas"]["NoticeOut"];
+            /** @description Every problem it covers is rectified or closed. */
+            rectified: boolean;
+        };
+        /** @description A rectification notice (整改通知单). */
+        NoticeOut: {
+            deadline: string;
+            /** Format: uuid */
+            id: string;
+            issued_at: string;
+            /** @description `整改通知 2026-0001`. */
+            number: string;
+            photos: string[];
+            place: string;
+            /** Format: uuid */
+            point?: string | null;
+            /** @description The printable page. */
+            print_url: string;
+            /** Format: uuid */
+            problem?: string | null;
+            /** @description The problems it covers. */
+            problems: string[];
+            unit: string;
+            wrong: string;
+        };
+        /** @description One item's outcome as the inspector records it. */
+        OutcomeIn: {
+            item: string;
+            note?: string;
+            pass: boolean;
+            /** @description Photo ids (`POST /api/v1/photos`); a fail needs one. */
+            photos?: string[];
+            /** Format: uuid */
+            point: string;
         };
         /** @description When a period was and when its ages were measured, RFC 3339 UTC. */
         PeriodOut: {
@@ -1754,6 +2130,12 @@ export interface components {
             coordinates: number[];
             /** @example Point */
             type: string;
+        };
+        /** @description A test point's readiness. */
+        PointReadinessOut: {
+            last_inspected?: string | null;
+            point: components["schemas"]["TestPointOut"];
+            score?: components["schemas"]["ScoreOut"] | null;
         };
         /** @description A GeoJSON Polygon. */
         PolygonGeometry: {
@@ -1953,6 +2335,19 @@ export interface components {
              */
             zone: string;
         };
+        /** @description Readiness (迎检准备度). */
+        ReadinessOut: {
+            failing: components["schemas"]["FailingOut"][];
+            kinds: components["schemas"]["GroupReadinessOut"][];
+            /** @description Points not inspected for `stale_days` (never inspected first). */
+            not_inspected: components["schemas"]["PointReadinessOut"][];
+            overall: components["schemas"]["ScoreOut"];
+            points: components["schemas"]["PointReadinessOut"][];
+            /** Format: int32 */
+            stale_days: number;
+            streets: components["schemas"]["GroupReadinessOut"][];
+            trend: components["schemas"]["TrendOut"][];
+        };
         /** @description Readiness. */
         Ready: {
             /** @description `sqlite` or `postgres`. */
@@ -1982,6 +2377,22 @@ export interface components {
          * @enum {string}
          */
         Reinspection: "clean" | "came_back";
+        /** @description One item's outcome at one point. */
+        ResultOut: {
+            at: string;
+            item: string;
+            pass: boolean;
+            photos: string[];
+            /** Format: uuid */
+            point: string;
+            /**
+             * Format: uuid
+             * @description The problem a fail created.
+             */
+            problem?: string | null;
+            /** Format: double */
+            weight: number;
+        };
         /**
          * @description Where routes end, as the API documents `RouteRequest.end` (the field is read by
          *     `parse_end`, whose errors name `end`; this type gives the document its schema).
@@ -2045,6 +2456,18 @@ export interface components {
             /** @description Number of teams (1–20); the routes are balanced across them (the longest is minimised). */
             teams?: number;
         };
+        /** @description A readiness score. */
+        ScoreOut: {
+            /** Format: int32 */
+            failed: number;
+            /** Format: int32 */
+            passed: number;
+            /**
+             * Format: double
+             * @description Weighted share passed, 0 to 1; null when nothing was scored.
+             */
+            share?: number | null;
+        };
         /**
          * @description The body of `POST /api/v1/problems/search`: the filters of `GET /api/v1/problems`, with the
          *     polygon as GeoJSON (an object) or as text, so polygons too long for a URL can be sent.
@@ -2078,6 +2501,31 @@ export interface components {
             /** @description Reported at or before (RFC 3339 or a date). */
             to?: string | null;
             /** @description A zone id. */
+            zone?: string | null;
+        };
+        /** @description One stratum of a sample. */
+        StratumIo: {
+            /** @description Points drawn at random; absent or null: every point of the kind. */
+            count?: number | null;
+            kind: string;
+        };
+        /** @description A test point (测评点位). */
+        TestPointOut: {
+            created_at: string;
+            /** Format: uuid */
+            id: string;
+            kind: string;
+            /** @description `[lon, lat]`, WGS-84. */
+            location: number[];
+            name: string;
+            /** @description The responsible unit. */
+            owner: string;
+            /** @description Street code (`""` outside every coded zone). */
+            street: string;
+            /**
+             * Format: uuid
+             * @description The zone it stands for (a school's surroundings zone), if any.
+             */
             zone?: string | null;
         };
         /** @description A request for an API token. */
@@ -2127,6 +2575,14 @@ export interface components {
              * @description `dispatch` only: the zone dispatched through.
              */
             zone?: string | null;
+        };
+        /** @description An inspection's own score. */
+        TrendOut: {
+            created_at: string;
+            /** Format: uuid */
+            inspection: string;
+            name: string;
+            score: components["schemas"]["ScoreOut"];
         };
         /**
          * @description A zone as sent by clients: a GeoJSON `Feature` with a `Polygon` or `MultiPolygon` geometry,
@@ -2699,6 +3155,474 @@ export interface operations {
             };
         };
     };
+    list_inspections: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Newest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InspectionOut"][];
+                };
+            };
+            /** @description Sign in first */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not staff */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    create_inspection: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewInspectionIn"];
+            };
+        };
+        responses: {
+            /** @description Drawn */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InspectionOut"];
+                };
+            };
+            /** @description Sign in first */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not a manager */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid value */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_checklists: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Kinds and items in force */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChecklistsOut"];
+                };
+            };
+            /** @description Sign in first */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not staff */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    put_checklist_item: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Item code */
+                code: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ItemOut"];
+            };
+        };
+        responses: {
+            /** @description Stored */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ItemOut"];
+                };
+            };
+            /** @description Sign in first */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not a manager */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid value */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    readiness: {
+        parameters: {
+            query?: {
+                /** @description List points not inspected for this many days (default 30). */
+                days?: number;
+                /** @description `json` (default), `csv` (UTF-8 with BOM, opens in Excel) or `html` (a printable page). */
+                format?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Readiness */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReadinessOut"];
+                };
+            };
+            /** @description Sign in first */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not a manager */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid value */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_inspection: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Inspection id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The inspection */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InspectionDetail"];
+                };
+            };
+            /** @description Sign in first */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not staff */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such inspection for the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    assign_inspection: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Inspection id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AssignIn"];
+            };
+        };
+        responses: {
+            /** @description Assigned */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InspectionOut"];
+                };
+            };
+            /** @description Sign in first */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not a manager */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such inspection */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not a staff account */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    finish_inspection: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Inspection id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Finished */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InspectionOut"];
+                };
+            };
+            /** @description Sign in first */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not staff */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such inspection for the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    record_result: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Inspection id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OutcomeIn"];
+            };
+        };
+        responses: {
+            /** @description Recorded */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ResultOut"];
+                };
+            };
+            /** @description Sign in first */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not staff */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such inspection for the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The inspection is finished */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid value */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     login: {
         parameters: {
             query?: never;
@@ -2981,6 +3905,192 @@ export interface operations {
             };
             /** @description Not staff */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_notices: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The notices */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NoticeOut"][];
+                };
+            };
+            /** @description Sign in first */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not a manager */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    create_notice: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewNoticeIn"];
+            };
+        };
+        responses: {
+            /** @description Issued */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NoticeOut"];
+                };
+            };
+            /** @description Sign in first */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not a manager */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such problem or point */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid value */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    notices_due: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Oldest deadline first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NoticeCheckOut"][];
+                };
+            };
+            /** @description Sign in first */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not a manager */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    print_notice: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Notice id, or its number `2026-0001` */
+                key: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The page */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": unknown;
+                };
+            };
+            /** @description Sign in first */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not a manager */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such notice */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4523,6 +5633,133 @@ export interface operations {
             };
             /** @description Invalid or infeasible: the error names the field, and for infeasible plans lists the problem ids in `error.stops` (must-visit stops that do not fit the budget, stops no usable road reaches) */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_test_points: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The test points of the caller's street */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TestPointOut"][];
+                };
+            };
+            /** @description Sign in first */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not a manager */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    create_test_point: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewTestPointIn"];
+            };
+        };
+        responses: {
+            /** @description Added */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TestPointOut"];
+                };
+            };
+            /** @description Sign in first */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not a manager */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid value */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    test_points_from_surroundings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The points made */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TestPointOut"][];
+                };
+            };
+            /** @description Sign in first */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not a manager */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -133,3 +133,18 @@ export interface CoverageCheck extends FeatureCollection<Polygon | MultiPolygon,
 
 /** What `POST /api/v1/pois` answers: the place, with its three-surroundings zone. */
 export type PoiFeature = Feature<Geometry, { id: string; kind: string; name: string; surroundings_zone?: string }>;
+
+// ---- mock inspections (模拟测评) --------------------------------------------------------------
+
+export type Checklists = S['ChecklistsOut'];
+export type ChecklistItem = S['ItemOut'];
+export type TestPoint = S['TestPointOut'];
+export type Inspection = S['InspectionOut'];
+export type InspectionDetail = S['InspectionDetail'];
+export type InspectionResult = S['ResultOut'];
+export type OutcomeIn = S['OutcomeIn'];
+export type NewInspectionIn = S['NewInspectionIn'];
+export type Readiness = S['ReadinessOut'];
+export type ScoreOut = S['ScoreOut'];
+export type Notice = S['NoticeOut'];
+export type NewNoticeIn = S['NewNoticeIn'];

@@ -15,6 +15,7 @@ import { ProblemDetail } from '../components/ProblemDetail';
 import { ProblemTable, SORT_KEYS, sortProblems } from '../components/ProblemTable';
 import type { SortKey } from '../components/ProblemTable';
 import { RankingPanel } from '../components/RankingPanel';
+import { ReadinessPanel } from '../components/ReadinessPanel';
 import { SignIn } from '../components/SignIn';
 import { StatusLine } from '../components/StatusLine';
 import { toApiFilter } from '../filters';
@@ -131,6 +132,7 @@ export function OfficeView({ app }: ViewProps) {
             <div class="assess-slot">
               <AssessmentPanel />
               <RankingPanel app={app} initialKind="school" />
+              {(me.role === 'street_office' || me.role === 'admin') && <ReadinessPanel />}
             </div>
           )}
         </div>

@@ -4,6 +4,7 @@
 
 pub mod catalog;
 pub mod common;
+pub mod inspections;
 pub mod problems;
 pub mod public_text;
 pub mod zones;
@@ -43,4 +44,26 @@ pub fn router() -> OpenApiRouter<ServerState> {
         .routes(routes!(catalog::assignment_coverage))
         .routes(routes!(catalog::assign, catalog::unassign))
         .routes(routes!(catalog::list_chiefs))
+        .routes(routes!(inspections::get_checklists))
+        .routes(routes!(inspections::put_checklist_item))
+        .routes(routes!(
+            inspections::list_test_points,
+            inspections::create_test_point
+        ))
+        .routes(routes!(inspections::test_points_from_surroundings))
+        .routes(routes!(
+            inspections::list_inspections,
+            inspections::create_inspection
+        ))
+        .routes(routes!(inspections::get_inspection))
+        .routes(routes!(inspections::assign_inspection))
+        .routes(routes!(inspections::record_result))
+        .routes(routes!(inspections::finish_inspection))
+        .routes(routes!(inspections::readiness))
+        .routes(routes!(
+            inspections::list_notices,
+            inspections::create_notice
+        ))
+        .routes(routes!(inspections::notices_due))
+        .routes(routes!(inspections::print_notice))
 }
