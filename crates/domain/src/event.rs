@@ -28,10 +28,14 @@ pub enum EventKind {
     Edited,
     /// A look-back re-inspection (回头看) found the spot still clean.
     Reinspected,
+    /// The reporter's answer after verification (回访): `data.solved` says whether it is solved.
+    Feedback,
+    /// A notice about the problem that changes nothing of it.
+    Notice,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 10] = [
+    pub const ALL: [EventKind; 12] = [
         EventKind::Created,
         EventKind::Dispatched,
         EventKind::Escalated,
@@ -42,6 +46,8 @@ impl EventKind {
         EventKind::Merged,
         EventKind::Edited,
         EventKind::Reinspected,
+        EventKind::Feedback,
+        EventKind::Notice,
     ];
 
     #[must_use]
@@ -57,6 +63,8 @@ impl EventKind {
             EventKind::Merged => "merged",
             EventKind::Edited => "edited",
             EventKind::Reinspected => "reinspected",
+            EventKind::Feedback => "feedback",
+            EventKind::Notice => "notice",
         }
     }
 }
