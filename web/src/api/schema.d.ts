@@ -259,6 +259,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/me/feedback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My reports that were verified: which wait for my answer (回访), and what I answered
+         * @description Of the signed-in user's reports (the ones `GET /api/v1/me/reports` lists), those verified since they were last reopened, with where the answer stands.
+         */
+        get: operations["my_feedback"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/me/inbox": {
         parameters: {
             query?: never;
@@ -267,7 +287,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * My inbox: tasks, rework, re-inspections due, escalations, fixes to verify
+         * My inbox: tasks, rework, re-inspections due, escalations, fixes to verify, reporters' "not solved"
          * @description What waits for the signed-in user. Each list holds its first 200 items, `count` (complete) and `next`, the URL of its next page (`GET /api/v1/me/inbox/{list}`). A static token acting for no account gets no tasks, only its scope's escalations, fixes to verify and look-backs. Changes arrive live on `GET /api/v1/me/stream`.
          */
         get: operations["inbox"];
@@ -288,7 +308,7 @@ export interface paths {
         };
         /**
          * A page of one list of my inbox
-         * @description The items of `tasks`, `rework`, `reinspections`, `escalations` or `to_verify` from `offset` on, in the order of `GET /api/v1/me/inbox`, with `next` when more follow (the inbox's first answer gives each list's first page and its `next`).
+         * @description The items of `tasks`, `rework`, `reinspections`, `escalations`, `to_verify` or `feedback_unsolved` from `offset` on, in the order of `GET /api/v1/me/inbox`, with `next` when more follow (the inbox's first answer gives each list's first page and its `next`).
          */
         get: operations["inbox_list"];
         put?: never;
@@ -566,6 +586,26 @@ export interface paths {
          * @description reported, dispatched or recurred -> escalated: the chief cannot solve it. Roles: admin, street_office and chiefs.
          */
         post: operations["escalate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/problems/{id}/feedback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Answer whether my verified report is solved (回访)
+         * @description Only the problem's reporter, only when it was verified and closed, and only once per verification. Recorded as a `feedback` event (`data.solved`); `solved: false` puts the problem in the inbox list `feedback_unsolved` of the street office until a look-back or a recurrence.
+         */
+        post: operations["feedback"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1550,6 +1590,13 @@ export interface components {
              */
             seq: number;
         };
+        /** @description The reporter's answer: solved or not, and (for a "no") what is still wrong. */
+        FeedbackBody: {
+            /** @description What is still wrong, at most 500 characters. */
+            note?: string;
+            /** @description Whether the problem is solved as the reporter sees it. */
+            solved: boolean;
+        };
         /** @description Liveness. */
         Health: {
             /** @description `ok`. */
@@ -1597,6 +1644,11 @@ export interface components {
             at: string;
             /** @description Escalated problems in the caller's scope (area-chiefs and the street office). */
             escalations: components["schemas"]["InboxList"];
+            /**
+             * @description Closed problems in the caller's scope whose reporter answered "not solved" (回访,
+             *     群众反馈未解决), the longest waiting first (area-chiefs and the street office).
+             */
+            feedback_unsolved: components["schemas"]["InboxList"];
             /** @description Closed problems in the caller's zones whose look-back (回头看) is due. */
             reinspections: components["schemas"]["InboxList"];
             /** @description Of those, the ones whose fix was rejected (返工). */
@@ -1680,6 +1732,16 @@ export interface components {
             via: string;
             /** @description The zones assigned to the account. */
             zones: string[];
+        };
+        /** @description Where the answer about one of my reports stands. */
+        MyFeedback: {
+            /**
+             * @description `due` (verified, asking me), `solved`, `unsolved` or `handled` (said not solved, and
+             *     the street office has looked again since).
+             */
+            answer: string;
+            /** Format: uuid */
+            id: string;
         };
         /** @description When a period was and when its ages were measured, RFC 3339 UTC. */
         PeriodOut: {
@@ -2773,6 +2835,35 @@ export interface operations {
             };
         };
     };
+    my_feedback: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The answers */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MyFeedback"][];
+                };
+            };
+            /** @description Sign in first */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     inbox: {
         parameters: {
             query?: never;
@@ -2821,7 +2912,7 @@ export interface operations {
             };
             header?: never;
             path: {
-                /** @description `tasks`, `rework`, `reinspections`, `escalations` or `to_verify` */
+                /** @description `tasks`, `rework`, `reinspections`, `escalations`, `to_verify` or `feedback_unsolved` */
                 list: string;
             };
             cookie?: never;
@@ -3769,6 +3860,84 @@ export interface operations {
                 };
             };
             /** @description Invalid value */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    feedback: {
+        parameters: {
+            query?: {
+                /**
+                 * @description CRS of coordinates sent and returned: `wgs84` (default), `gcj02` (`AMap`, Tencent) or
+                 *     `bd09` (Baidu). The server stores WGS-84.
+                 */
+                crs?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Problem id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FeedbackBody"];
+            };
+        };
+        responses: {
+            /** @description The problem after the answer */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/geo+json": components["schemas"]["ProblemFeature"];
+                };
+            };
+            /** @description Sign in first */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not the reporter of this problem */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such problem */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not verified and closed, or answered already */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A bad field, named in `field` */
             422: {
                 headers: {
                     [name: string]: unknown;
