@@ -162,7 +162,8 @@ describe('chief on a phone', () => {
     await page.locator('input[name=evidence]').setInputFiles({ name: 'IMG_0001.png', mimeType: 'image/png', buffer: photo });
     await page.locator('.detail img.photo-preview:not([hidden])').waitFor({ timeout: 60_000 });
     await fix.click();
-    await page.waitForFunction((id) => document.querySelector(`.detail[data-problem="${id}"] .badge`)?.textContent === '已整改', problem.id);
+    await page.locator(`.detail[data-problem="${problem.id}"] .badge.status-rectified`).first().waitFor({ timeout: 60_000 });
+    assert.equal((await page.locator(`.detail[data-problem="${problem.id}"] .badge.status-rectified`).first().innerText()).trim(), '已整改');
     assert.equal(uploads.length, 1, 'one photo uploaded');
     assert.ok(uploads[0] < photo.length / 4, `the photo was shrunk before upload: ${uploads[0]} of ${photo.length} bytes`);
     console.log(`self-fix photo: ${photo.length} bytes picked, ${uploads[0]} bytes uploaded`);
