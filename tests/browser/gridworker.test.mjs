@@ -116,6 +116,7 @@ describe('grid worker', () => {
     // The confirmation: case number, its page, where it went.
     const panel = page.locator('.sent-panel');
     await panel.waitFor();
+    await screenshot(page, 'grid-3-confirmation-phone');
     const id = await panel.getAttribute('data-created');
     const caseLine = (await page.locator('.case-no-line').innerText()).trim();
     const m = /^案件号 (CM\d{6}-\d{4})$/.exec(caseLine);
@@ -126,7 +127,6 @@ describe('grid worker', () => {
     assert.equal(await page.locator('.case-link').getAttribute('href'), `/p/${caseNo}`);
     await assertNoEnglish(page, '.sent-panel');
     console.log(`confirmation: ${caseLine} · ${sentTo}`);
-    await screenshot(page, 'grid-3-confirmation-phone');
 
     // The form is empty for the next report.
     assert.equal(await page.locator('select[name=category]').inputValue(), '');
