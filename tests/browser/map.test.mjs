@@ -366,14 +366,14 @@ describe('reporter', () => {
 
   test('a signed-in grid worker finds the report under my reports, with its status', async () => {
     const { page, context, problems } = await openPage(browser, server.base, { viewport: PHONE });
-    // Grid workers sign in on the staff page's form; the session then goes with their reports.
-    await page.goto(`${server.base}/#/chief`);
+    // Grid workers sign in on the report page itself; the session then goes with their reports.
+    await page.goto(`${server.base}/#/report?map=18/31.2861/121.4982`);
+    await waitForMap(page);
+    await page.locator('.report-signin > summary').click();
     await page.locator('input[name=login-name]').fill('demo-reporter');
     await page.locator('input[name=login-password]').fill('civmap-demo');
     await page.locator('.login-form button[type=submit]').click();
     await page.locator('.signed-in[data-user=demo-reporter]').waitFor();
-    await page.goto(`${server.base}/#/report?map=18/31.2861/121.4982`);
-    await waitForMap(page);
     const box = await page.locator('.maplibregl-canvas').boundingBox();
     await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
     await page.locator('select[name=category]').selectOption('illegal_parking');

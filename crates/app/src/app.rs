@@ -30,6 +30,7 @@ use crate::accounts::state::AccountState;
 use crate::config::Config;
 use crate::error::ServiceError;
 use crate::media::budget::DecodeBudget;
+use crate::memory::feedback::FeedbackBook;
 use crate::memory::live::{LIVE_BUFFER, LiveChange};
 use crate::memory::lookback::LookbackList;
 use crate::memory::problem_map::ProblemMap;
@@ -81,6 +82,8 @@ pub(crate) struct Inner {
     live: tokio::sync::broadcast::Sender<LiveChange>,
     /// Closed problems not re-inspected since: the look-backs to come.
     pub(crate) lookback: Mutex<LookbackList>,
+    /// Verified problems and their reporters' answers (回访).
+    pub(crate) feedback: Mutex<FeedbackBook>,
     /// The memory photo decodes may take at once.
     pub(crate) decode_budget: DecodeBudget,
     /// The street's named features, for wording places (from the basemap).
@@ -146,6 +149,7 @@ impl App {
                 calendar,
                 live: tokio::sync::broadcast::channel(LIVE_BUFFER).0,
                 lookback: Mutex::new(LookbackList::default()),
+                feedback: Mutex::new(FeedbackBook::default()),
                 decode_budget: DecodeBudget::new(config.limits.decode_memory_mib),
                 places: RwLock::new(Arc::new(Gazetteer::default())),
                 public_texts: RwLock::new(Arc::new(PublicTexts::default())),
@@ -228,6 +232,11 @@ impl App {
             lookback.note(id, kind, at);
         }
         *self.inner.lookback.lock() = lookback;
+        let mut feedback = FeedbackBook::default();
+        for (id, kind, data) in store.feedback_trail().await? {
+            feedback.note(id, kind, &data);
+        }
+        *self.inner.feedback.lock() = feedback;
         self.inner.tiles.rebuild_problems(&index, &table);
         *self.inner.places.write() = Arc::new(crate::tiles::basemap::gazetteer(&basemap));
         self.inner.tiles.set_basemap(basemap);
@@ -255,6 +264,10 @@ impl App {
                         .lookback
                         .lock()
                         .note(problem.id, event.kind, event.at);
+                    self.inner
+                        .feedback
+                        .lock()
+                        .note(problem.id, event.kind, &event.data);
                     // Nobody listening is not an error.
                     let _ = self.inner.live.send(LiveChange {
                         id: problem.id,

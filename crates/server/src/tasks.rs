@@ -104,6 +104,9 @@ pub struct Inbox {
     /// Rectified problems waiting for verification by the caller (area-chiefs and the street
     /// office).
     pub to_verify: InboxList,
+    /// Closed problems in the caller's scope whose reporter answered "not solved" (回访,
+    /// 群众反馈未解决), the longest waiting first (area-chiefs and the street office).
+    pub feedback_unsolved: InboxList,
     /// When this inbox was computed.
     pub at: String,
 }
@@ -150,7 +153,7 @@ impl InboxList {
     get,
     path = "/api/v1/me/inbox",
     tag = "workflow",
-    summary = "My inbox: tasks, rework, re-inspections due, escalations, fixes to verify",
+    summary = "My inbox: tasks, rework, re-inspections due, escalations, fixes to verify, reporters' \"not solved\"",
     description = "What waits for the signed-in user. Each list holds its first 200 items, `count` (complete) and `next`, the URL of its next page (`GET /api/v1/me/inbox/{list}`). A static token acting for no account gets no tasks, only its scope's escalations, fixes to verify and look-backs. Changes arrive live on `GET /api/v1/me/stream`.",
     responses(
         (status = 200, description = "The inbox", body = Inbox),
@@ -171,6 +174,7 @@ async fn inbox(
         reinspections: first(InboxKind::Reinspections, i.reinspections),
         escalations: first(InboxKind::Escalations, i.escalations),
         to_verify: first(InboxKind::ToVerify, i.to_verify),
+        feedback_unsolved: first(InboxKind::FeedbackUnsolved, i.feedback_unsolved),
         at: rfc3339(i.at),
     }))
 }
@@ -191,8 +195,8 @@ pub struct InboxPageParams {
     path = "/api/v1/me/inbox/{list}",
     tag = "workflow",
     summary = "A page of one list of my inbox",
-    description = "The items of `tasks`, `rework`, `reinspections`, `escalations` or `to_verify` from `offset` on, in the order of `GET /api/v1/me/inbox`, with `next` when more follow (the inbox's first answer gives each list's first page and its `next`).",
-    params(("list" = String, Path, description = "`tasks`, `rework`, `reinspections`, `escalations` or `to_verify`"), InboxPageParams),
+    description = "The items of `tasks`, `rework`, `reinspections`, `escalations`, `to_verify` or `feedback_unsolved` from `offset` on, in the order of `GET /api/v1/me/inbox`, with `next` when more follow (the inbox's first answer gives each list's first page and its `next`).",
+    params(("list" = String, Path, description = "`tasks`, `rework`, `reinspections`, `escalations`, `to_verify` or `feedback_unsolved`"), InboxPageParams),
     responses(
         (status = 200, description = "The page", body = InboxList),
         (status = 400, description = "A bad offset or limit", body = ErrorBody),
@@ -210,7 +214,7 @@ async fn inbox_list(
     actor.require(STAFF, "have an inbox")?;
     let kind = InboxKind::parse(&list).ok_or_else(|| {
         ApiError::NotFound(format!(
-            "no inbox list {list:?}; lists: tasks, rework, reinspections, escalations, to_verify"
+            "no inbox list {list:?}; lists: tasks, rework, reinspections, escalations, to_verify, feedback_unsolved"
         ))
     })?;
     let limit = match q.limit {

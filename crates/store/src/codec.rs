@@ -39,7 +39,7 @@ pub fn stored_problem(p: &Problem) -> Problem {
     p
 }
 
-fn parse<T: std::str::FromStr>(what: &str, v: &str) -> Result<T, StoreError> {
+pub(crate) fn parse<T: std::str::FromStr>(what: &str, v: &str) -> Result<T, StoreError> {
     v.parse()
         .map_err(|_| StoreError::corrupt(format!("{what} {v:?} is not a known value")))
 }

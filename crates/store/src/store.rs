@@ -423,6 +423,33 @@ impl Store {
         .await
     }
 
+    /// The steps that decide where a reporter's answer (回访) stands — verified, recurred,
+    /// merged, reinspected and feedback — as (problem, kind, data), oldest first. `data` is
+    /// kept only for `feedback` (its `solved`); the others carry `Value::Null`, so the start-up
+    /// read stays as lean as [`Store::lifecycle_events`].
+    pub async fn feedback_trail(
+        &self,
+    ) -> Result<Vec<(ProblemId, civmap_domain::EventKind, serde_json::Value)>, StoreError> {
+        self.read_all(
+            "SELECT problem, kind, data FROM events \
+             WHERE kind IN ('verified', 'recurred', 'merged', 'reinspected', 'feedback') \
+             ORDER BY seq",
+            Vec::new(),
+            &|r| {
+                let kind: civmap_domain::EventKind =
+                    codec::parse("event kind", r.str(1).map_err(col)?)?;
+                let data = if kind == civmap_domain::EventKind::Feedback {
+                    serde_json::from_str(r.str(2).map_err(col)?)
+                        .map_err(|e| StoreError::corrupt(format!("feedback data: {e}")))?
+                } else {
+                    serde_json::Value::Null
+                };
+                Ok((ProblemId(r.uuid(0).map_err(col)?), kind, data))
+            },
+        )
+        .await
+    }
+
     /// The histories of many problems (a zone's ledger), in log order.
     pub async fn events_for_problems(&self, ids: &[ProblemId]) -> Result<Vec<Event>, StoreError> {
         let mut out = Vec::new();

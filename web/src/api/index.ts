@@ -19,6 +19,7 @@ import type {
   History,
   Inbox,
   InboxList,
+  MyFeedback,
   NewProblem,
   PhotoOut,
   ProblemFeature,
@@ -117,6 +118,16 @@ export const NEXT_ACTIONS: Record<string, Action[]> = {
 };
 
 export const myReports = () => request<ProblemPage>('/api/v1/me/reports', { auth: true });
+
+/** Which of my verified reports wait for my answer (回访), and what I answered. */
+export const myFeedback = () => request<MyFeedback[]>('/api/v1/me/feedback', { auth: true });
+
+/** My answer about a verified report of mine: solved or not, and what is still wrong. */
+export const sendFeedback = (pid: string, solved: boolean, note: string) =>
+  request<ProblemFeature>(`/api/v1/problems/${id(pid)}/feedback`, { method: 'POST', json: { solved, note }, auth: true });
+
+/** One zone (public: its name and kind). */
+export const getZone = (zid: string) => request<ZoneFeature>(`/api/v1/zones/${id(zid)}`);
 
 export const inbox = () => request<Inbox>('/api/v1/me/inbox', { auth: true });
 /** The next page of an inbox list: the `next` URL the server gave. */

@@ -28,6 +28,7 @@ export type Me = S['Me'];
 export type Inbox = S['Inbox'];
 export type InboxList = S['InboxList'];
 export type InboxItem = S['InboxItem'];
+export type MyFeedback = S['MyFeedback'];
 export type PhotoOut = S['PhotoOut'];
 export type TransitionBody = S['TransitionBody'];
 export type PublicTextBody = S['PublicTextBody'];

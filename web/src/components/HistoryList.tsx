@@ -22,6 +22,11 @@ export function eventSentence(e: HistoryEvent, staff: boolean): string {
   // The street office hid the description from the public, or gave it a public wording.
   else if (e.kind === 'edited' && e.data?.hidden === true) key = 'edited.public_hidden';
   else if (e.kind === 'edited' && typeof e.data?.public_description === 'string') key = 'edited.public_text';
+  // The reporter's answer (回访) reads as one line with the reporter's words: "上报人回访：未解决 —— …".
+  else if (e.kind === 'feedback') {
+    const said = sentences[e.data?.solved === false ? 'feedback.unsolved' : 'feedback.solved'] ?? pick(d.events, e.kind);
+    return e.note ? `${said}${d.noteDash}${e.note}` : said;
+  }
   else if (system) key = `${e.kind}.system`;
   let text = sentences[key] ?? sentences[e.kind] ?? pick(d.events, e.kind);
   // Who it went to, and who did it (names are for staff only; the server sends none to others).
@@ -40,7 +45,7 @@ export function HistoryList({ events, staff }: { events: HistoryEvent[]; staff: 
         const to = typeof e.data?.to === 'string' ? e.data.to : null;
         // A system event's note is the server's own record (bilingual, or the importer's): the
         // sentence says what happened in the page's language.
-        const showNote = e.note && e.actor;
+        const showNote = e.note && e.actor && !(staff && e.kind === 'feedback');
         return (
           <li key={e.seq} class={`ev ev-${e.kind}`}>
             <span class="ev-kind">{eventSentence(e, staff)}</span>

@@ -1,7 +1,8 @@
 // The inbox of a signed-in chief or street office: counts, the lists (rework, look-backs due,
-// escalations, fixes to verify) and buttons for look-backs. Live: the server's event stream
-// (`/api/v1/me/stream`, the session cookie goes with it) says when something changed, and the
-// inbox reloads (at most once a second). `reloadKey` changing reloads it too (after a step here).
+// escalations, fixes to verify, reporters' "not solved") and buttons for look-backs. Live: the
+// server's event stream (`/api/v1/me/stream`, the session cookie goes with it) says when
+// something changed, and the inbox reloads (at most once a second). `reloadKey` changing reloads
+// it too (after a step here).
 
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, inbox, inboxPage, reinspect } from '../api';
@@ -104,6 +105,8 @@ export function InboxPanel({ onOpen, reloadKey = 0 }: { onOpen: (id: string) => 
     ['reinspections', w.reinspections, b?.reinspections],
     ['escalations', w.escalations, b?.escalations],
     ['to_verify', w.toVerify, b?.to_verify],
+    // Closed problems whose reporter answered "not solved" (回访): the street office looks again.
+    ['feedback_unsolved', w.feedbackUnsolved, b?.feedback_unsolved],
   ];
   /** The next page of list `key`: more of what is loaded, fetching the server's next page when needed. */
   const nextPage = async (key: string, l: InboxList) => {

@@ -40,6 +40,10 @@ export function ProblemDetail(props: {
   const [history] = useLoad(() => getHistory(pr.id, true), [pr.id, pr.version, pr.public_description, pr.description_hidden]);
   const errorAt = (at: 'note' | 'photos' | 'action') => (error?.at === at ? error.error : null);
   const actions = (NEXT_ACTIONS[pr.status] ?? []).filter((a) => !props.allowed || props.allowed.includes(a));
+  // Found reported (or come back) in the chief's own zone: fixed on the spot (当场整改), no dispatch needed.
+  const selfFix = actions.includes('rectify') && (pr.status === 'reported' || pr.status === 'recurred');
+  // The note's hint says when it is required: to rectify always, to reject always.
+  const placeholder = actions.includes('rectify') ? d.notePlaceholders.rectify : actions.includes('reject') ? d.notePlaceholders.reject : d.notePlaceholder;
 
   const act = async (a: Action) => {
     setError(null);
@@ -95,8 +99,9 @@ export function ProblemDetail(props: {
       {props.moderate && <PublicTextForm problem={f} onChanged={props.onChanged} />}
       {actions.length > 0 && (
         <div class="actions">
+          {selfFix && <p class="note self-fix-hint">{d.grid.selfFixHint}</p>}
           <Field name="note" label={d.note} for={noteId} error={errorAt('note')} context={error?.action}>
-            <textarea id={noteId} name="note" rows={2} maxLength={2000} placeholder={d.notePlaceholder} value={note} onInput={(e) => setNote(e.currentTarget.value)} />
+            <textarea id={noteId} name="note" rows={2} maxLength={2000} placeholder={placeholder} value={note} onInput={(e) => setNote(e.currentTarget.value)} />
           </Field>
           <Field name="photos" label={d.evidencePhoto} error={errorAt('photos')} context={error?.action}>
             <PhotoPicker name="evidence" photo={photo} onChange={setPhoto} buttonClass="small" />
@@ -104,7 +109,7 @@ export function ProblemDetail(props: {
           <div class="action-row">
             {actions.map((a) => (
               <button key={a} type="button" class={`btn ${a === 'verify' || a === 'dispatch' ? 'primary' : 'secondary'}`} data-action={a} disabled={busy || !reachable.value} title={reachable.value ? undefined : d.connection.offlineAction} onClick={() => void act(a)}>
-                {actionName(a)}
+                {a === 'rectify' && selfFix ? d.grid.selfFix : actionName(a)}
               </button>
             ))}
           </div>

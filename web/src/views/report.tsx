@@ -1,11 +1,13 @@
 // The reporter (grid worker, volunteer, property staff, or anyone): a location from the device or
 // a tap on the map, a category, a photo (shrunk on the phone), a description. Errors are shown
-// next to the field they are about. A signed-in grid worker's reports go out as that account and
-// are listed under "my reports" with where each one stands.
+// next to the field they are about. A grid worker signs in here (the one sign-in form); after
+// sending, the page says the case number, links its page and says where it went, and the form
+// is empty for the next report. "My reports" lists the worker's reports with where each stands,
+// and asks about a verified one "问题解决了吗？" (回访). A chief may report and fix in one step.
 
 import maplibregl from 'maplibre-gl';
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { ApiError, createProblem, has, myReports, uploadPhoto } from '../api';
+import { ApiError, createProblem, getZone, has, myFeedback, myReports, sendFeedback, transition, uploadPhoto } from '../api';
 import type { NewProblem, ProblemFeature } from '../api';
 import type { ViewProps } from '../app';
 import { categoryName } from '../colors';
@@ -14,18 +16,23 @@ import { PhotoPicker } from '../components/PhotoPicker';
 import { problemCategory } from '../colors';
 import { StatusBadge } from '../components/StatusBadge';
 import { ErrorText } from '../components/ErrorText';
-import { formatTime, SEVERITIES, severityName, t } from '../i18n';
+import { SignIn } from '../components/SignIn';
+import { LoadError } from '../components/LoadError';
+import { caseNo, dispatchedTo, pageHref, placeOf } from '../caseinfo';
+import { formatTime, pick, SEVERITIES, severityName, t } from '../i18n';
 import { geolocationText } from '../i18n/errors';
 import { useId, useLoad, useProblemLayer } from '../hooks';
-import { session } from '../session';
+import { isStaff, session } from '../session';
 
 /** How many of my reports are listed. */
 const MY_REPORTS_SHOWN = 50;
 /** Geolocation: a fresh, precise fix, within 15 s. */
 const GEO_OPTIONS: PositionOptions = { enableHighAccuracy: true, timeout: 15_000, maximumAge: 30_000 };
+/** Roles that fix what they find in their own zone (当场整改) and may report and fix in one step. */
+const FIXING_ROLES = new Set(['point_chief', 'road_chief', 'area_chief']);
 
 /** The form's fields an error can be about; anything else is shown under the form (`body`). */
-type FieldName = 'location' | 'category' | 'severity' | 'photos' | 'description' | 'body';
+type FieldName = 'location' | 'category' | 'severity' | 'photos' | 'description' | 'fixNote' | 'body';
 
 /** The field of the form a server error is about. */
 function fieldOf(e: unknown): FieldName {
@@ -36,22 +43,128 @@ function fieldOf(e: unknown): FieldName {
   return 'body';
 }
 
+/** Where a report went, in words: "已派给 四平路 路长 张三", or "已收到，等待街道派单". */
+async function whereItWent(f: ProblemFeature): Promise<string> {
+  const g = t().grid;
+  const p = f.properties;
+  if (p.status === 'reported' || p.status === 'merged') return g.waiting;
+  const named = dispatchedTo(f);
+  let zone = named.zone;
+  let chief = '';
+  if (p.zone) {
+    try {
+      const z = await getZone(p.zone);
+      zone ??= z.properties.name;
+      chief = pick(g.zoneChief, z.properties.kind);
+    } catch {
+      // The zone's name is a courtesy: without it the sentence names who it can.
+    }
+  }
+  const who = [zone, chief, named.assignee].filter(Boolean).join(' ');
+  return who ? g.sentTo(who) : g.waiting;
+}
+
+/** The reporter's answer about one verified report: 是 / 否 (with a short note). */
+function AskSolved({ f, onAnswered }: { f: ProblemFeature; onAnswered: () => void }) {
+  const g = t().grid;
+  const noteId = useId('feedback-note');
+  const [saying, setSaying] = useState(false);
+  const [note, setNote] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const answer = async (solved: boolean) => {
+    if (!solved && !note.trim()) {
+      setError(g.needNote);
+      return;
+    }
+    setBusy(true);
+    setError(null);
+    try {
+      await sendFeedback(f.properties.id, solved, solved ? '' : note.trim());
+      onAnswered();
+    } catch (e) {
+      setError(e);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <div class="ask-solved" data-ask={f.properties.id}>
+      <span class="ask-q">{g.askSolved}</span>
+      {!saying ? (
+        <span class="action-row">
+          <button type="button" class="btn primary small" name="solved-yes" disabled={busy} onClick={() => void answer(true)}>
+            {g.yes}
+          </button>
+          <button type="button" class="btn secondary small" name="solved-no" disabled={busy} onClick={() => setSaying(true)}>
+            {g.no}
+          </button>
+        </span>
+      ) : (
+        <div class="ask-note">
+          <label for={noteId} class="label">
+            {g.whatsWrong}
+          </label>
+          <textarea id={noteId} name="feedback-note" rows={2} maxLength={500} placeholder={g.whatsWrongPlaceholder} value={note} onInput={(e) => setNote(e.currentTarget.value)} />
+          <span class="action-row">
+            <button type="button" class="btn primary small" name="feedback-send" disabled={busy} onClick={() => void answer(false)}>
+              {g.send}
+            </button>
+            <button type="button" class="btn secondary small" disabled={busy} onClick={() => setSaying(false)}>
+              {g.cancel}
+            </button>
+          </span>
+        </div>
+      )}
+      <ErrorText error={error} for="feedback" context="feedback" />
+    </div>
+  );
+}
+
 function MyReports({ cats, reloadKey }: { cats: ViewProps['app']['cats']; reloadKey: number }) {
+  const d = t();
   const me = session.value;
-  const [mine] = useLoad(async () => (me ? myReports() : null), [me?.name, reloadKey]);
-  const list = mine.value?.features ?? [];
-  if (list.length === 0) return <section class="my-reports" />;
+  const [answered, setAnswered] = useState(0);
+  const [mine] = useLoad(async () => {
+    if (!me) return null;
+    // The answers are asked for only where the server has them (an older server: no 回访).
+    const [reports, answers] = await Promise.all([myReports(), has('/api/v1/me/feedback').then((yes) => (yes ? myFeedback() : []))]);
+    return { reports, answers: new Map(answers.map((a) => [a.id, a.answer])) };
+  }, [me?.name, reloadKey, answered]);
+  if (!me) return null;
+  if (mine.error) {
+    return (
+      <section class="my-reports">
+        <h3>{d.myReports}</h3>
+        <LoadError error={mine.error} />
+      </section>
+    );
+  }
+  const list = mine.value?.reports.features ?? [];
   return (
     <section class="my-reports">
-      <h3>{t().myReports}</h3>
-      <ul class="inbox-list">
-        {list.slice(0, MY_REPORTS_SHOWN).map((f) => (
-          <li key={f.properties.id} class="inbox-item" data-problem={f.properties.id}>
-            <span>{problemCategory(f, cats)}</span>
-            <StatusBadge status={f.properties.status} />
-            <span class="muted">{formatTime(f.properties.reported_at)}</span>
-          </li>
-        ))}
+      <h3>{d.myReports}</h3>
+      {mine.value && list.length === 0 && <p class="muted">{d.grid.noneYet}</p>}
+      <ul class="inbox-list my-list">
+        {list.slice(0, MY_REPORTS_SHOWN).map((f) => {
+          const answer = mine.value?.answers.get(f.properties.id);
+          const no = caseNo(f);
+          return (
+            <li key={f.properties.id} class="inbox-item my-report" data-problem={f.properties.id} data-case={no ?? undefined}>
+              <a class="my-report-link" href={pageHref(f)}>
+                <span class="my-report-head">
+                  {no && <span class="case-no">{no}</span>}
+                  <span class="my-report-cat">{problemCategory(f, cats)}</span>
+                  <StatusBadge status={f.properties.status} />
+                </span>
+                <span class="my-report-place">{placeOf(f)}</span>
+                <span class="muted">{formatTime(f.properties.reported_at)}</span>
+              </a>
+              {answer === 'due' && f.properties.status === 'closed' && <AskSolved f={f} onAnswered={() => setAnswered((k) => k + 1)} />}
+              {answer && answer !== 'due' && <span class={`answered answered-${answer}`}>{pick(d.grid.answered, answer)}</span>}
+            </li>
+          );
+        })}
       </ul>
     </section>
   );
@@ -59,20 +172,27 @@ function MyReports({ cats, reloadKey }: { cats: ViewProps['app']['cats']; reload
 
 export function ReportView({ app }: ViewProps) {
   const d = t();
+  const g = d.grid;
   const { map, cats, problems } = app;
+  const me = session.value;
+  const canFix = isStaff(me) && FIXING_ROLES.has(me.role);
   const [at, setAt] = useState<{ ll: [number, number]; accuracy: number | null } | null>(null);
   const [locating, setLocating] = useState(false);
   const [category, setCategory] = useState('');
   const [severity, setSeverity] = useState('medium');
   const [photo, setPhoto] = useState<Blob | null>(null);
   const [description, setDescription] = useState('');
+  const [fixed, setFixed] = useState(false);
+  const [fixNote, setFixNote] = useState('');
   const [errors, setErrors] = useState<Partial<Record<FieldName, unknown>>>({});
   const [busy, setBusy] = useState(false);
-  const [done, setDone] = useState<{ created: ProblemFeature; warning: string | null } | null>(null);
+  const [done, setDone] = useState<{ created: ProblemFeature; where: string; warning: unknown } | null>(null);
   const [mineKey, setMineKey] = useState(0);
+  // A new photo input after each report: the same photo can be picked again for the next one.
+  const [formKey, setFormKey] = useState(0);
   const marker = useRef<maplibregl.Marker | null>(null);
   const resultRef = useRef<HTMLDivElement>(null);
-  const ids = { category: useId('cat'), severity: useId('sev'), description: useId('desc') };
+  const ids = { category: useId('cat'), severity: useId('sev'), description: useId('desc'), fixed: useId('fixed'), fixNote: useId('fix-note') };
 
   const setError = (field: FieldName, e: unknown) => setErrors((x) => ({ ...x, [field]: e }));
   const clearError = (field: FieldName) => setErrors((x) => ({ ...x, [field]: null }));
@@ -126,14 +246,16 @@ export function ReportView({ app }: ViewProps) {
     );
   };
 
-  const reset = () => {
+  /** Empties the form for the next report (the confirmation stays until then). */
+  const clearForm = () => {
     setAt(null);
     setCategory('');
     setSeverity('medium');
     setPhoto(null);
     setDescription('');
-    setDone(null);
-    problems.select(null);
+    setFixed(false);
+    setFixNote('');
+    setFormKey((k) => k + 1);
   };
 
   const send = async (ev: Event) => {
@@ -141,9 +263,10 @@ export function ReportView({ app }: ViewProps) {
     const missing: Partial<Record<FieldName, unknown>> = {};
     if (!at) missing.location = d.noLocation;
     if (!category) missing.category = d.pickCategory;
+    if (fixed && !fixNote.trim()) missing.fixNote = d.notePlaceholders.rectify;
     setErrors(missing);
     setDone(null);
-    if (!at || !category) return;
+    if (!at || !category || (fixed && !fixNote.trim())) return;
     setBusy(true);
     const signedIn = !!session.value;
     const body: NewProblem = {
@@ -154,7 +277,7 @@ export function ReportView({ app }: ViewProps) {
       description: description.trim(),
     };
     try {
-      let warning: string | null = null;
+      let warning: unknown = null;
       if (photo) {
         if (await has('/api/v1/photos')) {
           try {
@@ -166,11 +289,22 @@ export function ReportView({ app }: ViewProps) {
           }
         } else warning = d.photoNotSent;
       }
-      const created = await createProblem(body, signedIn);
+      let created = await createProblem(body, signedIn);
+      let where: string;
+      if (fixed) {
+        // Report and fix in one step: the same photo is the after photo, the note says what was done.
+        try {
+          created = await transition(created.properties.id, 'rectify', { version: created.properties.version, note: fixNote.trim(), photos: body.photos ?? [] });
+          where = g.reportedAndFixed;
+        } catch (e) {
+          where = await whereItWent(created);
+          warning = e;
+        }
+      } else where = await whereItWent(created);
       problems.upsert(created);
       problems.select(created);
-      setAt(null);
-      setDone({ created, warning });
+      setDone({ created, where, warning });
+      clearForm();
       setMineKey((k) => k + 1);
       queueMicrotask(() => resultRef.current?.scrollIntoView({ block: 'nearest' }));
     } catch (e) {
@@ -185,10 +319,44 @@ export function ReportView({ app }: ViewProps) {
     document.querySelector('.report-form .field-error:not(:empty)')?.scrollIntoView({ block: 'nearest' });
   }, [errors]);
 
+  const no = done ? caseNo(done.created) : null;
   return (
     <>
+      {me === null ? (
+        <details class="report-signin">
+          <summary>{g.signInSummary}</summary>
+          <SignIn />
+        </details>
+      ) : (
+        <SignIn />
+      )}
       <form class="report-form" noValidate onSubmit={(e) => void send(e)}>
         <h2 class="panel-title">{d.reportTitle}</h2>
+        <div class="result" aria-live="polite" ref={resultRef}>
+          {done && (
+            <div class="sent-panel" data-created={done.created.properties.id}>
+              <p class="success" data-created={done.created.properties.id}>
+                {d.submitted}
+              </p>
+              {no && (
+                <p class="case-no-line" data-case={no}>
+                  {g.caseNo(no)}
+                </p>
+              )}
+              <p class="sent-to">{done.where}</p>
+              <a class="btn secondary small case-link" href={pageHref(done.created)}>
+                {g.openPage}
+              </a>
+              {typeof done.warning === 'string' && <p class="warning">{done.warning}</p>}
+              {done.warning && typeof done.warning !== 'string' && (
+                <p class="warning">
+                  {g.fixNotDone}
+                  <ErrorText error={done.warning} inline context="rectify" />
+                </p>
+              )}
+            </div>
+          )}
+        </div>
         <Field name="location" label={d.location} error={errors.location}>
           <div class="loc-row">
             <button type="button" class="btn secondary" name="locate" disabled={locating} onClick={locate}>
@@ -230,6 +398,7 @@ export function ReportView({ app }: ViewProps) {
         </Field>
         <Field name="photos" label={d.photo} error={errors.photos}>
           <PhotoPicker
+            key={formKey}
             name="photo"
             photo={photo}
             onChange={(b) => {
@@ -252,23 +421,34 @@ export function ReportView({ app }: ViewProps) {
             }}
           />
         </Field>
+        {canFix && (
+          <div class="field fixed-on-spot">
+            <label for={ids.fixed} class="check">
+              <input id={ids.fixed} type="checkbox" name="fixed-on-spot" checked={fixed} onChange={(e) => setFixed(e.currentTarget.checked)} /> {g.fixedOnSpot}
+            </label>
+            <p class="note">{g.fixedOnSpotHint}</p>
+            {fixed && (
+              <Field name="fixNote" label={g.fixNote} for={ids.fixNote} error={errors.fixNote}>
+                <textarea
+                  id={ids.fixNote}
+                  name="fix-note"
+                  rows={2}
+                  maxLength={2000}
+                  placeholder={d.notePlaceholders.rectify}
+                  value={fixNote}
+                  onInput={(e) => {
+                    setFixNote(e.currentTarget.value);
+                    clearError('fixNote');
+                  }}
+                />
+              </Field>
+            )}
+          </div>
+        )}
         <ErrorText error={errors.body} for="body" />
         <button type="submit" class="btn primary" name="submit" disabled={busy}>
           {busy ? d.submitting : d.submit}
         </button>
-        <div class="result" aria-live="polite" ref={resultRef}>
-          {done && (
-            <>
-              <p class="success" data-created={done.created.properties.id}>
-                {d.submitted}
-              </p>
-              {done.warning && <p class="warning">{done.warning}</p>}
-              <button type="button" class="btn secondary" onClick={reset}>
-                {d.reportAnother}
-              </button>
-            </>
-          )}
-        </div>
       </form>
       <MyReports cats={cats} reloadKey={mineKey} />
     </>

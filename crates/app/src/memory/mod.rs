@@ -1,10 +1,11 @@
 //! What the service holds in memory, loaded from the store at start and changed only by the
 //! commit hook after the store acknowledged a write, so it never holds what the database does
 //! not: the problems (compact records and the spatial index over them), the zones and their
-//! containment index, the look-back list, the scope cache and the live-change type.
+//! containment index, the look-back list, the reporters' answers (回访), the scope cache and the live-change type.
 //!
 //! These are plain data; the behaviour on them lives on [`crate::App`].
 
+pub mod feedback;
 pub mod live;
 pub mod lookback;
 pub mod problem_map;

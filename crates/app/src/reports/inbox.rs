@@ -1,6 +1,6 @@
 //! The inbox: what waits for the caller — tasks dispatched or escalated to it (overdue first),
-//! rework, look-backs due, escalations and fixes to verify in its scope — and a grid worker's
-//! own reports.
+//! rework, look-backs due, escalations, fixes to verify and closed problems whose reporter said
+//! they are not solved (群众反馈未解决) in its scope — and a grid worker's own reports.
 
 use chrono::{DateTime, Utc};
 use civmap_domain::{Action, CategoryTable, ProblemId, Severity, Status};
@@ -68,19 +68,22 @@ pub enum InboxKind {
     Reinspections,
     Escalations,
     ToVerify,
+    /// Closed problems whose reporter answered "not solved" (回访).
+    FeedbackUnsolved,
 }
 
 impl InboxKind {
-    pub const ALL: [InboxKind; 5] = [
+    pub const ALL: [InboxKind; 6] = [
         InboxKind::Tasks,
         InboxKind::Rework,
         InboxKind::Reinspections,
         InboxKind::Escalations,
         InboxKind::ToVerify,
+        InboxKind::FeedbackUnsolved,
     ];
 
     /// The list's name in the API (`tasks`, `rework`, `reinspections`, `escalations`,
-    /// `to_verify`).
+    /// `to_verify`, `feedback_unsolved`).
     #[must_use]
     pub fn as_str(self) -> &'static str {
         match self {
@@ -89,6 +92,7 @@ impl InboxKind {
             InboxKind::Reinspections => "reinspections",
             InboxKind::Escalations => "escalations",
             InboxKind::ToVerify => "to_verify",
+            InboxKind::FeedbackUnsolved => "feedback_unsolved",
         }
     }
 
@@ -106,6 +110,7 @@ struct Lists {
     reinspections: Vec<InboxItem>,
     escalations: Vec<InboxItem>,
     to_verify: Vec<InboxItem>,
+    feedback_unsolved: Vec<InboxItem>,
 }
 
 impl Lists {
@@ -116,6 +121,7 @@ impl Lists {
             InboxKind::Reinspections => &mut self.reinspections,
             InboxKind::Escalations => &mut self.escalations,
             InboxKind::ToVerify => &mut self.to_verify,
+            InboxKind::FeedbackUnsolved => &mut self.feedback_unsolved,
         })
     }
 }
@@ -134,6 +140,9 @@ pub struct Inbox {
     pub escalations: InboxList,
     /// Rectified problems waiting for verification (area-chiefs and the street office).
     pub to_verify: InboxList,
+    /// Closed problems in the caller's scope whose reporter said they are not solved (回访),
+    /// oldest change first (area-chiefs and the street office).
+    pub feedback_unsolved: InboxList,
     /// When this inbox was computed.
     pub at: DateTime<Utc>,
 }
@@ -195,6 +204,7 @@ impl App {
             reinspections: first(InboxKind::Reinspections),
             escalations: first(InboxKind::Escalations),
             to_verify: first(InboxKind::ToVerify),
+            feedback_unsolved: first(InboxKind::FeedbackUnsolved),
             at: now,
         }
     }
@@ -256,6 +266,11 @@ impl App {
             .filter(|t| t.rework_count > 0 && t.status == Status::Dispatched)
             .cloned()
             .collect();
+        let feedback_unsolved = if verifies {
+            self.unsolved_in(&scope, &table, now_ms)
+        } else {
+            Vec::new()
+        };
         let reinspections = {
             let g = self.problems();
             due.into_iter()
@@ -274,7 +289,30 @@ impl App {
             reinspections,
             escalations,
             to_verify,
+            feedback_unsolved,
         }
+    }
+
+    /// Closed problems in `scope` whose reporter said "not solved", the longest waiting first.
+    fn unsolved_in(
+        &self,
+        scope: &crate::scope::Scope,
+        table: &CategoryTable,
+        now_ms: i64,
+    ) -> Vec<InboxItem> {
+        let ids = self.feedback_unsolved();
+        let zones = self.zones();
+        let g = self.problems();
+        let mut rows: Vec<(i64, InboxItem)> = ids
+            .into_iter()
+            .filter_map(|id| {
+                let r = g.map.get(&id)?;
+                (r.status == Status::Closed && scope.contains(&zones, r))
+                    .then(|| (r.updated_ms, item(id, r, table, now_ms)))
+            })
+            .collect();
+        rows.sort_by_key(|(at, i)| (*at, i.id));
+        rows.into_iter().map(|(_, i)| i).collect()
     }
 
     /// The problems `user` reported, newest first (at most [`MY_REPORTS_MAX`]), and how many

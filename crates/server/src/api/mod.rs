@@ -1,10 +1,11 @@
 //! `/api/v1`: problems (create, read, edit, list with filters and cursor pagination, one
-//! endpoint per lifecycle step, history), zones, points of interest, categories and
-//! assignments. Geometry is RFC 7946 GeoJSON (lon, lat).
+//! endpoint per lifecycle step, history, the reporter's answer after verification), zones,
+//! points of interest, categories and assignments. Geometry is RFC 7946 GeoJSON (lon, lat).
 
 pub mod catalog;
 pub mod common;
 pub mod inspections;
+pub mod feedback;
 pub mod problems;
 pub mod public_text;
 pub mod zones;
@@ -29,6 +30,8 @@ pub fn router() -> OpenApiRouter<ServerState> {
         .routes(routes!(problems::verify))
         .routes(routes!(problems::recur))
         .routes(routes!(problems::merge))
+        .routes(routes!(feedback::feedback))
+        .routes(routes!(feedback::my_feedback))
         .routes(routes!(zones::list_zones, zones::create_zone))
         .routes(routes!(
             zones::get_zone,
