@@ -672,16 +672,21 @@ async fn print_sheet_has_the_map_and_a_stop_table_per_team() {
     let html = r.text();
     assert!(html.contains("<svg"), "the map is inline SVG");
     assert_eq!(html.matches("<table class=\"stops\">").count(), 2);
+    assert_eq!(html.matches("<section class=\"page team\"").count(), 2);
+    // Stops by case number, as people quote them.
     let visited: Vec<&str> = v["teams"]
         .as_array()
         .unwrap()
         .iter()
         .flat_map(|t| t["stops"].as_array().unwrap())
-        .map(|s| s["id"].as_str().unwrap())
+        .map(|s| s["case_no"].as_str().unwrap())
         .collect();
     assert_eq!(html.matches("<tr class=\"stop").count(), visited.len());
-    for id in &visited {
-        assert!(html.contains(id), "{id} not on the sheet");
+    for case in &visited {
+        assert!(
+            html.contains(&format!("<td class=\"case\">{case}</td>")),
+            "{case} not on the sheet"
+        );
     }
     // Descriptions typed by anyone are escaped.
     assert!(html.contains("&lt;b&gt;"));
@@ -1041,7 +1046,7 @@ async fn without_a_road_graph_the_answer_says_it_used_straight_lines() {
     }
     // The print sheet says so too.
     let html = plan(&t, OFFICE_TOKEN, "?format=html", &body).await.text();
-    assert!(html.contains("no road graph"));
+    assert!(html.contains("本区域无路网"));
 }
 
 #[tokio::test]
