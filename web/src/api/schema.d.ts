@@ -508,6 +508,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/problems/table": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The street office's problem table (问题台账), as JSON or CSV
+         * @description Every problem the caller may see as a row: case number, category, place, the zone it was dispatched through, the responsible chief, status, report time, deadline and how long it is overdue; filtered by status, category, report time (`from`), zone, chief, overdue and a text search over case number, place and description, sorted by any column. `format=csv` gives the same rows and columns as a spreadsheet (UTF-8 with BOM, Chinese headers, times in China Standard Time `2026-12-07 14:30`). At most 10,000 rows (`matched` counts them all). Roles: staff.
+         */
+        get: operations["problem_table"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/problems/{id}": {
         parameters: {
             query?: never;
@@ -1823,6 +1843,12 @@ export interface components {
             /** Format: uuid */
             zone?: string | null;
         };
+        /** @description The table: rows in order, how many matched (rows stop at 10,000), and when it was read. */
+        ProblemTable: {
+            at: string;
+            matched: number;
+            rows: components["schemas"]["TableRowOut"][];
+        };
         /** @description The worst three-surroundings zones of one kind. */
         Ranking: {
             /** @description The worst `n` zones, worst first. */
@@ -2037,6 +2063,36 @@ export interface components {
             to?: string | null;
             /** @description A zone id. */
             zone?: string | null;
+        };
+        /** @description One row of the table. */
+        TableRowOut: {
+            /** Format: uuid */
+            assignee?: string | null;
+            assignee_name?: string | null;
+            /** @description The case number (案卷号). */
+            case_no: string;
+            category: string;
+            category_zh: string;
+            deadline?: string | null;
+            /** Format: uuid */
+            id: string;
+            /** Format: double */
+            lat: number;
+            /** Format: double */
+            lon: number;
+            /**
+             * Format: int64
+             * @description Seconds past the deadline of an open problem; absent when not overdue.
+             */
+            overdue_s?: number | null;
+            /** @description Where it is in words; coordinates when nothing named is near. */
+            place: string;
+            reported_at: string;
+            severity: string;
+            status: string;
+            /** Format: uuid */
+            zone?: string | null;
+            zone_name?: string | null;
         };
         /** @description A request for an API token. */
         TokenBody: {
@@ -3498,6 +3554,80 @@ export interface operations {
             };
         };
     };
+    problem_table: {
+        parameters: {
+            query?: {
+                /** @description Statuses, comma-separated; `open` for every open one. */
+                status?: string;
+                /** @description Category codes, comma-separated. */
+                category?: string;
+                /** @description Only problems dispatched through this zone (id). */
+                zone?: string;
+                /** @description Only problems this chief is responsible for (user id). */
+                assignee?: string;
+                /** @description `true`: only open problems past their deadline. */
+                overdue?: boolean;
+                /** @description Case number, place or description containing this text (case-insensitive). */
+                q?: string;
+                /**
+                 * @description Reported at or after this instant (RFC 3339, or a date: from 00:00 that day in China
+                 *     Standard Time).
+                 */
+                from?: string;
+                /**
+                 * @description The column: `case_no`, `category`, `place`, `zone`, `assignee`, `status`, `reported`
+                 *     (default, newest first), `deadline` (soonest first) or `overdue` (most overdue first).
+                 */
+                sort?: string;
+                /** @description `asc` (the column's natural order, default) or `desc` (reversed). */
+                order?: string;
+                /** @description `json` (default) or `csv` (UTF-8 with BOM, opens in Excel). */
+                format?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The table (JSON, or CSV with `format=csv`) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemTable"];
+                };
+            };
+            /** @description Bad parameter */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Sign in first */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not staff */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     get_problem: {
         parameters: {
             query?: {
@@ -4363,6 +4493,11 @@ export interface operations {
                 format?: string;
                 /** @description `wgs84` (default), `gcj02` or `bd09`. */
                 crs?: string;
+                /**
+                 * @description When the teams set out, `HH:MM` in China Standard Time (default: the next full half
+                 *     hour): the printed sheet gives each stop its planned clock time from it.
+                 */
+                depart?: string;
             };
             header?: never;
             path?: never;
