@@ -587,9 +587,9 @@ struct Sheet<'a> {
     base: &'a str,
 }
 
-/// The size of a team's map on the sheet, px: the width of an A4 page inside its margins, a
-/// third of its height.
-const SHEET_MAP_PX: (u32, u32) = (760, 420);
+/// The size of a team's map on the sheet, px: the width of an A4 page inside its margins, under
+/// a third of its height (the rest is the stop table).
+const SHEET_MAP_PX: (u32, u32) = (760, 380);
 
 /// `h:mm` from seconds.
 fn hm(s: f64) -> String {
@@ -642,13 +642,13 @@ fn sheet_html(state: &App, sheet: &Sheet<'_>) -> Result<String, ApiError> {
         .map svg{width:100%;height:auto;display:block;border:1px solid #999}\
         table{border-collapse:collapse;width:100%;margin-top:3mm}\
         th,td{border:1px solid #888;padding:1mm 1.5mm;text-align:left;vertical-align:middle}\
-        th{background:#eee;font-weight:bold}\
+        th{background:#eee;font-weight:bold;white-space:nowrap}\
         tr{break-inside:avoid;page-break-inside:avoid}\
         .no{width:9mm;text-align:center;font-weight:bold}\
         .case{white-space:nowrap;font-family:monospace;font-size:9.5pt}\
-        .time{white-space:nowrap;font-weight:bold}\
+        .time{white-space:nowrap;font-weight:bold}.severity{white-space:nowrap}\
         .tick{width:11mm;text-align:center;font-size:16pt}\
-        .qr{width:20mm;padding:.5mm}.qr svg{width:19mm;height:19mm;display:block}\
+        .qr{width:17mm;padding:.5mm}.qr svg{width:16mm;height:16mm;display:block}\
         .must{font-size:8.5pt;color:#b91c1c;display:block}.desc{display:block;font-size:8.5pt;color:#555}\
         .note{color:#92400e}\
         .sign{margin-top:4mm;display:flex;gap:12mm}.sign span{flex:1;border-bottom:1px solid #333;padding-bottom:5mm}\

@@ -37,7 +37,6 @@ function Head({ label, sortKey, sort, order, onSort, class: cls }: { label: stri
     <th class={cls} aria-sort={active ? (order === 'asc' ? natural : reversed) : 'none'} data-sort={sortKey}>
       <button type="button" class={`sort${active ? ' active' : ''}`} onClick={() => onSort(sortKey)}>
         {label}
-        {active && <span aria-hidden="true">{order === 'asc' ? (natural === 'ascending' ? ' ▲' : ' ▼') : natural === 'ascending' ? ' ▼' : ' ▲'}</span>}
       </button>
     </th>
   );
@@ -58,7 +57,7 @@ export function ProblemTable(props: { rows: TableRow[]; cats: Category[]; shown:
               {head(c.category, 'category')}
               {head(c.place, 'place', 'wrap')}
               {head(c.zone, 'zone', 'wrap')}
-              {head(c.chief, 'assignee')}
+              {head(c.chief, 'assignee', 'wrap')}
               {head(c.status, 'status')}
               {head(c.reported, 'reported')}
               {head(c.deadline, 'deadline')}
@@ -80,7 +79,7 @@ export function ProblemTable(props: { rows: TableRow[]; cats: Category[]; shown:
                 </td>
                 <td class="wrap place">{r.place}</td>
                 <td class="wrap zone">{r.zone_name ?? '—'}</td>
-                <td class="chief">{r.assignee_name ?? '—'}</td>
+                <td class="wrap chief">{r.assignee_name ?? '—'}</td>
                 <td title={statusName(r.status)}>
                   <StatusBadge status={r.status} />
                 </td>
