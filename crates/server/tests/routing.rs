@@ -644,15 +644,16 @@ async fn gpx_parses_with_a_waypoint_per_stop_and_the_route_as_track_points() {
     assert_eq!(wpt, visited + 1, "a waypoint per stop plus the start");
     assert_eq!(trk, working);
     assert_eq!(trkpt, points);
-    // Waypoints are named team-stop and category for a team reading a phone.
+    // Waypoints are named team-stop, category and case number for a team reading a phone.
     let first = &teams
         .iter()
         .find(|t| !t["stops"].as_array().unwrap().is_empty())
         .unwrap();
     let label = format!(
-        "{}-01 {}",
+        "{}-01 {} {}",
         first["team"],
-        first["stops"][0]["category_name"].as_str().unwrap()
+        first["stops"][0]["category_name"].as_str().unwrap(),
+        first["stops"][0]["case_no"].as_str().unwrap()
     );
     assert!(names.contains(&label), "{label} not in {names:?}");
 }
