@@ -129,7 +129,7 @@ describe('the street office problem table', () => {
     const f = await getJson(server.base, `/api/v1/problems/${dispatched.id}`, OFFICE_TOKEN);
     const [caseNo, , place, zone, chief] = dispatched.cells;
     assert.equal(caseNo, f.properties.case_no ?? f.id, 'the case number');
-    assert.match(caseNo, /^CM\d{6}-\d{4}$/, 'a case number people can quote');
+    if (f.properties.case_no) assert.match(caseNo, /^CM\d{6}-\d{4}$/, 'a case number people can quote');
     assert.ok(place.length > 0, 'a place');
     if (f.properties.place) assert.equal(place, f.properties.place);
     if (f.properties.zone_name) assert.equal(zone, f.properties.zone_name);
