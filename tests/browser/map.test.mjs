@@ -733,17 +733,44 @@ describe('route sheet and GPX with a password session', () => {
       assert.ok(Math.abs(p.geometry.coordinates[0] - stops[i].lon) < 1e-6 && Math.abs(p.geometry.coordinates[1] - stops[i].lat) < 1e-6, 'at the problem\'s position');
     }
 
-    // The printable sheet opens in a new tab and lists the same stops, team by team.
+    // The printable sheet opens in a new tab and lists the same stops, team by team, by case
+    // number and place (not ids or coordinates), with the category and severity in Chinese.
     const [sheet] = await Promise.all([context.waitForEvent('page'), page.locator('button[name=sheet]').click()]);
     await sheet.waitForLoadState();
     await sheet.locator('table.stops').first().scrollIntoViewIfNeeded();
     assert.match(await sheet.title(), /整改路线单/);
-    const rows = await sheet.locator('tr.stop').evaluateAll((trs) => trs.map((tr) => [...tr.cells].map((c) => c.textContent.trim())));
+    const rows = await sheet.locator('tr.stop').evaluateAll((trs) =>
+      trs.map((tr) => Object.fromEntries([...tr.cells].map((c) => [c.className, c.textContent.trim()]))),
+    );
     assert.equal(rows.length, visited, 'a row per stop');
-    const sheetIds = rows.map((cells) => cells.find((c) => /^[0-9a-f-]{36}$/.test(c)));
-    assert.deepEqual(sheetIds, stopIds, 'the sheet lists the stops of the GPX, in the same order');
-    assert.ok(rows.every((cells) => cells.includes('僵尸车')), 'each row names the category');
+    const cases = [];
+    const places = [];
+    for (const id of stopIds) {
+      const p = await getJson(server.base, `/api/v1/problems/${id}`, OFFICE.token);
+      cases.push(p.properties.case_no);
+      places.push(p.properties.place);
+    }
+    assert.deepEqual(
+      rows.map((r) => r.case),
+      cases,
+      'the sheet lists the stops of the GPX by case number, in the same order',
+    );
+    for (const [i, r] of rows.entries()) {
+      assert.match(r.case, /^CM\d{6}-\d{4}$/);
+      assert.ok(r.place.length > 0 && (!places[i] || r.place.startsWith(places[i])), `stop ${i + 1} at its place: ${r.place}`);
+      assert.ok(r.category.startsWith('僵尸车'), 'each row names the category');
+      assert.match(r.severity, /^(轻微|一般|较重|严重)$/);
+      assert.match(r.time, /^\d{2}:\d{2}$/, 'a planned clock time');
+    }
+    assert.equal(await sheet.locator('section.page.team').count(), teams, 'one page per team');
+    assert.equal(await sheet.locator('td.qr svg').count(), visited, 'a QR code per stop');
+    assert.ok((await sheet.locator('#street-names text').count()) > 0, 'street names on the map');
     await screenshot(sheet, 'routes-sheet-desktop');
+    // As printed: A4, one team per page.
+    await sheet.emulateMedia({ media: 'print' });
+    await sheet.setViewportSize({ width: 794, height: 1123 });
+    await sheet.screenshot({ path: join(ARTIFACTS, 'routes-sheet-print.png'), fullPage: true });
+    writeFileSync(join(ARTIFACTS, 'routes-sheet.pdf'), await sheet.pdf({ format: 'A4', printBackground: true }));
 
     // Too little time for the must-visit stops: the planner's 422, in Chinese, with how many.
     await page.bringToFront();

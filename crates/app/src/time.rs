@@ -54,6 +54,38 @@ pub fn rfc3339_cst(t: DateTime<Utc>) -> String {
         .to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
+/// `2026-12-07 14:30`: a date and time as a person reads it in a table or a spreadsheet (China
+/// Standard Time, to the minute).
+#[must_use]
+pub fn cst_minute(t: DateTime<Utc>) -> String {
+    t.with_timezone(&cst()).format("%Y-%m-%d %H:%M").to_string()
+}
+
+/// `09:12`: a clock time in China Standard Time (a printed route sheet's planned times).
+#[must_use]
+pub fn cst_clock(t: DateTime<Utc>) -> String {
+    t.with_timezone(&cst()).format("%H:%M").to_string()
+}
+
+/// The next full half hour in China Standard Time after `now` (14:07 → 14:30, 14:30 → 15:00): a
+/// team's default departure, time to print the sheet and set out.
+#[must_use]
+pub fn next_half_hour(now: DateTime<Utc>) -> DateTime<Utc> {
+    const HALF_HOUR_MS: i64 = 30 * 60 * 1000;
+    // CST is a whole number of hours from UTC, so UTC half hours are CST half hours.
+    from_ms((to_ms(now).div_euclid(HALF_HOUR_MS) + 1) * HALF_HOUR_MS)
+}
+
+/// `clock` (China Standard Time) on the CST day of `now`.
+#[must_use]
+pub fn cst_today_at(now: DateTime<Utc>, clock: chrono::NaiveTime) -> DateTime<Utc> {
+    cst_date(now)
+        .and_time(clock)
+        .and_local_timezone(cst())
+        .single()
+        .map_or(now, |t| t.with_timezone(&Utc))
+}
+
 /// The calendar day in China Standard Time of the instant `t`.
 #[must_use]
 pub fn cst_date(t: DateTime<Utc>) -> NaiveDate {
@@ -122,5 +154,20 @@ mod tests {
         let d = NaiveDate::from_ymd_opt(2026, 12, 6).unwrap();
         assert_eq!(rfc3339(day_start(d)), "2026-12-05T16:00:00.000Z");
         assert_eq!(to_ms(from_ms(1_700_000_000_123)), 1_700_000_000_123);
+    }
+
+    #[test]
+    fn clock_times_and_the_next_half_hour_read_in_china_standard_time() {
+        let t = DateTime::parse_from_rfc3339("2026-12-07T06:07:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(cst_minute(t), "2026-12-07 14:07");
+        assert_eq!(cst_clock(next_half_hour(t)), "14:30");
+        let on = DateTime::parse_from_rfc3339("2026-12-07T06:30:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(cst_clock(next_half_hour(on)), "15:00");
+        let clock = chrono::NaiveTime::from_hms_opt(8, 30, 0).unwrap();
+        assert_eq!(cst_minute(cst_today_at(t, clock)), "2026-12-07 08:30");
     }
 }

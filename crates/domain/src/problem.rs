@@ -106,6 +106,18 @@ impl Severity {
         }
     }
 
+    /// The word a person reads on a print or in a spreadsheet (the web front end's dictionary
+    /// says the same).
+    #[must_use]
+    pub fn name_zh(self) -> &'static str {
+        match self {
+            Severity::Low => "轻微",
+            Severity::Medium => "一般",
+            Severity::High => "较重",
+            Severity::Critical => "严重",
+        }
+    }
+
     /// Compact code `1..=4`, ordered by seriousness.
     #[must_use]
     pub fn code(self) -> u8 {

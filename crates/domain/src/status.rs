@@ -132,6 +132,21 @@ impl Status {
         }
     }
 
+    /// The word a person reads on a print or in a spreadsheet (the web front end's dictionary
+    /// says the same).
+    #[must_use]
+    pub fn name_zh(self) -> &'static str {
+        match self {
+            Status::Reported => "已上报",
+            Status::Dispatched => "已派单",
+            Status::Escalated => "已转办",
+            Status::Rectified => "已整改",
+            Status::Closed => "已结案",
+            Status::Recurred => "回潮",
+            Status::Merged => "已合并",
+        }
+    }
+
     /// The compact code used by the index (`0..=6`).
     #[must_use]
     pub fn code(self) -> u8 {

@@ -21,6 +21,7 @@ pub mod render;
 pub mod routing;
 pub mod security;
 pub mod state;
+pub mod table;
 pub mod tasks;
 pub mod tiles;
 pub mod web;
@@ -87,6 +88,7 @@ fn routes() -> OpenApiRouter<ServerState> {
         .merge(ops::router())
         .merge(tiles::router())
         .merge(tasks::router())
+        .merge(table::router())
         .routes(utoipa_axum::routes!(routing::plan_routes))
 }
 

@@ -11,20 +11,26 @@ use axum::Json;
 use axum::extract::{FromRequest, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Duration, NaiveTime, Utc};
 use civmap_app::App;
+use civmap_app::planning::print::team_colour;
 use civmap_app::planning::{
     Chosen, MustReason, PLANNERS, Planned, PlanningError, RouteFilter as Filter, RouteInput,
 };
+use civmap_app::reports::table::{case_no, place_or_position};
+use civmap_app::time::{cst_clock, cst_today_at, next_half_hour};
 use civmap_domain::{Problem, ProblemId, Status, ZoneId};
 use civmap_geodata::Crs;
 use civmap_route::graph::Mode;
-use civmap_route::plan::{Plan, PlanError, PlannedStop, RouteEnd};
+use civmap_route::plan::{Plan, PlanError, PlannedStop, RouteEnd, UnassignedReason};
 use civmap_tiles::svg::{Colour, LineStyle, StaticMap};
+use qrcode::{EcLevel, QrCode};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use crate::api::common::base_url;
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{AppJson, parse_urlencoded};
@@ -133,14 +139,45 @@ pub struct RouteParams {
     pub format: Option<String>,
     /// `wgs84` (default), `gcj02` or `bd09`.
     pub crs: Option<String>,
+    /// When the teams set out, `HH:MM` in China Standard Time (default: the next full half
+    /// hour): the printed sheet gives each stop its planned clock time from it.
+    pub depart: Option<String>,
 }
 
 /// What a must-visit reason reads on the sheet.
 fn reason_label(r: MustReason) -> &'static str {
     match r {
-        MustReason::Overdue => "超期 overdue",
-        MustReason::Surroundings => "三个周边 three surroundings",
-        MustReason::Severe => "严重 severe",
+        MustReason::Overdue => "超期",
+        MustReason::Surroundings => "三个周边",
+        MustReason::Severe => "严重",
+    }
+}
+
+/// Why a problem is in no route, as the sheet says it.
+fn unassigned_label(r: UnassignedReason) -> &'static str {
+    match r {
+        UnassignedReason::Unreachable => "附近没有可走的路",
+        UnassignedReason::ExceedsBudgetAlone => "单独往返已超出时限",
+        UnassignedReason::BudgetExhausted => "时限内排不下",
+    }
+}
+
+/// A travel mode in words.
+fn mode_label(m: Mode) -> &'static str {
+    match m {
+        Mode::Walk => "步行",
+        Mode::Cycle => "骑行",
+        Mode::Drive => "驾车",
+    }
+}
+
+/// The departure: `depart` (`HH:MM`, China Standard Time, today) or the next full half hour.
+fn departure(depart: Option<&str>, now: DateTime<Utc>) -> Result<DateTime<Utc>, ApiError> {
+    match depart.filter(|d| !d.is_empty()) {
+        None => Ok(next_half_hour(now)),
+        Some(d) => NaiveTime::parse_from_str(d, "%H:%M")
+            .map(|clock| cst_today_at(now, clock))
+            .map_err(|_| ApiError::bad_param("depart", "depart is a clock time HH:MM, e.g. 08:30")),
     }
 }
 
@@ -180,13 +217,18 @@ fn parse_end(v: Option<&Value>, crs: Crs) -> Result<RouteEnd, ApiError> {
 fn plan_error(e: &PlanError, chosen: &Chosen, teams: usize) -> Response {
     // The message names at most this many stops; `error.stops` lists them all.
     const NAMED: usize = 20;
+    let problems = by_id(chosen);
     let names = |ids: &[String]| {
         let mut text = ids
             .iter()
             .take(NAMED)
-            .map(|id| match chosen.names.get(id) {
-                Some(n) => format!("{id} ({n})"),
-                None => id.clone(),
+            .map(|id| {
+                // Case numbers are what people quote; the ids are in `error.stops`.
+                let case = problems.get(id).map_or_else(|| id.clone(), |p| case_no(p));
+                match chosen.names.get(id) {
+                    Some(n) => format!("{case} ({n})"),
+                    None => case,
+                }
             })
             .collect::<Vec<_>>()
             .join(", ");
@@ -276,6 +318,9 @@ pub async fn plan_routes(
     // The role first: callers who may not plan learn nothing from validation errors.
     actor.require(PLANNERS, "plan routes")?;
     let q: RouteParams = parse_urlencoded(request.uri().query().unwrap_or_default().as_bytes())?;
+    let depart = departure(q.depart.as_deref(), Utc::now())?;
+    // The QR codes of the printed sheet link to each problem's page on this server.
+    let base = base_url(&state, request.headers());
     let AppJson(req) = AppJson::<RouteRequest>::from_request(request, &state).await?;
     let crs: Crs = q
         .crs
@@ -317,6 +362,7 @@ pub async fn plan_routes(
             teams,
         }) => return Ok(plan_error(&error, &chosen, teams)),
     };
+    let problems = by_id(&chosen);
     Ok(match format {
         "gpx" => (
             StatusCode::OK,
@@ -328,7 +374,7 @@ pub async fn plan_routes(
                 ),
             ],
             plan.to_gpx_with("civmap 整改路线", &|team, k, s| {
-                stop_label(&chosen, team, k, s)
+                stop_label(&chosen, &problems, team, k, s)
             }),
         )
             .into_response(),
@@ -341,37 +387,56 @@ pub async fn plan_routes(
         "html" => (
             StatusCode::OK,
             [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-            sheet_html(&plan, &chosen, detour)?,
+            sheet_html(
+                &state,
+                &Sheet {
+                    plan: &plan,
+                    chosen: &chosen,
+                    detour,
+                    depart,
+                    base: &base,
+                },
+            )?,
         )
             .into_response(),
         _ => Json(plan_json(&plan, &chosen, crs, detour)).into_response(),
     })
 }
 
-/// A waypoint name a team reads on a phone: team-stop number and category, e.g. `1-03 垃圾`.
-fn stop_label(chosen: &Chosen, team: usize, k: usize, s: &PlannedStop) -> String {
+/// A waypoint name a team reads on a phone: team-stop number, category and case number, e.g.
+/// `1-03 垃圾 CM261207-0003`.
+fn stop_label(
+    chosen: &Chosen,
+    problems: &HashMap<String, &Problem>,
+    team: usize,
+    k: usize,
+    s: &PlannedStop,
+) -> String {
     let name = chosen.names.get(&s.id).map_or("", String::as_str);
-    format!("{}-{:02} {name}", team + 1, k + 1)
+    let case = problems.get(&s.id).map(|p| case_no(p)).unwrap_or_default();
+    format!("{}-{:02} {name} {case}", team + 1, k + 1)
+        .trim_end()
+        .to_owned()
+}
+
+/// The chosen problems by id (as the plan names its stops).
+fn by_id(chosen: &Chosen) -> HashMap<String, &Problem> {
+    chosen
+        .problems
+        .iter()
+        .map(|p| (p.id.to_string(), p))
+        .collect()
 }
 
 fn out(crs: Crs, p: [f64; 2]) -> [f64; 2] {
     crs.from_wgs84(p)
 }
 
-/// The colour of team `team` (0-based) on the sheet and in the JSON answer.
-fn team_colour(team: usize) -> Colour {
-    Colour::TEAMS[team % Colour::TEAMS.len()]
-}
-
 /// The plan as JSON: per team (numbered from 1) the ordered stops and the route line as a
 /// GeoJSON Feature; `geojson` holds every line and stop for a map.
 #[allow(clippy::too_many_lines)] // one JSON document, field by field
 fn plan_json(plan: &Plan, chosen: &Chosen, crs: Crs, detour: f64) -> Value {
-    let by_id: HashMap<String, &Problem> = chosen
-        .problems
-        .iter()
-        .map(|p| (p.id.to_string(), p))
-        .collect();
+    let by_id = by_id(chosen);
     let mut features: Vec<Value> = Vec::new();
     let teams: Vec<Value> = plan
         .teams
@@ -403,6 +468,8 @@ fn plan_json(plan: &Plan, chosen: &Chosen, crs: Crs, detour: f64) -> Value {
                     json!({
                         "seq": i + 1,
                         "id": s.id,
+                        "case_no": p.map(|p| case_no(p)),
+                        "place": p.map(|p| place_or_position(p)),
                         "category": p.map(|p| p.category.as_str()),
                         "category_name": chosen.names.get(&s.id),
                         "severity": p.map(|p| p.severity.as_str()),
@@ -509,24 +576,91 @@ fn sheet_map(plan: &Plan) -> Result<String, ApiError> {
         .map_err(|e| ApiError::Internal(format!("print map: {e}")))
 }
 
+/// What a printed sheet is made of.
+struct Sheet<'a> {
+    plan: &'a Plan,
+    chosen: &'a Chosen,
+    detour: f64,
+    /// When the teams set out.
+    depart: DateTime<Utc>,
+    /// Where the problems' pages are (`http://host`).
+    base: &'a str,
+}
+
+/// The size of a team's map on the sheet, px: the width of an A4 page inside its margins, under
+/// a third of its height (the rest is the stop table).
+const SHEET_MAP_PX: (u32, u32) = (760, 380);
+
 /// `h:mm` from seconds.
 fn hm(s: f64) -> String {
     let m = (s / 60.0).round() as i64;
     format!("{}:{:02}", m / 60, m % 60)
 }
 
-/// A printable page: the map, then one stop table per team (for teams without phones).
-fn sheet_html(plan: &Plan, chosen: &Chosen, detour: f64) -> Result<String, ApiError> {
-    const STYLE: &str = "body{font-family:sans-serif;margin:1.5em}table{border-collapse:collapse;margin:1em 0;width:100%}\
-         td,th{border:1px solid #999;padding:4px 8px;text-align:left;vertical-align:top}.must{font-weight:bold}\
-         .swatch{display:inline-block;width:1em;height:1em;vertical-align:middle;margin-right:.4em}\
-         @media print{.page{page-break-before:always}}";
-    let map = sheet_map(plan)?;
-    let by_id: HashMap<String, &Problem> = chosen
-        .problems
-        .iter()
-        .map(|p| (p.id.to_string(), p))
-        .collect();
+/// Characters of a description the sheet prints (the problem's page has all of it).
+const DESCRIPTION_CHARS: usize = 40;
+
+/// The start of a description, with "…" when cut.
+fn excerpt(text: &str) -> String {
+    let mut out: String = text.chars().take(DESCRIPTION_CHARS).collect();
+    if text.chars().count() > DESCRIPTION_CHARS {
+        out.push('…');
+    }
+    out
+}
+
+/// The QR code of `url` as an SVG element (one unit per module, scaled by the page's CSS).
+fn qr_svg(url: &str) -> Result<String, ApiError> {
+    let code = QrCode::with_error_correction_level(url.as_bytes(), EcLevel::M)
+        .map_err(|e| ApiError::Internal(format!("QR code of {url}: {e}")))?;
+    let svg = code
+        .render::<qrcode::render::svg::Color<'_>>()
+        .module_dimensions(1, 1)
+        .quiet_zone(true)
+        .build();
+    // Inline in HTML: no XML declaration.
+    Ok(match svg.find("<svg") {
+        Some(i) => svg[i..].to_owned(),
+        None => svg,
+    })
+}
+
+/// The printable sheet: one A4 page per team (a team carries its own page), each with its map
+/// over the basemap and its stops in visiting order — number (as on the map), case number,
+/// place, category, severity, planned clock time, a tick box and a QR code to the problem's
+/// page.
+#[allow(clippy::too_many_lines)] // one page, element by element
+fn sheet_html(state: &App, sheet: &Sheet<'_>) -> Result<String, ApiError> {
+    const STYLE: &str = "@page{size:A4 portrait;margin:10mm}\
+        *{box-sizing:border-box}\
+        body{font-family:'Noto Sans CJK SC','Source Han Sans SC','PingFang SC','Microsoft YaHei',sans-serif;margin:0;color:#111;font-size:10.5pt}\
+        .page{break-after:page;page-break-after:always;padding:0}\
+        .page:last-of-type{break-after:auto;page-break-after:auto}\
+        h1{font-size:15pt;margin:0 0 2mm}\
+        .meta{margin:0 0 2mm;color:#333}\
+        .swatch{display:inline-block;width:.9em;height:.9em;vertical-align:-.1em;margin-right:.4em;border-radius:2px}\
+        .map svg{width:100%;height:auto;display:block;border:1px solid #999}\
+        table{border-collapse:collapse;width:100%;margin-top:3mm}\
+        th,td{border:1px solid #888;padding:1mm 1.5mm;text-align:left;vertical-align:middle}\
+        th{background:#eee;font-weight:bold;white-space:nowrap}\
+        tr{break-inside:avoid;page-break-inside:avoid}\
+        .no{width:9mm;text-align:center;font-weight:bold}\
+        .case{white-space:nowrap;font-family:monospace;font-size:9.5pt}\
+        .time{white-space:nowrap;font-weight:bold}.severity{white-space:nowrap}\
+        .tick{width:11mm;text-align:center;font-size:16pt}\
+        .qr{width:17mm;padding:.5mm}.qr svg{width:16mm;height:16mm;display:block}\
+        .must{font-size:8.5pt;color:#b91c1c;display:block}.desc{display:block;font-size:8.5pt;color:#555}\
+        .note{color:#92400e}\
+        .sign{margin-top:4mm;display:flex;gap:12mm}.sign span{flex:1;border-bottom:1px solid #333;padding-bottom:5mm}\
+        @media screen{body{background:#ddd}.page{background:#fff;width:210mm;min-height:297mm;margin:5mm auto;padding:10mm;box-shadow:0 1px 4px rgba(0,0,0,.3)}}";
+    let Sheet {
+        plan,
+        chosen,
+        detour,
+        depart,
+        base,
+    } = *sheet;
+    let problems = by_id(chosen);
     let name = |id: &str| chosen.names.get(id).map_or("", String::as_str);
     let reasons = |id: &str| {
         chosen
@@ -536,81 +670,109 @@ fn sheet_html(plan: &Plan, chosen: &Chosen, detour: f64) -> Result<String, ApiEr
                 r.iter()
                     .map(|r| reason_label(*r))
                     .collect::<Vec<_>>()
-                    .join("; ")
+                    .join("、")
             })
             .unwrap_or_default()
     };
+    let clock = |s: f64| cst_clock(depart + Duration::seconds(s.round() as i64));
+    let mut pages = Vec::with_capacity(plan.teams.len());
+    for t in &plan.teams {
+        let map = state.team_print_map(plan, t, SHEET_MAP_PX.0, SHEET_MAP_PX.1)?;
+        let mut rows = Vec::with_capacity(t.stops.len());
+        for (i, s) in t.stops.iter().enumerate() {
+            let p = problems.get(&s.id);
+            let case = p.map(|p| case_no(p)).unwrap_or_default();
+            let link = format!("{base}/p/{case}");
+            rows.push((i + 1, s, p, case, qr_svg(&link)?, link));
+        }
+        pages.push((t, map, rows));
+    }
     let page = maud::html! {
         (maud::DOCTYPE)
         html lang="zh" {
             head {
                 meta charset="utf-8";
-                title { "整改路线单 / route sheet" }
+                title { "整改路线单" }
                 style { (maud::PreEscaped(STYLE)) }
             }
             body {
-                h1 { "整改路线单 / Rectification route sheet" }
-                p {
-                    (plan.teams.len()) " 组 teams · " (plan.mode) " · 每组 "
-                    (format!("{:.0}", plan.budget_s / 60.0)) " 分钟 budget per team · "
-                    (chosen.problems.len()) " 个问题 problems chosen"
-                }
-                @if plan.fallback_straight_line {
-                    p.note {
-                        "无路网：距离按直线 × " (detour) " 估算 / no road graph: distances are straight lines × " (detour)
-                    }
-                }
-                // The SVG map is made by civmap-tiles, which escapes its own text.
-                (maud::PreEscaped(map))
-                @for t in &plan.teams {
-                    div.page.team data-team=(t.team + 1) {
-                        h2 {
+                @for (t, map, rows) in &pages {
+                    section.page.team data-team=(t.team + 1) {
+                        h1 {
                             span.swatch style={ "background:" (team_colour(t.team)) } {}
-                            "第 " (t.team + 1) " 组 / Team " (t.team + 1)
+                            "整改路线单 · 第 " (t.team + 1) " 组"
                         }
-                        p {
-                            (t.stops.len()) " 个点 stops · " (format!("{:.1}", t.distance_m / 1000.0))
-                            " km · " (hm(t.duration_s)) " (h:mm)"
+                        p.meta {
+                            "出发 " strong { (cst_clock(depart)) } " · " (mode_label(plan.mode)) " · "
+                            (t.stops.len()) " 个点 · " (format!("{:.1}", t.distance_m / 1000.0)) " 公里 · 预计 "
+                            (hm(t.duration_s)) "（时:分），约 " (clock(t.duration_s)) " 回到终点 · 每组时限 "
+                            (format!("{:.0}", plan.budget_s / 60.0)) " 分钟"
                         }
+                        @if plan.fallback_straight_line {
+                            p.meta.note {
+                                "本区域无路网：距离按直线 × " (detour) " 估算，时间仅供参考。"
+                            }
+                        }
+                        // The SVG map is made by civmap-tiles, which escapes its own text.
+                        div.map { (maud::PreEscaped(map)) }
                         table.stops {
                             thead {
                                 tr {
-                                    th { "#" } th { "到达 arrival" } th { "类别 category" } th { "等级 severity" }
-                                    th { "必到 must" } th { "描述 description" } th { "位置 lon, lat" } th { "编号 id" }
-                                    th { "完成 ✓" }
+                                    th.no { "序号" } th { "案件编号" } th { "位置" } th { "类别" }
+                                    th { "程度" } th { "计划到达" } th { "完成" } th { "扫码查看" }
                                 }
                             }
                             tbody {
-                                @for (i, s) in t.stops.iter().enumerate() {
-                                    @let p = by_id.get(&s.id);
-                                    tr class=(if s.must { "stop must" } else { "stop" }) {
-                                        td { (i + 1) }
-                                        td { "+" (hm(s.arrival_s)) }
-                                        td { (name(&s.id)) }
-                                        td { (p.map_or("", |p| p.severity.as_str())) }
-                                        td { (reasons(&s.id)) }
-                                        td { (p.map_or("", |p| p.description.as_str())) }
-                                        td { (format!("{:.5}, {:.5}", s.lon, s.lat)) }
-                                        td { (s.id) }
-                                        td { "☐" }
+                                @for (n, s, p, case, qr, link) in rows {
+                                    tr class=(if s.must { "stop must-visit" } else { "stop" }) data-case=(case) {
+                                        td.no { (n) }
+                                        td.case { (case) }
+                                        td.place {
+                                            (p.map(|p| place_or_position(p)).unwrap_or_default())
+                                            @if let Some(d) = p.map(|p| excerpt(&p.description)).filter(|d| !d.is_empty()) {
+                                                span.desc { (d) }
+                                            }
+                                        }
+                                        td.category {
+                                            (name(&s.id))
+                                            @if s.must {
+                                                span.must { "必到：" (reasons(&s.id)) }
+                                            }
+                                        }
+                                        td.severity { (p.map_or("", |p| p.severity.name_zh())) }
+                                        td.time { (clock(s.arrival_s)) }
+                                        td.tick { "☐" }
+                                        // The QR code is made by the qrcode crate: numbers only.
+                                        td.qr data-url=(link) { (maud::PreEscaped(qr)) }
+                                    }
+                                }
+                            }
+                        }
+                        @if t.stops.is_empty() {
+                            p.meta { "本组没有安排问题点。" }
+                        }
+                        div.sign { span { "组长签字：" } span { "完成时间：" } }
+                    }
+                }
+                @if !plan.unassigned.is_empty() {
+                    section.page.unassigned {
+                        h1 { "未安排的问题 (" (plan.unassigned.len()) ")" }
+                        table {
+                            thead { tr { th { "案件编号" } th { "位置" } th { "类别" } th { "原因" } } }
+                            tbody {
+                                @for u in &plan.unassigned {
+                                    @let p = problems.get(&u.id);
+                                    tr {
+                                        td.case { (p.map(|p| case_no(p)).unwrap_or_default()) }
+                                        td { (p.map(|p| place_or_position(p)).unwrap_or_default()) }
+                                        td { (name(&u.id)) }
+                                        td { (unassigned_label(u.reason)) }
                                     }
                                 }
                             }
                         }
                     }
                 }
-                @if !plan.unassigned.is_empty() {
-                    h2 { "未安排 / Not in any route" }
-                    ul.unassigned {
-                        @for u in &plan.unassigned {
-                            li {
-                                (u.id) " " (name(&u.id)) " — "
-                                (serde_json::to_value(u.reason).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default())
-                            }
-                        }
-                    }
-                }
-                p { "© OpenStreetMap contributors" }
             }
         }
     };

@@ -613,7 +613,7 @@ fn internal(e: impl std::fmt::Display) -> ApiError {
     ApiError::Internal(e.to_string())
 }
 
-fn csv_response(body: &[u8], filename: &str) -> Response {
+pub(crate) fn csv_response(body: &[u8], filename: &str) -> Response {
     (
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),

@@ -644,15 +644,16 @@ async fn gpx_parses_with_a_waypoint_per_stop_and_the_route_as_track_points() {
     assert_eq!(wpt, visited + 1, "a waypoint per stop plus the start");
     assert_eq!(trk, working);
     assert_eq!(trkpt, points);
-    // Waypoints are named team-stop and category for a team reading a phone.
+    // Waypoints are named team-stop, category and case number for a team reading a phone.
     let first = &teams
         .iter()
         .find(|t| !t["stops"].as_array().unwrap().is_empty())
         .unwrap();
     let label = format!(
-        "{}-01 {}",
+        "{}-01 {} {}",
         first["team"],
-        first["stops"][0]["category_name"].as_str().unwrap()
+        first["stops"][0]["category_name"].as_str().unwrap(),
+        first["stops"][0]["case_no"].as_str().unwrap()
     );
     assert!(names.contains(&label), "{label} not in {names:?}");
 }
@@ -672,16 +673,21 @@ async fn print_sheet_has_the_map_and_a_stop_table_per_team() {
     let html = r.text();
     assert!(html.contains("<svg"), "the map is inline SVG");
     assert_eq!(html.matches("<table class=\"stops\">").count(), 2);
+    assert_eq!(html.matches("<section class=\"page team\"").count(), 2);
+    // Stops by case number, as people quote them.
     let visited: Vec<&str> = v["teams"]
         .as_array()
         .unwrap()
         .iter()
         .flat_map(|t| t["stops"].as_array().unwrap())
-        .map(|s| s["id"].as_str().unwrap())
+        .map(|s| s["case_no"].as_str().unwrap())
         .collect();
     assert_eq!(html.matches("<tr class=\"stop").count(), visited.len());
-    for id in &visited {
-        assert!(html.contains(id), "{id} not on the sheet");
+    for case in &visited {
+        assert!(
+            html.contains(&format!("<td class=\"case\">{case}</td>")),
+            "{case} not on the sheet"
+        );
     }
     // Descriptions typed by anyone are escaped.
     assert!(html.contains("&lt;b&gt;"));
@@ -1041,7 +1047,7 @@ async fn without_a_road_graph_the_answer_says_it_used_straight_lines() {
     }
     // The print sheet says so too.
     let html = plan(&t, OFFICE_TOKEN, "?format=html", &body).await.text();
-    assert!(html.contains("no road graph"));
+    assert!(html.contains("本区域无路网"));
 }
 
 #[tokio::test]

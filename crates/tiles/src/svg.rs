@@ -2,8 +2,9 @@
 //!
 //! Web Mercator (the projection of the on-screen map), fitted to a lon/lat bounding box (or
 //! to the content) with a padding, at a given width in pixels. Layers are drawn bottom to top:
-//! polygons (zones), polylines (roads for context, then one route per team), numbered stop
-//! markers, a scale bar and the "© OpenStreetMap contributors" attribution. All text is
+//! polygons (water, green, buildings, zones), context roads, polylines (one route per team),
+//! street names along their roads, numbered stop markers, a scale bar and the
+//! "© OpenStreetMap contributors" attribution. All text is
 //! XML-escaped; colours are numeric, so nothing the caller passes can break out of an attribute.
 //!
 //! ```
@@ -227,9 +228,16 @@ pub struct StaticMap {
     marker_radius: f64,
     scale_bar: bool,
     polygons: Vec<(MultiPolygon<f64>, FillStyle)>,
+    roads: Vec<(LineString<f64>, LineStyle)>,
     lines: Vec<(LineString<f64>, LineStyle)>,
+    names: Vec<(LineString<f64>, String)>,
     markers: Vec<Marker>,
 }
+
+/// Font size of street names, px.
+const NAME_FONT_PX: f64 = 11.0;
+/// The same street's name is written again only this far from where it already stands, px.
+const NAME_REPEAT_PX: f64 = 250.0;
 
 /// Smallest map span, in metres on the ground: a single stop still shows its street.
 const MIN_SPAN_M: f64 = 300.0;
@@ -250,7 +258,9 @@ impl StaticMap {
             marker_radius: 9.0,
             scale_bar: true,
             polygons: Vec::new(),
+            roads: Vec::new(),
             lines: Vec::new(),
+            names: Vec::new(),
             markers: Vec::new(),
         }
     }
@@ -316,6 +326,21 @@ impl StaticMap {
     /// Adds a polyline (lon/lat degrees): a route or a context road.
     pub fn line(&mut self, line: &LineString<f64>, style: LineStyle) -> &mut Self {
         self.lines.push((line.clone(), style));
+        self
+    }
+
+    /// Adds a context road (lon/lat degrees), drawn under every [`StaticMap::line`]. Roads do
+    /// not widen the map: they are background for the area the content (or the bbox) sets.
+    pub fn road(&mut self, line: &LineString<f64>, style: LineStyle) -> &mut Self {
+        self.roads.push((line.clone(), style));
+        self
+    }
+
+    /// Writes a street's name along its line (lon/lat degrees), where the line runs long enough
+    /// inside the map for the text; a name already written nearby, or one that would overlap
+    /// another name, is left out. Names do not widen the map.
+    pub fn street_name(&mut self, line: &LineString<f64>, name: impl Into<String>) -> &mut Self {
+        self.names.push((line.clone(), name.into()));
         self
     }
 
@@ -432,7 +457,9 @@ impl StaticMap {
             ),
         );
         self.render_polygons(&mut s, &view)?;
-        self.render_lines(&mut s, &view)?;
+        render_polylines(&mut s, "roads", &self.roads, &view)?;
+        render_polylines(&mut s, "lines", &self.lines, &view)?;
+        self.render_names(&mut s, &view, f64::from(wi), h)?;
         self.render_markers(&mut s, &view)?;
         if let Some(t) = &self.title {
             put(
@@ -477,7 +504,7 @@ impl StaticMap {
             }
         };
         check("marker radius", self.marker_radius, 1e4)?;
-        for (_, st) in &self.lines {
+        for (_, st) in self.lines.iter().chain(&self.roads) {
             check("line width", st.width, 1e4)?;
             check("line opacity", st.opacity, 1.0)?;
             check("line casing", st.casing, 1e4)?;
@@ -524,42 +551,68 @@ impl StaticMap {
         Ok(())
     }
 
-    fn render_lines(&self, s: &mut String, v: &View) -> Result<(), SvgError> {
-        if self.lines.is_empty() {
+    /// Street names along their roads (see [`StaticMap::street_name`]).
+    fn render_names(&self, s: &mut String, v: &View, w: f64, h: f64) -> Result<(), SvgError> {
+        if self.names.is_empty() {
             return Ok(());
         }
-        s.push_str(
-            "<g id=\"lines\" fill=\"none\" stroke-linejoin=\"round\" stroke-linecap=\"round\">\n",
-        );
-        for (ls, st) in &self.lines {
-            let mut pts = String::with_capacity(ls.0.len() * 14);
-            for c in &ls.0 {
-                let (x, y) = v.px(c.x, c.y)?;
-                put(&mut pts, format_args!("{x:.1},{y:.1} "));
+        // Where names stand: centre, half width, the name.
+        let mut placed: Vec<((f64, f64), f64, &str)> = Vec::new();
+        let mut out = String::new();
+        for (line, name) in &self.names {
+            let text_w = text_width(name, NAME_FONT_PX);
+            let pts = line
+                .0
+                .iter()
+                .map(|c| v.px(c.x, c.y))
+                .collect::<Result<Vec<_>, _>>()?;
+            let Some(mut run) = longest_inside(&pts, w, h) else {
+                continue;
+            };
+            // A margin of a character at each end, so the name stays on its street.
+            if polyline_length(&run) < text_w + 2.0 * NAME_FONT_PX {
+                continue;
             }
-            let pts = pts.trim_end();
-            if st.casing > 0.0 {
+            // Left to right, so the text is never upside down.
+            if run.first().map(|p| p.0) > run.last().map(|p| p.0) {
+                run.reverse();
+            }
+            let Some(mid) = point_at_half(&run) else {
+                continue;
+            };
+            let clash = placed.iter().any(|&((x, y), half, other)| {
+                let (dx, dy) = ((x - mid.0).abs(), (y - mid.1).abs());
+                (other == name.as_str() && dx.hypot(dy) < NAME_REPEAT_PX)
+                    || (dx < half + text_w / 2.0 && dy < NAME_FONT_PX * 1.5)
+            });
+            if clash {
+                continue;
+            }
+            placed.push((mid, text_w / 2.0, name.as_str()));
+            let id = placed.len();
+            put(&mut out, format_args!("<path id=\"street-{id}\" d=\""));
+            for (i, (x, y)) in run.iter().enumerate() {
                 put(
-                    s,
-                    format_args!(
-                        "<polyline points=\"{pts}\" stroke=\"#ffffff\" stroke-width=\"{}\"/>\n",
-                        st.width + 2.0 * st.casing
-                    ),
+                    &mut out,
+                    format_args!("{}{x:.1} {y:.1} ", if i == 0 { 'M' } else { 'L' }),
                 );
             }
             put(
-                s,
+                &mut out,
                 format_args!(
-                    "<polyline points=\"{pts}\" stroke=\"{}\" stroke-width=\"{}\" stroke-opacity=\"{}\"",
-                    st.colour, st.width, st.opacity
+                    "\" fill=\"none\"/><text class=\"street\" dy=\"0.35em\"><textPath href=\"#street-{id}\" startOffset=\"50%\">{}</textPath></text>\n",
+                    Esc(name)
                 ),
             );
-            if let Some((a, b)) = st.dash {
-                put(s, format_args!(" stroke-dasharray=\"{a} {b}\""));
-            }
-            s.push_str("/>\n");
         }
-        s.push_str("</g>\n");
+        if !placed.is_empty() {
+            put(
+                s,
+                format_args!(
+                    "<g id=\"street-names\" font-size=\"{NAME_FONT_PX}\" text-anchor=\"middle\" fill=\"#333333\" stroke=\"#ffffff\" stroke-width=\"3\" paint-order=\"stroke\">\n{out}</g>\n"
+                ),
+            );
+        }
         Ok(())
     }
 
@@ -587,6 +640,94 @@ impl StaticMap {
         s.push_str("</g>\n");
         Ok(())
     }
+}
+
+/// Polylines (roads or routes) in one group.
+fn render_polylines(
+    s: &mut String,
+    group: &str,
+    lines: &[(LineString<f64>, LineStyle)],
+    v: &View,
+) -> Result<(), SvgError> {
+    if lines.is_empty() {
+        return Ok(());
+    }
+    put(
+        s,
+        format_args!(
+            "<g id=\"{group}\" fill=\"none\" stroke-linejoin=\"round\" stroke-linecap=\"round\">\n"
+        ),
+    );
+    for (ls, st) in lines {
+        let mut pts = String::with_capacity(ls.0.len() * 14);
+        for c in &ls.0 {
+            let (x, y) = v.px(c.x, c.y)?;
+            put(&mut pts, format_args!("{x:.1},{y:.1} "));
+        }
+        let pts = pts.trim_end();
+        if st.casing > 0.0 {
+            put(
+                s,
+                format_args!(
+                    "<polyline points=\"{pts}\" stroke=\"#ffffff\" stroke-width=\"{}\"/>\n",
+                    st.width + 2.0 * st.casing
+                ),
+            );
+        }
+        put(
+            s,
+            format_args!(
+                "<polyline points=\"{pts}\" stroke=\"{}\" stroke-width=\"{}\" stroke-opacity=\"{}\"",
+                st.colour, st.width, st.opacity
+            ),
+        );
+        if let Some((a, b)) = st.dash {
+            put(s, format_args!(" stroke-dasharray=\"{a} {b}\""));
+        }
+        s.push_str("/>\n");
+    }
+    s.push_str("</g>\n");
+    Ok(())
+}
+
+/// About how wide `text` is at `font` px: CJK characters are square, Latin ones about half.
+fn text_width(text: &str, font: f64) -> f64 {
+    text.chars()
+        .map(|c| if c.is_ascii() { 0.6 } else { 1.0 })
+        .sum::<f64>()
+        * font
+}
+
+/// The longest run of consecutive points inside the `w` × `h` image.
+fn longest_inside(pts: &[(f64, f64)], w: f64, h: f64) -> Option<Vec<(f64, f64)>> {
+    let inside = |p: &(f64, f64)| (0.0..=w).contains(&p.0) && (0.0..=h).contains(&p.1);
+    pts.split(|p| !inside(p))
+        .filter(|run| run.len() >= 2)
+        .max_by(|a, b| polyline_length(a).total_cmp(&polyline_length(b)))
+        .map(<[_]>::to_vec)
+}
+
+fn polyline_length(pts: &[(f64, f64)]) -> f64 {
+    pts.windows(2)
+        .map(|w| (w[1].0 - w[0].0).hypot(w[1].1 - w[0].1))
+        .sum()
+}
+
+/// The point halfway along a polyline.
+fn point_at_half(pts: &[(f64, f64)]) -> Option<(f64, f64)> {
+    let mut left = polyline_length(pts) / 2.0;
+    for w in pts.windows(2) {
+        let d = (w[1].0 - w[0].0).hypot(w[1].1 - w[0].1);
+        if d >= left && d > 0.0 {
+            let k = left / d;
+            return Some((
+                w[0].0 + (w[1].0 - w[0].0) * k,
+                w[0].1 + (w[1].1 - w[0].1) * k,
+            ));
+        }
+        left -= d;
+    }
+    pts.last().copied()
 }
 
 /// White when it reaches the WCAG AA contrast of 4.5 on `bg` (white labels read best on the
@@ -743,6 +884,41 @@ mod tests {
         assert_eq!(nice_length(199.0, 1.0).0, 100.0);
         assert_eq!(nice_length(2500.0, 1.0).0, 2000.0);
         assert_eq!(nice_length(1.0, 1.0).0, 1.0);
+    }
+
+    #[test]
+    fn street_names_follow_long_enough_roads_once() {
+        use geo::coord;
+        let long = LineString::new(vec![
+            coord! { x: 121.490, y: 31.280 },
+            coord! { x: 121.500, y: 31.280 },
+        ]);
+        // Drawn right to left: the name still reads left to right.
+        let mut back = long.clone();
+        back.0.reverse();
+        let short = LineString::new(vec![
+            coord! { x: 121.4950, y: 31.2830 },
+            coord! { x: 121.4951, y: 31.2830 },
+        ]);
+        let mut map = StaticMap::new(600);
+        map.bbox(Rect::new(
+            coord! { x: 121.490, y: 31.279 },
+            coord! { x: 121.500, y: 31.285 },
+        ))
+        .road(&long, LineStyle::road())
+        .street_name(&long, "四平路")
+        .street_name(&back, "四平路")
+        .street_name(&short, "赤峰路");
+        let svg = map.render().unwrap();
+        assert_eq!(svg.matches(">四平路</textPath>").count(), 1, "{svg}");
+        assert!(!svg.contains("赤峰路"), "too short a road for its name");
+        let path = svg.split("<path id=\"street-1\" d=\"M").nth(1).unwrap();
+        let x: Vec<f64> = path
+            .split(['M', 'L', ' ', '"'])
+            .filter_map(|v| v.parse().ok())
+            .collect();
+        assert!(x[0] < x[2], "left to right: {path}");
+        assert!(svg.find("id=\"roads\"") < svg.find("id=\"street-names\""));
     }
 
     #[test]

@@ -26,6 +26,7 @@ import type {
   ProblemFilter,
   ProblemPage,
   PublicTextBody,
+  ProblemTable,
   Ranking,
   RoutePlan,
   RouteRequest,
@@ -140,13 +141,20 @@ export const assessment = (params: Record<string, string>) => request<Assessment
 export const assessmentFile = (params: Record<string, string>, format: 'csv' | 'html') =>
   request(`/api/v1/assessment${query({ ...params, format })}`, { auth: true, as: 'blob' });
 
+/** The street office's problem table: filters and sort as `GET /api/v1/problems/table` reads them. */
+export type TableParams = Record<string, string | undefined>;
+export const TABLE_PATH = '/api/v1/problems/table';
+export const problemTable = (params: TableParams, signal?: AbortSignal) => request<ProblemTable>(`${TABLE_PATH}${query(params)}`, { auth: true, signal });
+/** The same rows and columns as a spreadsheet (UTF-8 with BOM, opens in Excel). */
+export const problemTableCsv = (params: TableParams) => request(`${TABLE_PATH}${query({ ...params, format: 'csv' })}`, { auth: true, as: 'blob' });
+
 export const ROUTES_PATH = '/api/v1/routes';
 
 export const planRoutes = (req: RouteRequest) => request<RoutePlan>(ROUTES_PATH, { method: 'POST', json: req, auth: true });
 
-/** The same plan as GPX (phones, navigation apps) or as the printable HTML sheet. */
-export const routesFile = (req: RouteRequest, format: 'gpx' | 'html') =>
-  request(`${ROUTES_PATH}${query({ format })}`, {
+/** The same plan as GPX (phones, navigation apps) or as the printable HTML sheet; `depart` (`HH:MM`, China Standard Time) sets the sheet's clock times. */
+export const routesFile = (req: RouteRequest, format: 'gpx' | 'html', depart?: string) =>
+  request(`${ROUTES_PATH}${query({ format, depart })}`, {
     method: 'POST',
     json: req,
     auth: true,

@@ -34,6 +34,8 @@ export type TransitionBody = S['TransitionBody'];
 export type PublicTextBody = S['PublicTextBody'];
 export type Ranking = S['Ranking'];
 export type NewProblem = S['CreateProblem'];
+export type ProblemTable = S['ProblemTable'];
+export type TableRow = S['TableRowOut'];
 
 /**
  * A row of the surroundings ranking: the server's (`RankingRow`), or the browser's own

@@ -87,6 +87,18 @@ export function formatTime(iso: string | null | undefined): string {
 }
 
 /**
+ * `2026-12-07 14:30`: a date-time in China Standard Time as tables and their spreadsheets give
+ * it (the same in every language, so a row reads as its CSV line).
+ */
+export function formatCst(iso: string | null | undefined): string {
+  if (!iso) return '—';
+  const ms = Date.parse(iso);
+  if (Number.isNaN(ms)) return iso;
+  // CST has no daylight saving: shift by eight hours and read the UTC fields.
+  return new Date(ms + 8 * 3_600_000).toISOString().slice(0, 16).replace('T', ' ');
+}
+
+/**
  * The calendar days (China Standard Time) of a period `[from, to)`: its first day and its last
  * day inclusive — a week from Monday 00:00 to the next Monday 00:00 reads Monday – Sunday, as the
  * printed report and the spreadsheet give it.

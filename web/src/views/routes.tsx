@@ -3,8 +3,9 @@
 // the map), the number of teams, a time budget and a mode, then `POST /api/v1/routes`. The
 // answer's lines and numbered stops are drawn on the map, one colour per team, with a summary per
 // team; the same plan downloads as GPX (phones, navigation apps) or opens as a printable sheet
-// (stop table and map) for teams without phones. Both go through `request()`, so the session's
-// cookie and CSRF token go with them.
+// (one A4 page per team: map over the basemap, stops with case number, place and planned clock
+// time from the departure chosen here, QR codes) for teams without phones. Both go through
+// `request()`, so the session's cookie and CSRF token go with them.
 
 import type { GeoJSONSource, MapMouseEvent } from 'maplibre-gl';
 import type { FeatureCollection } from 'geojson';
@@ -17,7 +18,7 @@ import { Field } from '../components/Field';
 import { FilterControls } from '../components/FilterControls';
 import { SignIn } from '../components/SignIn';
 import { StatusLine } from '../components/StatusLine';
-import { pick, t } from '../i18n';
+import { formatCst, pick, t } from '../i18n';
 import { useId, useProblemLayer, useUrlFilters } from '../hooks';
 import { LAYERS } from '../map/mapview';
 import { session } from '../session';
@@ -76,9 +77,15 @@ function addRouteLayers(map: ViewProps['app']['map']): void {
   }
 }
 
-/** Downloads (GPX) or opens (the printable sheet) the plan last made. */
-async function exportPlan(req: RouteRequest, format: 'gpx' | 'html'): Promise<void> {
-  const url = URL.createObjectURL(await routesFile(req, format));
+/** `HH:MM` of the next full half hour in China Standard Time: the default departure. */
+function nextHalfHour(now: number = Date.now()): string {
+  const half = 30 * 60_000;
+  return formatCst(new Date((Math.floor(now / half) + 1) * half).toISOString()).slice(11, 16);
+}
+
+/** Downloads (GPX) or opens (the printable sheet, clock times from `depart`) the plan last made. */
+async function exportPlan(req: RouteRequest, format: 'gpx' | 'html', depart: string): Promise<void> {
+  const url = URL.createObjectURL(await routesFile(req, format, depart || undefined));
   if (format === 'gpx') {
     const a = document.createElement('a');
     a.href = url;
@@ -92,13 +99,13 @@ async function exportPlan(req: RouteRequest, format: 'gpx' | 'html'): Promise<vo
   setTimeout(() => URL.revokeObjectURL(url), 60_000);
 }
 
-function PlanResult({ plan, req, onError }: { plan: RoutePlan; req: RouteRequest; onError: (e: unknown) => void }) {
+function PlanResult({ plan, req, depart, onError }: { plan: RoutePlan; req: RouteRequest; depart: string; onError: (e: unknown) => void }) {
   const d = t();
   const visited = plan.teams.reduce((n, tm) => n + tm.stops.length, 0);
   const [busy, setBusy] = useState(false);
   const file = (format: 'gpx' | 'html') => {
     setBusy(true);
-    exportPlan(req, format)
+    exportPlan(req, format, depart)
       .catch(onError)
       .finally(() => setBusy(false));
   };
@@ -146,10 +153,11 @@ export function RoutesView({ app }: ViewProps) {
   const [budget, setBudget] = useState('120');
   const [mode, setMode] = useState<(typeof MODES)[number]>('walk');
   const [end, setEnd] = useState<'start' | 'last'>('start');
+  const [depart, setDepart] = useState(() => nextHalfHour());
   const [busy, setBusy] = useState(false);
   const [result, setResult] = useState<{ plan: RoutePlan; req: RouteRequest } | null>(null);
   const [message, setMessage] = useState<unknown>(null);
-  const ids = { teams: useId('teams'), budget: useId('budget'), mode: useId('mode'), end: useId('end') };
+  const ids = { teams: useId('teams'), budget: useId('budget'), mode: useId('mode'), end: useId('end'), depart: useId('depart') };
   const pickingRef = useRef(picking);
   pickingRef.current = picking;
 
@@ -284,6 +292,9 @@ export function RoutesView({ app }: ViewProps) {
             ))}
           </select>
         </Field>
+        <Field name="depart" label={d.depart} for={ids.depart}>
+          <input id={ids.depart} type="time" name="depart" step={300} value={depart} onInput={(e) => setDepart(e.currentTarget.value)} />
+        </Field>
         <Field name="end" label={d.routeEnd} for={ids.end}>
           <select id={ids.end} name="end" value={end} onChange={(e) => setEnd(e.currentTarget.value === 'last' ? 'last' : 'start')}>
             <option value="start">{d.endStart}</option>
@@ -296,7 +307,7 @@ export function RoutesView({ app }: ViewProps) {
       </button>
       <div class="result" aria-live="polite">
         {me === null && <p class="muted">{d.needSignIn}</p>}
-        {result && <PlanResult plan={result.plan} req={result.req} onError={setMessage} />}
+        {result && <PlanResult plan={result.plan} req={result.req} depart={depart} onError={setMessage} />}
         {message !== null && <ErrorText error={message} for="routes" class={typeof message === 'string' ? 'warning' : 'error'} />}
       </div>
     </>

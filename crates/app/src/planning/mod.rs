@@ -11,6 +11,7 @@
 //! usable road reaches) is [`PlanningError::Infeasible`], with the chosen problems to name.
 
 pub mod network;
+pub mod print;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
