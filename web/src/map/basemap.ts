@@ -123,12 +123,27 @@ function absolutise(style: StyleSpecification): StyleSpecification {
  * Adds the best basemap this server offers beneath the layer `beforeId` (the lowest overlay
  * layer) and answers which one it used.
  */
+let serverStyle: Promise<StyleSpecification | null> | null = null;
+
+/**
+ * Starts loading the server's style (once) and answers it, or `null` when the server declares
+ * none. Called as the page boots, so the basemap's tiles can be asked for as soon as the map
+ * exists instead of after the rest of the start-up: each part that arrives late costs a redraw.
+ */
+export function prefetchStyle(): Promise<StyleSpecification | null> {
+  serverStyle ??= apiPaths().then((paths) =>
+    paths.has('/tiles/style.json') ? request<StyleSpecification>('/tiles/style.json').then(absolutise) : null,
+  );
+  return serverStyle;
+}
+
 export async function addBasemap(map: MlMap, beforeId: string | undefined): Promise<BasemapKind> {
   const paths = await apiPaths();
   const before = beforeId && map.getLayer(beforeId) ? beforeId : undefined;
   if (paths.has('/tiles/style.json')) {
     try {
-      const style = absolutise(await request<StyleSpecification>('/tiles/style.json'));
+      const style = await prefetchStyle();
+      if (!style) throw new Error('the server has no style');
       // Only the basemap's layers: this page draws problems, zones and heat from the API.
       const layers = style.layers.filter((layer) => {
         const sourceLayer = (layer as { 'source-layer'?: string })['source-layer'];
