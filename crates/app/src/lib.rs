@@ -12,6 +12,7 @@ pub mod media;
 pub mod memory;
 pub mod planning;
 pub mod privacy;
+pub mod page;
 pub mod problems;
 pub mod query;
 pub mod ratelimit;

@@ -3,6 +3,7 @@
 //! recurrence hot spots and a zone's rectification ledger (整改台账).
 
 pub mod assessment;
+pub mod feed;
 pub mod hotspots;
 pub mod inbox;
 pub mod ledger;
