@@ -204,26 +204,7 @@ impl App {
                 }
             })
         };
-        let history = events
-            .iter()
-            .map(|e| {
-                let assignee = e
-                    .data
-                    .get("assignee")
-                    .and_then(serde_json::Value::as_str)
-                    .and_then(|s| s.parse().ok())
-                    .map(UserId);
-                PageEvent {
-                    at: e.at,
-                    kind: e.kind,
-                    text: event_zh(e),
-                    actor: name(e.actor),
-                    assignee: name(assignee),
-                    note: if staff { e.note.clone() } else { String::new() },
-                    photos: if staff { e.photos.clone() } else { Vec::new() },
-                }
-            })
-            .collect();
+        let history = events.iter().map(|e| page_event(e, staff, &name)).collect();
         let staff = staff.then(|| StaffDetails {
             deadline: p.deadline,
             assignee: name(p.assignee),
@@ -257,10 +238,8 @@ impl App {
     pub fn roads_near(&self, at: [f64; 2]) -> Vec<LineString<f64>> {
         let [dlon, dlat] = half_span_deg(at[1]);
         let basemap = self.tiles().basemap();
-        let envelope = AABB::from_corners(
-            [at[0] - dlon, at[1] - dlat],
-            [at[0] + dlon, at[1] + dlat],
-        );
+        let envelope =
+            AABB::from_corners([at[0] - dlon, at[1] - dlat], [at[0] + dlon, at[1] + dlat]);
         basemap
             .tree
             .locate_in_envelope_intersecting(&envelope)
@@ -272,6 +251,29 @@ impl App {
                 _ => Vec::new(),
             })
             .collect()
+    }
+}
+
+/// One history line; names, notes and photos only for `staff`.
+fn page_event(
+    e: &Event,
+    staff: bool,
+    name: &impl Fn(Option<UserId>) -> Option<String>,
+) -> PageEvent {
+    let assignee = e
+        .data
+        .get("assignee")
+        .and_then(serde_json::Value::as_str)
+        .and_then(|s| s.parse().ok())
+        .map(UserId);
+    PageEvent {
+        at: e.at,
+        kind: e.kind,
+        text: event_zh(e),
+        actor: name(e.actor),
+        assignee: name(assignee),
+        note: if staff { e.note.clone() } else { String::new() },
+        photos: if staff { e.photos.clone() } else { Vec::new() },
     }
 }
 

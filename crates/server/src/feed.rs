@@ -24,8 +24,8 @@ use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::AppQuery;
 use crate::params;
-use civmap_geodata::crs::Crs;
 use crate::state::ServerState;
+use civmap_geodata::crs::Crs;
 
 /// The Atom namespace.
 const ATOM_NS: &str = "http://www.w3.org/2005/Atom";
@@ -108,10 +108,11 @@ fn atom(feed: &Feed, origin: &str, self_url: &str, alternate: &str) -> io::Resul
                 w.create_element("entry").write_inner_content(|w| {
                     // One id per problem and kind; a problem fixed twice keeps the fixed id, its
                     // `updated` says when.
-                    w.create_element("id").write_text_content(BytesText::new(&format!(
-                        "tag:{tag},{TAG_DATE}:problem/{}/{what}",
-                        e.problem
-                    )))?;
+                    w.create_element("id")
+                        .write_text_content(BytesText::new(&format!(
+                            "tag:{tag},{TAG_DATE}:problem/{}/{what}",
+                            e.problem
+                        )))?;
                     w.create_element("title")
                         .write_text_content(BytesText::new(&e.title))?;
                     w.create_element("updated")
@@ -173,13 +174,7 @@ pub async fn zone_feed(
     };
     let zone = ZoneId(parse_uuid("zone", id)?);
     let feed = app.zone_feed(zone).await?;
-    atom_response(
-        &app,
-        &headers,
-        &feed,
-        &format!("/feeds/zones/{file}"),
-        "/",
-    )
+    atom_response(&app, &headers, &feed, &format!("/feeds/zones/{file}"), "/")
 }
 
 /// The area of an area feed: a box or a polygon, as for the problems list.

@@ -1,4 +1,4 @@
-//! `/p/{case_no}`: the page of one problem, server-rendered HTML for a phone (and for WeChat's
+//! `/p/{case_no}`: the page of one problem, server-rendered HTML for a phone (and for the 微信
 //! link preview, through Open Graph). What each viewer reads is decided by
 //! [`civmap_app::page`]; this module only renders it. `/p/{uuid}` answers 308 to the case
 //! number's page; an unknown case is a 404 page in Chinese.
@@ -31,7 +31,7 @@ const STYLE: &str = "\
 body{margin:0;font:16px/1.6 -apple-system,'PingFang SC','Noto Sans CJK SC','Microsoft YaHei',sans-serif;color:#222;background:#f5f5f5}\
 main{max-width:720px;margin:0 auto;padding:12px 16px 32px;background:#fff;min-height:100vh}\
 header.top{display:flex;justify-content:space-between;align-items:center;font-size:14px;color:#666}\
-header.top a{color:#1565c0;text-decoration:none}\
+header.top a{color:#1565c0;text-decoration:none;white-space:nowrap;margin-right:8px}\
 h1{font-size:22px;margin:8px 0 4px}\
 .case{font-family:ui-monospace,Menlo,monospace;color:#555;font-size:14px}\
 .status{display:inline-block;padding:1px 10px;border-radius:12px;background:#e3f2fd;color:#0d47a1;font-size:14px}\
@@ -124,7 +124,11 @@ fn render(app: &App, page: &ProblemPage, origin: &str) -> Result<String, ApiErro
     let place = place_text(page);
     let title = format!("{} · {} · {}", page.category, place, status_zh(page.status));
     let description = if page.description.is_empty() {
-        format!("{}，上报于 {}", status_zh(page.status), cst_time(page.reported_at))
+        format!(
+            "{}，上报于 {}",
+            status_zh(page.status),
+            cst_time(page.reported_at)
+        )
     } else {
         page.description.clone()
     };

@@ -163,7 +163,12 @@ impl World {
             .await;
         let v = self.version(id).await;
         self.office
-            .step(t, id, "verify", &json!({"version": v, "note": "现场核查通过"}))
+            .step(
+                t,
+                id,
+                "verify",
+                &json!({"version": v, "note": "现场核查通过"}),
+            )
             .await;
     }
 }
@@ -180,10 +185,19 @@ async fn the_public_reads_no_names_and_staff_read_everything_on_the_same_page() 
     assert!(public.content_type().starts_with("text/html"));
     let html = public.text();
     assert!(html.contains(r#"<html lang="zh-CN">"#), "{html}");
-    for text in ["违停", "已结案", "核查通过，结案", "整改完成，提交核查", "结案时间"] {
+    for text in [
+        "违停",
+        "已结案",
+        "核查通过，结案",
+        "整改完成，提交核查",
+        "结案时间",
+    ] {
         assert!(html.contains(text), "the public page reads {text}");
     }
-    assert!(html.contains(PHONE_MASKED), "the description with the number masked");
+    assert!(
+        html.contains(PHONE_MASKED),
+        "the description with the number masked"
+    );
     assert!(!html.contains(PHONE), "no phone number for the public");
     for name in [OFFICE_NAME, CHIEF_NAME, "请今天处理", "现场核查通过"] {
         assert!(!html.contains(name), "the public page never shows {name}");
@@ -192,7 +206,10 @@ async fn the_public_reads_no_names_and_staff_read_everything_on_the_same_page() 
         html.contains(r#"<meta property="og:title" content="违停"#),
         "Open Graph title for WeChat's preview"
     );
-    assert!(html.contains(r#"type="application/atom+xml""#), "the feed is advertised");
+    assert!(
+        html.contains(r#"type="application/atom+xml""#),
+        "the feed is advertised"
+    );
     assert!(html.contains("<svg"), "the small map");
     assert!(!html.contains("工作信息"), "no staff section");
 
@@ -212,7 +229,10 @@ async fn the_public_reads_no_names_and_staff_read_everything_on_the_same_page() 
         assert!(html.contains(text), "the staff page reads {text}");
     }
     // Dates a person reads are China Standard Time.
-    let p = w.t.state.problem(civmap_domain::ProblemId(id.parse().unwrap())).unwrap();
+    let p =
+        w.t.state
+            .problem(civmap_domain::ProblemId(id.parse().unwrap()))
+            .unwrap();
     let cst = p
         .reported_at
         .with_timezone(&civmap_app::time::cst())
@@ -234,7 +254,9 @@ async fn an_unknown_case_is_a_chinese_404_page_and_a_uuid_redirects_to_the_case(
 
     let (id, case) = w.report(121.497, 31.285, "garbage").await;
     if id == case {
-        eprintln!("SKIPPED: problems have no case numbers yet (main's \"case numbers and places\")");
+        eprintln!(
+            "SKIPPED: problems have no case numbers yet (main's \"case numbers and places\")"
+        );
         return;
     }
     let r = w.t.get(&format!("/p/{id}")).await;
@@ -314,9 +336,17 @@ async fn feedparser_reads_the_area_feed_whose_entries_open_their_pages() {
     for e in entries {
         assert!(e["id"].as_str().unwrap().starts_with("tag:"), "{e}");
         assert!(e["updated"].as_str().unwrap().ends_with('Z'), "{e}");
-        let path = e["link"].as_str().unwrap().replace(&format!("http://{addr}"), "");
+        let path = e["link"]
+            .as_str()
+            .unwrap()
+            .replace(&format!("http://{addr}"), "");
         let page = w.t.get(&path).await;
-        assert_eq!(page.status, StatusCode::OK, "{path} opens its page: {}", page.text());
+        assert_eq!(
+            page.status,
+            StatusCode::OK,
+            "{path} opens its page: {}",
+            page.text()
+        );
         assert!(page.text().contains("处理经过"));
     }
 
@@ -343,17 +373,22 @@ async fn the_zone_feed_holds_its_zone_and_an_area_feed_needs_an_area() {
     let r = w.t.get(&format!("/feeds/zones/{}.atom", z.id.0)).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     let xml = r.text();
-    assert!(xml.contains("<title>四平路片区 · 问题动态</title>"), "{xml}");
+    assert!(
+        xml.contains("<title>四平路片区 · 问题动态</title>"),
+        "{xml}"
+    );
     assert!(xml.contains(&format!("/p/{inside}\"")));
     assert!(!xml.contains(&format!("/p/{outside}\"")));
     assert!(xml.contains("新问题：垃圾 · "));
 
-    let r = w
-        .t
-        .get(&format!("/feeds/zones/{}.atom", ZoneId::new().0))
-        .await;
+    let r =
+        w.t.get(&format!("/feeds/zones/{}.atom", ZoneId::new().0))
+            .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
-    assert_eq!(w.t.get("/feeds/area.atom").await.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        w.t.get("/feeds/area.atom").await.status,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
     assert_eq!(
         w.t.get("/feeds/area.atom?bbox=121,31,122,32").await.status,
         StatusCode::UNPROCESSABLE_ENTITY,

@@ -297,7 +297,7 @@ export class ProblemLayer {
 
   /** Installs the basemap beneath every overlay. */
   addBasemap(): Promise<BasemapKind> {
-    return addBasemap(this.map, firstOverlay(this.map));
+    return addBasemap(this.map, () => firstOverlay(this.map));
   }
 
   setCategories(cats: Category[]): void {

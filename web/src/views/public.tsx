@@ -16,6 +16,9 @@ import { t } from '../i18n';
 import { useLoad, useProblemLayer, useUrlFilters } from '../hooks';
 import { LAYERS, POINTS_MIN_ZOOM, PUBLIC_POINTS_MIN_ZOOM } from '../map/mapview';
 
+/** On a phone the popup always opens above the problem (it was brought to the map's lower part). */
+const PHONE_ANCHOR = () => (window.matchMedia('(max-width: 760px)').matches ? ('bottom' as const) : undefined);
+
 /** The case number and place of a problem (empty before the server gives them). */
 function caseAndPlace(problem: ProblemFeature): { caseNo: string; place: string } {
   const p = problem.properties as ProblemFeature['properties'] & { case_no?: string; place?: string };
@@ -27,7 +30,7 @@ export function pageUrl(caseNo: string): string {
   return new URL(`/p/${encodeURIComponent(caseNo)}`, location.origin).href;
 }
 
-/** "分享": copies the page's link and shows it (long-press to copy where the clipboard is refused). */
+/** "分享": copies the page's link and shows it (long-press to copy where the clipboard is refused). A problem without a case number is linked by its id (`/p/{id}` answers with its case's page). */
 function ShareLink({ caseNo }: { caseNo: string }) {
   const d = t();
   const [shown, setShown] = useState<'' | 'copied' | 'manual'>('');
@@ -69,21 +72,28 @@ function Popup({ problem, cats }: { problem: ProblemFeature; cats: Category[] })
   const { caseNo, place } = caseAndPlace(problem);
   const [lon, lat] = problem.geometry.coordinates as [number, number];
   return (
-    <ProblemCard problem={problem} cats={cats}>
-      <div class="kv case-no">
-        <span class="k">{d.caseNo}</span>
-        <span class="v">{caseNo || '—'}</span>
-      </div>
-      <div class="kv place">
-        <span class="k">{d.place}</span>
-        <span class="v">{place || `${lat.toFixed(5)}, ${lon.toFixed(5)}`}</span>
-      </div>
+    <ProblemCard
+      problem={problem}
+      cats={cats}
+      lead={
+        <>
+          <div class="kv place">
+            <span class="k">{d.place}</span>
+            <span class="v">{place || `${lat.toFixed(5)}, ${lon.toFixed(5)}`}</span>
+          </div>
+          <div class="kv case-no">
+            <span class="k">{d.caseNo}</span>
+            <span class="v">{caseNo || '—'}</span>
+          </div>
+          <ShareLink caseNo={caseNo || problem.properties.id} />
+        </>
+      }
+    >
       {photo && (
         <a href={photo} target="_blank" rel="noopener" class="public-photo">
           <img src={`${photo}?size=thumb`} alt={t().evidencePhoto} width={240} />
         </a>
       )}
-      {caseNo && <ShareLink caseNo={caseNo} />}
     </ProblemCard>
   );
 }
@@ -122,7 +132,9 @@ export function PublicView({ app }: ViewProps) {
     problems.select(f);
     const box = document.createElement('div');
     render(<Popup problem={f} cats={cats} />, box);
-    popup.current = new maplibregl.Popup({ maxWidth: '300px', focusAfterOpen: false }).setLngLat(at).setDOMContent(box).addTo(map);
+    // On a phone the map is short: bring the problem to its lower part so the card above it fits.
+    if (window.matchMedia('(max-width: 760px)').matches) map.panTo(at, { offset: [0, map.getContainer().clientHeight * 0.4], duration: 0 });
+    popup.current = new maplibregl.Popup({ maxWidth: '300px', focusAfterOpen: false, anchor: PHONE_ANCHOR() }).setLngLat(at).setDOMContent(box).addTo(map);
     popup.current.on('close', () => {
       render(null, box);
       problems.select(null);

@@ -132,10 +132,11 @@ impl App {
             place
         };
         let place = if place.is_empty() {
-            let (pos, _) = table.id(&p.category).map_or(
-                ([p.location.lon(), p.location.lat()], false),
-                |c| public_lon_lat(&table, c, p.location.lon(), p.location.lat()),
-            );
+            let (pos, _) = table
+                .id(&p.category)
+                .map_or(([p.location.lon(), p.location.lat()], false), |c| {
+                    public_lon_lat(&table, c, p.location.lon(), p.location.lat())
+                });
             format!("{:.4}, {:.4}", pos[1], pos[0])
         } else {
             place
