@@ -15,9 +15,10 @@ import { Header } from './components/Header';
 import { filtersFromParams, toApiFilter } from './filters';
 import { lang, setLang, t } from './i18n';
 import type { Dict } from './i18n';
+import { prefetchStyle } from './map/basemap';
 import type { BasemapKind } from './map/basemap';
 import { Legend } from './map/legend';
-import { createMap, DEMO_VIEW, ProblemLayer, ZoneLayer } from './map/mapview';
+import { createMap, DEMO_VIEW, POINTS_MIN_ZOOM, ProblemLayer, PUBLIC_POINTS_MIN_ZOOM, ZoneLayer } from './map/mapview';
 import { reconnects, watchConnection } from './connection';
 import { loadSession } from './session';
 import { formatMapParam, parseMapParam, readHash, replaceHash } from './url';
@@ -72,6 +73,10 @@ function Panel({ app }: { app: App | null }) {
 }
 
 function boot(): void {
+  // Performance marks of the first render (read by the browser tests and the DevTools timeline):
+  // boot, the map's style loaded, the categories and map ready, problems handed to the map,
+  // the basemap added, the first idle map.
+  performance.mark('civmap:boot');
   setLang(lang());
   const root = document.getElementById('app');
   if (!root) throw new Error('index.html has no #app element');
@@ -113,15 +118,30 @@ function boot(): void {
   // The first problems are requested at once, in parallel with the categories and the style:
   // the public map is the page most people open, and its filters are in the URL already.
   const problems = new ProblemLayer(map, []);
+  problems.setClusterMaxZoom((hash.route ? POINTS_MIN_ZOOM : PUBLIC_POINTS_MIN_ZOOM) - 1);
   if (!hash.route) problems.setFilter(toApiFilter(filtersFromParams(hash.params, null)));
   // Who is signed in, asked once (only if this browser signed in before).
   void loadSession();
 
-  const loaded = new Promise<void>((r) => map.once('load', () => r()));
+  // The basemap does not wait for the categories: its style and tiles load while the problems
+  // do, so the first complete map needs fewer redraws (each costs a full frame). What the
+  // server offers is asked at once.
+  void prefetchStyle();
+  const loaded = new Promise<void>((r) =>
+    map.once('load', () => {
+      performance.mark('civmap:map-load');
+      void problems.addBasemap().then((k) => {
+        performance.mark('civmap:basemap');
+        hook.basemap = k;
+      });
+      r();
+    }),
+  );
   watchConnection();
   let started = false;
   Promise.all([categories(), loaded])
     .then(([cats]) => {
+      performance.mark('civmap:started');
       started = true;
       startWith(cats);
     })
@@ -141,7 +161,6 @@ function boot(): void {
     zones.install();
     const legend = new Legend(problems, cats, !PHONE.matches);
     map.addControl(legend, 'top-left');
-    void problems.addBasemap().then((k) => (hook.basemap = k));
 
     let resolveIdle: () => void = () => undefined;
     const app: App = {
@@ -167,6 +186,7 @@ function boot(): void {
     // First render with points: the first idle map after the first load was handed to it.
     void problems.firstLoad.then(() =>
       map.once('idle', () => {
+        performance.mark('civmap:first-idle');
         hook.firstRenderMs = performance.now();
         resolveReady();
         resolveIdle();

@@ -119,6 +119,19 @@ impl ApiError {
         }
     }
 
+    /// This error as an HTML page for a person (the `/p` pages): `body` with this error's
+    /// status; the cause is logged as for the JSON answer.
+    #[must_use]
+    pub fn html_page(&self, body: String) -> Response {
+        self.log();
+        (
+            self.status(),
+            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            body,
+        )
+            .into_response()
+    }
+
     /// A stable machine-readable code, e.g. `conflict`.
     #[must_use]
     pub fn code(&self) -> &'static str {

@@ -8,6 +8,7 @@ pub mod cursor;
 pub mod docs;
 pub mod error;
 pub mod extract;
+pub mod feed;
 pub mod geojson;
 pub mod heat;
 pub mod metrics;
@@ -15,6 +16,7 @@ pub mod oas30;
 pub mod ogc;
 pub mod open311;
 pub mod ops;
+pub mod page;
 pub mod params;
 pub mod photo;
 pub mod render;
@@ -66,6 +68,7 @@ use crate::state::ServerState;
         (name = "routes", description = "Rectification routes for street-office teams: JSON with GeoJSON lines, GPX, printable sheet."),
         (name = "ogc", description = "OGC API - Features - Part 1: Core (collections problems, zones, pois)."),
         (name = "open311", description = "Open311 GeoReport v2, JSON and XML."),
+        (name = "feeds", description = "Atom feeds (RFC 4287) of the new and fixed problems of a zone or an area, public-safe, for feed readers."),
         (name = "operations", description = "Health, readiness, metrics, this document."),
         (name = "accounts", description = "Sign in and out, who am I, API tokens."),
         (name = "workflow", description = "The work around the lifecycle: my inbox and its live feed, look-back re-inspections (回头看), the assessment report (综合评价) and a zone's rectification ledger (整改台账). New reports are dispatched automatically to the chief of the zone containing them; overdue problems are escalated automatically."),
@@ -89,6 +92,7 @@ fn routes() -> OpenApiRouter<ServerState> {
         .merge(tiles::router())
         .merge(tasks::router())
         .merge(table::router())
+        .merge(feed::router())
         .routes(utoipa_axum::routes!(routing::plan_routes))
 }
 
@@ -119,6 +123,7 @@ pub fn app(app: App) -> Router {
     };
     let limit = state.app.config().limits.body_bytes;
     router
+        .merge(page::router())
         .fallback(fallback)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::Extension(docs))
@@ -186,7 +191,7 @@ async fn fallback(State(state): State<App>, req: Request) -> Response {
     if let Some(to) = ogc::without_trailing_slash(req.uri()) {
         return axum::response::Redirect::permanent(&to).into_response();
     }
-    let api = ["/api/", "/ogc", "/open311/", "/tiles/"]
+    let api = ["/api/", "/ogc", "/open311/", "/tiles/", "/feeds/"]
         .iter()
         .any(|p| path.starts_with(p));
     if !api {

@@ -297,7 +297,10 @@ impl Serialize for Properties<'_> {
         field!("status", r.status.as_str());
         field!("open", &r.status.is_open());
         if v.public {
-            field!("description", &*v.names.texts.describe(self.id, &r.description));
+            field!(
+                "description",
+                &*v.names.texts.describe(self.id, &r.description)
+            );
         } else {
             field!("description", &*r.description);
         }

@@ -54,6 +54,24 @@ pub async fn serve(dir: Option<&Path>, req: Request) -> Response {
     }
 }
 
+/// The suffix of the files the web build compresses at level 9 beside the originals.
+const GZ_SUFFIX: &str = ".gz";
+
+/// Whether the request accepts a gzip body.
+fn accepts_gzip(req: &Request) -> bool {
+    req.headers()
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(',').any(|e| {
+                let mut parts = e.split(';');
+                let name = parts.next().unwrap_or("").trim();
+                let refused = parts.any(|q| q.trim().replace(' ', "") == "q=0");
+                (name == "gzip" || name == "*") && !refused
+            })
+        })
+}
+
 /// The path below the front end's root, `index.html` for a directory.
 fn relative(path: &str) -> String {
     let rel = path.trim_start_matches('/');
@@ -87,9 +105,17 @@ fn embedded(rel: &str, req: &Request) -> Response {
             None => return missing(INDEX),
         },
     };
+    // The level-9 `.gz` beside the file when the browser takes gzip (the compression layer
+    // leaves an encoded body alone); its own ETag, as another representation.
+    let gz = accepts_gzip(req)
+        .then(|| Dist::get(&format!("{rel}{GZ_SUFFIX}")))
+        .flatten();
     let mut etag = String::from("\"");
     for b in &file.metadata.sha256_hash()[..16] {
         let _ = write!(etag, "{b:02x}");
+    }
+    if gz.is_some() {
+        etag.push_str("-gz");
     }
     etag.push('"');
     let fresh = req
@@ -100,13 +126,20 @@ fn embedded(rel: &str, req: &Request) -> Response {
     let mut resp = if fresh {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
-        let mut r = Response::new(Body::from(file.data.into_owned()));
+        let encoded = gz.is_some();
+        let data = gz.map_or(file.data, |g| g.data);
+        let mut r = Response::new(Body::from(data.into_owned()));
         if let Ok(v) = HeaderValue::from_str(&content_type(file.metadata.mimetype())) {
             r.headers_mut().insert(header::CONTENT_TYPE, v);
+        }
+        if encoded {
+            r.headers_mut()
+                .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
         }
         r
     };
     let h = resp.headers_mut();
+    h.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
     h.insert(header::CACHE_CONTROL, cache_control(rel));
     if let Ok(v) = HeaderValue::from_str(&etag) {
         h.insert(header::ETAG, v);
@@ -128,7 +161,9 @@ fn content_type(mime: &str) -> String {
 }
 
 async fn from_disk(dir: &Path, rel: &str, req: Request) -> Response {
+    // `NAME.gz` (written by the web build at level 9) for browsers that accept gzip.
     let serve = tower_http::services::ServeDir::new(dir)
+        .precompressed_gzip()
         .fallback(tower_http::services::ServeFile::new(dir.join(INDEX)));
     let mut resp = match serve.oneshot(req).await {
         Ok(r) => r.into_response(),

@@ -1146,6 +1146,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/feeds/area.atom": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Atom feed of an area
+         * @description The feed of `GET /feeds/zones/{file}` for a box or a drawn polygon (both: their intersection). One of them is required. The area is limited as for anonymous problem lists.
+         */
+        get: operations["area_feed"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/feeds/zones/{file}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Atom feed of a zone
+         * @description An Atom (RFC 4287) feed of the new and the fixed (verified) problems inside the zone, newest first, at most 100 entries; each links to the problem's page `/p/{case_no}`. Public-safe whoever asks: category, place (generalised for indoor categories), status and the description with personal data masked.
+         */
+        get: operations["zone_feed"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -6270,6 +6310,90 @@ export interface operations {
                 };
                 content: {
                     "application/geo+json": components["schemas"]["ProblemCollection"];
+                };
+            };
+            /** @description No such zone */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    area_feed: {
+        parameters: {
+            query?: {
+                /** @description `minLon,minLat,maxLon,maxLat`; at most `limits.anonymous_bbox_deg2` square degrees. */
+                bbox?: string;
+                /** @description A polygon as WKT or GeoJSON geometry, as for `GET /api/v1/problems`. */
+                polygon?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The feed */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/atom+xml": string;
+                };
+            };
+            /** @description A malformed box or polygon */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No area, or one over the limit */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    zone_feed: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The zone id followed by `.atom` */
+                file: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The feed */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/atom+xml": string;
+                };
+            };
+            /** @description Not a zone id */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description No such zone */

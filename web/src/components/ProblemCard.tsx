@@ -20,7 +20,8 @@ function Row({ label, children, late = false }: { label: string; children: Compo
   );
 }
 
-export function ProblemCard({ problem, cats, children }: { problem: ProblemFeature; cats: Category[]; children?: ComponentChildren }) {
+/** `lead` goes right under the title (what a popup must show even when it is cut short), `children` at the end. */
+export function ProblemCard({ problem, cats, lead, children }: { problem: ProblemFeature; cats: Category[]; lead?: ComponentChildren; children?: ComponentChildren }) {
   const d = t();
   const p = problem.properties;
   return (
@@ -31,6 +32,7 @@ export function ProblemCard({ problem, cats, children }: { problem: ProblemFeatu
         <StatusBadge status={p.status} />
         {p.overdue && <OverdueBadge />}
       </div>
+      {lead}
       {p.description && <p class="desc">{p.description}</p>}
       <Row label={d.severity}>
         <SeverityBadge severity={p.severity} />

@@ -119,16 +119,36 @@ function absolutise(style: StyleSpecification): StyleSpecification {
   return style;
 }
 
+let serverStyle: Promise<StyleSpecification | null> | null = null;
+
 /**
- * Adds the best basemap this server offers beneath the layer `beforeId` (the lowest overlay
- * layer) and answers which one it used.
+ * Starts loading the server's style (once) and answers it, or `null` when the server declares
+ * none. Called as the page boots, so the basemap's tiles can be asked for as soon as the map
+ * exists instead of after the rest of the start-up: each part that arrives late costs a redraw.
  */
-export async function addBasemap(map: MlMap, beforeId: string | undefined): Promise<BasemapKind> {
+export function prefetchStyle(): Promise<StyleSpecification | null> {
+  serverStyle ??= apiPaths().then((paths) =>
+    paths.has('/tiles/style.json') ? request<StyleSpecification>('/tiles/style.json').then(absolutise) : null,
+  );
+  return serverStyle;
+}
+
+/**
+ * Adds the best basemap this server offers beneath the lowest overlay layer (`lowestOverlay`,
+ * asked when the layers are added) and answers which one it used.
+ */
+export async function addBasemap(map: MlMap, lowestOverlay: () => string | undefined): Promise<BasemapKind> {
   const paths = await apiPaths();
-  const before = beforeId && map.getLayer(beforeId) ? beforeId : undefined;
+  // Asked once the style is here: the overlays may have been added while it loaded.
+  const beneath = () => {
+    const id = lowestOverlay();
+    return id && map.getLayer(id) ? id : undefined;
+  };
   if (paths.has('/tiles/style.json')) {
     try {
-      const style = absolutise(await request<StyleSpecification>('/tiles/style.json'));
+      const style = await prefetchStyle();
+      if (!style) throw new Error('the server has no style');
+      const before = beneath();
       // Only the basemap's layers: this page draws problems, zones and heat from the API.
       const layers = style.layers.filter((layer) => {
         const sourceLayer = (layer as { 'source-layer'?: string })['source-layer'];
@@ -150,6 +170,7 @@ export async function addBasemap(map: MlMap, beforeId: string | undefined): Prom
     }
   }
   if (paths.has('/api/v1/basemap')) {
+    const before = beneath();
     map.addSource('basemap', { type: 'geojson', data: { type: 'FeatureCollection', features: [] } });
     for (const layer of geojsonLayers('basemap')) map.addLayer(layer, before);
     let loaded: [number, number, number, number] | null = null;

@@ -21,6 +21,13 @@ export const DEMO_VIEW = { lon: 121.497, lat: 31.285, zoom: 15 };
 /** From this zoom on problems are drawn one by one; below, clustered (as the tile schema does). */
 export const POINTS_MIN_ZOOM = 14;
 
+/**
+ * The public map draws problems one by one only from this zoom on: at its opening zoom (15) the
+ * demo street has ~600 problems, which as dots hide the street they are on; as clusters the
+ * street names stay readable and a click zooms in.
+ */
+export const PUBLIC_POINTS_MIN_ZOOM = 16;
+
 /** Largest bbox an anonymous caller may ask for (the server's `limits.anonymous_bbox_deg2`), with margin. */
 const ANON_BBOX_DEG2 = 0.24;
 
@@ -48,6 +55,10 @@ export function createMap(container: HTMLElement, view: { lon: number; lat: numb
     attributionControl: { compact: false, customAttribution: OSM_ATTRIBUTION },
     dragRotate: false,
     pitchWithRotate: false,
+    // Labels appear at once instead of fading in over 300 ms: every frame of a fade is a full
+    // redraw, and on a phone (or a software-rendered browser) those frames delayed the first
+    // complete map by about a second.
+    fadeDuration: 0,
     cooperativeGestures: false,
   });
   map.touchZoomRotate.disableRotation();
@@ -134,6 +145,8 @@ export class ProblemLayer {
   readonly heatShown = signal(false);
   /** Staff views send the session cookie and see exact positions. */
   auth = false;
+  /** The highest zoom at which problems are clustered (see `setClusterMaxZoom`). */
+  private clusterMaxZoom = POINTS_MIN_ZOOM - 1;
   /** What a click on a problem does (the public map opens a popup). */
   onSelect: ((f: ProblemFeature, at: [number, number]) => void) | null = null;
   /** Resolves after the first load has been handed to the map. */
@@ -153,7 +166,7 @@ export class ProblemLayer {
       type: 'geojson',
       data: EMPTY,
       cluster: true,
-      clusterMaxZoom: POINTS_MIN_ZOOM - 1,
+      clusterMaxZoom: this.clusterMaxZoom,
       clusterRadius: 48,
       promoteId: 'id',
     });
@@ -264,6 +277,16 @@ export class ProblemLayer {
     }
   }
 
+  /**
+   * Clusters problems up to zoom `z` and draws them one by one above it (the public map clusters
+   * further in than the consoles). Set before `install` to avoid clustering twice.
+   */
+  setClusterMaxZoom(z: number): void {
+    if (z === this.clusterMaxZoom) return;
+    this.clusterMaxZoom = z;
+    this.map.getSource<GeoJSONSource>('problems')?.setClusterOptions({ clusterMaxZoom: z });
+  }
+
   get state(): LoadState {
     return this.status.value;
   }
@@ -274,7 +297,7 @@ export class ProblemLayer {
 
   /** Installs the basemap beneath every overlay. */
   addBasemap(): Promise<BasemapKind> {
-    return addBasemap(this.map, firstOverlay(this.map));
+    return addBasemap(this.map, () => firstOverlay(this.map));
   }
 
   setCategories(cats: Category[]): void {
@@ -326,6 +349,7 @@ export class ProblemLayer {
         { auth: this.auth, signal: abort.signal, max: 20000 },
       );
       if (this.inflight !== mine) return;
+      if (!this.loadedBox) performance.mark('civmap:problems');
       this.inflight = null;
       this.loadedBox = box;
       this.loadedKey = key;

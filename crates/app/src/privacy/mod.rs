@@ -78,6 +78,24 @@ pub fn public_position(table: &CategoryTable, r: &Record) -> ([f64; 2], bool) {
     public_lon_lat(table, r.category, r.lon, r.lat)
 }
 
+/// A place in words as the public may read it for an indoor problem: without a house number
+/// or a building's part ("四平路1239号附近" → "四平路附近"), so the 50 m cell is not undone by
+/// the text. A place that names no number is kept.
+///
+/// ```
+/// use civmap_app::privacy::generalise_place;
+/// assert_eq!(generalise_place("四平路1239号附近"), "四平路附近");
+/// assert_eq!(generalise_place("同济大学附近"), "同济大学附近");
+/// ```
+#[must_use]
+pub fn generalise_place(place: &str) -> String {
+    static NUMBER: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"\s*[0-9０-９]+[-－—0-9０-９]*\s*(号楼|号|弄|栋|幢|单元|室)")
+            .expect("a valid built-in pattern")
+    });
+    NUMBER.replace_all(place, "").into_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

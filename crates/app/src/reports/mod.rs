@@ -4,6 +4,7 @@
 //! table.
 
 pub mod assessment;
+pub mod feed;
 pub mod hotspots;
 pub mod inbox;
 pub mod ledger;

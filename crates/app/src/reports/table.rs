@@ -113,13 +113,18 @@ pub struct Table {
 /// The case number people quote (案卷号).
 #[must_use]
 pub fn case_no(p: &Problem) -> String {
-    p.id.to_string()
+    p.case_no
+        .map_or_else(|| p.id.to_string(), |c| c.to_string())
 }
 
 /// Where a problem is, in words (`四平路1239号附近`); its coordinates when nothing named is near.
 #[must_use]
 pub fn place_or_position(p: &Problem) -> String {
-    format!("{:.5}, {:.5}", p.location.lon(), p.location.lat())
+    if p.place.is_empty() {
+        format!("{:.5}, {:.5}", p.location.lon(), p.location.lat())
+    } else {
+        p.place.clone()
+    }
 }
 
 impl App {

@@ -4,8 +4,8 @@
 
 pub mod catalog;
 pub mod common;
-pub mod inspections;
 pub mod feedback;
+pub mod inspections;
 pub mod problems;
 pub mod public_text;
 pub mod zones;
