@@ -402,6 +402,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/me/feedback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My reports that were verified: which wait for my answer (回访), and what I answered
+         * @description Of the signed-in user's reports (the ones `GET /api/v1/me/reports` lists), those verified since they were last reopened, with where the answer stands.
+         */
+        get: operations["my_feedback"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/me/inbox": {
         parameters: {
             query?: never;
@@ -410,7 +430,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * My inbox: tasks, rework, re-inspections due, escalations, fixes to verify
+         * My inbox: tasks, rework, re-inspections due, escalations, fixes to verify, reporters' "not solved"
          * @description What waits for the signed-in user. Each list holds its first 200 items, `count` (complete) and `next`, the URL of its next page (`GET /api/v1/me/inbox/{list}`). A static token acting for no account gets no tasks, only its scope's escalations, fixes to verify and look-backs. Changes arrive live on `GET /api/v1/me/stream`.
          */
         get: operations["inbox"];
@@ -431,7 +451,7 @@ export interface paths {
         };
         /**
          * A page of one list of my inbox
-         * @description The items of `tasks`, `rework`, `reinspections`, `escalations` or `to_verify` from `offset` on, in the order of `GET /api/v1/me/inbox`, with `next` when more follow (the inbox's first answer gives each list's first page and its `next`).
+         * @description The items of `tasks`, `rework`, `reinspections`, `escalations`, `to_verify` or `feedback_unsolved` from `offset` on, in the order of `GET /api/v1/me/inbox`, with `next` when more follow (the inbox's first answer gives each list's first page and its `next`).
          */
         get: operations["inbox_list"];
         put?: never;
@@ -706,6 +726,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/problems/table": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The street office's problem table (问题台账), as JSON or CSV
+         * @description Every problem the caller may see as a row: case number, category, place, the zone it was dispatched through, the responsible chief, status, report time, deadline and how long it is overdue; filtered by status, category, report time (`from`), zone, chief, overdue and a text search over case number, place and description, sorted by any column. `format=csv` gives the same rows and columns as a spreadsheet (UTF-8 with BOM, Chinese headers, times in China Standard Time `2026-12-07 14:30`). At most 10,000 rows (`matched` counts them all). Roles: staff.
+         */
+        get: operations["problem_table"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/problems/{id}": {
         parameters: {
             query?: never;
@@ -715,7 +755,7 @@ export interface paths {
         };
         /**
          * One problem
-         * @description 404 also for a problem outside the caller's scope (a chief's zones, a street office's street), so guessing ids tells nothing.
+         * @description By its id or its case number (`CM261207-0003`, as printed and read out). 404 also for a problem outside the caller's scope (a chief's zones, a street office's street), so guessing ids tells nothing.
          */
         get: operations["get_problem"];
         put?: never;
@@ -764,6 +804,26 @@ export interface paths {
          * @description reported, dispatched or recurred -> escalated: the chief cannot solve it. Roles: admin, street_office and chiefs.
          */
         post: operations["escalate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/problems/{id}/feedback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Answer whether my verified report is solved (回访)
+         * @description Only the problem's reporter, only when it was verified and closed, and only once per verification. Recorded as a `feedback` event (`data.solved`); `solved: false` puts the problem in the inbox list `feedback_unsolved` of the street office until a look-back or a recurrence.
+         */
+        post: operations["feedback"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1863,6 +1923,13 @@ export interface components {
             scored: number;
             zh: string;
         };
+        /** @description The reporter's answer: solved or not, and (for a "no") what is still wrong. */
+        FeedbackBody: {
+            /** @description What is still wrong, at most 500 characters. */
+            note?: string;
+            /** @description Whether the problem is solved as the reporter sees it. */
+            solved: boolean;
+        };
         /** @description A group's readiness (a kind, a street). */
         GroupReadinessOut: {
             key: string;
@@ -1915,6 +1982,11 @@ export interface components {
             at: string;
             /** @description Escalated problems in the caller's scope (area-chiefs and the street office). */
             escalations: components["schemas"]["InboxList"];
+            /**
+             * @description Closed problems in the caller's scope whose reporter answered "not solved" (回访,
+             *     群众反馈未解决), the longest waiting first (area-chiefs and the street office).
+             */
+            feedback_unsolved: components["schemas"]["InboxList"];
             /** @description Closed problems in the caller's zones whose look-back (回头看) is due. */
             reinspections: components["schemas"]["InboxList"];
             /** @description Of those, the ones whose fix was rejected (返工). */
@@ -2043,6 +2115,16 @@ export interface components {
             via: string;
             /** @description The zones assigned to the account. */
             zones: string[];
+        };
+        /** @description Where the answer about one of my reports stands. */
+        MyFeedback: {
+            /**
+             * @description `due` (verified, asking me), `solved`, `unsolved` or `handled` (said not solved, and
+             *     the street office has looked again since).
+             */
+            answer: string;
+            /** Format: uuid */
+            id: string;
         };
         /** @description A sample to draw. */
         NewInspectionIn: {
@@ -2219,6 +2301,14 @@ export interface components {
              * @description Staff only: the chief it is dispatched to.
              */
             assignee?: string | null;
+            /** @description Staff only: the chief's shown name. */
+            assignee_name?: string | null;
+            /**
+             * @description The case number people read, type and print (`CM261207-0003`: the report's day in China
+             *     Standard Time and its number that day); `GET /api/v1/problems/{id}` takes it as the id.
+             * @example CM261207-0003
+             */
+            case_no?: string | null;
             /** @description Category code, e.g. `illegal_parking`. */
             category: string;
             /** @description Chinese category name, e.g. `违停`. */
@@ -2243,6 +2333,12 @@ export interface components {
             open: boolean;
             /** @description Open and past its deadline. */
             overdue: boolean;
+            /**
+             * @description Where it is in words, from OpenStreetMap at report time (`四平路1239号附近`); empty when
+             *     nothing named is near. The public reads an indoor problem's place by its road only.
+             * @example 四平路1239号附近
+             */
+            place: string;
             /**
              * @description Staff only, present when the street office set it: what the public reads instead of
              *     `description` (empty when hidden). The public reads it as `description`.
@@ -2274,6 +2370,14 @@ export interface components {
             version: number;
             /** Format: uuid */
             zone?: string | null;
+            /** @description Staff only: the name of the zone it was dispatched through. */
+            zone_name?: string | null;
+        };
+        /** @description The table: rows in order, how many matched (rows stop at 10,000), and when it was read. */
+        ProblemTable: {
+            at: string;
+            matched: number;
+            rows: components["schemas"]["TableRowOut"][];
         };
         /** @description What the public reads of a description: hidden, or a wording. */
         PublicTextBody: {
@@ -2548,6 +2652,36 @@ export interface components {
             /** @description Points drawn at random; absent or null: every point of the kind. */
             count?: number | null;
             kind: string;
+        };
+        /** @description One row of the table. */
+        TableRowOut: {
+            /** Format: uuid */
+            assignee?: string | null;
+            assignee_name?: string | null;
+            /** @description The case number (案卷号). */
+            case_no: string;
+            category: string;
+            category_zh: string;
+            deadline?: string | null;
+            /** Format: uuid */
+            id: string;
+            /** Format: double */
+            lat: number;
+            /** Format: double */
+            lon: number;
+            /**
+             * Format: int64
+             * @description Seconds past the deadline of an open problem; absent when not overdue.
+             */
+            overdue_s?: number | null;
+            /** @description Where it is in words; coordinates when nothing named is near. */
+            place: string;
+            reported_at: string;
+            severity: string;
+            status: string;
+            /** Format: uuid */
+            zone?: string | null;
+            zone_name?: string | null;
         };
         /** @description A test point (测评点位). */
         TestPointOut: {
@@ -3779,6 +3913,35 @@ export interface operations {
             };
         };
     };
+    my_feedback: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The answers */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MyFeedback"][];
+                };
+            };
+            /** @description Sign in first */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     inbox: {
         parameters: {
             query?: never;
@@ -3827,7 +3990,7 @@ export interface operations {
             };
             header?: never;
             path: {
-                /** @description `tasks`, `rework`, `reinspections`, `escalations` or `to_verify` */
+                /** @description `tasks`, `rework`, `reinspections`, `escalations`, `to_verify` or `feedback_unsolved` */
                 list: string;
             };
             cookie?: never;
@@ -4690,6 +4853,80 @@ export interface operations {
             };
         };
     };
+    problem_table: {
+        parameters: {
+            query?: {
+                /** @description Statuses, comma-separated; `open` for every open one. */
+                status?: string;
+                /** @description Category codes, comma-separated. */
+                category?: string;
+                /** @description Only problems dispatched through this zone (id). */
+                zone?: string;
+                /** @description Only problems this chief is responsible for (user id). */
+                assignee?: string;
+                /** @description `true`: only open problems past their deadline. */
+                overdue?: boolean;
+                /** @description Case number, place or description containing this text (case-insensitive). */
+                q?: string;
+                /**
+                 * @description Reported at or after this instant (RFC 3339, or a date: from 00:00 that day in China
+                 *     Standard Time).
+                 */
+                from?: string;
+                /**
+                 * @description The column: `case_no`, `category`, `place`, `zone`, `assignee`, `status`, `reported`
+                 *     (default, newest first), `deadline` (soonest first) or `overdue` (most overdue first).
+                 */
+                sort?: string;
+                /** @description `asc` (the column's natural order, default) or `desc` (reversed). */
+                order?: string;
+                /** @description `json` (default) or `csv` (UTF-8 with BOM, opens in Excel). */
+                format?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The table (JSON, or CSV with `format=csv`) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemTable"];
+                };
+            };
+            /** @description Bad parameter */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Sign in first */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not staff */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     get_problem: {
         parameters: {
             query?: {
@@ -4701,7 +4938,7 @@ export interface operations {
             };
             header?: never;
             path: {
-                /** @description Problem id */
+                /** @description Problem id (UUID) or case number */
                 id: string;
             };
             cookie?: never;
@@ -4717,7 +4954,7 @@ export interface operations {
                     "application/geo+json": components["schemas"]["ProblemFeature"];
                 };
             };
-            /** @description Malformed id */
+            /** @description Neither an id nor a case number */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4961,6 +5198,84 @@ export interface operations {
                 };
             };
             /** @description Invalid value */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    feedback: {
+        parameters: {
+            query?: {
+                /**
+                 * @description CRS of coordinates sent and returned: `wgs84` (default), `gcj02` (`AMap`, Tencent) or
+                 *     `bd09` (Baidu). The server stores WGS-84.
+                 */
+                crs?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Problem id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FeedbackBody"];
+            };
+        };
+        responses: {
+            /** @description The problem after the answer */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/geo+json": components["schemas"]["ProblemFeature"];
+                };
+            };
+            /** @description Sign in first */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not the reporter of this problem */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such problem */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not verified and closed, or answered already */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A bad field, named in `field` */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -5624,6 +5939,11 @@ export interface operations {
                 format?: string;
                 /** @description `wgs84` (default), `gcj02` or `bd09`. */
                 crs?: string;
+                /**
+                 * @description When the teams set out, `HH:MM` in China Standard Time (default: the next full half
+                 *     hour): the printed sheet gives each stop its planned clock time from it.
+                 */
+                depart?: string;
             };
             header?: never;
             path?: never;
