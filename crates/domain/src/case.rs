@@ -8,7 +8,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use chrono::{DateTime, Datelike, FixedOffset, Utc};
+use chrono::{DateTime, Datelike, TimeDelta, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::validation::ValidationError;
@@ -17,7 +17,7 @@ use crate::validation::ValidationError;
 pub const PREFIX: &str = "CM";
 
 /// China Standard Time, the day a case number names.
-const CST_OFFSET_S: i32 = 8 * 3600;
+const CST_OFFSET_S: i64 = 8 * 3600;
 
 /// A case number: the CST day of the report and its sequence within that day (from 1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -31,8 +31,8 @@ impl CaseNo {
     /// The `yyMMdd` day number of an instant, in China Standard Time.
     #[must_use]
     pub fn day_of(at: DateTime<Utc>) -> u32 {
-        let offset = FixedOffset::east_opt(CST_OFFSET_S).expect("UTC+8 is a valid offset");
-        let d = at.with_timezone(&offset).date_naive();
+        // China has kept UTC+8 all year since 1991: the day there is the UTC day 8 h later.
+        let d = (at + TimeDelta::seconds(CST_OFFSET_S)).date_naive();
         (d.year().rem_euclid(100) as u32) * 10_000 + d.month() * 100 + d.day()
     }
 }

@@ -1,5 +1,5 @@
 //! Reading the features of a GeoJSON `FeatureCollection` one at a time, in memory bounded by the
-//! largest feature whatever the file's size: serde_json drives a visitor over the top-level
+//! largest feature whatever the file's size: `serde_json` drives a visitor over the top-level
 //! object and hands each element of `features` to the caller as soon as it is parsed, without
 //! building the array. A single `Feature` at the top level (a small file by nature) is read
 //! whole and handed over as feature 0.

@@ -513,7 +513,7 @@ impl ItemsPage<'_> {
             format!("{base}/ogc/collections/problems/items?{}", s.finish())
         });
         let table = state.categories();
-        let names = Names::new(&state, &actor);
+        let names = Names::new(state, actor);
         let g = state.problems();
         let view = View {
             table: &table,

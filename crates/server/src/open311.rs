@@ -577,6 +577,8 @@ struct RequestsQuery {
     crs: Option<String>,
 }
 
+// One pass over the specification's filters in its order; splitting it would scatter them.
+#[allow(clippy::too_many_lines)]
 fn requests_get(
     state: &App,
     actor: &Actor,

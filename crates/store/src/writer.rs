@@ -501,40 +501,7 @@ async fn fused(
     // A row is the problem's columns and then the case number and the actor (an insert) or the
     // expected version and the actor (an update).
     let width = n + 2;
-    let mut args = Vec::with_capacity(ops.len() * width);
-    let mut stored = Vec::with_capacity(ops.len());
-    if insert {
-        let mut fresh: Vec<Problem> = ops
-            .iter()
-            .filter_map(|op| match op {
-                Op::InsertProblem(p, _) => Some(stored_problem(p)),
-                _ => None,
-            })
-            .collect();
-        number_cases(cx, &mut fresh).await.map_err(Attempt::Fatal)?;
-        let mut fresh = fresh.into_iter();
-        for op in ops {
-            let (Op::InsertProblem(_, ev), Some(s)) = (op, fresh.next()) else {
-                return Err(Attempt::Fatal(StoreError::Internal("not fusable".into())));
-            };
-            codec::problem_args(&s, &mut args);
-            args.push(codec::case_arg(&s));
-            args.push(ev.actor.map(|a| a.0).into());
-            stored.push(s);
-        }
-    } else {
-        for op in ops {
-            let Op::UpdateProblem(p, expected, ev) = op else {
-                return Err(Attempt::Fatal(StoreError::Internal("not fusable".into())));
-            };
-            let mut s = stored_problem(p);
-            s.version = expected + 1;
-            codec::problem_args(&s, &mut args);
-            args.push((*expected).into());
-            args.push(ev.actor.map(|a| a.0).into());
-            stored.push(s);
-        }
-    }
+    let (args, stored) = fused_rows(cx, ops, insert, width).await?;
     let mut values = String::new();
     for r in 0..ops.len() {
         if r > 0 {
@@ -605,6 +572,51 @@ async fn fused(
         }
     }
     Ok(Some(out))
+}
+
+/// The parameters of a fused run's rows, and the problems as they will be stored (new ones
+/// numbered first, in the write's transaction).
+async fn fused_rows(
+    cx: &mut Conn<'_>,
+    ops: &[Op],
+    insert: bool,
+    width: usize,
+) -> Result<(Vec<Arg>, Vec<Problem>), Attempt> {
+    let mut args = Vec::with_capacity(ops.len() * width);
+    let mut stored = Vec::with_capacity(ops.len());
+    if insert {
+        let mut fresh: Vec<Problem> = ops
+            .iter()
+            .filter_map(|op| match op {
+                Op::InsertProblem(p, _) => Some(stored_problem(p)),
+                _ => None,
+            })
+            .collect();
+        number_cases(cx, &mut fresh).await.map_err(Attempt::Fatal)?;
+        let mut fresh = fresh.into_iter();
+        for op in ops {
+            let (Op::InsertProblem(_, ev), Some(s)) = (op, fresh.next()) else {
+                return Err(Attempt::Fatal(StoreError::Internal("not fusable".into())));
+            };
+            codec::problem_args(&s, &mut args);
+            args.push(codec::case_arg(&s));
+            args.push(ev.actor.map(|a| a.0).into());
+            stored.push(s);
+        }
+    } else {
+        for op in ops {
+            let Op::UpdateProblem(p, expected, ev) = op else {
+                return Err(Attempt::Fatal(StoreError::Internal("not fusable".into())));
+            };
+            let mut s = stored_problem(p);
+            s.version = expected + 1;
+            codec::problem_args(&s, &mut args);
+            args.push((*expected).into());
+            args.push(ev.actor.map(|a| a.0).into());
+            stored.push(s);
+        }
+    }
+    Ok((args, stored))
 }
 
 const EVENT_COLS: [&str; 8] = [
