@@ -1,5 +1,7 @@
 // @ts-check
 import { defineConfig } from 'vite';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 
 /**
@@ -12,11 +14,15 @@ const precompress = {
   name: 'civmap-precompress',
   apply: 'build',
   enforce: 'post',
-  generateBundle(_options, bundle) {
-    for (const [name, out] of Object.entries(bundle)) {
+  // From the files as written, after every other plugin's last word: in `generateBundle` a
+  // chunk's code may still hold placeholders Vite fills in later (`__VITE_PRELOAD__`), and the
+  // lazily loaded chunks (terra-draw) failed from the compressed copy.
+  writeBundle(options, bundle) {
+    const dir = options.dir ?? 'dist';
+    for (const name of Object.keys(bundle)) {
       if (!/\.(js|css)$/.test(name)) continue;
-      const source = out.type === 'chunk' ? out.code : out.source;
-      this.emitFile({ type: 'asset', fileName: `${name}.gz`, source: gzipSync(source, { level: 9 }) });
+      const file = join(dir, name);
+      writeFileSync(`${file}.gz`, gzipSync(readFileSync(file), { level: 9 }));
     }
   },
 };

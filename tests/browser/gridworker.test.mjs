@@ -48,9 +48,10 @@ async function apiSession(name) {
     headers: { 'Content-Type': 'application/json' },
     body: JSON.stringify({ name, password: DEMO_PASSWORD }),
   });
-  assert.equal(r.status, 200, await r.text());
+  const signedIn = await r.text();
+  assert.equal(r.status, 200, signedIn);
   const cookie = r.headers.get('set-cookie').split(';')[0];
-  const { csrf_token: csrf } = await r.json();
+  const { csrf_token: csrf } = JSON.parse(signedIn);
   const call = async (method, path, body) => {
     const headers = { Cookie: cookie };
     if (method !== 'GET') headers['X-CSRF-Token'] = csrf;

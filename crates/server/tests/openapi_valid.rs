@@ -58,7 +58,10 @@ fn route_query_parameters_are_in_the_query() {
         .iter()
         .map(|p| (p["name"].as_str().unwrap(), p["in"].as_str().unwrap()))
         .collect();
-    assert_eq!(names, [("format", "query"), ("crs", "query")]);
+    assert_eq!(
+        names,
+        [("format", "query"), ("crs", "query"), ("depart", "query")]
+    );
 }
 
 /// The OpenAPI 3.0 rendering the OGC landing page links (`oas30`) validates as 3.0.

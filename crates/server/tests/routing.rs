@@ -739,8 +739,19 @@ async fn infeasible_requests_are_422_naming_the_stops() {
         .collect();
     let garbage: BTreeSet<String> = seeded[..2].iter().map(|s| s.id.clone()).collect();
     assert_eq!(named, garbage);
+    // The message names the stops by their case numbers, as the sheet prints them.
     for id in &garbage {
-        assert!(e["message"].as_str().unwrap().contains(id.as_str()));
+        let case = t.state.problem_ref(id).ok().and_then(|p| {
+            t.state
+                .problems()
+                .map
+                .get(&p)
+                .and_then(civmap_app::memory::record::Record::case_no)
+        });
+        let case = case
+            .expect("a stored problem has a case number")
+            .to_string();
+        assert!(e["message"].as_str().unwrap().contains(&case), "{e}");
     }
     // What would fit: five hours and more per team; no number of teams helps a stop that alone
     // exceeds the budget.
@@ -810,11 +821,24 @@ async fn infeasible_requests_are_422_naming_the_stops() {
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
     assert_eq!(r.error(), ("invalid".into(), Some("ids".into())));
     assert_eq!(r.json()["error"]["stops"], json!([far[0].id]));
+    let far_case = t
+        .state
+        .problem_ref(&far[0].id)
+        .ok()
+        .and_then(|p| {
+            t.state
+                .problems()
+                .map
+                .get(&p)
+                .and_then(civmap_app::memory::record::Record::case_no)
+        })
+        .expect("a stored problem has a case number")
+        .to_string();
     assert!(
         r.json()["error"]["message"]
             .as_str()
             .unwrap()
-            .contains(&far[0].id)
+            .contains(&far_case)
     );
     // The same place as an optional stop is left out, with the reason.
     let optional = seed(

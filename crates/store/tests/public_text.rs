@@ -69,7 +69,7 @@ async fn public_texts_round_trip_with_their_events(db: TestDb) {
         vec![wording.clone()]
     );
     assert_eq!(
-        store.get_problem(p.id).await.unwrap().unwrap(),
+        common::sans_case(store.get_problem(p.id).await.unwrap().unwrap()),
         stored_problem(&p)
     );
     let events = store.events_for(p.id).await.unwrap();
