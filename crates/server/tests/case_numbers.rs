@@ -8,50 +8,16 @@ mod common;
 
 use axum::http::{Method, StatusCode};
 use chrono::Utc;
-use civmap_domain::{Role, User, UserId};
+use civmap_domain::{Role, UserId};
 use civmap_store::BasemapFeature;
-use common::{OFFICE_TOKEN, Resp, TestApp, setup_with};
+use common::{OFFICE_TOKEN, Resp, Session, TestApp, password_session, setup_with};
 use geo::{LineString, Point};
 use serde_json::{Value, json};
 
 const PASSWORD: &str = "整改到位-civmap-2026";
 
-/// A signed-in browser: the session cookie and the CSRF token the page sends.
-struct Session {
-    cookie: String,
-    csrf: String,
-}
-
 async fn sign_in(t: &TestApp, name: &str, display: &str, role: Role) -> (UserId, Session) {
-    let user = User {
-        id: UserId::new(),
-        name: name.to_owned(),
-        display_name: display.to_owned(),
-        role,
-        street: None,
-        password_hash: civmap_app::accounts::passwords::hash_password(PASSWORD).unwrap(),
-        disabled: false,
-        created_at: Utc::now(),
-    };
-    t.store.create_user(&user).await.unwrap();
-    let r = t
-        .call(
-            Method::POST,
-            "/api/v1/login",
-            &[("content-type", "application/json")],
-            json!({"name": name, "password": PASSWORD}).to_string(),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
-    let csrf = r.json()["csrf_token"].as_str().unwrap().to_owned();
-    let cookie = r.headers["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
-    (user.id, Session { cookie, csrf })
+    password_session(t, name, display, role, PASSWORD).await
 }
 
 async fn as_page(t: &TestApp, s: &Session, method: Method, uri: &str, body: &Value) -> Resp {

@@ -7,49 +7,16 @@
 mod common;
 
 use axum::http::{Method, StatusCode};
-use chrono::Utc;
-use civmap_domain::{Role, User, UserId};
-use common::{OFFICE_TOKEN, OTHER_OFFICE_TOKEN, Resp, TestApp, setup_with};
+use civmap_domain::Role;
+use common::{
+    OFFICE_TOKEN, OTHER_OFFICE_TOKEN, Resp, Session, TestApp, password_session, setup_with,
+};
 use serde_json::{Value, json};
 
 const PASSWORD: &str = "回访-civmap-2026";
 
-/// A browser session: the cookie and the CSRF token `POST /api/v1/login` answered.
-struct Session {
-    cookie: String,
-    csrf: String,
-}
-
 async fn sign_in(t: &TestApp, name: &str, role: Role) -> Session {
-    let user = User {
-        id: UserId::new(),
-        name: name.to_owned(),
-        display_name: name.to_owned(),
-        role,
-        street: None,
-        password_hash: civmap_app::accounts::passwords::hash_password(PASSWORD).unwrap(),
-        disabled: false,
-        created_at: Utc::now(),
-    };
-    t.store.create_user(&user).await.unwrap();
-    let r = t
-        .call(
-            Method::POST,
-            "/api/v1/login",
-            &[("content-type", "application/json")],
-            json!({"name": name, "password": PASSWORD}).to_string(),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
-    let csrf = r.json()["csrf_token"].as_str().unwrap().to_owned();
-    let cookie = r.headers["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
-    Session { cookie, csrf }
+    password_session(t, name, name, role, PASSWORD).await.1
 }
 
 impl Session {

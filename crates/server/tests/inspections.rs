@@ -8,9 +8,8 @@
 mod common;
 
 use axum::http::{Method, StatusCode};
-use chrono::Utc;
-use civmap_domain::{Role, User, UserId, Zone, ZoneId, ZoneKind};
-use common::{Resp, TestApp, setup, tiny_jpeg};
+use civmap_domain::{Role, UserId, Zone, ZoneId, ZoneKind};
+use common::{Resp, Session, TestApp, password_session, setup, tiny_jpeg};
 use geo::{MultiPolygon, polygon};
 use serde_json::{Value, json};
 
@@ -18,42 +17,8 @@ const PASSWORD: &str = "迎检-civmap-2026";
 const LON: f64 = 121.500;
 const LAT: f64 = 31.280;
 
-/// A browser session: its cookie and CSRF token.
-struct Session {
-    cookie: String,
-    csrf: String,
-}
-
 async fn sign_in(t: &TestApp, name: &str, role: Role) -> (UserId, Session) {
-    let user = User {
-        id: UserId::new(),
-        name: name.to_owned(),
-        display_name: name.to_owned(),
-        role,
-        street: None,
-        password_hash: civmap_app::accounts::passwords::hash_password(PASSWORD).unwrap(),
-        disabled: false,
-        created_at: Utc::now(),
-    };
-    t.store.create_user(&user).await.unwrap();
-    let r = t
-        .call(
-            Method::POST,
-            "/api/v1/login",
-            &[("content-type", "application/json")],
-            json!({"name": name, "password": PASSWORD}).to_string(),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
-    let csrf = r.json()["csrf_token"].as_str().unwrap().to_owned();
-    let cookie = r.headers["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
-    (user.id, Session { cookie, csrf })
+    password_session(t, name, name, role, PASSWORD).await
 }
 
 async fn get(t: &TestApp, s: &Session, uri: &str) -> Resp {

@@ -278,3 +278,49 @@ pub fn enc(s: &str) -> String {
 }
 
 pub mod python;
+
+/// A signed-in browser: the session cookie and the CSRF token the page sends with changes.
+pub struct Session {
+    pub cookie: String,
+    pub csrf: String,
+}
+
+/// Creates an account with `password` and signs in as the page does (`POST /api/v1/login`);
+/// answers its id and the browser session.
+pub async fn password_session(
+    t: &TestApp,
+    name: &str,
+    display: &str,
+    role: Role,
+    password: &str,
+) -> (UserId, Session) {
+    let user = User {
+        id: UserId::new(),
+        name: name.to_owned(),
+        display_name: display.to_owned(),
+        role,
+        street: None,
+        password_hash: civmap_app::accounts::passwords::hash_password(password).unwrap(),
+        disabled: false,
+        created_at: Utc::now(),
+    };
+    t.store.create_user(&user).await.unwrap();
+    let r = t
+        .call(
+            Method::POST,
+            "/api/v1/login",
+            &[("content-type", "application/json")],
+            serde_json::json!({"name": name, "password": password}).to_string(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let csrf = r.json()["csrf_token"].as_str().unwrap().to_owned();
+    let cookie = r.headers["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    (user.id, Session { cookie, csrf })
+}
