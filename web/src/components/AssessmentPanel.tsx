@@ -9,6 +9,7 @@ import { formatDays, t } from '../i18n';
 import { useLoad } from '../hooks';
 import { ErrorText } from './ErrorText';
 import { LoadError } from './LoadError';
+import { openFile, saveFile } from '../download';
 
 const DAY_MS = 86_400_000;
 /** Shanghai's offset from UTC (no daylight saving), ms: weeks start on Monday 00:00 there. */
@@ -53,15 +54,9 @@ export function AssessmentPanel() {
   const download = async (format: 'csv' | 'html') => {
     setFileError(null);
     try {
-      const u = URL.createObjectURL(await assessmentFile({ ...range(period), by }, format));
-      if (format === 'html') window.open(u, '_blank', 'noopener');
-      else {
-        const link = document.createElement('a');
-        link.href = u;
-        link.download = 'civmap-assessment.csv';
-        link.click();
-      }
-      setTimeout(() => URL.revokeObjectURL(u), 60_000);
+      const file = await assessmentFile({ ...range(period), by }, format);
+      if (format === 'html') openFile(file);
+      else saveFile(file, 'civmap-assessment.csv');
     } catch (e) {
       setFileError(e);
     }

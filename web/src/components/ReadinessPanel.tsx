@@ -22,6 +22,7 @@ import { formatTime, lang, t } from '../i18n';
 import { useLoad } from '../hooks';
 import { ErrorText } from './ErrorText';
 import { LoadError } from './LoadError';
+import { openFile, saveFile } from '../download';
 
 /** Points not inspected for this many days are listed. */
 const STALE_DAYS = 30;
@@ -68,15 +69,9 @@ export function ReadinessPanel() {
   const download = async (format: 'csv' | 'html') => {
     setError(null);
     try {
-      const u = URL.createObjectURL(await readinessFile(STALE_DAYS, format));
-      if (format === 'html') window.open(u, '_blank', 'noopener');
-      else {
-        const link = document.createElement('a');
-        link.href = u;
-        link.download = 'civmap-readiness.csv';
-        link.click();
-      }
-      setTimeout(() => URL.revokeObjectURL(u), 60_000);
+      const file = await readinessFile(STALE_DAYS, format);
+      if (format === 'html') openFile(file);
+      else saveFile(file, 'civmap-readiness.csv');
     } catch (e) {
       setError(e);
     }

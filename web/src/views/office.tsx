@@ -23,6 +23,7 @@ import { toApiFilter } from '../filters';
 import { t } from '../i18n';
 import { useId, useLoad, useProblemLayer, useUrlFilters } from '../hooks';
 import { isStaff, session } from '../session';
+import { saveFile } from '../download';
 
 /** Rows drawn at once; "load more" adds as many again. */
 const PAGE = 100;
@@ -35,17 +36,7 @@ interface TableFilters {
   q: string;
 }
 
-/** Saves a Blob as a file. */
-function download(blob: Blob, name: string): void {
-  const url = URL.createObjectURL(blob);
-  const a = document.createElement('a');
-  a.href = url;
-  a.download = name;
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 60_000);
-}
+
 
 export function OfficeView({ app }: ViewProps) {
   const d = t();
@@ -162,7 +153,7 @@ export function OfficeView({ app }: ViewProps) {
   };
   const exportCsv = () => {
     setCsvError(null);
-    problemTableCsv(params).then((b) => download(b, 'civmap-problems.csv'), setCsvError);
+    problemTableCsv(params).then((b) => saveFile(b, 'civmap-problems.csv'), setCsvError);
   };
   const count = table.loading ? d.loading : w.shown(Math.min(rows.length, shown), table.value?.matched ?? rows.length);
 

@@ -22,6 +22,7 @@ import { formatCst, pick, t } from '../i18n';
 import { useId, useProblemLayer, useUrlFilters } from '../hooks';
 import { LAYERS } from '../map/mapview';
 import { session } from '../session';
+import { openFile, saveFile } from '../download';
 
 const MODES = ['walk', 'cycle', 'drive'] as const;
 /** Most problems one plan visits (the server's `MAX_STOPS`). */
@@ -85,18 +86,9 @@ function nextHalfHour(now: number = Date.now()): string {
 
 /** Downloads (GPX) or opens (the printable sheet, clock times from `depart`) the plan last made. */
 async function exportPlan(req: RouteRequest, format: 'gpx' | 'html', depart: string): Promise<void> {
-  const url = URL.createObjectURL(await routesFile(req, format, depart || undefined));
-  if (format === 'gpx') {
-    const a = document.createElement('a');
-    a.href = url;
-    a.download = 'civmap-routes.gpx';
-    document.body.append(a);
-    a.click();
-    a.remove();
-  } else {
-    window.open(url, '_blank', 'noopener');
-  }
-  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+  const file = await routesFile(req, format, depart || undefined);
+  if (format === 'gpx') saveFile(file, 'civmap-routes.gpx');
+  else openFile(file);
 }
 
 function PlanResult({ plan, req, depart, onError }: { plan: RoutePlan; req: RouteRequest; depart: string; onError: (e: unknown) => void }) {
