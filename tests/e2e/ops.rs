@@ -5,7 +5,7 @@
 
 #![allow(clippy::unwrap_used, clippy::missing_panics_doc, clippy::pedantic)]
 
-mod support;
+use crate::support;
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};

@@ -8,7 +8,7 @@
 
 #![allow(clippy::unwrap_used, clippy::missing_panics_doc, clippy::pedantic)]
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -1,7 +1,7 @@
 //! Every query of the index against a brute-force scan of the same records (seeded proptest).
 #![allow(clippy::unwrap_used, clippy::float_cmp, clippy::too_many_lines)]
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 

@@ -2,7 +2,7 @@
 //! addresses reported several times — through every query, against a brute-force scan.
 #![allow(clippy::unwrap_used, clippy::float_cmp, clippy::too_many_lines)]
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 

@@ -10,7 +10,7 @@
     clippy::similar_names
 )]
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 

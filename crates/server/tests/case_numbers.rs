@@ -4,7 +4,7 @@
 //! names; the public reads an indoor problem's place by its road only.
 #![allow(clippy::unwrap_used, clippy::too_many_lines)]
 
-mod common;
+use crate::common;
 
 use axum::http::{Method, StatusCode};
 use chrono::Utc;

@@ -2,7 +2,7 @@
 //! output gives back what was sent, within 1 m.
 #![allow(clippy::unwrap_used, clippy::float_cmp)]
 
-mod common;
+use crate::common;
 
 use axum::http::{Method, StatusCode};
 use civmap_geodata::crs::{Crs, wgs84_to_gcj02};

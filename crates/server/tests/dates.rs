@@ -2,7 +2,7 @@
 //! every endpoint; `to` includes its day.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use chrono::{DateTime, TimeZone, Utc};
 use civmap_domain::{CategoryTable, EventKind, LonLat, Problem, ProblemId, Severity, Status};

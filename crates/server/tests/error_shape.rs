@@ -2,7 +2,7 @@
 //! undecodable path segments and URIs too long to read; long polygons in a POST body.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use axum::http::{Method, StatusCode};
 use common::{OFFICE_TOKEN, enc, setup};

@@ -2,7 +2,7 @@
 //! 422, 429 and 503.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use axum::body::Body;
 use axum::http::{Method, StatusCode};

@@ -4,7 +4,7 @@
 //! `feedback_unsolved`, and the history records it.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use axum::http::{Method, StatusCode};
 use civmap_domain::Role;

@@ -7,7 +7,7 @@
     clippy::case_sensitive_file_extension_comparisons
 )]
 
-mod common;
+use crate::common;
 
 use axum::http::{Method, StatusCode};
 use common::{OFFICE_TOKEN, setup};

@@ -5,7 +5,7 @@
 //! `crates/cli/tests/heat_golden.rs` (it needs the demo loader of the `civmap` binary).
 #![allow(clippy::too_many_lines, clippy::unwrap_used, clippy::float_cmp)]
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 

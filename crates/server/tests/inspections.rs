@@ -5,7 +5,7 @@
 //! notice prints as a page. The public and reporters get nothing.
 #![allow(clippy::unwrap_used, clippy::missing_panics_doc)]
 
-mod common;
+use crate::common;
 
 use axum::http::{Method, StatusCode};
 use civmap_domain::{Role, UserId, Zone, ZoneId, ZoneKind};

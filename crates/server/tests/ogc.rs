@@ -2,7 +2,7 @@
 //! as `/api/v1`.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 

@@ -3,7 +3,7 @@
 //! collections and the items. Skips loudly without python3/pip.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 

@@ -3,7 +3,7 @@
 //! the page does not know of fails here (and `npm run check` fails when the generated types
 //! are not what the file gives).
 //!
-//! After changing the API: `UPDATE_OPENAPI=1 cargo test -p civmap-server --test openapi_file`,
+//! After changing the API: `UPDATE_OPENAPI=1 cargo test -p civmap-server --test integration openapi_file`,
 //! then `npm run gen:api` in `web/`, and commit both files.
 #![allow(clippy::unwrap_used)]
 
@@ -25,13 +25,13 @@ fn web_openapi_json_is_the_served_document() {
     }
     let text = std::fs::read_to_string(file()).unwrap_or_else(|e| {
         panic!(
-            "cannot read {}: {e}; write it with UPDATE_OPENAPI=1 cargo test -p civmap-server --test openapi_file",
+            "cannot read {}: {e}; write it with UPDATE_OPENAPI=1 cargo test -p civmap-server --test integration openapi_file",
             file().display()
         )
     });
     let checked_in: serde_json::Value = serde_json::from_str(&text).unwrap();
     assert!(
         checked_in == served,
-        "web/openapi.json differs from the server's document: run `UPDATE_OPENAPI=1 cargo test -p civmap-server --test openapi_file`, then `npm run gen:api` in web/, and commit both"
+        "web/openapi.json differs from the server's document: run `UPDATE_OPENAPI=1 cargo test -p civmap-server --test integration openapi_file`, then `npm run gen:api` in web/, and commit both"
     );
 }

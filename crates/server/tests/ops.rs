@@ -2,7 +2,7 @@
 //! real socket with graceful shutdown.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use axum::body::Body;
 use axum::http::{Method, StatusCode};

@@ -3,7 +3,7 @@
 //! the feeds read by a real feed reader (Python `feedparser`, skipped loudly without python3).
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use axum::http::{Method, StatusCode};
 use chrono::Utc;

@@ -2,7 +2,7 @@
 //! pagination, every lifecycle step (409 included), history and edits.
 #![allow(clippy::too_many_lines, clippy::unwrap_used, clippy::float_cmp)]
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 

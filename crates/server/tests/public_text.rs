@@ -5,7 +5,7 @@
 
 #![allow(clippy::unwrap_used, clippy::too_many_lines)]
 
-mod common;
+use crate::common;
 
 use axum::http::{Method, StatusCode};
 use chrono::Utc;

@@ -6,7 +6,7 @@
 //! stop that a real decoder (`rqrr`) reads back as the link to the problem's page.
 #![allow(clippy::too_many_lines, clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 

@@ -5,7 +5,7 @@
 //! the stops named, roles, and every bad body answered 4xx in the one error shape.
 #![allow(clippy::too_many_lines, clippy::unwrap_used, clippy::float_cmp)]
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;

@@ -3,7 +3,7 @@
 //! check counting grid cells.
 #![allow(clippy::unwrap_used, clippy::missing_panics_doc)]
 
-mod common;
+use crate::common;
 
 use axum::http::{Method, StatusCode};
 use civmap_domain::{Zone, ZoneId, ZoneKind};

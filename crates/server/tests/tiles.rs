@@ -4,7 +4,7 @@
 //! input; the basemap kept in the store across a restart.
 #![allow(clippy::too_many_lines, clippy::unwrap_used, clippy::float_cmp)]
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::Read as _;

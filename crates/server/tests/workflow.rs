@@ -6,7 +6,7 @@
 //! feed, the assessment report and the zone ledger.
 #![allow(clippy::unwrap_used, clippy::too_many_lines)]
 
-mod common;
+use crate::common;
 
 use axum::body::Body;
 use axum::http::{Method, StatusCode};

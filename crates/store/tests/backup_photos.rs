@@ -5,7 +5,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use civmap_store::{Store, StoreError};
 use common::TestDb;

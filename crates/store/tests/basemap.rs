@@ -3,7 +3,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use civmap_domain::EventKind;
 use civmap_store::{BasemapFeature, NewEvent, Store, StoreError};

@@ -4,7 +4,7 @@
 // Scenario tests read best top to bottom, whatever their length.
 #![allow(clippy::too_many_lines, clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

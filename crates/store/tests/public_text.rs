@@ -5,7 +5,7 @@
 // Scenario tests read best top to bottom, whatever their length.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::too_many_lines)]
 
-mod common;
+use crate::common;
 
 use civmap_domain::{EventKind, ProblemId, Role, UserId};
 use civmap_store::{Change, NewEvent, PublicText, Store, StoreError, stored_problem};

@@ -9,7 +9,7 @@
     clippy::float_cmp
 )]
 
-mod common;
+use crate::common;
 
 use civmap_domain::{
     Action, CategoryTable, EventKind, Poi, PoiId, PoiKind, Role, Status, UserId, ZoneKind,

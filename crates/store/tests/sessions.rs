@@ -3,7 +3,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use civmap_domain::Role;
 use civmap_store::{Session, SessionKind};

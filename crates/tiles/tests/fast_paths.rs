@@ -4,7 +4,7 @@
 //! instead of counted point by point.
 #![allow(clippy::unwrap_used, clippy::float_cmp)]
 
-mod common;
+use crate::common;
 
 use civmap_tiles::{CountPyramid, EncodeOptions, GridClusterer, LayerBuilder, TileId, Value};
 use common::{Expect, check_tile, decode};

@@ -1,7 +1,7 @@
 //! Conformance with the Mapbox `mvt-fixtures` suite (tests/fixtures/mvt, CC0-1.0).
 #![allow(clippy::unwrap_used, clippy::float_cmp)]
 
-mod common;
+use crate::common;
 
 use std::fs;
 

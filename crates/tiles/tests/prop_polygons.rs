@@ -5,7 +5,7 @@
 //! as geo's own intersection with the buffered tile, within rounding and simplification.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use civmap_tiles::{EncodeOptions, LayerBuilder, TileId};
 use common::{Expect, check_tile, decode, vertices};

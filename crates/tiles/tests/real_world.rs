@@ -2,7 +2,7 @@
 //! contributors, ODbL): decoded by mvt-reader, re-encoded by this crate, decoded again.
 #![allow(clippy::unwrap_used, clippy::float_cmp)]
 
-mod common;
+use crate::common;
 
 use std::fs;
 

@@ -3,7 +3,7 @@
 //! boolean operations for clipping.
 #![allow(clippy::unwrap_used, clippy::float_cmp)]
 
-mod common;
+use crate::common;
 
 use civmap_tiles::{
     EncodeOptions, GridClusterer, LayerBuilder, TileBuilder, TileId, Value, schema,

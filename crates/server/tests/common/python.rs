@@ -63,3 +63,27 @@ pub fn run(script: &str, args: &[&str]) -> String {
     );
     stdout
 }
+
+/// The errors of each of `instances` against the JSON Schema `schema` (python-jsonschema, formats
+/// checked): an empty list for a valid one. `None` when python-jsonschema cannot be had — the
+/// caller skips its check, loudly (this function says so on stderr).
+pub fn schema_errors(
+    schema: &serde_json::Value,
+    instances: &[serde_json::Value],
+) -> Option<Vec<Vec<String>>> {
+    if !module("jsonschema", "jsonschema") {
+        return None;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (s, i) = (
+        dir.path().join("schema.json"),
+        dir.path().join("instances.json"),
+    );
+    std::fs::write(&s, serde_json::to_vec(schema).unwrap()).unwrap();
+    std::fs::write(&i, serde_json::to_vec(instances).unwrap()).unwrap();
+    let out = run(
+        "validate_json.py",
+        &[s.to_str().unwrap(), i.to_str().unwrap()],
+    );
+    Some(serde_json::from_str(&out).unwrap())
+}
