@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { mkdirSync } from 'node:fs';
-import { ARTIFACTS, DESKTOP, PHONE, getJson, launchBrowser, makePng, openPage, screenshot, startServer, waitForMap } from './support.mjs';
+import { ARTIFACTS, DESKTOP, PHONE, apiSession, getJson, launchBrowser, makePng, openPage, screenshot, startServer, waitForMap } from './support.mjs';
 
 /** The password of every `--demo` account (README, "Accounts"). */
 const DEMO_PASSWORD = 'civmap-demo';
@@ -40,33 +40,6 @@ after(async () => {
   await browser?.close();
   await server?.stop();
 });
-
-/** A password session made the way the page makes it: the cookie and the CSRF token. */
-async function apiSession(name) {
-  const r = await fetch(`${server.base}/api/v1/login`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ name, password: DEMO_PASSWORD }),
-  });
-  const signedIn = await r.text();
-  assert.equal(r.status, 200, signedIn);
-  const cookie = r.headers.get('set-cookie').split(';')[0];
-  const { csrf_token: csrf } = JSON.parse(signedIn);
-  const call = async (method, path, body) => {
-    const headers = { Cookie: cookie };
-    if (method !== 'GET') headers['X-CSRF-Token'] = csrf;
-    if (body !== undefined) headers['Content-Type'] = typeof body === 'string' ? 'application/json' : 'image/png';
-    const resp = await fetch(server.base + path, { method, headers, body });
-    const text = await resp.text();
-    assert.ok(resp.ok, `${method} ${path}: ${resp.status} ${text}`);
-    return text ? JSON.parse(text) : null;
-  };
-  return {
-    get: (path) => call('GET', path),
-    post: (path, json) => call('POST', path, JSON.stringify(json)),
-    photo: (bytes) => call('POST', '/api/v1/photos', bytes),
-  };
-}
 
 /** No console error, no uncaught exception, nothing loaded from outside the server. */
 function assertClean(problems) {
@@ -150,12 +123,12 @@ describe('grid worker', () => {
     await screenshot(page, 'grid-5-case-page-phone');
 
     // The chief fixes it and the street office verifies, through the API with password sessions.
-    const office = await apiSession('demo-office');
+    const office = await apiSession(server.base, DEMO_PASSWORD, 'demo-office');
     const now = await office.get(`/api/v1/problems/${id}`);
     const photo = await office.photo(makePng());
     const fixed = await office.post(`/api/v1/problems/${id}/rectify`, { version: now.properties.version, note: '已清理', photos: [photo.id] });
     // Four eyes: the one who fixed it may not verify it — another office account verifies.
-    const verifier = await apiSession('demo-admin');
+    const verifier = await apiSession(server.base, DEMO_PASSWORD, 'demo-admin');
     await verifier.post(`/api/v1/problems/${id}/verify`, { version: fixed.properties.version });
 
     // Back on the report page: the row asks whether it is solved.
@@ -191,6 +164,10 @@ describe('grid worker', () => {
     const section = desk.page.locator('.inbox-section', { has: desk.page.locator('[data-list=feedback_unsolved]') });
     await section.waitFor();
     assert.match(await section.locator('summary').innerText(), /^群众反馈未解决 \(\d+\)$/);
+    // The row names the case number the grid worker was given and where it is.
+    const where = section.locator(`[data-problem="${id}"] .inbox-where`);
+    assert.equal((await where.locator('.case-no').innerText()).trim(), caseNo);
+    assert.ok((await where.locator('.task-place').innerText()).trim().length > 0, 'the row says where it is');
     await section.locator(`[data-problem="${id}"] button.link`).click();
     const line = desk.page.locator('.history .ev-feedback .ev-kind');
     await line.waitFor();

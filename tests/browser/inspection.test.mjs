@@ -3,14 +3,16 @@
 // test points from the three surroundings and draws one school for the east area-chief with a
 // seed; the inspector (phone, 390×844) signs in through the form, walks the sample, passes items
 // and fails 无小广告 with a photo, and reads that a problem was created and dispatched; the office
-// sees the readiness and prints a numbered rectification notice. Screenshots:
+// sees the readiness, prints a numbered rectification notice and edits the checklist; the chief
+// fixes the problem, the office verifies it, and a second inspection of the same school (same
+// seed) passes and scores higher in the trend. Screenshots:
 // tests/artifacts/inspection-*.png.
 //
 // Run: `node --test inspection.test.mjs` (after `cargo build -p civmap` and `npm run build` in web/).
 
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { DESKTOP, PHONE, getJson, launchBrowser, makePng, openPage, screenshot, startServer } from './support.mjs';
+import { DESKTOP, PHONE, apiSession, getJson, launchBrowser, makePng, openPage, screenshot, startServer } from './support.mjs';
 
 /** The password of every `--demo` account (README, "Accounts"). */
 const DEMO_PASSWORD = 'civmap-demo';
@@ -49,7 +51,7 @@ async function signIn(page, name) {
 }
 
 describe('mock inspection', () => {
-  test('the office draws a sample, the inspector fails an item with a photo on a phone, the office prints a notice', async () => {
+  test('the office draws a sample, the inspector fails an item with a photo on a phone, a notice is printed, the fix is verified and the next inspection scores higher', async () => {
     const chiefs = await getJson(server.base, '/api/v1/chiefs', OFFICE_TOKEN);
     const inspector = chiefs.find((c) => c.display_name === '片长·东片');
     assert.ok(inspector, 'the demo has its east area-chief');
@@ -147,11 +149,84 @@ describe('mock inspection', () => {
     await notice.waitForLoadState();
     await notice.locator('h1', { hasText: '整改通知单' }).waitFor();
     await notice.locator('p.no', { hasText: /整改通知 \d{4}-0001/ }).waitFor();
-    await notice.locator('dd', { hasText: '无小广告' }).waitFor();
+    await notice.locator('dd', { hasText: '未达到“无小广告”' }).waitFor();
     await notice.locator('.sign', { hasText: '责任单位签收' }).waitFor();
     await notice.waitForFunction(() => [...document.images].every((i) => i.complete && i.naturalWidth > 0));
     await notice.setViewportSize({ width: 800, height: 1130 });
     await screenshot(notice, 'inspection-notice');
+
+    // ---- the office edits the checklist: a Chinese error first, then the new item is listed ----
+    const editor = panel.locator('details.checklist-editor');
+    await editor.locator('summary').click();
+    await editor.locator('button[name=new-item]').click();
+    const form = editor.locator('form.item-form');
+    await form.locator('button[name=save-item]').click();
+    await form.locator('[data-error-for=zh]', { hasText: '请填写测评项（不超过 60 字）' }).waitFor();
+    await form.locator('input[name=item-zh]').fill('无占道晾晒');
+    await form.locator('label.check', { hasText: '背街小巷' }).locator('input').check();
+    await form.locator('select[name=item-category]').selectOption('clutter');
+    await form.locator('button[name=save-item]').click();
+    await editor.locator('p.ok', { hasText: '已保存“无占道晾晒”' }).waitFor();
+    const row = editor.locator('tr', { has: office.page.locator('td.item-name', { hasText: '无占道晾晒' }) });
+    assert.equal((await row.locator('td').nth(1).innerText()).trim(), '背街小巷');
+    await row.scrollIntoViewIfNeeded();
+    await screenshot(office.page, 'inspection-office-checklist');
+    // The item is in force: the API lists it for the next inspection.
+    const lists = await getJson(server.base, '/api/v1/inspections/checklists', OFFICE_TOKEN);
+    assert.ok(lists.items.some((i) => i.zh === '无占道晾晒' && i.kinds.includes('back_street') && i.categories[0] === 'clutter'));
+
+    // ---- the fix: the chief it was dispatched to rectifies, the office verifies (their sessions) --
+    const owner = chiefs.find((c) => c.id === problem.properties.assignee);
+    assert.ok(owner, `the problem went to a chief of the street: ${problem.properties.assignee}`);
+    const chief = await apiSession(server.base, DEMO_PASSWORD, owner.name);
+    const desk = await apiSession(server.base, DEMO_PASSWORD, 'demo-office');
+    const open = await chief.get(`/api/v1/problems/${fail.problem}`);
+    const after = await chief.photo(makePng());
+    const fixed = await chief.post(`/api/v1/problems/${fail.problem}/rectify`, { version: open.properties.version, note: '小广告已清除', photos: [after.id] });
+    await desk.post(`/api/v1/problems/${fail.problem}/verify`, { version: fixed.properties.version });
+
+    // ---- the second mock inspection: same seed, same school; everything passes now -----------
+    await office.page.reload();
+    await panel.locator('.big[data-readiness]').waitFor({ timeout: 60_000 });
+    await panel.locator('input[name=count-school_surroundings]').fill('1');
+    for (const k of ['park_surroundings', 'market_surroundings']) {
+      const input = panel.locator(`input[name=count-${k}]`);
+      if ((await input.count()) > 0) await input.fill('0');
+    }
+    await panel.locator('input[name=seed]').fill('2026');
+    await panel.locator('select[name=inspector]').selectOption(inspector.id);
+    await panel.locator('button[name=draw]').click();
+    await panel.locator('.note', { hasText: '已抽取 1 个点位（种子 2026）' }).waitFor();
+    await panel.locator('[data-inspection] .task-name', { hasText: '第 2 次模拟测评' }).waitFor();
+    await phone.page.goto(`${server.base}/#/inspect`);
+    await phone.page.reload();
+    await phone.page.locator('h3', { hasText: '我的测评任务' }).waitFor();
+    await screenshot(phone.page, 'inspection-phone-list-second');
+    await phone.page.locator('button[data-inspection]', { hasText: '第 2 次模拟测评' }).click();
+    await phone.page.locator('.inspect-progress', { hasText: '已测 0/1 个点位' }).waitFor();
+    await phone.page.locator('.inspect-walk button[data-point]').first().click();
+    await items.first().waitFor();
+    for (const code of await items.evaluateAll((els) => els.map((e) => e.dataset.item))) {
+      await phone.page.locator(`li.inspect-item[data-item=${code}] button[name=pass]`).click();
+      await phone.page.locator(`li.inspect-item[data-item=${code}] .badge`, { hasText: '通过' }).waitFor();
+    }
+    await phone.page.locator('button[name=back-to-points]').click();
+    await phone.page.locator('.inspect-progress', { hasText: '已测 1/1 个点位' }).waitFor();
+
+    // The office reads a higher score, and the trend lists both inspections, the second higher.
+    await office.page.reload();
+    await panel.locator('.big[data-readiness]').waitFor({ timeout: 60_000 });
+    const trend = panel.locator('table.readiness-trend tr');
+    await trend.nth(1).waitFor();
+    const rows = await trend.evaluateAll((trs) => trs.map((tr) => [...tr.cells].map((c) => c.innerText.trim())));
+    assert.deepEqual(rows.map((r) => r[0]), ['第 1 次模拟测评', '第 2 次模拟测评']);
+    const [firstScore, secondScore] = rows.map((r) => Number.parseFloat(r[2]));
+    assert.ok(secondScore > firstScore, `the second inspection scores higher: ${rows.join(' | ')}`);
+    assert.equal(rows[1][2], '100.0%');
+    const later = await panel.locator('.big[data-readiness]').innerText();
+    assert.ok(Number.parseFloat(later) > Number.parseFloat(pctText), `readiness rose: ${pctText} → ${later}`);
+    await panel.locator('table.readiness-trend').scrollIntoViewIfNeeded();
+    await screenshot(office.page, 'inspection-office-second');
 
     for (const p of [office, phone]) {
       assert.deepEqual(p.problems.pageErrors, []);

@@ -2,6 +2,7 @@
 // launch Debian's chromium through playwright-core, watch a page for console errors and for
 // requests that leave the server, read the map's rendered features, and keep screenshots.
 
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -290,4 +291,31 @@ export async function getJson(base, path, token = null) {
   const r = await fetch(base + path, { headers: token ? { Authorization: `Bearer ${token}` } : {} });
   if (!r.ok) throw new Error(`GET ${path}: ${r.status} ${await r.text()}`);
   return r.json();
+}
+
+/** A password session made the way the page makes it: the cookie and the CSRF token. */
+export async function apiSession(base, password, name) {
+  const r = await fetch(`${base}/api/v1/login`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ name, password }),
+  });
+  const signedIn = await r.text();
+  assert.equal(r.status, 200, signedIn);
+  const cookie = r.headers.get('set-cookie').split(';')[0];
+  const { csrf_token: csrf } = JSON.parse(signedIn);
+  const call = async (method, path, body) => {
+    const headers = { Cookie: cookie };
+    if (method !== 'GET') headers['X-CSRF-Token'] = csrf;
+    if (body !== undefined) headers['Content-Type'] = typeof body === 'string' ? 'application/json' : 'image/png';
+    const resp = await fetch(base + path, { method, headers, body });
+    const text = await resp.text();
+    assert.ok(resp.ok, `${method} ${path}: ${resp.status} ${text}`);
+    return text ? JSON.parse(text) : null;
+  };
+  return {
+    get: (path) => call('GET', path),
+    post: (path, json) => call('POST', path, JSON.stringify(json)),
+    photo: (bytes) => call('POST', '/api/v1/photos', bytes),
+  };
 }

@@ -509,7 +509,8 @@ async fn a_notice_is_numbered_recorded_in_the_history_and_looked_back_at_its_dea
     let year = by_point.notice.year;
     assert_eq!(by_point.notice.number(), format!("整改通知 {year}-0001"));
     assert_eq!(by_point.notice.unit, "物业0", "the point's owner");
-    assert_eq!(by_point.notice.wrong, "无小广告");
+    // The rule that failed and what the inspector saw, not the rule alone.
+    assert_eq!(by_point.notice.wrong, "未达到“无小广告”：站牌上贴满小广告");
     assert_eq!(by_point.notice.photos, vec![shot]);
     assert!(by_point.notice.deadline > by_point.notice.issued_at + Duration::hours(16));
     let by_problem = w

@@ -58,6 +58,11 @@ const DEFAULT_HOTSPOT_DAYS: i64 = 90;
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct InboxItem {
     pub id: Uuid,
+    /// The case number (`CM261207-0003`), once stored.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub case_no: Option<String>,
+    /// Where it is in words ("四平路1239号附近"); empty when no named feature is near.
+    pub place: String,
     pub category: String,
     pub category_zh: String,
     pub status: String,
@@ -115,6 +120,8 @@ impl From<inbox_rows::InboxItem> for InboxItem {
     fn from(i: inbox_rows::InboxItem) -> Self {
         Self {
             id: i.id.0,
+            case_no: i.case_no.map(|c| c.to_string()),
+            place: i.place,
             category: i.category,
             category_zh: i.category_zh,
             status: i.status.as_str().to_owned(),

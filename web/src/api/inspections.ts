@@ -3,11 +3,15 @@
 // carries the session.
 
 import { query, request } from './client';
-import type { Checklists, Inspection, InspectionDetail, InspectionResult, NewInspectionIn, NewNoticeIn, Notice, OutcomeIn, Readiness, TestPoint } from './types';
+import type { ChecklistItem, Checklists, Inspection, InspectionDetail, InspectionResult, NewInspectionIn, NewNoticeIn, Notice, NoticeCheck, OutcomeIn, Readiness, TestPoint } from './types';
 
 const id = (s: string) => encodeURIComponent(s);
 
 export const checklists = () => request<Checklists>('/api/v1/inspections/checklists', { auth: true });
+
+/** Adds or changes a checklist item (the street office's edit overrides the data file's item of that code). */
+export const putChecklistItem = (item: ChecklistItem) =>
+  request<ChecklistItem>(`/api/v1/inspections/checklists/${id(item.code)}`, { method: 'PUT', json: item, auth: true });
 
 export const testPoints = () => request<TestPoint[]>('/api/v1/test-points', { auth: true });
 
@@ -39,3 +43,6 @@ export const readinessFile = (days: number, format: 'csv' | 'html') =>
 export const notices = () => request<Notice[]>('/api/v1/notices', { auth: true });
 
 export const issueNotice = (body: NewNoticeIn) => request<Notice>('/api/v1/notices', { method: 'POST', json: body, auth: true });
+
+/** Notices whose deadline passed, oldest first, each with whether its problems are rectified. */
+export const noticesDue = () => request<NoticeCheck[]>('/api/v1/notices/due', { auth: true });

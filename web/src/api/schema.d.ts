@@ -2004,6 +2004,8 @@ export interface components {
         };
         /** @description One problem in an inbox list. */
         InboxItem: {
+            /** @description The case number (`CM261207-0003`), once stored. */
+            case_no?: string | null;
             category: string;
             category_zh: string;
             /** @description Look-backs only: when the problem was closed and when the look-back is due. */
@@ -2019,6 +2021,8 @@ export interface components {
             lon: number;
             /** @description Past its deadline now. */
             overdue: boolean;
+            /** @description Where it is in words ("四平路1239号附近"); empty when no named feature is near. */
+            place: string;
             /**
              * Format: int32
              * @description Times a fix was rejected (返工).

@@ -141,6 +141,7 @@ export type PoiFeature = Feature<Geometry, { id: string; kind: string; name: str
 
 export type Checklists = S['ChecklistsOut'];
 export type ChecklistItem = S['ItemOut'];
+export type NoticeCheck = S['NoticeCheckOut'];
 export type TestPoint = S['TestPointOut'];
 export type Inspection = S['InspectionOut'];
 export type InspectionDetail = S['InspectionDetail'];

@@ -62,6 +62,13 @@ function Item({ item, onOpen, children }: { item: InboxItem; onOpen: (id: string
       <button type="button" class="link" onClick={() => onOpen(item.id)}>
         {`${lang() === 'en' ? item.category : item.category_zh}${item.description ? ` · ${item.description}` : ''}`}
       </button>
+      {/* What tells two 违停 rows apart: the number the office types and where it is. */}
+      {(item.case_no || item.place) && (
+        <span class="inbox-where">
+          {item.case_no && <span class="case-no muted">{item.case_no}</span>}
+          {item.place && <span class="task-place">{item.place}</span>}
+        </span>
+      )}
       <span class="muted">{item.due_at ? `${d.inbox.closedAt} ${formatTime(item.closed_at ?? null)}` : item.deadline ? formatTime(item.deadline) : ''}</span>
       {!item.due_at && item.deadline && <span class={`time-left${item.overdue ? ' late' : ''}`}>{timeLeft(item.deadline, Date.now())}</span>}
       {item.overdue && <OverdueBadge />}

@@ -1,8 +1,10 @@
-// A problem's card: category, status, description, severity and dates. The public map's popup
+// A problem's card: category, status, description, case number, place, zone and chief (staff
+// views name them), severity and dates. The public map's popup
 // and the staff consoles' detail show the same card.
 
 import type { ComponentChildren } from 'preact';
 import type { Category, ProblemFeature } from '../api';
+import { caseNo, dispatchedTo, pageHref, placeOf } from '../caseinfo';
 import { problemCategory } from '../colors';
 import { formatTime, t } from '../i18n';
 import { OverdueBadge } from './OverdueBadge';
@@ -20,10 +22,16 @@ function Row({ label, children, late = false }: { label: string; children: Compo
   );
 }
 
-/** `lead` goes right under the title (what a popup must show even when it is cut short), `children` at the end. */
-export function ProblemCard({ problem, cats, lead, children }: { problem: ProblemFeature; cats: Category[]; lead?: ComponentChildren; children?: ComponentChildren }) {
+/**
+ * `lead` goes right under the title (what a popup must show even when it is cut short), `children` at the end.
+ * `caseRows`: the case number, place, zone and chief as rows (the public popup shows its own in `lead`).
+ */
+export function ProblemCard({ problem, cats, lead, caseRows = true, children }: { problem: ProblemFeature; cats: Category[]; lead?: ComponentChildren; caseRows?: boolean; children?: ComponentChildren }) {
   const d = t();
   const p = problem.properties;
+  const no = caseRows ? caseNo(problem) : null;
+  const place = caseRows ? placeOf(problem) : null;
+  const to = caseRows ? dispatchedTo(problem) : { zone: null, assignee: null };
   return (
     <div class="problem-card" data-problem={p.id}>
       <div class="card-head">
@@ -34,6 +42,16 @@ export function ProblemCard({ problem, cats, lead, children }: { problem: Proble
       </div>
       {lead}
       {p.description && <p class="desc">{p.description}</p>}
+      {no && (
+        <Row label={d.col.caseNo}>
+          <a class="case-no" href={pageHref(problem)} target="_blank" rel="noopener">
+            {no}
+          </a>
+        </Row>
+      )}
+      {place && <Row label={d.col.place}>{place}</Row>}
+      {to.zone && <Row label={d.col.zone}>{to.zone}</Row>}
+      {to.assignee && <Row label={d.col.chief}>{to.assignee}</Row>}
       <Row label={d.severity}>
         <SeverityBadge severity={p.severity} />
       </Row>

@@ -5,7 +5,7 @@
 // inspector; and, for a failing point, a numbered rectification notice to print.
 
 import { useState } from 'preact/hooks';
-import { chiefs } from '../api';
+import { categories as fetchCategories, chiefs } from '../api';
 import type { Notice, ScoreOut } from '../api';
 import {
   assignInspection,
@@ -14,12 +14,14 @@ import {
   inspections as fetchInspections,
   issueNotice,
   notices as fetchNotices,
+  noticesDue as fetchNoticesDue,
   pointsFromSurroundings,
   readiness as fetchReadiness,
   readinessFile,
 } from '../api/inspections';
 import { formatTime, lang, t } from '../i18n';
 import { useLoad } from '../hooks';
+import { ChecklistEditor } from './ChecklistEditor';
 import { ErrorText } from './ErrorText';
 import { LoadError } from './LoadError';
 import { openFile, saveFile } from '../download';
@@ -36,8 +38,16 @@ export function ReadinessPanel() {
   const reload = () => setTick((n) => n + 1);
   const [data] = useLoad(
     async () => {
-      const [r, lists, list, people, notes] = await Promise.all([fetchReadiness(STALE_DAYS), fetchChecklists(), fetchInspections(), chiefs(), fetchNotices()]);
-      return { r, lists, list, people, notes };
+      const [r, lists, list, people, notes, due, cats] = await Promise.all([
+        fetchReadiness(STALE_DAYS),
+        fetchChecklists(),
+        fetchInspections(),
+        chiefs(),
+        fetchNotices(),
+        fetchNoticesDue(),
+        fetchCategories(),
+      ]);
+      return { r, lists, list, people, notes, due, cats };
     },
     [tick],
   );
@@ -51,7 +61,7 @@ export function ReadinessPanel() {
 
   if (data.error) return <LoadError error={data.error} />;
   if (!data.value) return <p class="muted">{d.loading}</p>;
-  const { r, lists, list, people, notes } = data.value;
+  const { r, lists, list, people, notes, due, cats } = data.value;
   const kindName = (code: string) => {
     const k = lists.kinds.find((x) => x.code === code);
     return k ? (lang() === 'en' ? k.en : k.zh) : code;
@@ -298,6 +308,38 @@ export function ReadinessPanel() {
           </ul>
         </>
       )}
+      {notes.length > 0 && (
+        <>
+          <h4>{w.dueTitle}</h4>
+          {due.length === 0 ? (
+            <p class="muted">{w.dueNone}</p>
+          ) : (
+            <>
+              <p class="muted">{w.dueHint}</p>
+              <ul class="task-list" data-list="notices-due">
+                {due.map(({ notice: n, rectified }) => (
+                  <li key={n.id} class={`task${rectified ? '' : ' late'}`} data-due={n.number}>
+                    <span class="task-name">{n.number}</span>
+                    <span class="muted">
+                      {n.unit} · {n.place}
+                    </span>
+                    <span class="task-deadline">
+                      {w.lookback} {formatTime(n.deadline)}
+                    </span>
+                    <span class={rectified ? 'ok' : 'time-left late'} data-rectified={String(rectified)}>
+                      {rectified ? w.rectified : w.notRectified}
+                    </span>
+                    <a href={n.print_url} target="_blank" rel="noopener" class="link">
+                      {w.printNotice}
+                    </a>
+                  </li>
+                ))}
+              </ul>
+            </>
+          )}
+        </>
+      )}
+      <ChecklistEditor lists={lists} cats={cats} onChanged={reload} />
     </section>
   );
 }

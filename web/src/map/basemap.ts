@@ -15,7 +15,7 @@
 
 import type { GeoJSONSource, LayerSpecification, Map as MlMap, SourceSpecification, StyleSpecification } from 'maplibre-gl';
 import type { FeatureCollection } from 'geojson';
-import { apiPaths, query, request } from '../api';
+import { ApiError, apiPaths, query, request } from '../api';
 
 export type BasemapKind = 'tiles' | 'geojson' | 'plain';
 
@@ -127,9 +127,12 @@ let serverStyle: Promise<StyleSpecification | null> | null = null;
  * exists instead of after the rest of the start-up: each part that arrives late costs a redraw.
  */
 export function prefetchStyle(): Promise<StyleSpecification | null> {
-  serverStyle ??= apiPaths().then((paths) =>
-    paths.has('/tiles/style.json') ? request<StyleSpecification>('/tiles/style.json').then(absolutise) : null,
-  );
+  // Asked for directly, not after the OpenAPI document says it exists: that document is the
+  // largest answer the page loads, and waiting for it put half a second before every tile.
+  serverStyle ??= request<StyleSpecification>('/tiles/style.json').then(absolutise, (e: unknown) => {
+    if (e instanceof ApiError && e.status === 404) return null;
+    throw e;
+  });
   return serverStyle;
 }
 
@@ -138,37 +141,35 @@ export function prefetchStyle(): Promise<StyleSpecification | null> {
  * asked when the layers are added) and answers which one it used.
  */
 export async function addBasemap(map: MlMap, lowestOverlay: () => string | undefined): Promise<BasemapKind> {
-  const paths = await apiPaths();
   // Asked once the style is here: the overlays may have been added while it loaded.
   const beneath = () => {
     const id = lowestOverlay();
     return id && map.getLayer(id) ? id : undefined;
   };
-  if (paths.has('/tiles/style.json')) {
-    try {
-      const style = await prefetchStyle();
-      if (!style) throw new Error('the server has no style');
-      const before = beneath();
-      // Only the basemap's layers: this page draws problems, zones and heat from the API.
-      const layers = style.layers.filter((layer) => {
-        const sourceLayer = (layer as { 'source-layer'?: string })['source-layer'];
-        return layer.type !== 'background' && sourceLayer !== undefined && BASEMAP_LAYERS.has(sourceLayer) && !map.getLayer(layer.id);
-      });
-      // ... and only the sources they use (the style also declares the overlay tile sources).
-      const used = new Set(layers.map((layer) => (layer as { source?: string }).source));
-      for (const [id, src] of Object.entries(style.sources)) {
-        if (!used.has(id) || map.getSource(id)) continue;
-        // The map already credits OpenStreetMap (OSM_ATTRIBUTION): not a second time.
-        const source = { ...src } as SourceSpecification & { attribution?: string };
-        delete source.attribution;
-        map.addSource(id, source);
-      }
-      for (const layer of layers) map.addLayer(layer, before);
-      return 'tiles';
-    } catch (e) {
-      console.warn('the server style could not be used; trying the next basemap', e);
+  try {
+    const style = await prefetchStyle();
+    if (!style) throw new Error('the server has no style');
+    const before = beneath();
+    // Only the basemap's layers: this page draws problems, zones and heat from the API.
+    const layers = style.layers.filter((layer) => {
+      const sourceLayer = (layer as { 'source-layer'?: string })['source-layer'];
+      return layer.type !== 'background' && sourceLayer !== undefined && BASEMAP_LAYERS.has(sourceLayer) && !map.getLayer(layer.id);
+    });
+    // ... and only the sources they use (the style also declares the overlay tile sources).
+    const used = new Set(layers.map((layer) => (layer as { source?: string }).source));
+    for (const [id, src] of Object.entries(style.sources)) {
+      if (!used.has(id) || map.getSource(id)) continue;
+      // The map already credits OpenStreetMap (OSM_ATTRIBUTION): not a second time.
+      const source = { ...src } as SourceSpecification & { attribution?: string };
+      delete source.attribution;
+      map.addSource(id, source);
     }
+    for (const layer of layers) map.addLayer(layer, before);
+    return 'tiles';
+  } catch (e) {
+    console.warn('the server style could not be used; trying the next basemap', e);
   }
+  const paths = await apiPaths();
   if (paths.has('/api/v1/basemap')) {
     const before = beneath();
     map.addSource('basemap', { type: 'geojson', data: { type: 'FeatureCollection', features: [] } });

@@ -75,6 +75,7 @@ function Popup({ problem, cats }: { problem: ProblemFeature; cats: Category[] })
     <ProblemCard
       problem={problem}
       cats={cats}
+      caseRows={false}
       lead={
         <>
           <div class="kv place">

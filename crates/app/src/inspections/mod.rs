@@ -384,11 +384,7 @@ impl App {
             .find(|r| r.point == point.id && r.item == item.code);
         let mut problem = earlier.and_then(|r| r.problem);
         if !outcome.pass && problem.is_none() {
-            let description = if note.is_empty() {
-                format!("模拟测评未通过：{} · {}", point.name, item.zh)
-            } else {
-                format!("模拟测评未通过：{} · {}：{note}", point.name, item.zh)
-            };
+            let description = fail_description(&point.name, &item.zh, &note);
             let mut data = Map::new();
             data.insert("via".into(), "inspection".into());
             data.insert(
@@ -424,5 +420,24 @@ impl App {
         };
         self.store().put_inspection_result(&result).await?;
         Ok(result)
+    }
+}
+
+/// The description of the problem a fail creates: the point, the item and what the inspector saw.
+fn fail_description(point: &str, item: &str, note: &str) -> String {
+    if note.is_empty() {
+        format!("模拟测评未通过：{point} · {item}")
+    } else {
+        format!("模拟测评未通过：{point} · {item}：{note}")
+    }
+}
+
+/// What the inspector saw, read back from a description [`fail_description`] wrote (empty when
+/// the inspector wrote nothing); a description edited since is returned whole.
+pub(crate) fn fail_note<'a>(description: &'a str, point: &str, item: &str) -> &'a str {
+    let plain = fail_description(point, item, "");
+    match description.strip_prefix(plain.as_str()) {
+        Some(rest) => rest.trim_start_matches('：').trim(),
+        None => description.trim(),
     }
 }

@@ -146,12 +146,26 @@ impl App {
                     ));
                 }
                 let lists = self.checklists().await?;
+                // What fails, not the rule that should hold: an item is worded as the rule
+                // ("无小广告"), so the notice says it was not met and what the inspector found.
                 let said = fails
                     .iter()
                     .map(|r| {
-                        lists
+                        let rule = lists
                             .item(&r.item)
-                            .map_or_else(|| r.item.clone(), |i| i.zh.clone())
+                            .map_or_else(|| r.item.clone(), |i| i.zh.clone());
+                        let found = r
+                            .problem
+                            .and_then(|id| self.problem(id).ok())
+                            .map(|p| {
+                                super::fail_note(&p.description, &point.name, &rule).to_owned()
+                            })
+                            .unwrap_or_default();
+                        if found.is_empty() {
+                            format!("未达到“{rule}”")
+                        } else {
+                            format!("未达到“{rule}”：{found}")
+                        }
                     })
                     .collect::<Vec<_>>()
                     .join("；");

@@ -3,7 +3,7 @@
 //! they are not solved (群众反馈未解决) in its scope — and a grid worker's own reports.
 
 use chrono::{DateTime, Utc};
-use civmap_domain::{Action, CategoryTable, ProblemId, Severity, Status};
+use civmap_domain::{Action, CaseNo, CategoryTable, ProblemId, Severity, Status};
 use civmap_index::{Filter, StatusSet};
 
 use crate::actor::{Actor, roles_for};
@@ -23,6 +23,10 @@ pub const MY_REPORTS_MAX: usize = 500;
 #[derive(Debug, Clone, PartialEq)]
 pub struct InboxItem {
     pub id: ProblemId,
+    /// Its case number (`CM261207-0003`): what a chief reads aloud and the office types.
+    pub case_no: Option<CaseNo>,
+    /// Where it is in words ("四平路1239号附近"); empty when no named feature is near.
+    pub place: String,
     pub category: String,
     pub category_zh: String,
     pub status: Status,
@@ -155,6 +159,8 @@ fn item(id: ProblemId, r: &Record, table: &CategoryTable, now_ms: i64) -> InboxI
     }
     InboxItem {
         id,
+        case_no: r.case_no(),
+        place: r.place.to_string(),
         category: code.to_owned(),
         category_zh: table
             .by_code(code)
