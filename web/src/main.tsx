@@ -7,7 +7,7 @@ import { signal } from '@preact/signals';
 import { render } from 'preact';
 import type { FunctionComponent } from 'preact';
 import type { Map as MlMap } from 'maplibre-gl';
-import { categories } from './api';
+import { categories, zones as fetchZones } from './api';
 import type { Category } from './api';
 import type { App, ViewProps } from './app';
 import { Banner, bannerError } from './components/Banner';
@@ -127,6 +127,10 @@ function boot(): void {
   // do, so the first complete map needs fewer redraws (each costs a full frame). What the
   // server offers is asked at once.
   void prefetchStyle();
+  // The three-surroundings zones too: asked for only after the categories and the empty map,
+  // they arrived last and cost the first complete map another redraw.
+  const firstZones = fetchZones('surroundings', false);
+  firstZones.catch(() => undefined);
   const loaded = new Promise<void>((r) =>
     map.once('load', () => {
       performance.mark('civmap:map-load');
@@ -169,7 +173,7 @@ function boot(): void {
       problems,
       zones,
       cats,
-      zonesReady: zones.load(),
+      zonesReady: zones.load('surroundings', false, firstZones),
       hash: readHash(),
       syncUrl() {
         const c = map.getCenter();

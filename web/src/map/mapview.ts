@@ -493,10 +493,13 @@ export class ZoneLayer {
     );
   }
 
-  /** Loads the zones of `kind` (default: three-surroundings zones). */
-  async load(kind = 'surroundings', auth = false): Promise<void> {
+  /**
+   * Loads the zones of `kind` (default: three-surroundings zones); `asked` is that request made
+   * earlier (at boot), so the first zones arrive with the first problems.
+   */
+  async load(kind = 'surroundings', auth = false, asked?: Promise<Awaited<ReturnType<typeof fetchZones>>>): Promise<void> {
     try {
-      this.zones = await fetchZones(kind, auth);
+      this.zones = await (asked ?? fetchZones(kind, auth));
       this.error = null;
     } catch (e) {
       this.zones = [];
