@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod actor;
 pub mod app;
 pub mod catalog;
+pub mod codes;
 pub mod config;
 pub mod error;
 pub mod heat;

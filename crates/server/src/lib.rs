@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod codes;
 pub mod conn;
 pub mod cursor;
 pub mod docs;
@@ -19,6 +20,7 @@ pub mod ops;
 pub mod page;
 pub mod params;
 pub mod photo;
+pub mod qr;
 pub mod render;
 pub mod routing;
 pub mod security;
@@ -93,6 +95,7 @@ fn routes() -> OpenApiRouter<ServerState> {
         .merge(tasks::router())
         .merge(table::router())
         .merge(feed::router())
+        .merge(codes::router())
         .routes(utoipa_axum::routes!(routing::plan_routes))
 }
 

@@ -24,7 +24,6 @@ use civmap_geodata::Crs;
 use civmap_route::graph::Mode;
 use civmap_route::plan::{Plan, PlanError, PlannedStop, RouteEnd, UnassignedReason};
 use civmap_tiles::svg::{Colour, LineStyle, StaticMap};
-use qrcode::{EcLevel, QrCode};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use utoipa::{IntoParams, ToSchema};
@@ -35,6 +34,7 @@ use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{AppJson, parse_urlencoded};
 use crate::params::input_position;
+use crate::qr::qr_svg;
 
 /// A route-planning request: which problems (`ids`, or a `filter`), how many teams, how long,
 /// how they travel, where they set out.
@@ -607,22 +607,6 @@ fn excerpt(text: &str) -> String {
         out.push('…');
     }
     out
-}
-
-/// The QR code of `url` as an SVG element (one unit per module, scaled by the page's CSS).
-fn qr_svg(url: &str) -> Result<String, ApiError> {
-    let code = QrCode::with_error_correction_level(url.as_bytes(), EcLevel::M)
-        .map_err(|e| ApiError::Internal(format!("QR code of {url}: {e}")))?;
-    let svg = code
-        .render::<qrcode::render::svg::Color<'_>>()
-        .module_dimensions(1, 1)
-        .quiet_zone(true)
-        .build();
-    // Inline in HTML: no XML declaration.
-    Ok(match svg.find("<svg") {
-        Some(i) => svg[i..].to_owned(),
-        None => svg,
-    })
 }
 
 /// The printable sheet: one A4 page per team (a team carries its own page), each with its map

@@ -27,6 +27,7 @@ mod open311;
 mod openapi_file;
 mod openapi_valid;
 mod ops;
+mod point_codes;
 mod problem_page;
 mod problems;
 mod public_text;

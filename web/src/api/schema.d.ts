@@ -637,6 +637,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/point-codes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Point codes (点位码): a printable sheet of QR codes, one card per zone
+         * @description A4 pages (HTML to print, 8 cards a page) with a card per point and road zone (or the zones of `kind`) the caller manages: the zone's name, kind, code and chiefs, and a QR code that opens the report page at the zone (`/#/report?zone={id}&at={lon},{lat}`, a position inside the zone). A card carries no secret. Roles: admin, street_office (its street).
+         */
+        get: operations["point_codes"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/pois": {
         parameters: {
             query?: never;
@@ -4451,6 +4471,59 @@ export interface operations {
             };
             /** @description No such photo */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    point_codes: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Zone kinds, comma-separated (`point`, `road`, `area`, `surroundings`, `grid_cell`);
+                 *     default `point,road`, the zones a chief stands in.
+                 */
+                kind?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The printable sheet */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": unknown;
+                };
+            };
+            /** @description Unknown zone kind */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Sign in first */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not a manager */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -170,6 +170,18 @@ function MyReports({ cats, reloadKey }: { cats: ViewProps['app']['cats']; reload
   );
 }
 
+/** The zoom a point code opens at: the gate or the road stretch fills the phone's screen. */
+const CODE_ZOOM = 17;
+
+/** The zone and position of a point code in the page's parameters; `'bad'` when they do not read. */
+function pointCode(params: URLSearchParams): { zone: string; at: [number, number] } | 'bad' | null {
+  const zone = params.get('zone');
+  if (zone === null) return null;
+  const [lon, lat] = (params.get('at') ?? '').split(',').map(Number);
+  if (!/^[0-9a-f-]{36}$/i.test(zone) || lon === undefined || lat === undefined || !Number.isFinite(lon) || !Number.isFinite(lat) || Math.abs(lon) > 180 || Math.abs(lat) > 90) return 'bad';
+  return { zone, at: [lon, lat] };
+}
+
 export function ReportView({ app }: ViewProps) {
   const d = t();
   const g = d.grid;
@@ -215,6 +227,24 @@ export function ReportView({ app }: ViewProps) {
       m.remove();
       map.getCanvas().style.cursor = '';
     };
+  }, []);
+
+  // A point code (点位码) scanned at a school gate or a road opens this page placed at its zone:
+  // `#/report?zone={id}&at={lon},{lat}` (a position inside the zone, given by the server).
+  const [codeZone, setCodeZone] = useState<string | null>(null);
+  useEffect(() => {
+    const code = pointCode(app.hash.params);
+    if (code === null) return;
+    if (code === 'bad') {
+      setError('location', d.badCode);
+      return;
+    }
+    setAt({ ll: code.at, accuracy: null });
+    map.jumpTo({ center: code.at, zoom: Math.max(map.getZoom(), CODE_ZOOM) });
+    getZone(code.zone).then(
+      (z) => setCodeZone(z.properties.name),
+      () => setError('location', d.badCode),
+    );
   }, []);
 
   useEffect(() => {
@@ -364,6 +394,11 @@ export function ReportView({ app }: ViewProps) {
             </button>
             <span class="muted">{d.tapMap}</span>
           </div>
+          {codeZone && (
+            <p class="note" data-point-code>
+              {d.fromCode(codeZone)}
+            </p>
+          )}
           <p class={`loc-text${at ? '' : ' muted'}`}>
             {at ? d.selectedAt(at.ll[0].toFixed(6), at.ll[1].toFixed(6)) + (at.accuracy !== null ? ` · ${d.accuracy(Math.round(at.accuracy))}` : '') : d.reportHint}
           </p>

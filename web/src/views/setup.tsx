@@ -87,6 +87,13 @@ export function SetupView({ app }: ViewProps) {
       <h2 class="panel-title">{d.setup.title}</h2>
       <SignIn />
       <p class="note">{d.setup.intro}</p>
+      <p class="codes-row">
+        {/* The printable cards to post at each point and road zone: scanned, they open the report page there. */}
+        <a class="btn secondary small" href="/api/v1/point-codes" target="_blank" rel="noopener" data-action="point-codes">
+          {d.setup.pointCodes}
+        </a>
+        <span class="muted">{d.setup.pointCodesHint}</span>
+      </p>
       <CoverageSummary state={coverage} />
       {message && (
         <p class="success setup-message" role="status">

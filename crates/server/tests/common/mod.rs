@@ -278,6 +278,7 @@ pub fn enc(s: &str) -> String {
 }
 
 pub mod python;
+pub mod qr;
 
 /// A signed-in browser: the session cookie and the CSRF token the page sends with changes.
 pub struct Session {

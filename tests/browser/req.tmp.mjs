@@ -1,0 +1,13 @@
+import { startServer, launchBrowser, openPage, waitForMap } from './support.mjs';
+const server = await startServer();
+const browser = await launchBrowser();
+const { page, context } = await openPage(browser, server.base);
+const t0 = Date.now();
+const reqs = [];
+page.on('requestfinished', async (r) => { const t = r.timing(); reqs.push(`${Date.now() - t0} ${r.url().replace(server.base, '')} ${(await r.sizes()).responseBodySize}`); });
+await page.goto(`${server.base}/`);
+await waitForMap(page);
+console.log('first', await page.evaluate(() => window.__civmap.firstRenderMs));
+console.log(reqs.join('\n'));
+console.log(JSON.stringify(await (await fetch(server.base + '/tiles/style.json')).json()).slice(0, 1500));
+await context.close(); await browser.close(); await server.stop();
