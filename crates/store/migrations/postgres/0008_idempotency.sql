@@ -20,7 +20,7 @@ CREATE TABLE idempotency_keys (
     key         TEXT NOT NULL CHECK (length(key) BETWEEN 1 AND 255),
     request     TEXT NOT NULL,
     fingerprint TEXT NOT NULL,
-    status      INTEGER,
+    status      BIGINT,
     body        TEXT,
     created_at  BIGINT NOT NULL,
     PRIMARY KEY (caller, key)
