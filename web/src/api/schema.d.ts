@@ -1800,6 +1800,19 @@ export interface components {
          */
         CreateProblem: {
             /**
+             * Format: double
+             * @description The GPS accuracy of the position, metres, 0 to 10,000 (422 naming `accuracy_m`).
+             * @example 12.5
+             */
+            accuracy_m?: number | null;
+            /**
+             * @description When the phone captured the report (the photo taken, the form filled), RFC 3339; kept
+             *     beside the server's received time. At most 10 minutes ahead of the server and 30 days
+             *     old (422 naming `captured_at`).
+             * @example 2026-12-07T08:15:00+08:00
+             */
+            captured_at?: string | null;
+            /**
              * @description A category code from `GET /api/v1/categories`.
              * @example illegal_parking
              */
@@ -1857,7 +1870,8 @@ export interface components {
         ErrorDetail: {
             /**
              * @description Stable machine-readable code: `bad_request`, `unauthorized`, `forbidden`, `not_found`,
-             *     `conflict`, `payload_too_large`, `uri_too_long`, `unsupported_media_type`, `invalid`, `rate_limited`,
+             *     `conflict`, `payload_too_large`, `uri_too_long`, `unsupported_media_type`, `invalid`,
+             *     `idempotency_key_reused`, `idempotency_in_progress`, `rate_limited`,
              *     `unavailable`, `internal`.
              */
             code: string;
@@ -3069,7 +3083,10 @@ export interface operations {
     put_category: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Optional. A key the client makes for this request (a UUID; at most 255 visible ASCII characters; IETF draft-ietf-httpapi-idempotency-key-header). A repeated send with the same key and body gets the first answer again, with `Idempotent-Replayed: true`, and changes nothing; the same key with another body is a 422 `idempotency_key_reused`; a send while the first is still running waits for it, or gets 409 `idempotency_in_progress` with `Retry-After`. Keys belong to the caller (account, token or address) and are kept 48 hours. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 /** @description Category code */
                 code: string;
@@ -3370,7 +3387,10 @@ export interface operations {
     create_inspection: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Optional. A key the client makes for this request (a UUID; at most 255 visible ASCII characters; IETF draft-ietf-httpapi-idempotency-key-header). A repeated send with the same key and body gets the first answer again, with `Idempotent-Replayed: true`, and changes nothing; the same key with another body is a 422 `idempotency_key_reused`; a send while the first is still running waits for it, or gets 409 `idempotency_in_progress` with `Retry-After`. Keys belong to the caller (account, token or address) and are kept 48 hours. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -3459,7 +3479,10 @@ export interface operations {
     put_checklist_item: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Optional. A key the client makes for this request (a UUID; at most 255 visible ASCII characters; IETF draft-ietf-httpapi-idempotency-key-header). A repeated send with the same key and body gets the first answer again, with `Idempotent-Replayed: true`, and changes nothing; the same key with another body is a 422 `idempotency_key_reused`; a send while the first is still running waits for it, or gets 409 `idempotency_in_progress` with `Retry-After`. Keys belong to the caller (account, token or address) and are kept 48 hours. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 /** @description Item code */
                 code: string;
@@ -3615,7 +3638,10 @@ export interface operations {
     assign_inspection: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Optional. A key the client makes for this request (a UUID; at most 255 visible ASCII characters; IETF draft-ietf-httpapi-idempotency-key-header). A repeated send with the same key and body gets the first answer again, with `Idempotent-Replayed: true`, and changes nothing; the same key with another body is a 422 `idempotency_key_reused`; a send while the first is still running waits for it, or gets 409 `idempotency_in_progress` with `Retry-After`. Keys belong to the caller (account, token or address) and are kept 48 hours. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 /** @description Inspection id */
                 id: string;
@@ -3678,7 +3704,10 @@ export interface operations {
     finish_inspection: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Optional. A key the client makes for this request (a UUID; at most 255 visible ASCII characters; IETF draft-ietf-httpapi-idempotency-key-header). A repeated send with the same key and body gets the first answer again, with `Idempotent-Replayed: true`, and changes nothing; the same key with another body is a 422 `idempotency_key_reused`; a send while the first is still running waits for it, or gets 409 `idempotency_in_progress` with `Retry-After`. Keys belong to the caller (account, token or address) and are kept 48 hours. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 /** @description Inspection id */
                 id: string;
@@ -3728,7 +3757,10 @@ export interface operations {
     record_result: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Optional. A key the client makes for this request (a UUID; at most 255 visible ASCII characters; IETF draft-ietf-httpapi-idempotency-key-header). A repeated send with the same key and body gets the first answer again, with `Idempotent-Replayed: true`, and changes nothing; the same key with another body is a 422 `idempotency_key_reused`; a send while the first is still running waits for it, or gets 409 `idempotency_in_progress` with `Retry-After`. Keys belong to the caller (account, token or address) and are kept 48 hours. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 /** @description Inspection id */
                 id: string;
@@ -3800,7 +3832,10 @@ export interface operations {
     login: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Optional. A key the client makes for this request (a UUID; at most 255 visible ASCII characters; IETF draft-ietf-httpapi-idempotency-key-header). A repeated send with the same key and body gets the first answer again, with `Idempotent-Replayed: true`, and changes nothing; the same key with another body is a 422 `idempotency_key_reused`; a send while the first is still running waits for it, or gets 409 `idempotency_in_progress` with `Retry-After`. Keys belong to the caller (account, token or address) and are kept 48 hours. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -3851,7 +3886,10 @@ export interface operations {
     logout: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Optional. A key the client makes for this request (a UUID; at most 255 visible ASCII characters; IETF draft-ietf-httpapi-idempotency-key-header). A repeated send with the same key and body gets the first answer again, with `Idempotent-Replayed: true`, and changes nothing; the same key with another body is a 422 `idempotency_key_reused`; a send while the first is still running waits for it, or gets 409 `idempotency_in_progress` with `Retry-After`. Keys belong to the caller (account, token or address) and are kept 48 hours. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -4158,7 +4196,10 @@ export interface operations {
     create_notice: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Optional. A key the client makes for this request (a UUID; at most 255 visible ASCII characters; IETF draft-ietf-httpapi-idempotency-key-header). A repeated send with the same key and body gets the first answer again, with `Idempotent-Replayed: true`, and changes nothing; the same key with another body is a 422 `idempotency_key_reused`; a send while the first is still running waits for it, or gets 409 `idempotency_in_progress` with `Retry-After`. Keys belong to the caller (account, token or address) and are kept 48 hours. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -4346,7 +4387,10 @@ export interface operations {
     upload: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Optional. A key the client makes for this request (a UUID; at most 255 visible ASCII characters; IETF draft-ietf-httpapi-idempotency-key-header). A repeated send with the same key and body gets the first answer again, with `Idempotent-Replayed: true`, and changes nothing; the same key with another body is a 422 `idempotency_key_reused`; a send while the first is still running waits for it, or gets 409 `idempotency_in_progress` with `Retry-After`. Keys belong to the caller (account, token or address) and are kept 48 hours. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -4495,7 +4539,10 @@ export interface operations {
                  */
                 crs?: string;
             };
-            header?: never;
+            header?: {
+                /** @description Optional. A key the client makes for this request (a UUID; at most 255 visible ASCII characters; IETF draft-ietf-httpapi-idempotency-key-header). A repeated send with the same key and body gets the first answer again, with `Idempotent-Replayed: true`, and changes nothing; the same key with another body is a 422 `idempotency_key_reused`; a send while the first is still running waits for it, or gets 409 `idempotency_in_progress` with `Retry-After`. Keys belong to the caller (account, token or address) and are kept 48 hours. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -4590,7 +4637,10 @@ export interface operations {
                  */
                 crs?: string;
             };
-            header?: never;
+            header?: {
+                /** @description Optional. A key the client makes for this request (a UUID; at most 255 visible ASCII characters; IETF draft-ietf-httpapi-idempotency-key-header). A repeated send with the same key and body gets the first answer again, with `Idempotent-Replayed: true`, and changes nothing; the same key with another body is a 422 `idempotency_key_reused`; a send while the first is still running waits for it, or gets 409 `idempotency_in_progress` with `Retry-After`. Keys belong to the caller (account, token or address) and are kept 48 hours. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 /** @description Point of interest id */
                 id: string;
@@ -4736,7 +4786,10 @@ export interface operations {
                  */
                 crs?: string;
             };
-            header?: never;
+            header?: {
+                /** @description Optional. A key the client makes for this request (a UUID; at most 255 visible ASCII characters; IETF draft-ietf-httpapi-idempotency-key-header). A repeated send with the same key and body gets the first answer again, with `Idempotent-Replayed: true`, and changes nothing; the same key with another body is a 422 `idempotency_key_reused`; a send while the first is still running waits for it, or gets 409 `idempotency_in_progress` with `Retry-After`. Keys belong to the caller (account, token or address) and are kept 48 hours. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -4814,7 +4867,10 @@ export interface operations {
     search_problems: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Optional. A key the client makes for this request (a UUID; at most 255 visible ASCII characters; IETF draft-ietf-httpapi-idempotency-key-header). A repeated send with the same key and body gets the first answer again, with `Idempotent-Replayed: true`, and changes nothing; the same key with another body is a 422 `idempotency_key_reused`; a send while the first is still running waits for it, or gets 409 `idempotency_in_progress` with `Retry-After`. Keys belong to the caller (account, token or address) and are kept 48 hours. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -4983,7 +5039,10 @@ export interface operations {
                  */
                 crs?: string;
             };
-            header?: never;
+            header?: {
+                /** @description Optional. A key the client makes for this request (a UUID; at most 255 visible ASCII characters; IETF draft-ietf-httpapi-idempotency-key-header). A repeated send with the same key and body gets the first answer again, with `Idempotent-Replayed: true`, and changes nothing; the same key with another body is a 422 `idempotency_key_reused`; a send while the first is still running waits for it, or gets 409 `idempotency_in_progress` with `Retry-After`. Keys belong to the caller (account, token or address) and are kept 48 hours. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 /** @description Problem id */
                 id: string;
@@ -5061,7 +5120,10 @@ export interface operations {
                  */
                 crs?: string;
             };
-            header?: never;
+            header?: {
+                /** @description Optional. A key the client makes for this request (a UUID; at most 255 visible ASCII characters; IETF draft-ietf-httpapi-idempotency-key-header). A repeated send with the same key and body gets the first answer again, with `Idempotent-Replayed: true`, and changes nothing; the same key with another body is a 422 `idempotency_key_reused`; a send while the first is still running waits for it, or gets 409 `idempotency_in_progress` with `Retry-After`. Keys belong to the caller (account, token or address) and are kept 48 hours. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 /** @description Problem id */
                 id: string;
@@ -5139,7 +5201,10 @@ export interface operations {
                  */
                 crs?: string;
             };
-            header?: never;
+            header?: {
+                /** @description Optional. A key the client makes for this request (a UUID; at most 255 visible ASCII characters; IETF draft-ietf-httpapi-idempotency-key-header). A repeated send with the same key and body gets the first answer again, with `Idempotent-Replayed: true`, and changes nothing; the same key with another body is a 422 `idempotency_key_reused`; a send while the first is still running waits for it, or gets 409 `idempotency_in_progress` with `Retry-After`. Keys belong to the caller (account, token or address) and are kept 48 hours. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 /** @description Problem id */
                 id: string;
@@ -5217,7 +5282,10 @@ export interface operations {
                  */
                 crs?: string;
             };
-            header?: never;
+            header?: {
+                /** @description Optional. A key the client makes for this request (a UUID; at most 255 visible ASCII characters; IETF draft-ietf-httpapi-idempotency-key-header). A repeated send with the same key and body gets the first answer again, with `Idempotent-Replayed: true`, and changes nothing; the same key with another body is a 422 `idempotency_key_reused`; a send while the first is still running waits for it, or gets 409 `idempotency_in_progress` with `Retry-After`. Keys belong to the caller (account, token or address) and are kept 48 hours. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 /** @description Problem id */
                 id: string;
@@ -5327,7 +5395,10 @@ export interface operations {
                  */
                 crs?: string;
             };
-            header?: never;
+            header?: {
+                /** @description Optional. A key the client makes for this request (a UUID; at most 255 visible ASCII characters; IETF draft-ietf-httpapi-idempotency-key-header). A repeated send with the same key and body gets the first answer again, with `Idempotent-Replayed: true`, and changes nothing; the same key with another body is a 422 `idempotency_key_reused`; a send while the first is still running waits for it, or gets 409 `idempotency_in_progress` with `Retry-After`. Keys belong to the caller (account, token or address) and are kept 48 hours. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 /** @description Problem id */
                 id: string;
@@ -5440,7 +5511,10 @@ export interface operations {
                  */
                 crs?: string;
             };
-            header?: never;
+            header?: {
+                /** @description Optional. A key the client makes for this request (a UUID; at most 255 visible ASCII characters; IETF draft-ietf-httpapi-idempotency-key-header). A repeated send with the same key and body gets the first answer again, with `Idempotent-Replayed: true`, and changes nothing; the same key with another body is a 422 `idempotency_key_reused`; a send while the first is still running waits for it, or gets 409 `idempotency_in_progress` with `Retry-After`. Keys belong to the caller (account, token or address) and are kept 48 hours. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 /** @description Problem id */
                 id: string;
@@ -5509,7 +5583,10 @@ export interface operations {
                  */
                 crs?: string;
             };
-            header?: never;
+            header?: {
+                /** @description Optional. A key the client makes for this request (a UUID; at most 255 visible ASCII characters; IETF draft-ietf-httpapi-idempotency-key-header). A repeated send with the same key and body gets the first answer again, with `Idempotent-Replayed: true`, and changes nothing; the same key with another body is a 422 `idempotency_key_reused`; a send while the first is still running waits for it, or gets 409 `idempotency_in_progress` with `Retry-After`. Keys belong to the caller (account, token or address) and are kept 48 hours. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 /** @description Problem id */
                 id: string;
@@ -5587,7 +5664,10 @@ export interface operations {
                  */
                 crs?: string;
             };
-            header?: never;
+            header?: {
+                /** @description Optional. A key the client makes for this request (a UUID; at most 255 visible ASCII characters; IETF draft-ietf-httpapi-idempotency-key-header). A repeated send with the same key and body gets the first answer again, with `Idempotent-Replayed: true`, and changes nothing; the same key with another body is a 422 `idempotency_key_reused`; a send while the first is still running waits for it, or gets 409 `idempotency_in_progress` with `Retry-After`. Keys belong to the caller (account, token or address) and are kept 48 hours. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 /** @description Problem id */
                 id: string;
@@ -5665,7 +5745,10 @@ export interface operations {
                  */
                 crs?: string;
             };
-            header?: never;
+            header?: {
+                /** @description Optional. A key the client makes for this request (a UUID; at most 255 visible ASCII characters; IETF draft-ietf-httpapi-idempotency-key-header). A repeated send with the same key and body gets the first answer again, with `Idempotent-Replayed: true`, and changes nothing; the same key with another body is a 422 `idempotency_key_reused`; a send while the first is still running waits for it, or gets 409 `idempotency_in_progress` with `Retry-After`. Keys belong to the caller (account, token or address) and are kept 48 hours. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 /** @description Problem id */
                 id: string;
@@ -5725,7 +5808,10 @@ export interface operations {
                  */
                 crs?: string;
             };
-            header?: never;
+            header?: {
+                /** @description Optional. A key the client makes for this request (a UUID; at most 255 visible ASCII characters; IETF draft-ietf-httpapi-idempotency-key-header). A repeated send with the same key and body gets the first answer again, with `Idempotent-Replayed: true`, and changes nothing; the same key with another body is a 422 `idempotency_key_reused`; a send while the first is still running waits for it, or gets 409 `idempotency_in_progress` with `Retry-After`. Keys belong to the caller (account, token or address) and are kept 48 hours. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 /** @description Problem id */
                 id: string;
@@ -5803,7 +5889,10 @@ export interface operations {
                  */
                 crs?: string;
             };
-            header?: never;
+            header?: {
+                /** @description Optional. A key the client makes for this request (a UUID; at most 255 visible ASCII characters; IETF draft-ietf-httpapi-idempotency-key-header). A repeated send with the same key and body gets the first answer again, with `Idempotent-Replayed: true`, and changes nothing; the same key with another body is a 422 `idempotency_key_reused`; a send while the first is still running waits for it, or gets 409 `idempotency_in_progress` with `Retry-After`. Keys belong to the caller (account, token or address) and are kept 48 hours. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 /** @description Problem id */
                 id: string;
@@ -5945,7 +6034,10 @@ export interface operations {
                  */
                 depart?: string;
             };
-            header?: never;
+            header?: {
+                /** @description Optional. A key the client makes for this request (a UUID; at most 255 visible ASCII characters; IETF draft-ietf-httpapi-idempotency-key-header). A repeated send with the same key and body gets the first answer again, with `Idempotent-Replayed: true`, and changes nothing; the same key with another body is a 422 `idempotency_key_reused`; a send while the first is still running waits for it, or gets 409 `idempotency_in_progress` with `Retry-After`. Keys belong to the caller (account, token or address) and are kept 48 hours. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -6043,7 +6135,10 @@ export interface operations {
     create_test_point: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Optional. A key the client makes for this request (a UUID; at most 255 visible ASCII characters; IETF draft-ietf-httpapi-idempotency-key-header). A repeated send with the same key and body gets the first answer again, with `Idempotent-Replayed: true`, and changes nothing; the same key with another body is a 422 `idempotency_key_reused`; a send while the first is still running waits for it, or gets 409 `idempotency_in_progress` with `Retry-After`. Keys belong to the caller (account, token or address) and are kept 48 hours. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -6094,7 +6189,10 @@ export interface operations {
     test_points_from_surroundings: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Optional. A key the client makes for this request (a UUID; at most 255 visible ASCII characters; IETF draft-ietf-httpapi-idempotency-key-header). A repeated send with the same key and body gets the first answer again, with `Idempotent-Replayed: true`, and changes nothing; the same key with another body is a 422 `idempotency_key_reused`; a send while the first is still running waits for it, or gets 409 `idempotency_in_progress` with `Retry-After`. Keys belong to the caller (account, token or address) and are kept 48 hours. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -6132,7 +6230,10 @@ export interface operations {
     create_token: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Optional. A key the client makes for this request (a UUID; at most 255 visible ASCII characters; IETF draft-ietf-httpapi-idempotency-key-header). A repeated send with the same key and body gets the first answer again, with `Idempotent-Replayed: true`, and changes nothing; the same key with another body is a 422 `idempotency_key_reused`; a send while the first is still running waits for it, or gets 409 `idempotency_in_progress` with `Retry-After`. Keys belong to the caller (account, token or address) and are kept 48 hours. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -6228,7 +6329,10 @@ export interface operations {
                  */
                 crs?: string;
             };
-            header?: never;
+            header?: {
+                /** @description Optional. A key the client makes for this request (a UUID; at most 255 visible ASCII characters; IETF draft-ietf-httpapi-idempotency-key-header). A repeated send with the same key and body gets the first answer again, with `Idempotent-Replayed: true`, and changes nothing; the same key with another body is a 422 `idempotency_key_reused`; a send while the first is still running waits for it, or gets 409 `idempotency_in_progress` with `Retry-After`. Keys belong to the caller (account, token or address) and are kept 48 hours. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -6323,7 +6427,10 @@ export interface operations {
                  */
                 crs?: string;
             };
-            header?: never;
+            header?: {
+                /** @description Optional. A key the client makes for this request (a UUID; at most 255 visible ASCII characters; IETF draft-ietf-httpapi-idempotency-key-header). A repeated send with the same key and body gets the first answer again, with `Idempotent-Replayed: true`, and changes nothing; the same key with another body is a 422 `idempotency_key_reused`; a send while the first is still running waits for it, or gets 409 `idempotency_in_progress` with `Retry-After`. Keys belong to the caller (account, token or address) and are kept 48 hours. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 /** @description Zone id */
                 id: string;
@@ -6377,7 +6484,10 @@ export interface operations {
     delete_zone: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Optional. A key the client makes for this request (a UUID; at most 255 visible ASCII characters; IETF draft-ietf-httpapi-idempotency-key-header). A repeated send with the same key and body gets the first answer again, with `Idempotent-Replayed: true`, and changes nothing; the same key with another body is a 422 `idempotency_key_reused`; a send while the first is still running waits for it, or gets 409 `idempotency_in_progress` with `Retry-After`. Keys belong to the caller (account, token or address) and are kept 48 hours. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 /** @description Zone id */
                 id: string;
@@ -6425,7 +6535,10 @@ export interface operations {
     assign: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Optional. A key the client makes for this request (a UUID; at most 255 visible ASCII characters; IETF draft-ietf-httpapi-idempotency-key-header). A repeated send with the same key and body gets the first answer again, with `Idempotent-Replayed: true`, and changes nothing; the same key with another body is a 422 `idempotency_key_reused`; a send while the first is still running waits for it, or gets 409 `idempotency_in_progress` with `Retry-After`. Keys belong to the caller (account, token or address) and are kept 48 hours. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 /** @description Zone id */
                 id: string;
@@ -6475,7 +6588,10 @@ export interface operations {
     unassign: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Optional. A key the client makes for this request (a UUID; at most 255 visible ASCII characters; IETF draft-ietf-httpapi-idempotency-key-header). A repeated send with the same key and body gets the first answer again, with `Idempotent-Replayed: true`, and changes nothing; the same key with another body is a 422 `idempotency_key_reused`; a send while the first is still running waits for it, or gets 409 `idempotency_in_progress` with `Retry-After`. Keys belong to the caller (account, token or address) and are kept 48 hours. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 /** @description Zone id */
                 id: string;
