@@ -77,9 +77,12 @@ pub async fn once(State(state): State<ServerState>, req: Request, next: Next) ->
         Ok(c) => c,
         Err(e) => return e.into_response(),
     };
-    let limit = app.config().limits.body_bytes;
+    // The body is read here to be hashed, up to the largest any write takes (a photo's); the
+    // route still applies its own limit to what it is handed.
+    let limits = &app.config().limits;
+    let limit = limits.body_bytes.max(limits.photo_bytes);
     let Ok(bytes) = to_bytes(body, limit).await else {
-        return ApiError::PayloadTooLarge(format!("the body is larger than {limit} bytes"))
+        return ApiError::PayloadTooLarge(format!("a body may have at most {limit} bytes"))
             .into_response();
     };
     let request = format!("{} {}", parts.method, parts.uri.path());
@@ -112,7 +115,7 @@ async fn run(app: App, claim: Claim, next: Next, req: Request) -> Response {
     }
     let (parts, body) = resp.into_parts();
     let text = match to_bytes(body, MAX_ANSWER_BYTES).await {
-        Ok(b) => String::from_utf8(b.to_vec()).map_err(|e| e.into_bytes()),
+        Ok(b) => String::from_utf8(b.to_vec()).map_err(std::string::FromUtf8Error::into_bytes),
         Err(e) => {
             app.idempotency_abandon(&claim).await;
             return ApiError::Internal(format!("the answer could not be read: {e}"))

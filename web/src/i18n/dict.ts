@@ -415,6 +415,8 @@ const zh = {
     'feedback.unsolved': '上报人回访：未解决',
   } satisfies Record<string, string>,
   eventDeadline: (at: string) => `期限 ${at}`,
+  /** A report's capture time on the phone, beside the time the server received it. */
+  capturedAt: (at: string) => `现场拍摄于 ${at}`,
   eventAssignee: (name: string) => `责任人 ${name}`,
   eventBy: (name: string) => `${name}：`,
   comma: '，',
@@ -936,6 +938,7 @@ const en: Dict = {
     'feedback.unsolved': 'Reporter\'s feedback: not solved',
   },
   eventDeadline: (at) => `deadline ${at}`,
+  capturedAt: (at) => `captured on site ${at}`,
   eventAssignee: (name) => `to ${name}`,
   eventBy: (name) => `${name}: `,
   comma: ', ',
