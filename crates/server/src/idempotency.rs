@@ -98,11 +98,15 @@ pub async fn once(State(state): State<ServerState>, req: Request, next: Next) ->
     // The write and the keeping of its answer run on a task of their own: a request timeout
     // or a client that hangs up drops this future, and the answer must still be kept (the write
     // may have committed), else the key's next send would run the write a second time.
-    let task = tokio::spawn(run(app, claim, next, req));
+    let task = tokio::spawn(run(app.clone(), claim.clone(), next, req));
     match task.await {
         Ok(resp) => resp,
-        Err(e) => ApiError::Internal(format!("the write of an idempotency key failed: {e}"))
-            .into_response(),
+        Err(e) => {
+            // The write panicked: the key is given back, a resend runs it again.
+            app.idempotency_abandon(&claim).await;
+            ApiError::Internal(format!("the write of an idempotency key failed: {e}"))
+                .into_response()
+        }
     }
 }
 
