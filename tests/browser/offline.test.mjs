@@ -13,7 +13,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { mkdirSync } from 'node:fs';
-import { ARTIFACTS, PHONE, getJson, launchBrowser, makePng, openPage, screenshot, startServer } from './support.mjs';
+import { ARTIFACTS, DESKTOP, PHONE, getJson, launchBrowser, makePng, openPage, screenshot, startServer } from './support.mjs';
 
 /** The password of every `--demo` account (README, "Accounts"). */
 const DEMO_PASSWORD = 'civmap-demo';
@@ -244,6 +244,17 @@ describe('the field app without signal', () => {
     );
     assert.equal((await problemsDescribed(description, [lon, lat])).length, 1, 'still one problem');
     await context.close();
+
+    // The street office reads, in the report's history, when it was made on site and how
+    // precise its position was, beside when the server received it.
+    const desk = await openPage(browser, server.base, { viewport: DESKTOP });
+    await desk.page.goto(`${server.base}/#/office?sel=${stored[0].id}`);
+    await signIn(desk.page, 'demo-office');
+    const capture = desk.page.locator('.history .ev-created .ev-capture');
+    await capture.waitFor();
+    assert.match((await capture.innerText()).trim(), /^现场拍摄于 \d{4}\/\d{2}\/\d{2} \d{2}:\d{2}，定位精度约 12 米$/);
+    await screenshot(desk.page, 'offline-7-office-history-capture-desktop');
+    await desk.context.close();
   });
 
   test('a chief rectifies offline: sent when back; a conflict is said in Chinese and kept', async () => {
