@@ -894,7 +894,7 @@ describe('errors in Chinese', () => {
 
 // Last: it stops the server.
 describe('when the server is gone', () => {
-  test('a report to a stopped server says it cannot reach it, in Chinese', async () => {
+  test('a report to a stopped server is kept on the phone and says so, in Chinese', async () => {
     const { page, context, problems } = await openPage(browser, server.base, { viewport: PHONE });
     await page.goto(`${server.base}/#/report?map=18/31.2861/121.4982`);
     await waitForMap(page);
@@ -904,7 +904,11 @@ describe('when the server is gone', () => {
     await page.locator('textarea[name=description]').fill('浏览器测试：服务器已停止');
     await server.stop(true);
     await page.locator('button[name=submit]').click();
-    assert.equal(await errorFor(page, 'body'), '无法连接服务器，请检查网络后重试');
+    // No answer: the report waits in the outbox (issue 17) instead of being lost.
+    await page.locator('.queued-line').waitFor();
+    assert.equal((await page.locator('.queued-line').innerText()).trim(), '已保存在手机上，联网后自动发送。');
+    assert.equal((await page.locator('.outbox-count').innerText()).trim(), '1 条待发送');
+    assert.equal(await page.locator('[data-error-for="body"]:not(:empty)').count(), 0, 'no error: nothing is lost');
     assertChinese(await page.locator('.report-form').innerText(), 'the form');
     await screenshot(page, 'error-network-phone');
     assert.deepEqual(problems.pageErrors, [], 'no uncaught exception');

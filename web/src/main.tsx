@@ -20,7 +20,9 @@ import type { BasemapKind } from './map/basemap';
 import { Legend } from './map/legend';
 import { createMap, DEMO_VIEW, POINTS_MIN_ZOOM, ProblemLayer, PUBLIC_POINTS_MIN_ZOOM, ZoneLayer } from './map/mapview';
 import { reconnects, watchConnection } from './connection';
-import { loadSession } from './session';
+import { offlineReadyPromise, registerServiceWorker, warmFor } from './offline';
+import { startOutbox } from './outbox';
+import { loadSession, session } from './session';
 import { formatMapParam, parseMapParam, readHash, replaceHash } from './url';
 import { ChiefView } from './views/chief';
 import { InspectView } from './views/inspect';
@@ -50,6 +52,8 @@ interface TestHook {
   /** `performance.now()` (ms since navigation) of the first idle map with problems drawn. */
   firstRenderMs?: number;
   basemap?: BasemapKind;
+  /** Resolves once the signed-in person's map is cached for use without a network. */
+  offlineReady: Promise<void>;
 }
 
 declare global {
@@ -59,6 +63,8 @@ declare global {
 }
 
 const PHONE = window.matchMedia('(max-width: 760px)');
+/** Whose map is cached on sign-in: the people who work in the field. */
+const FIELD_ROLES = new Set(['reporter', 'point_chief', 'road_chief', 'area_chief']);
 
 /** The view shown: its route, and a key that changes whenever it must be mounted afresh. */
 const shown = signal<{ route: string; key: number }>({ route: '', key: 0 });
@@ -106,7 +112,7 @@ function boot(): void {
   const start = parseMapParam(hash.params.get('map')) ?? DEMO_VIEW;
   const map = createMap(mapEl, start);
   let resolveReady: () => void = () => undefined;
-  const hook: TestHook = { map, ready: new Promise((r) => (resolveReady = r)) };
+  const hook: TestHook = { map, ready: new Promise((r) => (resolveReady = r)), offlineReady: offlineReadyPromise };
   window.__civmap = hook;
 
   sheetToggle.addEventListener('click', () => {
@@ -142,6 +148,9 @@ function boot(): void {
     }),
   );
   watchConnection();
+  registerServiceWorker();
+  // What was made without a connection is sent now, and whenever the connection may be back.
+  void startOutbox();
   let started = false;
   Promise.all([categories(), loaded])
     .then(([cats]) => {
@@ -185,6 +194,10 @@ function boot(): void {
       },
     };
     hook.app = app;
+    // The field app: a reporter's or chief's map is cached for use without a network.
+    session.subscribe((me) => {
+      if (me && FIELD_ROLES.has(me.role)) void warmFor(me, map);
+    });
     map.on('moveend', () => app.syncUrl());
 
     // First render with points: the first idle map after the first load was handed to it.

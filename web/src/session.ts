@@ -56,8 +56,13 @@ export async function signOut(): Promise<void> {
     setSignedInHint(false);
     asked = Promise.resolve(null);
     session.value = null;
+    // The reads cached for use without a network were this person's: not the next one's.
+    if ('caches' in window) void caches.delete(API_CACHE).catch(() => undefined);
   }
 }
+
+/** The service worker's cache of API reads (vite.config.mjs). */
+const API_CACHE = 'civmap-api';
 
 /** Whether the signed-in account is staff (grid workers sign in too, but have no inbox). */
 export function isStaff(me: Me | null | undefined): me is Me {

@@ -47,6 +47,14 @@ pub enum ServiceError {
     /// Too many failed sign-ins for this account name; it is locked for `retry_after_s`.
     #[error("too many failed sign-ins for this name; it is locked for {retry_after_s} s")]
     Locked { retry_after_s: u64 },
+    /// An `Idempotency-Key` sent again with another request or body (see
+    /// [`crate::idempotency`]).
+    #[error("{0}")]
+    IdempotencyKeyReused(String),
+    /// The first send of an `Idempotency-Key` is still running; try again after
+    /// `retry_after_s`.
+    #[error("a request with this Idempotency-Key is still in progress; retry in {retry_after_s} s")]
+    IdempotencyInProgress { retry_after_s: u64 },
     /// The database cannot be reached, or the service is not ready: temporary.
     #[error("{message}")]
     Unavailable {

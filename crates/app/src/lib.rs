@@ -4,11 +4,13 @@
 pub mod accounts;
 pub mod actor;
 pub mod app;
+pub mod capture;
 pub mod catalog;
 pub mod codes;
 pub mod config;
 pub mod error;
 pub mod heat;
+pub mod idempotency;
 pub mod inspections;
 pub mod media;
 pub mod memory;

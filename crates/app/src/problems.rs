@@ -13,6 +13,7 @@ use serde_json::{Map, Value, json};
 
 use crate::actor::Actor;
 use crate::app::App;
+use crate::capture::Capture;
 use crate::error::ServiceError;
 use crate::memory::record::Record;
 use crate::time::now_ms;
@@ -33,6 +34,9 @@ pub struct ReportDetails {
     /// The `created` event's data: at least `via` (`api`, `open311`...), and what the channel
     /// adds (Open311's service request fields).
     pub data: Map<String, Value>,
+    /// When the phone captured it and how precise its position is (checked, then kept in the
+    /// `created` event's data).
+    pub capture: Capture,
 }
 
 impl ReportDetails {
@@ -45,6 +49,7 @@ impl ReportDetails {
             note: String::new(),
             photos: Vec::new(),
             data,
+            capture: Capture::default(),
         }
     }
 }
@@ -117,6 +122,7 @@ impl App {
         self.check_photos(&details.photos).await?;
         self.check_rate(actor)?;
         let mut data = details.data;
+        details.capture.record(now, &mut data)?;
         self.link_recurrence(&mut p, now, &mut data);
         let ev = NewEvent {
             kind: EventKind::Created,

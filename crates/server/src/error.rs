@@ -64,6 +64,14 @@ pub enum ApiError {
     /// Well-formed but invalid values (422), naming the field.
     #[error("{message}")]
     Invalid { field: String, message: String },
+    /// An `Idempotency-Key` sent again with another request or body (422
+    /// `idempotency_key_reused`).
+    #[error("{0}")]
+    IdempotencyKeyReused(String),
+    /// The first send of an `Idempotency-Key` is still running (409 `idempotency_in_progress`,
+    /// with `Retry-After`).
+    #[error("a request with this Idempotency-Key is still in progress; retry in {retry_after_s} s")]
+    IdempotencyInProgress { retry_after_s: u64 },
     /// Too many writes from this address (429).
     #[error("too many requests; retry in {retry_after_s} s")]
     RateLimited { retry_after_s: u64 },
@@ -106,11 +114,15 @@ impl ApiError {
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::Conflict { .. } | ApiError::IdempotencyInProgress { .. } => {
+                StatusCode::CONFLICT
+            }
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UriTooLong(_) => StatusCode::URI_TOO_LONG,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ApiError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Invalid { .. } | ApiError::IdempotencyKeyReused(_) => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             ApiError::RateLimited { .. } | ApiError::LoginLocked { .. } => {
                 StatusCode::TOO_MANY_REQUESTS
             }
@@ -146,6 +158,8 @@ impl ApiError {
             ApiError::UriTooLong(_) => "uri_too_long",
             ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
             ApiError::Invalid { .. } => "invalid",
+            ApiError::IdempotencyKeyReused(_) => "idempotency_key_reused",
+            ApiError::IdempotencyInProgress { .. } => "idempotency_in_progress",
             ApiError::RateLimited { .. } => "rate_limited",
             ApiError::LoginLocked { .. } => "login_locked",
             ApiError::Unavailable(_) => "unavailable",
@@ -160,6 +174,7 @@ impl ApiError {
             ApiError::BadRequest { field, .. } => field.as_deref(),
             ApiError::Invalid { field, .. } => Some(field),
             ApiError::LoginLocked { .. } => Some("name"),
+            ApiError::IdempotencyKeyReused(_) => Some(civmap_app::idempotency::HEADER),
             _ => None,
         }
     }
@@ -201,9 +216,9 @@ impl ApiError {
     /// Extra headers (`Retry-After` for 429 and 503).
     pub(crate) fn retry_after(&self) -> Option<u64> {
         match self {
-            ApiError::RateLimited { retry_after_s } | ApiError::LoginLocked { retry_after_s } => {
-                Some(*retry_after_s)
-            }
+            ApiError::RateLimited { retry_after_s }
+            | ApiError::LoginLocked { retry_after_s }
+            | ApiError::IdempotencyInProgress { retry_after_s } => Some(*retry_after_s),
             ApiError::Unavailable(_) => Some(5),
             _ => None,
         }
@@ -222,7 +237,8 @@ pub struct ErrorDetail {
     /// The HTTP status, repeated for clients that only see the body.
     pub status: u16,
     /// Stable machine-readable code: `bad_request`, `unauthorized`, `forbidden`, `not_found`,
-    /// `conflict`, `payload_too_large`, `uri_too_long`, `unsupported_media_type`, `invalid`, `rate_limited`,
+    /// `conflict`, `payload_too_large`, `uri_too_long`, `unsupported_media_type`, `invalid`,
+    /// `idempotency_key_reused`, `idempotency_in_progress`, `rate_limited`,
     /// `unavailable`, `internal`.
     pub code: &'static str,
     /// One line for humans.
@@ -270,6 +286,10 @@ impl From<ServiceError> for ApiError {
             ServiceError::Unauthorized(m) => ApiError::Unauthorized(m),
             ServiceError::RateLimited { retry_after_s } => ApiError::RateLimited { retry_after_s },
             ServiceError::Locked { retry_after_s } => ApiError::LoginLocked { retry_after_s },
+            ServiceError::IdempotencyKeyReused(m) => ApiError::IdempotencyKeyReused(m),
+            ServiceError::IdempotencyInProgress { retry_after_s } => {
+                ApiError::IdempotencyInProgress { retry_after_s }
+            }
             e @ ServiceError::Unavailable { .. } => {
                 // The cause is logged here; the caller is told only that it is temporary.
                 tracing::warn!(cause = %e.chain(), "unavailable");

@@ -12,6 +12,7 @@ pub mod extract;
 pub mod feed;
 pub mod geojson;
 pub mod heat;
+pub mod idempotency;
 pub mod metrics;
 pub mod oas30;
 pub mod ogc;
@@ -102,7 +103,9 @@ fn routes() -> OpenApiRouter<ServerState> {
 /// The OpenAPI 3 document of every route (what `/api/v1/openapi.json` serves).
 #[must_use]
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    routes().split_for_parts().1
+    let mut doc = routes().split_for_parts().1;
+    idempotency::document(&mut doc);
+    doc
 }
 
 /// The whole HTTP application over the service `app`: `/api/v1`, `/ogc`, `/open311/v2`,
@@ -113,7 +116,8 @@ pub fn app(app: App) -> Router {
         app,
         metrics: Arc::new(Metrics::default()),
     };
-    let (router, doc) = routes().split_for_parts();
+    let (router, mut doc) = routes().split_for_parts();
+    idempotency::document(&mut doc);
     let json = doc.to_json().unwrap_or_else(|_| "{}".to_owned());
     let mut value: serde_json::Value = serde_json::from_str(&json).unwrap_or_default();
     ogc::document_limits(&mut value, &state.app.config().limits);
@@ -130,6 +134,12 @@ pub fn app(app: App) -> Router {
         .fallback(fallback)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::Extension(docs))
+        // Inside the timeout of `track`: a write whose answer comes late still keeps it for its
+        // key (the write runs on a task of its own there).
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            idempotency::once,
+        ))
         .layer(DefaultBodyLimit::max(limit))
         .layer(middleware::from_fn_with_state(state.clone(), track))
         // Gzip for clients that ask (a page of 500 features is ~290 KB of JSON, ~45 KB gzipped:

@@ -20,6 +20,7 @@ mod errors;
 mod feedback;
 mod fuzz;
 mod heat;
+mod idempotency;
 mod inspections;
 mod ogc;
 mod ogc_clients;

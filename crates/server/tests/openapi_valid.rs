@@ -67,7 +67,13 @@ fn route_query_parameters_are_in_the_query() {
         .collect();
     assert_eq!(
         names,
-        [("format", "query"), ("crs", "query"), ("depart", "query")]
+        [
+            ("format", "query"),
+            ("crs", "query"),
+            ("depart", "query"),
+            // Every write under /api/v1 documents the header (crate::idempotency).
+            ("Idempotency-Key", "header")
+        ]
     );
 }
 

@@ -16,6 +16,7 @@ mod basemap;
 mod case_numbers;
 mod concurrency;
 mod faults;
+mod idempotency;
 mod public_text;
 mod roads;
 mod roundtrip;

@@ -135,9 +135,33 @@ export interface RequestOptions {
   as?: 'json' | 'blob' | 'text';
   /** The `Accept` header (default: JSON and GeoJSON; anything for a Blob). */
   accept?: string;
+  /**
+   * A write's `Idempotency-Key` (a client-made id): the server answers a repeated send with the
+   * first answer instead of doing it again (the outbox resends after a lost connection).
+   */
+  idempotencyKey?: string;
 }
 
+/**
+ * The header the service worker (vite.config.mjs) puts on an answer it took from its cache
+ * because the network failed: the page is shown the last data it saw, and knows the server is
+ * not there.
+ */
+export const FROM_CACHE_HEADER = 'x-civmap-from-cache';
+
 const READS = new Set<Method>(['GET']);
+
+/** The most reads remembered for `readsMade`. */
+const MAX_READS_KEPT = 200;
+const reads = new Set<string>();
+
+/**
+ * The paths of the successful reads this page made, oldest first: the field app asks them again
+ * once its service worker is in control, so that they open without a network (`offline.ts`).
+ */
+export function readsMade(): string[] {
+  return [...reads];
+}
 
 /** `error.suggest` of an infeasible route plan, if the server sent one. */
 function suggestOf(v: unknown): { budgetMin: number | null; teams: number | null } {
@@ -191,6 +215,7 @@ export async function request<T>(path: string, opts: RequestOptions = {}): Promi
     const c = csrfToken();
     if (c) headers['X-CSRF-Token'] = c;
   }
+  if (opts.idempotencyKey) headers['Idempotency-Key'] = opts.idempotencyKey;
   let resp: Response;
   try {
     resp = await fetch(path, { method, headers, body, signal: opts.signal ?? null, credentials: opts.auth ? 'same-origin' : 'omit' });
@@ -199,7 +224,8 @@ export async function request<T>(path: string, opts: RequestOptions = {}): Promi
     unreachable();
     throw new NetworkError(e);
   }
-  answered();
+  if (resp.headers.has(FROM_CACHE_HEADER)) unreachable();
+  else answered();
   if (!resp.ok) {
     if (resp.status === 401 && opts.auth && path !== LOGIN_PATH && path !== ME_PATH) {
       setCsrf(null);
@@ -208,6 +234,7 @@ export async function request<T>(path: string, opts: RequestOptions = {}): Promi
     }
     throw await toApiError(resp);
   }
+  if (method === 'GET' && reads.size < MAX_READS_KEPT) reads.add(path);
   if (opts.as === 'blob') return resp.blob();
   if (opts.as === 'text') return resp.text();
   if (resp.status === 204) return undefined as T;

@@ -88,23 +88,25 @@ export async function zones(kind: string, auth = false): Promise<ZoneFeature[]> 
   return out;
 }
 
-export const createProblem = (p: NewProblem, auth: boolean) => request<ProblemFeature>('/api/v1/problems', { method: 'POST', json: p, auth });
+export const createProblem = (p: NewProblem, auth: boolean, idempotencyKey?: string) =>
+  request<ProblemFeature>('/api/v1/problems', { method: 'POST', json: p, auth, ...(idempotencyKey ? { idempotencyKey } : {}) });
 
 /** Uploads one photo (already shrunk); its id goes into `photos` of a report or a step. */
-export const uploadPhoto = (photo: Blob, auth: boolean) => request<PhotoOut>('/api/v1/photos', { method: 'POST', body: photo, auth });
+export const uploadPhoto = (photo: Blob, auth: boolean, idempotencyKey?: string) =>
+  request<PhotoOut>('/api/v1/photos', { method: 'POST', body: photo, auth, ...(idempotencyKey ? { idempotencyKey } : {}) });
 
 /** A staff photo (`size=thumb`: the 320 px JPEG made at upload) as a Blob. */
 export const photoBlob = (photo: string, thumb: boolean) => request(`/api/v1/photos/${id(photo)}${thumb ? '?size=thumb' : ''}`, { auth: true, as: 'blob' });
 
-export const transition = (pid: string, action: Action, body: TransitionBody) =>
-  request<ProblemFeature>(`/api/v1/problems/${id(pid)}/${action}`, { method: 'POST', json: body, auth: true });
+export const transition = (pid: string, action: Action, body: TransitionBody, idempotencyKey?: string) =>
+  request<ProblemFeature>(`/api/v1/problems/${id(pid)}/${action}`, { method: 'POST', json: body, auth: true, ...(idempotencyKey ? { idempotencyKey } : {}) });
 
 /** The street office hides a description from the public, or rewords it (the history records it). */
 export const setPublicText = (pid: string, body: PublicTextBody) =>
   request<ProblemFeature>(`/api/v1/problems/${id(pid)}/public-text`, { method: 'POST', json: body, auth: true });
 
-export const reinspect = (pid: string, version: number, result: 'clean' | 'came_back') =>
-  request<ProblemFeature>(`/api/v1/problems/${id(pid)}/reinspect`, { method: 'POST', json: { version, result }, auth: true });
+export const reinspect = (pid: string, version: number, result: 'clean' | 'came_back', idempotencyKey?: string) =>
+  request<ProblemFeature>(`/api/v1/problems/${id(pid)}/reinspect`, { method: 'POST', json: { version, result }, auth: true, ...(idempotencyKey ? { idempotencyKey } : {}) });
 
 /** The steps the lifecycle allows from each status (mirrors `civmap_domain::status`). */
 export const NEXT_ACTIONS: Record<string, Action[]> = {

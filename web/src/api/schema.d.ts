@@ -1820,6 +1820,19 @@ export interface components {
          */
         CreateProblem: {
             /**
+             * Format: double
+             * @description The GPS accuracy of the position, metres, 0 to 10,000 (422 naming `accuracy_m`).
+             * @example 12.5
+             */
+            accuracy_m?: number | null;
+            /**
+             * @description When the phone captured the report (the photo taken, the form filled), RFC 3339; kept
+             *     beside the server's received time. At most 10 minutes ahead of the server and 30 days
+             *     old (422 naming `captured_at`).
+             * @example 2026-12-07T08:15:00+08:00
+             */
+            captured_at?: string | null;
+            /**
              * @description A category code from `GET /api/v1/categories`.
              * @example illegal_parking
              */
@@ -1877,7 +1890,8 @@ export interface components {
         ErrorDetail: {
             /**
              * @description Stable machine-readable code: `bad_request`, `unauthorized`, `forbidden`, `not_found`,
-             *     `conflict`, `payload_too_large`, `uri_too_long`, `unsupported_media_type`, `invalid`, `rate_limited`,
+             *     `conflict`, `payload_too_large`, `uri_too_long`, `unsupported_media_type`, `invalid`,
+             *     `idempotency_key_reused`, `idempotency_in_progress`, `rate_limited`,
              *     `unavailable`, `internal`.
              */
             code: string;
@@ -3093,7 +3107,10 @@ export interface operations {
     put_category: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Optional. A key the client makes for this request (a UUID; at most 255 visible ASCII characters; IETF draft-ietf-httpapi-idempotency-key-header). A repeated send with the same key and body gets the first answer again, with `Idempotent-Replayed: true`, and changes nothing; the same key with another body is a 422 `idempotency_key_reused`; a send while the first is still running waits for it, or gets 409 `idempotency_in_progress` with `Retry-After`. Keys belong to the caller (account, token or address) and are kept 48 hours. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 /** @description Category code */
                 code: string;
@@ -3394,7 +3411,10 @@ export interface operations {
     create_inspection: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Optional. A key the client makes for this request (a UUID; at most 255 visible ASCII characters; IETF draft-ietf-httpapi-idempotency-key-header). A repeated send with the same key and body gets the first answer again, with `Idempotent-Replayed: true`, and changes nothing; the same key with another body is a 422 `idempotency_key_reused`; a send while the first is still running waits for it, or gets 409 `idempotency_in_progress` with `Retry-After`. Keys belong to the caller (account, token or address) and are kept 48 hours. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -3483,7 +3503,10 @@ export interface operations {
     put_checklist_item: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Optional. A key the client makes for this request (a UUID; at most 255 visible ASCII characters; IETF draft-ietf-httpapi-idempotency-key-header). A repeated send with the same key and body gets the first answer again, with `Idempotent-Replayed: true`, and changes nothing; the same key with another body is a 422 `idempotency_key_reused`; a send while the first is still running waits for it, or gets 409 `idempotency_in_progress` with `Retry-After`. Keys belong to the caller (account, token or address) and are kept 48 hours. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 /** @description Item code */
                 code: string;
@@ -3639,7 +3662,10 @@ export interface operations {
     assign_inspection: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Optional. A key the client makes for this request (a UUID; at most 255 visible ASCII characters; IETF draft-ietf-httpapi-idempotency-key-header). A repeated send with the same key and body gets the first answer again, with `Idempotent-Replayed: true`, and changes nothing; the same key with another body is a 422 `idempotency_key_reused`; a send while the first is still running waits for it, or gets 409 `idempotency_in_progress` with `Retry-After`. Keys belong to the caller (account, token or address) and are kept 48 hours. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 /** @description Inspection id */
                 id: string;
@@ -3702,7 +3728,10 @@ export interface operations {
     finish_inspection: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Optional. A key the client makes for this request (a UUID; at most 255 visible ASCII characters; IETF draft-ietf-httpapi-idempotency-key-header). A repeated send with the same key and body gets the first answer again, with `Idempotent-Replayed: true`, and changes nothing; the same key with another body is a 422 `idempotency_key_reused`; a send while the first is still running waits for it, or gets 409 `idempotency_in_progress` with `Retry-After`. Keys belong to the caller (account, token or address) and are kept 48 hours. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 /** @description Inspection id */
                 id: string;
@@ -3752,7 +3781,10 @@ export interface operations {
     record_result: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Optional. A key the client makes for this request (a UUID; at most 255 visible ASCII characters; IETF draft-ietf-httpapi-idempotency-key-header). A repeated send with the same key and body gets the first answer again, with `Idempotent-Replayed: true`, and changes nothing; the same key with another body is a 422 `idempotency_key_reused`; a send while the first is still running waits for it, or gets 409 `idempotency_in_progress` with `Retry-After`. Keys belong to the caller (account, token or address) and are kept 48 hours. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 /** @description Inspection id */
                 id: string;
@@ -3824,7 +3856,10 @@ export interface operations {
     login: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Optional. A key the client makes for this request (a UUID; at most 255 visible ASCII characters; IETF draft-ietf-httpapi-idempotency-key-header). A repeated send with the same key and body gets the first answer again, with `Idempotent-Replayed: true`, and changes nothing; the same key with another body is a 422 `idempotency_key_reused`; a send while the first is still running waits for it, or gets 409 `idempotency_in_progress` with `Retry-After`. Keys belong to the caller (account, token or address) and are kept 48 hours. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -3875,7 +3910,10 @@ export interface operations {
     logout: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Optional. A key the client makes for this request (a UUID; at most 255 visible ASCII characters; IETF draft-ietf-httpapi-idempotency-key-header). A repeated send with the same key and body gets the first answer again, with `Idempotent-Replayed: true`, and changes nothing; the same key with another body is a 422 `idempotency_key_reused`; a send while the first is still running waits for it, or gets 409 `idempotency_in_progress` with `Retry-After`. Keys belong to the caller (account, token or address) and are kept 48 hours. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -4182,7 +4220,10 @@ export interface operations {
     create_notice: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Optional. A key the client makes for this request (a UUID; at most 255 visible ASCII characters; IETF draft-ietf-httpapi-idempotency-key-header). A repeated send with the same key and body gets the first answer again, with `Idempotent-Replayed: true`, and changes nothing; the same key with another body is a 422 `idempotency_key_reused`; a send while the first is still running waits for it, or gets 409 `idempotency_in_progress` with `Retry-After`. Keys belong to the caller (account, token or address) and are kept 48 hours. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -4370,7 +4411,10 @@ export interface operations {
     upload: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Optional. A key the client makes for this request (a UUID; at most 255 visible ASCII characters; IETF draft-ietf-httpapi-idempotency-key-header). A repeated send with the same key and body gets the first answer again, with `Idempotent-Replayed: true`, and changes nothing; the same key with another body is a 422 `idempotency_key_reused`; a send while the first is still running waits for it, or gets 409 `idempotency_in_progress` with `Retry-After`. Keys belong to the caller (account, token or address) and are kept 48 hours. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -4572,7 +4616,10 @@ export interface operations {
                  */
                 crs?: string;
             };
-            header?: never;
+            header?: {
+                /** @description Optional. A key the client makes for this request (a UUID; at most 255 visible ASCII characters; IETF draft-ietf-httpapi-idempotency-key-header). A repeated send with the same key and body gets the first answer again, with `Idempotent-Replayed: true`, and changes nothing; the same key with another body is a 422 `idempotency_key_reused`; a send while the first is still running waits for it, or gets 409 `idempotency_in_progress` with `Retry-After`. Keys belong to the caller (account, token or address) and are kept 48 hours. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -4667,7 +4714,10 @@ export interface operations {
                  */
                 crs?: string;
             };
-            header?: never;
+            header?: {
+                /** @description Optional. A key the client makes for this request (a UUID; at most 255 visible ASCII characters; IETF draft-ietf-httpapi-idempotency-key-header). A repeated send with the same key and body gets the first answer again, with `Idempotent-Replayed: true`, and changes nothing; the same key with another body is a 422 `idempotency_key_reused`; a send while the first is still running waits for it, or gets 409 `idempotency_in_progress` with `Retry-After`. Keys belong to the caller (account, token or address) and are kept 48 hours. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 /** @description Point of interest id */
                 id: string;
@@ -4813,7 +4863,10 @@ export interface operations {
                  */
                 crs?: string;
             };
-            header?: never;
+            header?: {
+                /** @description Optional. A key the client makes for this request (a UUID; at most 255 visible ASCII characters; IETF draft-ietf-httpapi-idempotency-key-header). A repeated send with the same key and body gets the first answer again, with `Idempotent-Replayed: true`, and changes nothing; the same key with another body is a 422 `idempotency_key_reused`; a send while the first is still running waits for it, or gets 409 `idempotency_in_progress` with `Retry-After`. Keys belong to the caller (account, token or address) and are kept 48 hours. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -4891,7 +4944,10 @@ export interface operations {
     search_problems: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Optional. A key the client makes for this request (a UUID; at most 255 visible ASCII characters; IETF draft-ietf-httpapi-idempotency-key-header). A repeated send with the same key and body gets the first answer again, with `Idempotent-Replayed: true`, and changes nothing; the same key with another body is a 422 `idempotency_key_reused`; a send while the first is still running waits for it, or gets 409 `idempotency_in_progress` with `Retry-After`. Keys belong to the caller (account, token or address) and are kept 48 hours. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -5060,7 +5116,10 @@ export interface operations {
                  */
                 crs?: string;
             };
-            header?: never;
+            header?: {
+                /** @description Optional. A key the client makes for this request (a UUID; at most 255 visible ASCII characters; IETF draft-ietf-httpapi-idempotency-key-header). A repeated send with the same key and body gets the first answer again, with `Idempotent-Replayed: true`, and changes nothing; the same key with another body is a 422 `idempotency_key_reused`; a send while the first is still running waits for it, or gets 409 `idempotency_in_progress` with `Retry-After`. Keys belong to the caller (account, token or address) and are kept 48 hours. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 /** @description Problem id */
                 id: string;
@@ -5138,7 +5197,10 @@ export interface operations {
                  */
                 crs?: string;
             };
-            header?: never;
+            header?: {
+                /** @description Optional. A key the client makes for this request (a UUID; at most 255 visible ASCII characters; IETF draft-ietf-httpapi-idempotency-key-header). A repeated send with the same key and body gets the first answer again, with `Idempotent-Replayed: true`, and changes nothing; the same key with another body is a 422 `idempotency_key_reused`; a send while the first is still running waits for it, or gets 409 `idempotency_in_progress` with `Retry-After`. Keys belong to the caller (account, token or address) and are kept 48 hours. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 /** @description Problem id */
                 id: string;
@@ -5216,7 +5278,10 @@ export interface operations {
                  */
                 crs?: string;
             };
-            header?: never;
+            header?: {
+                /** @description Optional. A key the client makes for this request (a UUID; at most 255 visible ASCII characters; IETF draft-ietf-httpapi-idempotency-key-header). A repeated send with the same key and body gets the first answer again, with `Idempotent-Replayed: true`, and changes nothing; the same key with another body is a 422 `idempotency_key_reused`; a send while the first is still running waits for it, or gets 409 `idempotency_in_progress` with `Retry-After`. Keys belong to the caller (account, token or address) and are kept 48 hours. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 /** @description Problem id */
                 id: string;
@@ -5294,7 +5359,10 @@ export interface operations {
                  */
                 crs?: string;
             };
-            header?: never;
+            header?: {
+                /** @description Optional. A key the client makes for this request (a UUID; at most 255 visible ASCII characters; IETF draft-ietf-httpapi-idempotency-key-header). A repeated send with the same key and body gets the first answer again, with `Idempotent-Replayed: true`, and changes nothing; the same key with another body is a 422 `idempotency_key_reused`; a send while the first is still running waits for it, or gets 409 `idempotency_in_progress` with `Retry-After`. Keys belong to the caller (account, token or address) and are kept 48 hours. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 /** @description Problem id */
                 id: string;
@@ -5404,7 +5472,10 @@ export interface operations {
                  */
                 crs?: string;
             };
-            header?: never;
+            header?: {
+                /** @description Optional. A key the client makes for this request (a UUID; at most 255 visible ASCII characters; IETF draft-ietf-httpapi-idempotency-key-header). A repeated send with the same key and body gets the first answer again, with `Idempotent-Replayed: true`, and changes nothing; the same key with another body is a 422 `idempotency_key_reused`; a send while the first is still running waits for it, or gets 409 `idempotency_in_progress` with `Retry-After`. Keys belong to the caller (account, token or address) and are kept 48 hours. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 /** @description Problem id */
                 id: string;
@@ -5517,7 +5588,10 @@ export interface operations {
                  */
                 crs?: string;
             };
-            header?: never;
+            header?: {
+                /** @description Optional. A key the client makes for this request (a UUID; at most 255 visible ASCII characters; IETF draft-ietf-httpapi-idempotency-key-header). A repeated send with the same key and body gets the first answer again, with `Idempotent-Replayed: true`, and changes nothing; the same key with another body is a 422 `idempotency_key_reused`; a send while the first is still running waits for it, or gets 409 `idempotency_in_progress` with `Retry-After`. Keys belong to the caller (account, token or address) and are kept 48 hours. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 /** @description Problem id */
                 id: string;
@@ -5586,7 +5660,10 @@ export interface operations {
                  */
                 crs?: string;
             };
-            header?: never;
+            header?: {
+                /** @description Optional. A key the client makes for this request (a UUID; at most 255 visible ASCII characters; IETF draft-ietf-httpapi-idempotency-key-header). A repeated send with the same key and body gets the first answer again, with `Idempotent-Replayed: true`, and changes nothing; the same key with another body is a 422 `idempotency_key_reused`; a send while the first is still running waits for it, or gets 409 `idempotency_in_progress` with `Retry-After`. Keys belong to the caller (account, token or address) and are kept 48 hours. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 /** @description Problem id */
                 id: string;
@@ -5664,7 +5741,10 @@ export interface operations {
                  */
                 crs?: string;
             };
-            header?: never;
+            header?: {
+                /** @description Optional. A key the client makes for this request (a UUID; at most 255 visible ASCII characters; IETF draft-ietf-httpapi-idempotency-key-header). A repeated send with the same key and body gets the first answer again, with `Idempotent-Replayed: true`, and changes nothing; the same key with another body is a 422 `idempotency_key_reused`; a send while the first is still running waits for it, or gets 409 `idempotency_in_progress` with `Retry-After`. Keys belong to the caller (account, token or address) and are kept 48 hours. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 /** @description Problem id */
                 id: string;
@@ -5742,7 +5822,10 @@ export interface operations {
                  */
                 crs?: string;
             };
-            header?: never;
+            header?: {
+                /** @description Optional. A key the client makes for this request (a UUID; at most 255 visible ASCII characters; IETF draft-ietf-httpapi-idempotency-key-header). A repeated send with the same key and body gets the first answer again, with `Idempotent-Replayed: true`, and changes nothing; the same key with another body is a 422 `idempotency_key_reused`; a send while the first is still running waits for it, or gets 409 `idempotency_in_progress` with `Retry-After`. Keys belong to the caller (account, token or address) and are kept 48 hours. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 /** @description Problem id */
                 id: string;
@@ -5802,7 +5885,10 @@ export interface operations {
                  */
                 crs?: string;
             };
-            header?: never;
+            header?: {
+                /** @description Optional. A key the client makes for this request (a UUID; at most 255 visible ASCII characters; IETF draft-ietf-httpapi-idempotency-key-header). A repeated send with the same key and body gets the first answer again, with `Idempotent-Replayed: true`, and changes nothing; the same key with another body is a 422 `idempotency_key_reused`; a send while the first is still running waits for it, or gets 409 `idempotency_in_progress` with `Retry-After`. Keys belong to the caller (account, token or address) and are kept 48 hours. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 /** @description Problem id */
                 id: string;
@@ -5880,7 +5966,10 @@ export interface operations {
                  */
                 crs?: string;
             };
-            header?: never;
+            header?: {
+                /** @description Optional. A key the client makes for this request (a UUID; at most 255 visible ASCII characters; IETF draft-ietf-httpapi-idempotency-key-header). A repeated send with the same key and body gets the first answer again, with `Idempotent-Replayed: true`, and changes nothing; the same key with another body is a 422 `idempotency_key_reused`; a send while the first is still running waits for it, or gets 409 `idempotency_in_progress` with `Retry-After`. Keys belong to the caller (account, token or address) and are kept 48 hours. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 /** @description Problem id */
                 id: string;
@@ -6022,7 +6111,10 @@ export interface operations {
                  */
                 depart?: string;
             };
-            header?: never;
+            header?: {
+                /** @description Optional. A key the client makes for this request (a UUID; at most 255 visible ASCII characters; IETF draft-ietf-httpapi-idempotency-key-header). A repeated send with the same key and body gets the first answer again, with `Idempotent-Replayed: true`, and changes nothing; the same key with another body is a 422 `idempotency_key_reused`; a send while the first is still running waits for it, or gets 409 `idempotency_in_progress` with `Retry-After`. Keys belong to the caller (account, token or address) and are kept 48 hours. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -6120,7 +6212,10 @@ export interface operations {
     create_test_point: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Optional. A key the client makes for this request (a UUID; at most 255 visible ASCII characters; IETF draft-ietf-httpapi-idempotency-key-header). A repeated send with the same key and body gets the first answer again, with `Idempotent-Replayed: true`, and changes nothing; the same key with another body is a 422 `idempotency_key_reused`; a send while the first is still running waits for it, or gets 409 `idempotency_in_progress` with `Retry-After`. Keys belong to the caller (account, token or address) and are kept 48 hours. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -6171,7 +6266,10 @@ export interface operations {
     test_points_from_surroundings: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Optional. A key the client makes for this request (a UUID; at most 255 visible ASCII characters; IETF draft-ietf-httpapi-idempotency-key-header). A repeated send with the same key and body gets the first answer again, with `Idempotent-Replayed: true`, and changes nothing; the same key with another body is a 422 `idempotency_key_reused`; a send while the first is still running waits for it, or gets 409 `idempotency_in_progress` with `Retry-After`. Keys belong to the caller (account, token or address) and are kept 48 hours. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -6209,7 +6307,10 @@ export interface operations {
     create_token: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Optional. A key the client makes for this request (a UUID; at most 255 visible ASCII characters; IETF draft-ietf-httpapi-idempotency-key-header). A repeated send with the same key and body gets the first answer again, with `Idempotent-Replayed: true`, and changes nothing; the same key with another body is a 422 `idempotency_key_reused`; a send while the first is still running waits for it, or gets 409 `idempotency_in_progress` with `Retry-After`. Keys belong to the caller (account, token or address) and are kept 48 hours. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -6305,7 +6406,10 @@ export interface operations {
                  */
                 crs?: string;
             };
-            header?: never;
+            header?: {
+                /** @description Optional. A key the client makes for this request (a UUID; at most 255 visible ASCII characters; IETF draft-ietf-httpapi-idempotency-key-header). A repeated send with the same key and body gets the first answer again, with `Idempotent-Replayed: true`, and changes nothing; the same key with another body is a 422 `idempotency_key_reused`; a send while the first is still running waits for it, or gets 409 `idempotency_in_progress` with `Retry-After`. Keys belong to the caller (account, token or address) and are kept 48 hours. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -6400,7 +6504,10 @@ export interface operations {
                  */
                 crs?: string;
             };
-            header?: never;
+            header?: {
+                /** @description Optional. A key the client makes for this request (a UUID; at most 255 visible ASCII characters; IETF draft-ietf-httpapi-idempotency-key-header). A repeated send with the same key and body gets the first answer again, with `Idempotent-Replayed: true`, and changes nothing; the same key with another body is a 422 `idempotency_key_reused`; a send while the first is still running waits for it, or gets 409 `idempotency_in_progress` with `Retry-After`. Keys belong to the caller (account, token or address) and are kept 48 hours. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 /** @description Zone id */
                 id: string;
@@ -6454,7 +6561,10 @@ export interface operations {
     delete_zone: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Optional. A key the client makes for this request (a UUID; at most 255 visible ASCII characters; IETF draft-ietf-httpapi-idempotency-key-header). A repeated send with the same key and body gets the first answer again, with `Idempotent-Replayed: true`, and changes nothing; the same key with another body is a 422 `idempotency_key_reused`; a send while the first is still running waits for it, or gets 409 `idempotency_in_progress` with `Retry-After`. Keys belong to the caller (account, token or address) and are kept 48 hours. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 /** @description Zone id */
                 id: string;
@@ -6502,7 +6612,10 @@ export interface operations {
     assign: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Optional. A key the client makes for this request (a UUID; at most 255 visible ASCII characters; IETF draft-ietf-httpapi-idempotency-key-header). A repeated send with the same key and body gets the first answer again, with `Idempotent-Replayed: true`, and changes nothing; the same key with another body is a 422 `idempotency_key_reused`; a send while the first is still running waits for it, or gets 409 `idempotency_in_progress` with `Retry-After`. Keys belong to the caller (account, token or address) and are kept 48 hours. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 /** @description Zone id */
                 id: string;
@@ -6552,7 +6665,10 @@ export interface operations {
     unassign: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Optional. A key the client makes for this request (a UUID; at most 255 visible ASCII characters; IETF draft-ietf-httpapi-idempotency-key-header). A repeated send with the same key and body gets the first answer again, with `Idempotent-Replayed: true`, and changes nothing; the same key with another body is a 422 `idempotency_key_reused`; a send while the first is still running waits for it, or gets 409 `idempotency_in_progress` with `Retry-After`. Keys belong to the caller (account, token or address) and are kept 48 hours. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 /** @description Zone id */
                 id: string;

@@ -1,11 +1,13 @@
 // The banner under the header: one message for the whole page — why it could not start (the
-// categories did not load), that the server cannot be reached (retrying), or that it is back.
+// categories did not load), that the server cannot be reached (retrying; and how many records
+// wait on the phone to be sent when it is back: the outbox), or that it is back.
 
 import { signal, useSignalEffect } from '@preact/signals';
 import { useState } from 'preact/hooks';
 import { reachable, reconnects } from '../connection';
 import { t } from '../i18n';
 import { LoadError } from './LoadError';
+import { outboxItems } from '../outbox';
 
 /** Why the page could not start; `null` hides the banner. */
 export const bannerError = signal<unknown>(null);
@@ -26,6 +28,12 @@ export function Banner() {
     return (
       <div class="banner offline" role="alert" data-connection="lost">
         {d.connection.lost}
+        {outboxItems.value.length > 0 && (
+          <span class="banner-queued" data-queued={outboxItems.value.length}>
+            {' '}
+            {d.connection.queued(outboxItems.value.length)}
+          </span>
+        )}
       </div>
     );
   }

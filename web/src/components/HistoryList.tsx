@@ -51,6 +51,7 @@ export function HistoryList({ events, staff }: { events: HistoryEvent[]; staff: 
             <span class="ev-kind">{eventSentence(e, staff)}</span>
             <time dateTime={e.at}>{formatTime(e.at)}</time>
             {from && to && <span class="ev-move">{`${statusName(from)} → ${statusName(to)}`}</span>}
+            {staff && e.kind === 'created' && <Capture data={e.data} />}
             {showNote && <div class="ev-note">{e.note}</div>}
             {staff && e.photos?.length ? <PhotoStrip ids={e.photos} /> : null}
           </li>
@@ -58,4 +59,17 @@ export function HistoryList({ events, staff }: { events: HistoryEvent[]; staff: 
       })}
     </ol>
   );
+}
+
+/**
+ * When the phone captured a report and how precise its position was (staff only), beside the
+ * event's own time, which is when the server received it: a report queued offline arrives later.
+ */
+function Capture({ data }: { data: HistoryEvent['data'] }) {
+  const d = t();
+  const at = typeof data?.captured_at === 'string' ? data.captured_at : null;
+  const acc = typeof data?.accuracy_m === 'number' ? data.accuracy_m : null;
+  if (at === null && acc === null) return null;
+  const parts = [at ? d.capturedAt(formatTime(at)) : null, acc !== null ? d.accuracy(Math.round(acc)) : null].filter(Boolean);
+  return <span class="ev-capture muted">{parts.join(d.comma)}</span>;
 }

@@ -13,6 +13,7 @@ import { ErrorText } from './ErrorText';
 import { LoadError } from './LoadError';
 import { OverdueBadge } from './OverdueBadge';
 import { probe, reachable } from '../connection';
+import { enqueue, isOffline, newItemId } from '../outbox';
 
 /** Reloads after changes are quiet for this long, ms. */
 const RELOAD_DEBOUNCE_MS = 1000;
@@ -134,11 +135,20 @@ export function InboxPanel({ onOpen, reloadKey = 0 }: { onOpen: (id: string) => 
   };
   const look = async (i: InboxItem, result: 'clean' | 'came_back') => {
     setError(null);
+    // Made without a connection (or its send found none): kept on the phone and sent later,
+    // under one key, so a send that did arrive is not done twice.
+    const key = newItemId();
+    const queue = () =>
+      enqueue({ id: key, write: { kind: 'reinspect', problem: i.id, version: i.version, result }, label: `${i.category_zh} ${result === 'clean' ? w.clean : w.cameBack}` });
     try {
-      await reinspect(i.id, i.version, result);
-      reload();
+      if (!navigator.onLine) await queue();
+      else {
+        await reinspect(i.id, i.version, result, key);
+        reload();
+      }
     } catch (e) {
-      setError(e);
+      if (isOffline(e)) await queue();
+      else setError(e);
     }
   };
   return (

@@ -15,6 +15,11 @@ import { LoadError } from './LoadError';
 import { PhotoPicker } from './PhotoPicker';
 import { ProblemCard } from './ProblemCard';
 import { reachable } from '../connection';
+import { caseNo, placeOf } from '../caseinfo';
+import { enqueue, isOffline, newItemId } from '../outbox';
+
+/** Steps a chief may take without a connection: kept on the phone and sent later. */
+const QUEUEABLE: readonly Action[] = ['rectify'];
 
 export function ProblemDetail(props: {
   problem: ProblemFeature;
@@ -36,6 +41,8 @@ export function ProblemDetail(props: {
   /** The last step's error, and the part of the form it is about (`note`, `photos`, else `action`). */
   const [error, setError] = useState<{ error: unknown; action: Action; at: 'note' | 'photos' | 'action' } | null>(null);
   const [warning, setWarning] = useState<string | null>(null);
+  /** Said after a step was kept on the phone to be sent later. */
+  const [queued, setQueued] = useState(false);
   // A public wording does not change the version: reload the history on it too.
   const [history] = useLoad(() => getHistory(pr.id, true), [pr.id, pr.version, pr.public_description, pr.description_hidden]);
   const errorAt = (at: 'note' | 'photos' | 'action') => (error?.at === at ? error.error : null);
@@ -48,7 +55,33 @@ export function ProblemDetail(props: {
   const act = async (a: Action) => {
     setError(null);
     setWarning(null);
+    setQueued(false);
     setBusy(true);
+    // One key for the step and its photo: a send whose answer was lost is not done twice.
+    const key = newItemId();
+    let photoId: string | null = null;
+    const queue = async () => {
+      await enqueue({
+        id: key,
+        write: { kind: 'rectify', problem: pr.id, version: pr.version, note: note.trim() },
+        label: [caseNo(f), placeOf(f)].filter(Boolean).join(' '),
+        photo: photoId ? null : photo,
+        photoId,
+      });
+      setNote('');
+      setPhoto(null);
+      setQueued(true);
+    };
+    if (QUEUEABLE.includes(a) && (!navigator.onLine || !reachable.value)) {
+      try {
+        await queue();
+      } catch (e) {
+        setError({ error: e, action: a, at: 'action' });
+      } finally {
+        setBusy(false);
+      }
+      return;
+    }
     try {
       // Evidence photos are uploaded first and referenced by id (SHA-256) in the step.
       const photos: string[] = [];
@@ -57,21 +90,28 @@ export function ProblemDetail(props: {
         if (!(await has('/api/v1/photos'))) warn = d.photoNotSentStep;
         else {
           try {
-            photos.push((await uploadPhoto(photo, true)).id);
+            photoId = (await uploadPhoto(photo, true, `${key}:photo`)).id;
+            photos.push(photoId);
           } catch (e) {
+            if (QUEUEABLE.includes(a) && isOffline(e)) {
+              await queue();
+              return;
+            }
             // Too large, a format the server does not read: said beside the photo.
             setError({ error: e, action: a, at: 'photos' });
             return;
           }
         }
       }
-      const next = await transition(pr.id, a, { version: pr.version, note: note.trim(), photos });
+      const next = await transition(pr.id, a, { version: pr.version, note: note.trim(), photos }, key);
       setNote('');
       setPhoto(null);
       setWarning(warn);
       props.onChanged(next);
     } catch (e) {
-      if (e instanceof ApiError && e.status === 409 && e.currentVersion !== null) {
+      if (QUEUEABLE.includes(a) && isOffline(e)) {
+        await queue();
+      } else if (e instanceof ApiError && e.status === 409 && e.currentVersion !== null) {
         props.onChanged(await getProblem(pr.id, true));
         setWarning(d.stale);
       } else {
@@ -108,7 +148,7 @@ export function ProblemDetail(props: {
           </Field>
           <div class="action-row">
             {actions.map((a) => (
-              <button key={a} type="button" class={`btn ${a === 'verify' || a === 'dispatch' ? 'primary' : 'secondary'}`} data-action={a} disabled={busy || !reachable.value} title={reachable.value ? undefined : d.connection.offlineAction} onClick={() => void act(a)}>
+              <button key={a} type="button" class={`btn ${a === 'verify' || a === 'dispatch' ? 'primary' : 'secondary'}`} data-action={a} disabled={busy || (!reachable.value && !QUEUEABLE.includes(a))} title={reachable.value || QUEUEABLE.includes(a) ? undefined : d.connection.offlineAction} onClick={() => void act(a)}>
                 {a === 'rectify' && selfFix ? d.grid.selfFix : actionName(a)}
               </button>
             ))}
@@ -119,6 +159,11 @@ export function ProblemDetail(props: {
       {warning && (
         <p class="warning" role="alert">
           {warning}
+        </p>
+      )}
+      {queued && (
+        <p class="queued" role="status" data-queued="rectify">
+          {d.outbox.savedOnPhone}
         </p>
       )}
       <h3>{d.history}</h3>

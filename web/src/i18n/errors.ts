@@ -24,6 +24,8 @@ export const ERROR_CODES = [
   'uri_too_long',
   'unsupported_media_type',
   'invalid',
+  'idempotency_key_reused',
+  'idempotency_in_progress',
   'rate_limited',
   'login_locked',
   'unavailable',

@@ -12,6 +12,7 @@ import { allProblems, getProblem, zones as fetchZones } from '../api';
 import type { Action, ProblemFeature, ZoneFeature } from '../api';
 import type { ViewProps } from '../app';
 import { InboxPanel, timeLeft } from '../components/InboxPanel';
+import { OutboxPanel } from '../components/OutboxPanel';
 import { LoadError } from '../components/LoadError';
 import { problemCategory } from '../colors';
 import { Swatch } from '../components/Swatch';
@@ -223,6 +224,7 @@ export function ChiefView({ app }: ViewProps) {
       <h2 class="panel-title">{d.nav.chief}</h2>
       <p class="muted">{d.chiefIntro}</p>
       <SignIn />
+      <OutboxPanel />
       {isStaff(me) && <InboxPanel reloadKey={inboxKey} onOpen={(id) => void getProblem(id, true).then(setOpen)} />}
       {me === null && <p class="muted">{d.needSignIn}</p>}
       {/* A grid worker signed in here has no zones: its reports are on the report page. */}

@@ -23,6 +23,10 @@ import { formatTime, pick, SEVERITIES, severityName, t } from '../i18n';
 import { geolocationText } from '../i18n/errors';
 import { useId, useLoad, useProblemLayer } from '../hooks';
 import { isStaff, session } from '../session';
+import { reachable } from '../connection';
+import { offlineReady } from '../offline';
+import { enqueue, isOffline, newItemId, outboxSent } from '../outbox';
+import { OutboxPanel } from '../components/OutboxPanel';
 
 /** How many of my reports are listed. */
 const MY_REPORTS_SHOWN = 50;
@@ -199,6 +203,10 @@ export function ReportView({ app }: ViewProps) {
   const [errors, setErrors] = useState<Partial<Record<FieldName, unknown>>>({});
   const [busy, setBusy] = useState(false);
   const [done, setDone] = useState<{ created: ProblemFeature; where: string; warning: unknown } | null>(null);
+  /** A report kept on the phone (no connection): its outbox id, until the outbox sends it. */
+  const [queued, setQueued] = useState<string | null>(null);
+  /** When the report was captured: the photo taken or the place set (else: when it is sent). */
+  const [capturedAt, setCapturedAt] = useState<Date | null>(null);
   const [mineKey, setMineKey] = useState(0);
   // A new photo input after each report: the same photo can be picked again for the next one.
   const [formKey, setFormKey] = useState(0);
@@ -249,6 +257,7 @@ export function ReportView({ app }: ViewProps) {
 
   useEffect(() => {
     if (at) {
+      setCapturedAt((c) => c ?? new Date());
       marker.current?.setLngLat(at.ll).addTo(map);
       clearError('location');
     } else marker.current?.remove();
@@ -285,6 +294,7 @@ export function ReportView({ app }: ViewProps) {
     setDescription('');
     setFixed(false);
     setFixNote('');
+    setCapturedAt(null);
     setFormKey((k) => k + 1);
   };
 
@@ -296,6 +306,7 @@ export function ReportView({ app }: ViewProps) {
     if (fixed && !fixNote.trim()) missing.fixNote = d.notePlaceholders.rectify;
     setErrors(missing);
     setDone(null);
+    setQueued(null);
     if (!at || !category || (fixed && !fixNote.trim())) return;
     setBusy(true);
     const signedIn = !!session.value;
@@ -305,26 +316,58 @@ export function ReportView({ app }: ViewProps) {
       category,
       severity,
       description: description.trim(),
+      captured_at: (capturedAt ?? new Date()).toISOString(),
+      ...(at.accuracy !== null ? { accuracy_m: Math.round(at.accuracy * 10) / 10 } : {}),
     };
+    // The report's id on the phone and its writes' Idempotency-Key: a send whose answer was lost
+    // and that is sent again from the outbox makes one problem, not two.
+    const key = newItemId();
+    const category_ = cats.find((c) => c.code === category);
+    const queue = async () => {
+      await enqueue({
+        id: key,
+        write: { kind: 'report', body, auth: signedIn, ...(fixed ? { fixNote: fixNote.trim() } : {}) },
+        label: category_ ? categoryName(category_) : category,
+        photo: body.photos?.length ? null : photo,
+        photoId: body.photos?.[0] ?? null,
+      });
+      setQueued(key);
+      clearForm();
+      queueMicrotask(() => resultRef.current?.scrollIntoView({ block: 'nearest' }));
+    };
+    if (!navigator.onLine || !reachable.value) {
+      try {
+        await queue();
+      } catch (e) {
+        setError('body', e);
+      } finally {
+        setBusy(false);
+      }
+      return;
+    }
     try {
       let warning: unknown = null;
       if (photo) {
         if (await has('/api/v1/photos')) {
           try {
-            body.photos = [(await uploadPhoto(photo, signedIn)).id];
+            body.photos = [(await uploadPhoto(photo, signedIn, `${key}:photo`)).id];
           } catch (e) {
+            if (isOffline(e)) {
+              await queue();
+              return;
+            }
             // The photo's own errors (too large, a format the server does not read) belong beside it.
             setError(fieldOf(e) === 'body' ? 'photos' : fieldOf(e), e);
             return;
           }
         } else warning = d.photoNotSent;
       }
-      let created = await createProblem(body, signedIn);
+      let created = await createProblem(body, signedIn, key);
       let where: string;
       if (fixed) {
         // Report and fix in one step: the same photo is the after photo, the note says what was done.
         try {
-          created = await transition(created.properties.id, 'rectify', { version: created.properties.version, note: fixNote.trim(), photos: body.photos ?? [] });
+          created = await transition(created.properties.id, 'rectify', { version: created.properties.version, note: fixNote.trim(), photos: body.photos ?? [] }, `${key}:rectify`);
           where = g.reportedAndFixed;
         } catch (e) {
           where = await whereItWent(created);
@@ -338,7 +381,8 @@ export function ReportView({ app }: ViewProps) {
       setMineKey((k) => k + 1);
       queueMicrotask(() => resultRef.current?.scrollIntoView({ block: 'nearest' }));
     } catch (e) {
-      setError(fieldOf(e), e);
+      if (isOffline(e)) await queue();
+      else setError(fieldOf(e), e);
     } finally {
       setBusy(false);
     }
@@ -350,6 +394,8 @@ export function ReportView({ app }: ViewProps) {
   }, [errors]);
 
   const no = done ? caseNo(done.created) : null;
+  const sentLater = queued ? outboxSent.value.find((x) => x.id === queued) : undefined;
+  const laterNo = sentLater ? caseNo(sentLater.feature) : null;
   return (
     <>
       {me === null ? (
@@ -362,7 +408,22 @@ export function ReportView({ app }: ViewProps) {
       )}
       <form class="report-form" noValidate onSubmit={(e) => void send(e)}>
         <h2 class="panel-title">{d.reportTitle}</h2>
+        {offlineReady.value && <p class="offline-ready">{d.outbox.offlineReady}</p>}
+        <OutboxPanel />
         <div class="result" aria-live="polite" ref={resultRef}>
+          {queued && !sentLater && (
+            <div class="sent-panel queued-panel" data-queued={queued}>
+              <p class="queued-line">{d.outbox.savedOnPhone}</p>
+            </div>
+          )}
+          {sentLater && (
+            <div class="sent-panel" data-created={sentLater.feature.properties.id} data-sent-later={queued ?? undefined}>
+              <p class="success">{laterNo ? d.outbox.sentCase(laterNo) : d.outbox.sent}</p>
+              <a class="btn secondary small case-link" href={pageHref(sentLater.feature)}>
+                {g.openPage}
+              </a>
+            </div>
+          )}
           {done && (
             <div class="sent-panel" data-created={done.created.properties.id}>
               <p class="success" data-created={done.created.properties.id}>
@@ -438,6 +499,7 @@ export function ReportView({ app }: ViewProps) {
             photo={photo}
             onChange={(b) => {
               setPhoto(b);
+              if (b) setCapturedAt(new Date());
               clearError('photos');
             }}
           />

@@ -403,6 +403,7 @@ impl App {
                 note: String::new(),
                 photos: outcome.photos.clone(),
                 data,
+                capture: crate::capture::Capture::default(),
             };
             let created = self.create(report, actor, details).await?;
             problem = Some(created.id);

@@ -6,6 +6,7 @@ use axum::response::Response;
 use chrono::{DateTime, Utc};
 use civmap_app::App;
 use civmap_app::actor::{Actor, EDITORS, roles_for};
+use civmap_app::capture::Capture;
 use civmap_app::privacy::mask_personal;
 use civmap_app::problems::{Edit, ReportDetails, TransitionDetails};
 use civmap_app::spatial::{BBox, Spatial};
@@ -454,6 +455,16 @@ pub struct CreateProblem {
     /// the history; public outputs never show them.
     #[serde(default)]
     pub photos: Vec<String>,
+    /// When the phone captured the report (the photo taken, the form filled), RFC 3339; kept
+    /// beside the server's received time. At most 10 minutes ahead of the server and 30 days
+    /// old (422 naming `captured_at`).
+    #[serde(default)]
+    #[schema(example = "2026-12-07T08:15:00+08:00")]
+    pub captured_at: Option<String>,
+    /// The GPS accuracy of the position, metres, 0 to 10,000 (422 naming `accuracy_m`).
+    #[serde(default)]
+    #[schema(example = 12.5)]
+    pub accuracy_m: Option<f64>,
 }
 
 #[utoipa::path(
@@ -489,9 +500,24 @@ pub async fn create_problem(
         severity: body.severity.unwrap_or(Severity::Medium),
         description: body.description,
     };
+    let captured_at = body
+        .captured_at
+        .as_deref()
+        .map(|s| {
+            chrono::DateTime::parse_from_rfc3339(s)
+                .map(|t| t.with_timezone(&chrono::Utc))
+                .map_err(|e| {
+                    ApiError::invalid("captured_at", format!("{s:?} is not an RFC 3339 time: {e}"))
+                })
+        })
+        .transpose()?;
     let details = ReportDetails {
         note: body.note,
         photos: body.photos,
+        capture: Capture {
+            captured_at,
+            accuracy_m: body.accuracy_m,
+        },
         ..ReportDetails::via("api")
     };
     let p = state.create(report, &actor, details).await?;
