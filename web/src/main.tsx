@@ -148,7 +148,9 @@ function boot(): void {
     }),
   );
   watchConnection();
-  registerServiceWorker();
+  // After the first complete map, as Workbox advises: the precache downloads every asset again,
+  // which at boot competed with the first render for the network and the CPU.
+  void hook.ready.then(registerServiceWorker);
   // What was made without a connection is sent now, and whenever the connection may be back.
   void startOutbox();
   let started = false;
