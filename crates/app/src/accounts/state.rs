@@ -1,10 +1,13 @@
 //! What the service keeps in memory about accounts: the sign-in limits, the street code of
 //! each user seen (a street office's scope depends on it) and the name people know them by
-//! (lists show who a problem is with without asking the database).
+//! (lists show who a problem is with without asking the database), and every account and live
+//! session, loaded at start and followed from the log (`crate::follow`), so that a signed-in
+//! caller is checked without the database: reads go on while it is away.
 
 use std::collections::HashMap;
 
 use civmap_domain::{User, UserId};
+use civmap_store::Session;
 use parking_lot::RwLock;
 
 use super::guard::LoginGuard;
@@ -19,6 +22,11 @@ pub struct AccountState {
     streets: RwLock<HashMap<UserId, String>>,
     /// Shown names of the users seen: the display name, else the login name.
     names: RwLock<HashMap<UserId, String>>,
+    /// Every account, as last committed.
+    users: RwLock<HashMap<UserId, User>>,
+    /// Sessions and API tokens by token hash: the live ones at start, then every one created
+    /// or revoked since (revoked ones stay, marked, so a stale cookie costs no database read).
+    sessions: RwLock<HashMap<String, Session>>,
 }
 
 impl AccountState {
@@ -29,11 +37,57 @@ impl AccountState {
             guard: LoginGuard::new(c),
             streets: RwLock::new(HashMap::new()),
             names: RwLock::new(HashMap::new()),
+            users: RwLock::new(HashMap::new()),
+            sessions: RwLock::new(HashMap::new()),
         }
     }
 
-    /// Remembers the street of a user (or that it has none) and its shown name.
+    /// The account with this id, as last committed (`None`: not known to memory).
+    #[must_use]
+    pub fn user(&self, id: UserId) -> Option<User> {
+        self.users.read().get(&id).cloned()
+    }
+
+    /// The session or token with this hash (`None`: not known to memory).
+    #[must_use]
+    pub fn session(&self, token_hash: &str) -> Option<Session> {
+        self.sessions.read().get(token_hash).cloned()
+    }
+
+    /// Remembers a session as committed.
+    pub fn note_session(&self, s: &Session) {
+        self.sessions
+            .write()
+            .insert(s.token_hash.clone(), s.clone());
+    }
+
+    /// Replaces every session known (at start, after a restore).
+    pub fn set_sessions(&self, all: Vec<Session>) {
+        *self.sessions.write() = all.into_iter().map(|s| (s.token_hash.clone(), s)).collect();
+    }
+
+    /// Marks one session revoked.
+    pub fn revoke_session(&self, token_hash: &str) {
+        if let Some(s) = self.sessions.write().get_mut(token_hash) {
+            s.revoked = true;
+        }
+    }
+
+    /// Marks every session of a user revoked.
+    pub fn revoke_sessions_of(&self, user: UserId) {
+        for s in self.sessions.write().values_mut() {
+            if s.user == user {
+                s.revoked = true;
+            }
+        }
+    }
+
+    /// Remembers a user as committed: the account, its street (or that it has none) and its
+    /// shown name.
     pub fn note_user(&self, u: &User) {
+        if self.users.read().get(&u.id) != Some(u) {
+            self.users.write().insert(u.id, u.clone());
+        }
         let shown = if u.display_name.is_empty() {
             &u.name
         } else {
