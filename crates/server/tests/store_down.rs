@@ -194,6 +194,8 @@ struct App {
     router: Router,
     state: AppState,
     store: Store,
+    /// An API token of the office's account (a session row, checked from memory).
+    account_token: String,
 }
 
 struct Resp {
@@ -236,18 +238,27 @@ impl App {
         let state = AppState::load(store.clone(), CategoryTable::builtin(), config)
             .await
             .unwrap();
+        let (account_token, _) =
+            civmap_app::accounts::sessions::issue_api_token(&store, office.id, 30)
+                .await
+                .unwrap();
         App {
             router: civmap_server::app(state.clone()),
             state,
             store,
+            account_token,
         }
     }
 
     async fn call(&self, method: Method, uri: &str, body: Option<&Value>) -> Resp {
+        self.call_as(TOKEN, method, uri, body).await
+    }
+
+    async fn call_as(&self, token: &str, method: Method, uri: &str, body: Option<&Value>) -> Resp {
         let mut req = Request::builder()
             .method(method)
             .uri(uri)
-            .header("authorization", format!("Bearer {TOKEN}"));
+            .header("authorization", format!("Bearer {token}"));
         if body.is_some() {
             req = req.header("content-type", "application/json");
         }
@@ -406,6 +417,28 @@ async fn lost_database_answers_503_and_recovers(mut db: Db) {
     assert_eq!(r.status, StatusCode::OK, "{}", r.json);
     assert_eq!(r.json["properties"]["version"], 1);
     assert_eq!(app.state.sizes().problems, 5);
+    // A signed-in account keeps reading: its token is checked from memory, not the database.
+    let r = within(app.call_as(
+        &app.account_token,
+        Method::GET,
+        &format!("/api/v1/problems/{}", ids[2]),
+        None,
+    ))
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "account token read: {}", r.json);
+    let r = within(app.call_as(&app.account_token, Method::GET, "/api/v1/me", None)).await;
+    assert_eq!(r.status, StatusCode::OK, "who am I: {}", r.json);
+    assert_eq!(r.json["name"], "office", "{}", r.json);
+    // Its writes still answer 503.
+    let body = json!({"lon": 121.49, "lat": 31.28, "category": "garbage"});
+    let r = within(app.call_as(
+        &app.account_token,
+        Method::POST,
+        "/api/v1/problems",
+        Some(&body),
+    ))
+    .await;
+    assert_unavailable(&r, "report with an account token");
 
     db.bring_back().await;
 
