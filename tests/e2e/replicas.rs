@@ -375,6 +375,11 @@ fn two_replicas_follow_each_other_and_one_takes_over_when_the_other_dies() {
     }
     // Escalated once each: A never did (it died before the deadline, or lost the race by
     // version), B did not twice.
+    assert!(
+        b.log().contains("escalated overdue problems"),
+        "B's escalation job did it:\n{}",
+        b.log()
+    );
     let counts = pg.escalations(&overdue);
     assert_eq!(
         counts,
