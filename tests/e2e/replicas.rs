@@ -51,11 +51,7 @@ fn wait_for<T>(what: &str, deadline: Duration, mut check: impl FnMut() -> Option
 }
 
 fn get(c: &reqwest::blocking::Client, srv: &Server, path: &str) -> (u16, Value) {
-    let r = c
-        .get(srv.url(path))
-        .bearer_auth(TOKEN)
-        .send()
-        .unwrap();
+    let r = c.get(srv.url(path)).bearer_auth(TOKEN).send().unwrap();
     let status = r.status().as_u16();
     (status, r.json().unwrap_or(Value::Null))
 }
@@ -231,7 +227,10 @@ fn two_replicas_follow_each_other_and_one_takes_over_when_the_other_dies() {
         (body["properties"]["status"] == "escalated").then_some(())
     });
     let live = feed_b.recv_timeout(FOLLOW_DEADLINE).unwrap();
-    assert_eq!((&live["id"], &live["status"]), (&json!(id), &json!("escalated")));
+    assert_eq!(
+        (&live["id"], &live["status"]),
+        (&json!(id), &json!("escalated"))
+    );
 
     // A new account (from the command line, a third process), a zone and its assignment on A.
     user_add(&pg.url, "pianzhang", "area_chief", "chief-password-1");
@@ -257,7 +256,10 @@ fn two_replicas_follow_each_other_and_one_takes_over_when_the_other_dies() {
             .header("cookie", &cookie)
             .send()
             .unwrap();
-        (r.status().as_u16(), r.json::<Value>().unwrap_or(Value::Null))
+        (
+            r.status().as_u16(),
+            r.json::<Value>().unwrap_or(Value::Null),
+        )
     };
     let (s, me) = me_on(&a);
     assert_eq!(s, 200, "{me}");
@@ -334,7 +336,10 @@ fn two_replicas_follow_each_other_and_one_takes_over_when_the_other_dies() {
                     if r.status().as_u16() == 201
                         && let Ok(v) = r.json::<Value>()
                     {
-                        acked.lock().unwrap().push(v["id"].as_str().unwrap().to_owned());
+                        acked
+                            .lock()
+                            .unwrap()
+                            .push(v["id"].as_str().unwrap().to_owned());
                     }
                 }
             })

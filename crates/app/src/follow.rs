@@ -303,8 +303,7 @@ impl App {
             f.heads.events = f.heads.events.max(h.events);
             f.heads.changes = f.heads.changes.max(h.changes);
         }
-        let lag_events =
-            (f.heads.events - f.events).max(0) + (f.heads.changes - f.changes).max(0);
+        let lag_events = (f.heads.events - f.events).max(0) + (f.heads.changes - f.changes).max(0);
         let lag_seconds = match f.caught_up_at {
             _ if lag_events == 0 => 0.0,
             Some(t) => t.elapsed().as_secs_f64(),
@@ -357,12 +356,12 @@ impl App {
                         tracing::info!("following the database again");
                         failing = false;
                     }
-                    Ok(_) => {}
                     Err(e) if !failing => {
                         tracing::warn!(error = %e.chain(), "cannot follow the database; serving what memory holds");
                         failing = true;
                     }
-                    Err(_) => {}
+                    // Followed, or still failing (said once).
+                    Ok(_) | Err(_) => {}
                 }
             }
         });

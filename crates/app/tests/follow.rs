@@ -2,7 +2,12 @@
 //! other learns by following the logs — problems and their steps (with the live feed), zones,
 //! assignments, accounts, sessions and their revocation — and the writer's own changes, which
 //! its commit hook applied, are not applied or announced a second time.
-#![allow(clippy::unwrap_used, clippy::missing_panics_doc)]
+// A scenario reads best top to bottom, whatever its length.
+#![allow(
+    clippy::unwrap_used,
+    clippy::missing_panics_doc,
+    clippy::too_many_lines
+)]
 
 use std::time::{Duration, Instant};
 
@@ -112,12 +117,15 @@ async fn a_replica_on_the_same_database_follows_what_another_writes() {
         )
         .await
         .unwrap();
-    assert!(b.problem(p.id).is_err(), "B cannot know it before following");
+    assert!(
+        b.problem(p.id).is_err(),
+        "B cannot know it before following"
+    );
     assert!(b.follow().await.unwrap() > 0);
     let seen = b.problem(p.id).unwrap();
     assert_eq!(
-        (seen.version, seen.status, seen.case_no.clone()),
-        (p.version, p.status, p.case_no.clone())
+        (seen.version, seen.status, seen.case_no),
+        (p.version, p.status, p.case_no)
     );
     let on_b = live_b.try_recv().unwrap();
     assert_eq!((on_b.id, on_b.version), (p.id, p.version));
@@ -152,7 +160,10 @@ async fn a_replica_on_the_same_database_follows_what_another_writes() {
     assert_eq!(on_a, vec![(p.id, p.version), (p.id, closed.version)]);
     let version_before = a.data_version();
     a.follow().await.unwrap();
-    assert!(live_a.try_recv().is_err(), "A announced its own write twice");
+    assert!(
+        live_a.try_recv().is_err(),
+        "A announced its own write twice"
+    );
     assert_eq!(a.problem(p.id).unwrap().version, closed.version);
     assert!(a.data_version() >= version_before);
 
@@ -167,9 +178,15 @@ async fn a_replica_on_the_same_database_follows_what_another_writes() {
     a.put_zone(zone.clone()).await.unwrap();
     a.assign(zone.id, chief.id).await.unwrap();
     b.follow().await.unwrap();
-    assert_eq!(b.zones().map.get(&zone.id).map(|z| z.name.clone()), Some("片区".into()));
+    assert_eq!(
+        b.zones().map.get(&zone.id).map(|z| z.name.clone()),
+        Some("片区".into())
+    );
     assert!(b.assignments().contains(&(zone.id, chief.id)));
-    assert_eq!(b.accounts().user(chief.id).map(|u| u.name), Some("pianzhang".into()));
+    assert_eq!(
+        b.accounts().user(chief.id).map(|u| u.name),
+        Some("pianzhang".into())
+    );
     assert_eq!(b.zones_of(chief.id), vec![zone.id]);
 
     // The chief signs in on A; B knows the session from memory, and its end.
@@ -179,7 +196,10 @@ async fn a_replica_on_the_same_database_follows_what_another_writes() {
         .unwrap();
     b.follow().await.unwrap();
     let hash = civmap_app::accounts::secrets::token_hash(&signed.secret);
-    assert!(b.accounts().session(&hash).is_some(), "B holds the session in memory");
+    assert!(
+        b.accounts().session(&hash).is_some(),
+        "B holds the session in memory"
+    );
     let who = b
         .session(&signed.secret, SessionKind::Cookie, None)
         .await

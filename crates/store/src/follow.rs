@@ -124,10 +124,7 @@ impl Store {
             let mut sql = format!("SELECT {PROBLEM_SELECT} FROM problems WHERE id IN ");
             crate::sql::placeholders(&mut sql, 1, chunk.len());
             let args = chunk.iter().map(|id| Arg::from(id.0)).collect();
-            out.extend(
-                self.read_all(&sql, args, &codec::problem_from_row)
-                    .await?,
-            );
+            out.extend(self.read_all(&sql, args, &codec::problem_from_row).await?);
         }
         Ok(out)
     }

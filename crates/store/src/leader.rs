@@ -39,10 +39,7 @@ impl Store {
     #[must_use]
     pub fn leadership(&self) -> Leadership {
         let pg = match &**self.reads() {
-            Reads::Pg(pool) => Some((
-                (*pool.connect_options()).clone(),
-                self.location().clone(),
-            )),
+            Reads::Pg(pool) => Some(((*pool.connect_options()).clone(), self.location().clone())),
             Reads::Sqlite(_) => None,
         };
         Leadership { pg, held: None }

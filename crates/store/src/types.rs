@@ -3,9 +3,7 @@
 use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
-use civmap_domain::{
-    Event, EventKind, Poi, PoiId, Problem, ProblemId, User, UserId, Zone, ZoneId,
-};
+use civmap_domain::{Event, EventKind, Poi, PoiId, Problem, ProblemId, User, UserId, Zone, ZoneId};
 use serde::{Deserialize, Serialize};
 
 /// Which database a [`crate::Store`] runs on.

@@ -717,7 +717,8 @@ impl Ledger {
         }
         if std::mem::take(&mut self.ring) && cx.is_pg() {
             // In the transaction: PostgreSQL delivers it when (and only if) it commits.
-            cx.exec(&format!("NOTIFY {DOORBELL_CHANNEL}"), vec![]).await?;
+            cx.exec(&format!("NOTIFY {DOORBELL_CHANNEL}"), vec![])
+                .await?;
         }
         Ok(())
     }
@@ -836,32 +837,8 @@ async fn apply(cx: &mut Conn<'_>, ledger: &mut Ledger, op: &Op) -> Result<Done, 
         Op::CreateUser(u) => create_user(&mut w, u).await,
         Op::UpdateUser(u) => update_user(&mut w, u).await,
         Op::CreateSession(s) => create_session(&mut w, s).await,
-        Op::RevokeSession(hash) => {
-            let n = w
-                .write(
-                    "UPDATE sessions SET revoked = $2 WHERE token_hash = $1",
-                    vec![hash.as_str().into(), true.into()],
-                )
-                .await?;
-            if n == 0 {
-                return Ok((Out::Flag(false), vec![]));
-            }
-            w.ledger.change("session", hash.as_str());
-            Ok((Out::Flag(true), vec![Change::SessionRevoked(hash.clone())]))
-        }
-        Op::RevokeUserSessions(user) => {
-            let n = w
-                .write(
-                    "UPDATE sessions SET revoked = $2 WHERE user_id = $1 AND revoked = $3",
-                    vec![user.0.into(), true.into(), false.into()],
-                )
-                .await?;
-            if n == 0 {
-                return Ok((Out::Flag(false), vec![]));
-            }
-            w.ledger.change("user_sessions", user.0.to_string());
-            Ok((Out::Flag(true), vec![Change::UserSessionsRevoked(*user)]))
-        }
+        Op::RevokeSession(hash) => revoke_session(&mut w, hash).await,
+        Op::RevokeUserSessions(user) => revoke_sessions_of(&mut w, *user).await,
         Op::PutPhoto(meta) => put_photo(&mut w, meta).await,
         Op::UpsertCategory(c) => {
             let sql = codec::upsert_sql("categories", codec::CATEGORY_COLS);
@@ -882,6 +859,39 @@ async fn apply(cx: &mut Conn<'_>, ledger: &mut Ledger, op: &Op) -> Result<Done, 
         }
         Op::Close => Err(w.logic(StoreError::Internal("close inside a batch".into()))),
     }
+}
+
+/// Revokes one session or token; answers whether it existed.
+async fn revoke_session(w: &mut W<'_, '_>, hash: &str) -> Result<Done, OpErr> {
+    let n = w
+        .write(
+            "UPDATE sessions SET revoked = $2 WHERE token_hash = $1",
+            vec![hash.into(), true.into()],
+        )
+        .await?;
+    if n == 0 {
+        return Ok((Out::Flag(false), vec![]));
+    }
+    w.ledger.change("session", hash);
+    Ok((
+        Out::Flag(true),
+        vec![Change::SessionRevoked(hash.to_owned())],
+    ))
+}
+
+/// Revokes every live session and token of a user; answers whether there was one.
+async fn revoke_sessions_of(w: &mut W<'_, '_>, user: UserId) -> Result<Done, OpErr> {
+    let n = w
+        .write(
+            "UPDATE sessions SET revoked = $2 WHERE user_id = $1 AND revoked = $3",
+            vec![user.0.into(), true.into(), false.into()],
+        )
+        .await?;
+    if n == 0 {
+        return Ok((Out::Flag(false), vec![]));
+    }
+    w.ledger.change("user_sessions", user.0.to_string());
+    Ok((Out::Flag(true), vec![Change::UserSessionsRevoked(user)]))
 }
 
 /// Runs a write's statements in order; answers whether the last one changed rows.

@@ -167,28 +167,26 @@ impl App {
         // Memory first (followed from the log): a signed-in caller is checked without the
         // database, so reads go on while it is away. The database is asked only for a session
         // memory does not know yet (just started on another replica, not yet followed).
-        let s = match accounts.session(&hash) {
-            Some(s) => s,
-            None => {
-                let Some(s) = store.session_by_token_hash(&hash).await? else {
-                    return Ok(None);
-                };
-                accounts.note_session(&s);
-                s
-            }
+        let s = if let Some(s) = accounts.session(&hash) {
+            s
+        } else {
+            let Some(s) = store.session_by_token_hash(&hash).await? else {
+                return Ok(None);
+            };
+            accounts.note_session(&s);
+            s
         };
         if s.kind != kind || s.revoked || s.expires_at <= Utc::now() {
             return Ok(None);
         }
-        let user = match accounts.user(s.user) {
-            Some(u) => u,
-            None => {
-                let Some(u) = store.user_by_id(s.user).await? else {
-                    return Ok(None);
-                };
-                accounts.note_user(&u);
-                u
-            }
+        let user = if let Some(u) = accounts.user(s.user) {
+            u
+        } else {
+            let Some(u) = store.user_by_id(s.user).await? else {
+                return Ok(None);
+            };
+            accounts.note_user(&u);
+            u
         };
         if user.disabled {
             return Ok(None);
