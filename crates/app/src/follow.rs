@@ -7,20 +7,20 @@
 //! Nothing is skipped: every writer holds one lock while it numbers and commits (the store's
 //! writer), so `seq` order is commit order and "everything after my number" is complete.
 //! Nothing is applied twice: the commit hook claims the event numbers it applied
-//! ([`FollowState::claim`]) and the follower passes over them; an event the follower applied
+//! (`FollowState::claim`, in `memory::follow_state`) and the follower passes over them; an event the follower applied
 //! first is skipped by the hook. Rows carry versions, so re-reading a row is idempotent.
 //!
 //! Woken by the PostgreSQL doorbell (`NOTIFY` after each commit), after every reconnect of it,
 //! and by a timer as a safety net ([`FOLLOW_SAFETY_NET`]; the only wake-up on SQLite, where
 //! another process — the command line — may write to the same file).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use civmap_domain::{Event, EventKind, PoiId, Problem, ProblemId, UserId, ZoneId};
-use civmap_store::{Change, ChangeKind, LogHeads, LoggedChange, PublicText, Ring};
+use civmap_store::{Change, ChangeKind, LoggedChange, PublicText, Ring};
 use serde::Serialize;
 
 use crate::app::{App, merge_category};
@@ -39,72 +39,6 @@ const DOORBELL_RETRY: Duration = Duration::from_secs(1);
 /// A replica behind by longer than this is not ready (`/readyz` answers 503): a load balancer
 /// sends its readers elsewhere until it caught up.
 pub const READY_MAX_LAG: Duration = Duration::from_secs(10);
-
-/// How far this replica has applied the logs.
-#[derive(Debug, Default)]
-pub(crate) struct FollowState {
-    /// Every event up to this number is in memory.
-    events: i64,
-    /// Every change-log entry up to this number is in memory.
-    changes: i64,
-    /// Event numbers above `events` the commit hook applied (first → last, inclusive).
-    own: BTreeMap<i64, i64>,
-    /// The newest numbers seen in the database.
-    heads: LogHeads,
-    /// When a round last ended with nothing left to read.
-    caught_up_at: Option<Instant>,
-}
-
-impl FollowState {
-    /// The commit hook applies events `first..=last` (this replica's write): `false` when the
-    /// follower applied them already (it read the log between `COMMIT` and the hook).
-    pub(crate) fn claim(&mut self, first: i64, last: i64) -> bool {
-        if first <= self.events {
-            return false;
-        }
-        self.own.insert(first, last);
-        self.heads.events = self.heads.events.max(last);
-        self.advance();
-        true
-    }
-
-    /// Whether the commit hook applied event `seq`.
-    fn is_own(&self, seq: i64) -> bool {
-        self.own
-            .range(..=seq)
-            .next_back()
-            .is_some_and(|(_, last)| seq <= *last)
-    }
-
-    /// Event `seq` is in memory.
-    fn passed(&mut self, seq: i64) {
-        self.events = self.events.max(seq);
-        let upto = self.events;
-        self.own.retain(|_, last| *last > upto);
-        self.advance();
-    }
-
-    /// Moves over the hook's events that follow on without a gap.
-    fn advance(&mut self) {
-        while let Some((&first, &last)) = self.own.first_key_value() {
-            if first > self.events + 1 {
-                break;
-            }
-            self.events = self.events.max(last);
-            self.own.pop_first();
-        }
-    }
-
-    /// Memory was (re)loaded from the database as of `heads`.
-    pub(crate) fn restart(&mut self, heads: LogHeads) {
-        self.events = heads.events;
-        self.changes = heads.changes;
-        // After a restore the numbers may start lower: the hook's old claims mean nothing.
-        self.own.clear();
-        self.heads = heads;
-        self.caught_up_at = Some(Instant::now());
-    }
-}
 
 /// How far behind the database this replica is.
 #[derive(Debug, Clone, Copy, Serialize, PartialEq)]

@@ -1,0 +1,74 @@
+//! How far a replica has applied the database's logs, and which event numbers its own commit
+//! hook applied (`crate::follow` reads and applies the logs; this is only the bookkeeping both
+//! it and the commit hook share).
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use civmap_store::LogHeads;
+
+/// How far this replica has applied the logs.
+#[derive(Debug, Default)]
+pub(crate) struct FollowState {
+    /// Every event up to this number is in memory.
+    pub(crate) events: i64,
+    /// Every change-log entry up to this number is in memory.
+    pub(crate) changes: i64,
+    /// Event numbers above `events` the commit hook applied (first → last, inclusive).
+    own: BTreeMap<i64, i64>,
+    /// The newest numbers seen in the database.
+    pub(crate) heads: LogHeads,
+    /// When a round last ended with nothing left to read.
+    pub(crate) caught_up_at: Option<Instant>,
+}
+
+impl FollowState {
+    /// The commit hook applies events `first..=last` (this replica's write): `false` when the
+    /// follower applied them already (it read the log between `COMMIT` and the hook).
+    pub(crate) fn claim(&mut self, first: i64, last: i64) -> bool {
+        if first <= self.events {
+            return false;
+        }
+        self.own.insert(first, last);
+        self.heads.events = self.heads.events.max(last);
+        self.advance();
+        true
+    }
+
+    /// Whether the commit hook applied event `seq`.
+    pub(crate) fn is_own(&self, seq: i64) -> bool {
+        self.own
+            .range(..=seq)
+            .next_back()
+            .is_some_and(|(_, last)| seq <= *last)
+    }
+
+    /// Event `seq` is in memory.
+    pub(crate) fn passed(&mut self, seq: i64) {
+        self.events = self.events.max(seq);
+        let upto = self.events;
+        self.own.retain(|_, last| *last > upto);
+        self.advance();
+    }
+
+    /// Moves over the hook's events that follow on without a gap.
+    fn advance(&mut self) {
+        while let Some((&first, &last)) = self.own.first_key_value() {
+            if first > self.events + 1 {
+                break;
+            }
+            self.events = self.events.max(last);
+            self.own.pop_first();
+        }
+    }
+
+    /// Memory was (re)loaded from the database as of `heads`.
+    pub(crate) fn restart(&mut self, heads: LogHeads) {
+        self.events = heads.events;
+        self.changes = heads.changes;
+        // After a restore the numbers may start lower: the hook's old claims mean nothing.
+        self.own.clear();
+        self.heads = heads;
+        self.caught_up_at = Some(Instant::now());
+    }
+}
