@@ -72,3 +72,64 @@ impl FollowState {
         self.caught_up_at = Some(Instant::now());
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(events: i64) -> FollowState {
+        let mut f = FollowState::default();
+        f.restart(LogHeads { events, changes: 0 });
+        f
+    }
+
+    #[test]
+    fn the_hooks_events_that_follow_on_move_the_number() {
+        let mut f = at(10);
+        assert!(f.claim(11, 11));
+        assert_eq!(f.events, 11);
+        // An import's range right after.
+        assert!(f.claim(12, 20));
+        assert_eq!(f.events, 20);
+        assert!(f.own.is_empty());
+    }
+
+    #[test]
+    fn a_gap_waits_for_the_follower_and_its_events_are_passed_over() {
+        let mut f = at(10);
+        // 11 and 12 were written by another replica: not yet read.
+        assert!(f.claim(13, 13));
+        assert_eq!(f.events, 10);
+        assert!(f.is_own(13) && !f.is_own(12) && !f.is_own(14));
+        f.passed(11);
+        assert_eq!(f.events, 11);
+        f.passed(12);
+        // 13 is the hook's: the number moves over it at once.
+        assert_eq!(f.events, 13);
+        assert!(!f.is_own(13));
+        assert!(f.own.is_empty());
+    }
+
+    #[test]
+    fn what_the_follower_applied_first_the_hook_skips() {
+        let mut f = at(10);
+        f.passed(11);
+        assert!(!f.claim(11, 11), "the follower read it between COMMIT and the hook");
+        // A range the follower began: skipped whole, the follower applies the rest.
+        assert!(!f.claim(11, 15));
+        assert_eq!(f.events, 11);
+        assert!(!f.is_own(12));
+    }
+
+    #[test]
+    fn a_reload_forgets_the_hooks_claims() {
+        let mut f = at(10);
+        assert!(f.claim(20, 20));
+        f.restart(LogHeads {
+            events: 5,
+            changes: 2,
+        });
+        assert_eq!((f.events, f.changes), (5, 2));
+        assert!(!f.is_own(20), "numbers may start lower after a restore");
+    }
+}
