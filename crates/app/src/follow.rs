@@ -259,27 +259,37 @@ impl App {
             return;
         }
         let weak = self.downgrade();
-        let mut bell = self.store().doorbell();
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(FOLLOW_SAFETY_NET);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            let mut failing = false;
-            loop {
-                let rang = async {
-                    match bell.as_mut() {
-                        Some(b) => b.wait().await,
-                        None => std::future::pending().await,
+        // The doorbell waits on a task of its own and rings `wake` (which keeps one ring when
+        // nobody waits), so the follower's loop never cancels a wait half-way through a message.
+        let wake = Arc::new(tokio::sync::Notify::new());
+        if let Some(mut bell) = self.store().doorbell() {
+            let (wake, weak) = (wake.clone(), weak.clone());
+            tokio::spawn(async move {
+                loop {
+                    let rung = bell.wait().await;
+                    if weak.upgrade().is_none() {
+                        return;
                     }
-                };
-                tokio::select! {
-                    r = rang => match r {
+                    match rung {
                         Ok(Ring::Rang) => {}
                         Ok(Ring::Connected) => tracing::debug!("listening for commits"),
                         Err(e) => {
                             tracing::debug!(error = %e, "the doorbell failed; the timer follows meanwhile");
                             tokio::time::sleep(DOORBELL_RETRY).await;
+                            continue;
                         }
-                    },
+                    }
+                    wake.notify_one();
+                }
+            });
+        }
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(FOLLOW_SAFETY_NET);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let mut failing = false;
+            loop {
+                tokio::select! {
+                    () = wake.notified() => {}
                     _ = tick.tick() => {}
                 }
                 let Some(app) = weak.upgrade() else {

@@ -114,7 +114,10 @@ mod tests {
     fn what_the_follower_applied_first_the_hook_skips() {
         let mut f = at(10);
         f.passed(11);
-        assert!(!f.claim(11, 11), "the follower read it between COMMIT and the hook");
+        assert!(
+            !f.claim(11, 11),
+            "the follower read it between COMMIT and the hook"
+        );
         // A range the follower began: skipped whole, the follower applies the rest.
         assert!(!f.claim(11, 15));
         assert_eq!(f.events, 11);
