@@ -108,6 +108,7 @@ impl App {
         if applied > 0 {
             self.inner.data_version.fetch_add(1, Ordering::AcqRel);
         }
+        self.inner.accounts.prune_sessions(chrono::Utc::now());
         Ok(applied)
     }
 

@@ -5,10 +5,13 @@
 //! caller is checked without the database: reads go on while it is away.
 
 use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
 
 use civmap_domain::{User, UserId};
 use civmap_store::Session;
-use parking_lot::RwLock;
+use parking_lot::{Mutex, RwLock};
 
 use super::guard::LoginGuard;
 use crate::config::AuthConfig;
@@ -27,7 +30,13 @@ pub struct AccountState {
     /// Sessions and API tokens by token hash: the live ones at start, then every one created
     /// or revoked since (revoked ones stay, marked, so a stale cookie costs no database read).
     sessions: RwLock<HashMap<String, Session>>,
+    /// When ended sessions were last dropped from `sessions`.
+    pruned: Mutex<Instant>,
 }
+
+/// How often ended (expired or revoked) sessions are dropped from memory: they would otherwise
+/// pile up with every sign-in for as long as the process runs.
+const SESSION_PRUNE_EVERY: Duration = Duration::from_mins(10);
 
 impl AccountState {
     /// Empty state with the configured limits.
@@ -39,7 +48,23 @@ impl AccountState {
             names: RwLock::new(HashMap::new()),
             users: RwLock::new(HashMap::new()),
             sessions: RwLock::new(HashMap::new()),
+            pruned: Mutex::new(Instant::now()),
         }
+    }
+
+    /// Drops expired and revoked sessions from memory, at most every [`SESSION_PRUNE_EVERY`]
+    /// (a dropped one that comes back is looked up in the database, and refused there).
+    pub fn prune_sessions(&self, now: DateTime<Utc>) {
+        {
+            let mut last = self.pruned.lock();
+            if last.elapsed() < SESSION_PRUNE_EVERY {
+                return;
+            }
+            *last = Instant::now();
+        }
+        self.sessions
+            .write()
+            .retain(|_, s| !s.revoked && s.expires_at > now);
     }
 
     /// The account with this id, as last committed (`None`: not known to memory).
@@ -119,5 +144,42 @@ impl AccountState {
     #[must_use]
     pub fn street_of(&self, user: UserId) -> Option<String> {
         self.streets.read().get(&user).cloned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use civmap_store::SessionKind;
+
+    fn session(hash: &str, expires_in_h: i64, revoked: bool) -> Session {
+        let now = Utc::now();
+        Session {
+            token_hash: hash.into(),
+            user: UserId::new(),
+            kind: SessionKind::Cookie,
+            created_at: now,
+            expires_at: now + chrono::Duration::hours(expires_in_h),
+            revoked,
+        }
+    }
+
+    #[test]
+    fn ended_sessions_leave_memory_now_and_then() {
+        let st = AccountState::new(&AuthConfig::default());
+        st.note_session(&session("live", 8, false));
+        st.note_session(&session("expired", -1, false));
+        st.note_session(&session("revoked", 8, true));
+        // Pruned a moment ago (at start): not again yet.
+        st.prune_sessions(Utc::now());
+        assert!(st.session("expired").is_some());
+        let Some(long_ago) = Instant::now().checked_sub(SESSION_PRUNE_EVERY) else {
+            return;
+        };
+        *st.pruned.lock() = long_ago;
+        st.prune_sessions(Utc::now());
+        assert!(st.session("live").is_some());
+        assert!(st.session("expired").is_none());
+        assert!(st.session("revoked").is_none());
     }
 }
