@@ -305,48 +305,6 @@ impl App {
                         self.set_public_text(text);
                     }
                 }
-                Change::User(u) => self.inner.accounts.note_user(u),
-                Change::Session(s) => self.inner.accounts.note_session(s),
-                Change::SessionRevoked(hash) => self.inner.accounts.revoke_session(hash),
-                Change::UserSessionsRevoked(user) => {
-                    self.inner.accounts.revoke_sessions_of(*user);
-                }
-                Change::Zone(z) => {
-                    let mut g = self.inner.zones.write();
-                    if let Err(e) = g.index.upsert(z.id, z.kind, z.geometry.clone()) {
-                        tracing::warn!(zone = %z.id, error = %e, "zone cannot be indexed");
-                        let _ = g.index.remove(z.id);
-                    }
-                    g.map.insert(z.id, z.clone());
-                    drop(g);
-                    self.inner.tiles.zones_changed();
-                }
-                Change::ZoneDeleted(id) => {
-                    let mut g = self.inner.zones.write();
-                    g.map.remove(id);
-                    let _ = g.index.remove(*id);
-                    drop(g);
-                    self.inner.tiles.zones_changed();
-                    self.inner.assignments.write().retain(|(z, _)| z != id);
-                }
-                Change::Poi(p) => {
-                    self.inner.pois.write().insert(p.id, p.clone());
-                }
-                Change::PoiDeleted(id) => {
-                    self.inner.pois.write().remove(id);
-                }
-                Change::Assigned { zone, user } => {
-                    let mut g = self.inner.assignments.write();
-                    if !g.contains(&(*zone, *user)) {
-                        g.push((*zone, *user));
-                    }
-                }
-                Change::Unassigned { zone, user } => {
-                    self.inner
-                        .assignments
-                        .write()
-                        .retain(|a| *a != (*zone, *user));
-                }
                 Change::Restored => {
                     // The hook must not call the store: reload on a task of its own.
                     self.set_ready(false);
@@ -362,7 +320,68 @@ impl App {
                         });
                     }
                 }
+                row => {
+                    // Counted under the follower's lock: a follower that re-read this row
+                    // before it committed must not put the older row back (`crate::follow`).
+                    let mut f = self.inner.follow.lock();
+                    self.apply_row(row);
+                    f.local += 1;
+                }
             }
+        }
+    }
+
+    /// A committed change of a row that is not a problem (zones, points of interest,
+    /// assignments, accounts, sessions) in memory. Idempotent.
+    pub(crate) fn apply_row(&self, c: &Change) {
+        match c {
+            Change::User(u) => self.inner.accounts.note_user(u),
+            Change::Session(s) => self.inner.accounts.note_session(s),
+            Change::SessionRevoked(hash) => self.inner.accounts.revoke_session(hash),
+            Change::UserSessionsRevoked(user) => {
+                self.inner.accounts.revoke_sessions_of(*user);
+            }
+            Change::Zone(z) => {
+                let mut g = self.inner.zones.write();
+                if let Err(e) = g.index.upsert(z.id, z.kind, z.geometry.clone()) {
+                    tracing::warn!(zone = %z.id, error = %e, "zone cannot be indexed");
+                    let _ = g.index.remove(z.id);
+                }
+                g.map.insert(z.id, z.clone());
+                drop(g);
+                self.inner.tiles.zones_changed();
+            }
+            Change::ZoneDeleted(id) => {
+                let mut g = self.inner.zones.write();
+                g.map.remove(id);
+                let _ = g.index.remove(*id);
+                drop(g);
+                self.inner.tiles.zones_changed();
+                self.inner.assignments.write().retain(|(z, _)| z != id);
+            }
+            Change::Poi(p) => {
+                self.inner.pois.write().insert(p.id, p.clone());
+            }
+            Change::PoiDeleted(id) => {
+                self.inner.pois.write().remove(id);
+            }
+            Change::Assigned { zone, user } => {
+                let mut g = self.inner.assignments.write();
+                if !g.contains(&(*zone, *user)) {
+                    g.push((*zone, *user));
+                }
+            }
+            Change::Unassigned { zone, user } => {
+                self.inner
+                    .assignments
+                    .write()
+                    .retain(|a| *a != (*zone, *user));
+            }
+            // Problem changes and restores are `apply`'s.
+            Change::Problem { .. }
+            | Change::Imported { .. }
+            | Change::PublicText { .. }
+            | Change::Restored => {}
         }
     }
 

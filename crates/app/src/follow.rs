@@ -33,6 +33,21 @@ pub const FOLLOW_SAFETY_NET: Duration = Duration::from_secs(2);
 /// Entries read per round trip; a round reads pages until it reaches the end.
 const FOLLOW_PAGE: u32 = 2000;
 
+/// How often one round reads the rows of the change log again when this replica changed
+/// such rows itself meanwhile.
+const ROW_READ_TRIES: usize = 5;
+
+/// Rows named by change-log entries, as read.
+#[derive(Default)]
+struct ReadRows {
+    /// Zones, points of interest, accounts and sessions, as changes to apply.
+    rows: Vec<Change>,
+    /// Every assignment, when one changed.
+    assignments: Option<Vec<(ZoneId, UserId)>>,
+    /// Every stored category, when one changed.
+    categories: Option<Vec<civmap_domain::Category>>,
+}
+
 /// The pause before the doorbell is connected again after it failed.
 const DOORBELL_RETRY: Duration = Duration::from_secs(1);
 
@@ -88,16 +103,17 @@ impl App {
                 applied += 1;
                 continue;
             }
-            self.apply_logged_changes(&changes).await?;
-            if let Some(last) = changes.last() {
-                let mut f = self.inner.follow.lock();
-                f.changes = f.changes.max(last.seq);
-                f.heads.changes = f.heads.changes.max(last.seq);
+            let rows_applied = self.apply_logged_changes(&changes).await?;
+            if rows_applied {
+                applied += changes.len();
             }
-            applied += changes.len();
             let events = store.events_since(events_after, FOLLOW_PAGE).await?;
             let more_events = events.len() == FOLLOW_PAGE as usize;
             applied += self.apply_logged_events(events).await?;
+            if !rows_applied {
+                // This replica kept changing rows while they were read: the next round.
+                break;
+            }
             if !more_changes && !more_events {
                 let mut f = self.inner.follow.lock();
                 f.caught_up_at = Some(Instant::now());
@@ -112,13 +128,60 @@ impl App {
         Ok(applied)
     }
 
-    /// Applies change-log entries: each named row re-read once, as it is now.
-    async fn apply_logged_changes(&self, changes: &[LoggedChange]) -> Result<(), ServiceError> {
+    /// Applies change-log entries: each named row re-read once, as it is now, and applied
+    /// only if this replica changed no such row itself meanwhile (else read again, at most
+    /// [`ROW_READ_TRIES`] times; then the next round does). Answers whether they were applied.
+    async fn apply_logged_changes(&self, changes: &[LoggedChange]) -> Result<bool, ServiceError> {
+        let Some(last) = changes.last().map(|c| c.seq) else {
+            return Ok(true);
+        };
+        for _ in 0..ROW_READ_TRIES {
+            let local_before = self.inner.follow.lock().local;
+            let read = self.read_rows(changes).await?;
+            let table = match &read.categories {
+                Some(stored) => {
+                    let mut table = (*self.categories()).clone();
+                    for c in stored {
+                        merge_category(&mut table, c)?;
+                    }
+                    Some(Arc::new(table))
+                }
+                None => None,
+            };
+            let mut f = self.inner.follow.lock();
+            if f.local != local_before {
+                continue;
+            }
+            for row in &read.rows {
+                self.apply_row(row);
+            }
+            if let Some(a) = read.assignments {
+                *self.inner.assignments.write() = a;
+            }
+            if let Some(table) = &table {
+                self.set_categories(table.clone());
+            }
+            f.changes = f.changes.max(last);
+            f.heads.changes = f.heads.changes.max(last);
+            drop(f);
+            if let Some(table) = table {
+                // Whether a category is indoor decides where tiles show its problems.
+                self.inner
+                    .tiles
+                    .rebuild_problems(&self.inner.problems.read().index, &table);
+            }
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    /// The rows change-log entries name, as they are now (the newest mention of a row is
+    /// enough).
+    async fn read_rows(&self, changes: &[LoggedChange]) -> Result<ReadRows, ServiceError> {
         let store = self.store();
         let mut seen = HashSet::new();
-        let mut assignments = false;
-        let mut categories = false;
-        // The newest mention of a row is enough: it is re-read as it is now.
+        let mut out = ReadRows::default();
+        let (mut assignments, mut categories) = (false, false);
         for c in changes.iter().rev() {
             if !seen.insert((c.kind, c.key.as_str())) {
                 continue;
@@ -126,34 +189,34 @@ impl App {
             match c.kind {
                 ChangeKind::Zone => {
                     let id = ZoneId(key_uuid(c)?);
-                    match store.get_zone(id).await? {
-                        Some(z) => self.apply(&[Change::Zone(z)]),
-                        None => self.apply(&[Change::ZoneDeleted(id)]),
-                    }
+                    out.rows.push(match store.get_zone(id).await? {
+                        Some(z) => Change::Zone(z),
+                        None => Change::ZoneDeleted(id),
+                    });
                     // A deleted zone took its assignments with it.
                     assignments = true;
                 }
                 ChangeKind::Poi => {
                     let id = PoiId(key_uuid(c)?);
-                    match store.get_poi(id).await? {
-                        Some(p) => self.apply(&[Change::Poi(p)]),
-                        None => self.apply(&[Change::PoiDeleted(id)]),
-                    }
+                    out.rows.push(match store.get_poi(id).await? {
+                        Some(p) => Change::Poi(p),
+                        None => Change::PoiDeleted(id),
+                    });
                 }
                 ChangeKind::Assignment => assignments = true,
                 ChangeKind::User => {
                     if let Some(u) = store.user_by_id(UserId(key_uuid(c)?)).await? {
-                        self.apply(&[Change::User(u)]);
+                        out.rows.push(Change::User(u));
                     }
                 }
                 ChangeKind::Session => {
                     if let Some(s) = store.session_by_token_hash(&c.key).await? {
-                        self.apply(&[Change::Session(s)]);
+                        out.rows.push(Change::Session(s));
                     }
                 }
                 ChangeKind::UserSessions => {
                     for s in store.sessions_of(UserId(key_uuid(c)?)).await? {
-                        self.apply(&[Change::Session(s)]);
+                        out.rows.push(Change::Session(s));
                     }
                 }
                 ChangeKind::Category => categories = true,
@@ -161,22 +224,15 @@ impl App {
                 ChangeKind::Restored => {}
             }
         }
+        // Zones before the assignments that name them: the order they were read in.
+        out.rows.reverse();
         if assignments {
-            *self.inner.assignments.write() = store.assignments().await?;
+            out.assignments = Some(store.assignments().await?);
         }
         if categories {
-            let mut table = (*self.categories()).clone();
-            for c in store.list_categories().await? {
-                merge_category(&mut table, &c)?;
-            }
-            let table = Arc::new(table);
-            self.set_categories(table.clone());
-            // Whether a category is indoor decides where tiles show its problems.
-            self.inner
-                .tiles
-                .rebuild_problems(&self.inner.problems.read().index, &table);
+            out.categories = Some(store.list_categories().await?);
         }
-        Ok(())
+        Ok(out)
     }
 
     /// Applies events in order: the problems they name re-read once, the events this replica's

@@ -18,6 +18,10 @@ pub(crate) struct FollowState {
     own: BTreeMap<i64, i64>,
     /// The newest numbers seen in the database.
     pub(crate) heads: LogHeads,
+    /// Changes of rows that are not problems this replica applied itself (its commit hook,
+    /// its category edits): the follower applies rows it re-read only when this did not move
+    /// while it read them, so it never puts back a row older than this replica's own write.
+    pub(crate) local: u64,
     /// When a round last ended with nothing left to read.
     pub(crate) caught_up_at: Option<Instant>,
 }
