@@ -13,6 +13,7 @@ mod support;
 mod backup;
 mod cli;
 mod ops;
+mod replicas;
 mod store;
 mod street;
 

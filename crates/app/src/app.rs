@@ -20,7 +20,7 @@ use std::time::Instant;
 use chrono::{Duration, Utc};
 use civmap_domain::calendar::WorkCalendar;
 use civmap_domain::inspection::Checklists;
-use civmap_domain::{Category, CategoryTable, Poi, PoiId, Problem, UserId, ZoneId};
+use civmap_domain::{Category, CategoryTable, Event, Poi, PoiId, Problem, UserId, ZoneId};
 use civmap_geodata::place::Gazetteer;
 use civmap_store::{Change, Store, StoreError};
 use parking_lot::{Mutex, RwLock};
@@ -31,6 +31,7 @@ use crate::config::Config;
 use crate::error::ServiceError;
 use crate::media::budget::DecodeBudget;
 use crate::memory::feedback::FeedbackBook;
+use crate::memory::follow_state::FollowState;
 use crate::memory::live::{LIVE_BUFFER, LiveChange};
 use crate::memory::lookback::LookbackList;
 use crate::memory::problem_map::ProblemMap;
@@ -93,6 +94,12 @@ pub(crate) struct Inner {
     /// Test-point kinds and checklists from the data file (items edited in the console are
     /// stored and merged over these when read).
     pub(crate) checklists: Checklists,
+    /// How far this replica has applied the database's logs (`crate::follow`).
+    pub(crate) follow: Mutex<FollowState>,
+    /// Held while the logs are read and applied, or memory is reloaded: one at a time.
+    pub(crate) follow_gate: tokio::sync::Mutex<()>,
+    /// Whether this replica runs the background jobs now (`crate::leader`).
+    pub(crate) leader: AtomicBool,
 }
 
 /// A handle that does not keep the service alive (for background tasks).
@@ -154,6 +161,9 @@ impl App {
                 places: RwLock::new(Arc::new(Gazetteer::default())),
                 public_texts: RwLock::new(Arc::new(PublicTexts::default())),
                 checklists,
+                follow: Mutex::new(FollowState::default()),
+                follow_gate: tokio::sync::Mutex::new(()),
+                leader: AtomicBool::new(false),
                 config,
             }),
         };
@@ -175,13 +185,24 @@ impl App {
             "loaded the store into memory"
         );
         app.set_ready(true);
+        app.start_following();
+        app.start_leadership();
         app.start_escalation();
         Ok(app)
     }
 
     /// Replaces everything in memory with the store's content.
     pub async fn reload(&self) -> Result<(), ServiceError> {
+        let _one_at_a_time = self.inner.follow_gate.lock().await;
+        self.reload_unfollowed().await
+    }
+
+    /// [`App::reload`], for a caller that holds `follow_gate`.
+    pub(crate) async fn reload_unfollowed(&self) -> Result<(), ServiceError> {
         let store = &self.inner.store;
+        // Read before the rows: what committed after is applied again by the follower, which
+        // is harmless (rows carry versions); what committed before is in the rows read.
+        let heads = store.log_heads().await?;
         let mut table = (*self.categories()).clone();
         for c in store.list_categories().await? {
             merge_category(&mut table, &c)?;
@@ -224,6 +245,9 @@ impl App {
         for u in store.list_users().await? {
             self.inner.accounts.note_user(&u);
         }
+        self.inner
+            .accounts
+            .set_sessions(store.live_sessions(Utc::now()).await?);
         let basemap = store.load_basemap().await?;
         let public_texts = PublicTexts::from_rows(store.load_public_texts().await?);
         let mut lookback = LookbackList::default();
@@ -250,74 +274,36 @@ impl App {
         *self.inner.pois.write() = pois;
         *self.inner.assignments.write() = assignments;
         *self.inner.public_texts.write() = Arc::new(public_texts);
+        self.inner.follow.lock().restart(heads);
         self.inner.data_version.fetch_add(1, Ordering::AcqRel);
         Ok(())
     }
 
-    /// Applies committed changes to memory (called by the store's writer, in commit order).
-    fn apply(&self, changes: &[Change]) {
+    /// Applies committed changes to memory (called by the store's writer, in commit order, and
+    /// by the follower for what other replicas wrote). A logged event the follower applied
+    /// already is skipped (`FollowState::claim`), so nothing is noted or sent twice.
+    pub(crate) fn apply(&self, changes: &[Change]) {
         for c in changes {
             match c {
                 Change::Problem { problem, event } => {
-                    self.remember(std::slice::from_ref(problem));
-                    self.inner
-                        .lookback
-                        .lock()
-                        .note(problem.id, event.kind, event.at);
-                    self.inner
-                        .feedback
-                        .lock()
-                        .note(problem.id, event.kind, &event.data);
-                    // Nobody listening is not an error.
-                    let _ = self.inner.live.send(LiveChange {
-                        id: problem.id,
-                        kind: event.kind,
-                        status: problem.status,
-                        version: problem.version,
-                        assignee: problem.assignee,
-                        at: event.at,
-                    });
-                }
-                Change::Imported { problems, .. } => self.remember(problems),
-                Change::PublicText { text, .. } => {
-                    let mut g = self.inner.public_texts.write();
-                    *g = Arc::new(g.with(text.clone()));
-                }
-                Change::Zone(z) => {
-                    let mut g = self.inner.zones.write();
-                    if let Err(e) = g.index.upsert(z.id, z.kind, z.geometry.clone()) {
-                        tracing::warn!(zone = %z.id, error = %e, "zone cannot be indexed");
-                        let _ = g.index.remove(z.id);
-                    }
-                    g.map.insert(z.id, z.clone());
-                    drop(g);
-                    self.inner.tiles.zones_changed();
-                }
-                Change::ZoneDeleted(id) => {
-                    let mut g = self.inner.zones.write();
-                    g.map.remove(id);
-                    let _ = g.index.remove(*id);
-                    drop(g);
-                    self.inner.tiles.zones_changed();
-                    self.inner.assignments.write().retain(|(z, _)| z != id);
-                }
-                Change::Poi(p) => {
-                    self.inner.pois.write().insert(p.id, p.clone());
-                }
-                Change::PoiDeleted(id) => {
-                    self.inner.pois.write().remove(id);
-                }
-                Change::Assigned { zone, user } => {
-                    let mut g = self.inner.assignments.write();
-                    if !g.contains(&(*zone, *user)) {
-                        g.push((*zone, *user));
+                    if self.inner.follow.lock().claim(event.seq, event.seq) {
+                        self.apply_problem(problem, event);
                     }
                 }
-                Change::Unassigned { zone, user } => {
-                    self.inner
-                        .assignments
-                        .write()
-                        .retain(|a| *a != (*zone, *user));
+                Change::Imported {
+                    problems,
+                    first_seq,
+                    ..
+                } => {
+                    let last = first_seq + problems.len() as i64 - 1;
+                    if self.inner.follow.lock().claim(*first_seq, last) {
+                        self.remember(problems);
+                    }
+                }
+                Change::PublicText { text, event } => {
+                    if self.inner.follow.lock().claim(event.seq, event.seq) {
+                        self.set_public_text(text);
+                    }
                 }
                 Change::Restored => {
                     // The hook must not call the store: reload on a task of its own.
@@ -334,12 +320,102 @@ impl App {
                         });
                     }
                 }
+                row => {
+                    // Counted under the follower's lock: a follower that re-read this row
+                    // before it committed must not put the older row back (`crate::follow`).
+                    let mut f = self.inner.follow.lock();
+                    self.apply_row(row);
+                    f.local += 1;
+                }
             }
         }
     }
 
+    /// A committed change of a row that is not a problem (zones, points of interest,
+    /// assignments, accounts, sessions) in memory. Idempotent.
+    pub(crate) fn apply_row(&self, c: &Change) {
+        match c {
+            Change::User(u) => self.inner.accounts.note_user(u),
+            Change::Session(s) => self.inner.accounts.note_session(s),
+            Change::SessionRevoked(hash) => self.inner.accounts.revoke_session(hash),
+            Change::UserSessionsRevoked(user) => {
+                self.inner.accounts.revoke_sessions_of(*user);
+            }
+            Change::Zone(z) => {
+                let mut g = self.inner.zones.write();
+                if let Err(e) = g.index.upsert(z.id, z.kind, z.geometry.clone()) {
+                    tracing::warn!(zone = %z.id, error = %e, "zone cannot be indexed");
+                    let _ = g.index.remove(z.id);
+                }
+                g.map.insert(z.id, z.clone());
+                drop(g);
+                self.inner.tiles.zones_changed();
+            }
+            Change::ZoneDeleted(id) => {
+                let mut g = self.inner.zones.write();
+                g.map.remove(id);
+                let _ = g.index.remove(*id);
+                drop(g);
+                self.inner.tiles.zones_changed();
+                self.inner.assignments.write().retain(|(z, _)| z != id);
+            }
+            Change::Poi(p) => {
+                self.inner.pois.write().insert(p.id, p.clone());
+            }
+            Change::PoiDeleted(id) => {
+                self.inner.pois.write().remove(id);
+            }
+            Change::Assigned { zone, user } => {
+                let mut g = self.inner.assignments.write();
+                if !g.contains(&(*zone, *user)) {
+                    g.push((*zone, *user));
+                }
+            }
+            Change::Unassigned { zone, user } => {
+                self.inner
+                    .assignments
+                    .write()
+                    .retain(|a| *a != (*zone, *user));
+            }
+            // Problem changes and restores are `apply`'s.
+            Change::Problem { .. }
+            | Change::Imported { .. }
+            | Change::PublicText { .. }
+            | Change::Restored => {}
+        }
+    }
+
+    /// A committed problem change in memory: the problem, the look-back and feedback books,
+    /// and the live feed.
+    pub(crate) fn apply_problem(&self, problem: &Problem, event: &Event) {
+        self.remember(std::slice::from_ref(problem));
+        self.inner
+            .lookback
+            .lock()
+            .note(problem.id, event.kind, event.at);
+        self.inner
+            .feedback
+            .lock()
+            .note(problem.id, event.kind, &event.data);
+        // Nobody listening is not an error.
+        let _ = self.inner.live.send(LiveChange {
+            id: problem.id,
+            kind: event.kind,
+            status: problem.status,
+            version: problem.version,
+            assignee: problem.assignee,
+            at: event.at,
+        });
+    }
+
+    /// What the public reads for a problem's description, as committed.
+    pub(crate) fn set_public_text(&self, text: &civmap_store::PublicText) {
+        let mut g = self.inner.public_texts.write();
+        *g = Arc::new(g.with(text.clone()));
+    }
+
     /// Puts committed problems into memory, unless memory already has a newer version.
-    fn remember(&self, problems: &[Problem]) {
+    pub(crate) fn remember(&self, problems: &[Problem]) {
         let mut table = self.categories();
         if let Some(p) = problems
             .iter()

@@ -99,7 +99,12 @@ impl App {
         merge_category(&mut table, &c)?;
         self.store().upsert_category(&c).await?;
         let table = Arc::new(table);
-        self.set_categories(table.clone());
+        {
+            // Counted like the commit hook's row changes (`crate::follow`).
+            let mut f = self.inner.follow.lock();
+            self.set_categories(table.clone());
+            f.local += 1;
+        }
         // Whether a category is indoor decides where tiles show its problems.
         self.inner
             .tiles

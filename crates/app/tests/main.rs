@@ -9,6 +9,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod feedback;
+mod follow;
 mod inspections;
 mod photos;
 mod rules;

@@ -69,15 +69,43 @@ pub struct Ready {
     pub problems: usize,
     pub zones: usize,
     pub pois: usize,
+    /// Whether this replica runs the background jobs (escalation); always on SQLite.
+    pub leader: bool,
+    /// How far this replica is behind the database's logs.
+    pub follow: Follow,
 }
 
-#[utoipa::path(get, path = "/readyz", tag = "operations", summary = "Readiness: the store answers and the index is loaded",
+/// How far a replica is behind the database (what other replicas wrote, not yet in memory).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Follow {
+    /// `true` when nothing is left to apply, or the lag is within 10 s.
+    pub caught_up: bool,
+    /// Events and change-log entries committed and not yet applied here.
+    pub lag_events: i64,
+    /// How long this replica has not been caught up, seconds (0 when it is).
+    pub lag_seconds: f64,
+    /// The last event number applied.
+    pub applied_event: i64,
+}
+
+#[utoipa::path(get, path = "/readyz", tag = "operations", summary = "Readiness: the store answers, the index is loaded and caught up with the database",
     responses(
         (status = 200, description = "Ready", body = Ready),
-        (status = 503, description = "Not ready: shutting down, loading, or the database is unavailable", body = ErrorBody),
+        (status = 503, description = "Not ready: shutting down, loading, the database is unavailable, or this replica is more than 10 s behind it", body = ErrorBody),
     ))]
 async fn readyz(State(state): State<App>) -> Result<axum::Json<Ready>, ApiError> {
     state.readiness().await?;
+    let f = state.follow_status().await;
+    if !f.caught_up() {
+        return Err(civmap_app::ServiceError::unavailable(
+            format!(
+                "this replica is {} entries and {:.1} s behind the database (catching up)",
+                f.lag_events, f.lag_seconds
+            ),
+            None,
+        )
+        .into());
+    }
     let s = state.sizes();
     Ok(axum::Json(Ready {
         status: "ready",
@@ -85,17 +113,25 @@ async fn readyz(State(state): State<App>) -> Result<axum::Json<Ready>, ApiError>
         problems: s.problems,
         zones: s.zones,
         pois: s.pois,
+        leader: state.is_leader(),
+        follow: Follow {
+            caught_up: f.caught_up(),
+            lag_events: f.lag_events,
+            lag_seconds: f.lag_seconds,
+            applied_event: f.applied_event,
+        },
     }))
 }
 
 #[utoipa::path(get, path = "/metrics", tag = "operations", summary = "Prometheus metrics",
-    description = "Request counts by route template, method and status; a latency histogram by route; index sizes; the store's write queue depth, committed batches and writes; histograms of the group-commit writer: queue wait and whole time per write, statements, COMMIT (fsync) and commit hook time per batch, writes per batch.",
+    description = "Request counts by route template, method and status; a latency histogram by route; index sizes; follow lag behind the database (entries, seconds) and leader status; the store's write queue depth, committed batches and writes; histograms of the group-commit writer: queue wait and whole time per write, statements, COMMIT (fsync) and commit hook time per batch, writes per batch.",
     responses((status = 200, description = "Prometheus text format 0.0.4", content_type = "text/plain", body = String)))]
 // One metric family after another, in the order scrapers list them.
 #[allow(clippy::too_many_lines)]
 async fn metrics(State(state): State<App>, State(registry): State<Arc<Metrics>>) -> Response {
     let sizes = state.sizes();
     let stats = state.store().stats().await;
+    let follow = state.follow_status().await;
     let gauges = [
         (
             "civmap_index_problems",
@@ -126,6 +162,21 @@ async fn metrics(State(state): State<App>, State(registry): State<Arc<Metrics>>)
             "civmap_ready",
             "1 when ready to serve.",
             if state.is_ready() { 1.0 } else { 0.0 },
+        ),
+        (
+            "civmap_follow_lag_events",
+            "Events and change-log entries committed to the database and not yet applied by this replica.",
+            follow.lag_events as f64,
+        ),
+        (
+            "civmap_follow_lag_seconds",
+            "How long this replica has not been caught up with the database (0 when it is).",
+            follow.lag_seconds,
+        ),
+        (
+            "civmap_leader",
+            "1 when this replica holds the lead and runs the background jobs (escalation).",
+            if state.is_leader() { 1.0 } else { 0.0 },
         ),
         (
             "civmap_uptime_seconds",

@@ -194,6 +194,8 @@ struct App {
     router: Router,
     state: AppState,
     store: Store,
+    /// An API token of the office's account (a session row, checked from memory).
+    account_token: String,
 }
 
 struct Resp {
@@ -236,18 +238,72 @@ impl App {
         let state = AppState::load(store.clone(), CategoryTable::builtin(), config)
             .await
             .unwrap();
+        let (account_token, _) =
+            civmap_app::accounts::sessions::issue_api_token(&store, office.id, 30)
+                .await
+                .unwrap();
         App {
             router: civmap_server::app(state.clone()),
             state,
             store,
+            account_token,
+        }
+    }
+
+    /// A second replica on the same PostgreSQL database, reaching it directly (not through
+    /// the relay the first one uses), acting with the same static token.
+    async fn beside(db: &Db) -> App {
+        let Place::Pg {
+            created: (base, name),
+            ..
+        } = &db.place
+        else {
+            panic!("a second replica needs PostgreSQL");
+        };
+        let (head, _) = base.rsplit_once('/').unwrap();
+        let store = Store::open(
+            &format!("{head}/{name}"),
+            StoreOptions {
+                photo_dir: db.tmp.path().join("photos"),
+                ..StoreOptions::default()
+            },
+        )
+        .await
+        .unwrap();
+        let office = store.user_by_name("office").await.unwrap().unwrap();
+        let config = Config {
+            api_tokens: vec![ApiToken {
+                token: TOKEN.into(),
+                role: Role::StreetOffice,
+                user: Some(office.id),
+                name: "office".into(),
+            }],
+            ..Config::default()
+        };
+        let state = AppState::load(store.clone(), CategoryTable::builtin(), config)
+            .await
+            .unwrap();
+        let (account_token, _) =
+            civmap_app::accounts::sessions::issue_api_token(&store, office.id, 30)
+                .await
+                .unwrap();
+        App {
+            router: civmap_server::app(state.clone()),
+            state,
+            store,
+            account_token,
         }
     }
 
     async fn call(&self, method: Method, uri: &str, body: Option<&Value>) -> Resp {
+        self.call_as(TOKEN, method, uri, body).await
+    }
+
+    async fn call_as(&self, token: &str, method: Method, uri: &str, body: Option<&Value>) -> Resp {
         let mut req = Request::builder()
             .method(method)
             .uri(uri)
-            .header("authorization", format!("Bearer {TOKEN}"));
+            .header("authorization", format!("Bearer {token}"));
         if body.is_some() {
             req = req.header("content-type", "application/json");
         }
@@ -406,6 +462,28 @@ async fn lost_database_answers_503_and_recovers(mut db: Db) {
     assert_eq!(r.status, StatusCode::OK, "{}", r.json);
     assert_eq!(r.json["properties"]["version"], 1);
     assert_eq!(app.state.sizes().problems, 5);
+    // A signed-in account keeps reading: its token is checked from memory, not the database.
+    let r = within(app.call_as(
+        &app.account_token,
+        Method::GET,
+        &format!("/api/v1/problems/{}", ids[2]),
+        None,
+    ))
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "account token read: {}", r.json);
+    let r = within(app.call_as(&app.account_token, Method::GET, "/api/v1/me", None)).await;
+    assert_eq!(r.status, StatusCode::OK, "who am I: {}", r.json);
+    assert_eq!(r.json["name"], "office", "{}", r.json);
+    // Its writes still answer 503.
+    let body = json!({"lon": 121.49, "lat": 31.28, "category": "garbage"});
+    let r = within(app.call_as(
+        &app.account_token,
+        Method::POST,
+        "/api/v1/problems",
+        Some(&body),
+    ))
+    .await;
+    assert_unavailable(&r, "report with an account token");
 
     db.bring_back().await;
 
@@ -526,4 +604,78 @@ async fn postgres_memory_equals_database_after_random_workload() {
     if let Some(db) = Db::postgres().await {
         memory_equals_database_after_random_workload(db).await;
     }
+}
+
+// ---- a replica cut off from PostgreSQL catches up -------------------------------------------
+
+/// Two replicas on one PostgreSQL database, B through a relay the test cuts. A random workload
+/// on both; B is cut off while A goes on writing (new reports, and edits of B's problems); when
+/// B reaches the database again it catches up by itself with nothing skipped: both replicas'
+/// memory equals the database.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_cut_off_from_postgres_catches_up_on_reconnect() {
+    let Some(mut db) = Db::postgres().await else {
+        return;
+    };
+    let b = App::over(&db).await;
+    let a = App::beside(&db).await;
+    let seed: u64 = rand::rng().random();
+    eprintln!("random workload seed {seed}");
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let mut versions: HashMap<String, i64> = HashMap::new();
+    let step = |versions: &mut HashMap<String, i64>, r: &Resp| {
+        let id = r.json["id"].as_str().unwrap().to_owned();
+        versions.insert(id, r.json["properties"]["version"].as_i64().unwrap());
+    };
+    for i in 0..30u32 {
+        let on = if rng.random_bool(0.5) { &a } else { &b };
+        let r = on.report(i).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.json);
+        step(&mut versions, &r);
+    }
+    // While connected, each sees the other's writes.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while a.listed().await != versions || b.listed().await != versions {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the replicas did not converge"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    db.lose();
+    let mut ids: Vec<String> = versions.keys().cloned().collect();
+    ids.sort();
+    for i in 0..40u32 {
+        if rng.random_bool(0.5) {
+            let r = a.report(100 + i).await;
+            assert_eq!(r.status, StatusCode::CREATED, "{}", r.json);
+            step(&mut versions, &r);
+        } else {
+            let id = &ids[rng.random_range(0..ids.len())];
+            let r = a.edit(id, versions[id], &format!("断开时修改 {i}")).await;
+            assert_eq!(r.status, StatusCode::OK, "{}", r.json);
+            step(&mut versions, &r);
+        }
+    }
+    // B, cut off, still answers what it had.
+    assert_eq!(b.listed().await.len(), 30);
+    db.bring_back().await;
+
+    let deadline = std::time::Instant::now() + Duration::from_mins(1);
+    while b.listed().await != versions {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "B did not catch up after the reconnect"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(a.listed().await, versions);
+    assert_eq!(b.assert_memory_equals_database().await, versions.len());
+    assert_eq!(a.assert_memory_equals_database().await, versions.len());
+    let status = b.state.follow_status().await;
+    assert_eq!(status.lag_events, 0, "{status:?}");
+    assert!(status.heads_fresh);
+    a.store.close().await;
+    b.store.close().await;
 }

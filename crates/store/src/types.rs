@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
-use civmap_domain::{Event, EventKind, Poi, PoiId, Problem, ProblemId, UserId, Zone, ZoneId};
+use civmap_domain::{Event, EventKind, Poi, PoiId, Problem, ProblemId, User, UserId, Zone, ZoneId};
 use serde::{Deserialize, Serialize};
 
 /// Which database a [`crate::Store`] runs on.
@@ -236,6 +236,14 @@ pub enum Change {
         text: PublicText,
         event: Event,
     },
+    /// An account was created or changed (name, role, password, disabled...).
+    User(User),
+    /// A browser session or API token was created.
+    Session(Session),
+    /// The session or token with this hash was revoked.
+    SessionRevoked(String),
+    /// Every live session and token of this user was revoked.
+    UserSessionsRevoked(UserId),
     /// The whole database was filled from a backup: reload everything.
     Restored,
 }

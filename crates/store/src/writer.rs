@@ -633,7 +633,20 @@ struct Ledger {
     next: Option<i64>,
     /// Rows of [`EVENT_COLS`] not yet written.
     pending: Vec<Vec<Arg>>,
+    /// Rows of the change log (`changes`: kind and key) not yet written, numbered at the flush
+    /// under the same write lock as the events.
+    changes: Vec<(&'static str, String)>,
+    /// Something replicas follow was written (events or changes): ring their doorbell.
+    ring: bool,
 }
+
+/// The PostgreSQL channel the writer notifies after a transaction that wrote events or changes:
+/// a doorbell without payload (what changed is read from the log, in order), delivered by the
+/// server only when the transaction commits.
+pub(crate) const DOORBELL_CHANNEL: &str = "civmap_events";
+
+/// The columns of the change log.
+const CHANGE_COLS: [&str; 4] = ["seq", "kind", "key", "at"];
 
 impl Ledger {
     /// Reserves `n` consecutive numbers; returns the first.
@@ -653,14 +666,21 @@ impl Ledger {
         Ok(first)
     }
 
-    fn mark(&self) -> (Option<i64>, usize) {
-        (self.next, self.pending.len())
+    fn mark(&self) -> (Option<i64>, usize, usize) {
+        (self.next, self.pending.len(), self.changes.len())
     }
 
     /// Forgets what a write that was rolled back to its savepoint added.
-    fn reset(&mut self, (next, len): (Option<i64>, usize)) {
+    fn reset(&mut self, (next, len, changes): (Option<i64>, usize, usize)) {
         self.next = next;
         self.pending.truncate(len);
+        self.changes.truncate(changes);
+    }
+
+    /// Notes a committed-to-be change of a row replicas hold (see `0009_change_log.sql`).
+    fn change(&mut self, kind: &'static str, key: impl Into<String>) {
+        self.changes.push((kind, key.into()));
+        self.ring = true;
     }
 
     async fn flush(&mut self, cx: &mut Conn<'_>) -> Result<(), StoreError> {
@@ -669,7 +689,37 @@ impl Ledger {
             cx.exec(&sql, chunk.iter().flatten().cloned().collect())
                 .await?;
         }
+        if !self.pending.is_empty() {
+            self.ring = true;
+        }
         self.pending.clear();
+        if !self.changes.is_empty() {
+            let first = cx
+                .one(
+                    "SELECT COALESCE(MAX(seq), 0) + 1 FROM changes",
+                    vec![],
+                    &|r| r.i64(0).map_err(col),
+                )
+                .await?;
+            let at = ms(chrono::Utc::now());
+            let rows: Vec<Arg> = self
+                .changes
+                .drain(..)
+                .zip(first..)
+                .flat_map(|((kind, key), seq)| {
+                    [seq.into(), Arg::Static(kind), key.into(), at.into()]
+                })
+                .collect();
+            for chunk in rows.chunks(IMPORT_CHUNK * CHANGE_COLS.len()) {
+                let sql = multi_insert("changes", &CHANGE_COLS, chunk.len() / CHANGE_COLS.len());
+                cx.exec(&sql, chunk.to_vec()).await?;
+            }
+        }
+        if std::mem::take(&mut self.ring) && cx.is_pg() {
+            // In the transaction: PostgreSQL delivers it when (and only if) it commits.
+            cx.exec(&format!("NOTIFY {DOORBELL_CHANNEL}"), vec![])
+                .await?;
+        }
         Ok(())
     }
 }
@@ -739,10 +789,12 @@ async fn apply(cx: &mut Conn<'_>, ledger: &mut Ledger, op: &Op) -> Result<Done, 
                 z.external_id.as_deref(),
             )
             .await?;
+            w.ledger.change("zone", z.id.0.to_string());
             Ok((Out::Unit, vec![Change::Zone(z.clone())]))
         }
         Op::DeleteZone(id) => {
             delete(&mut w, "zones", id.0, &format!("zone {id}")).await?;
+            w.ledger.change("zone", id.0.to_string());
             Ok((Out::Unit, vec![Change::ZoneDeleted(*id)]))
         }
         Op::UpsertPoi(p) => {
@@ -755,10 +807,12 @@ async fn apply(cx: &mut Conn<'_>, ledger: &mut Ledger, op: &Op) -> Result<Done, 
                 p.external_id.as_deref(),
             )
             .await?;
+            w.ledger.change("poi", p.id.0.to_string());
             Ok((Out::Unit, vec![Change::Poi(p.clone())]))
         }
         Op::DeletePoi(id) => {
             delete(&mut w, "pois", id.0, &format!("point of interest {id}")).await?;
+            w.ledger.change("poi", id.0.to_string());
             Ok((Out::Unit, vec![Change::PoiDeleted(*id)]))
         }
         Op::Assign(zone, user) => assign(&mut w, *zone, *user).await,
@@ -770,6 +824,7 @@ async fn apply(cx: &mut Conn<'_>, ledger: &mut Ledger, op: &Op) -> Result<Done, 
                 )
                 .await?;
             let changes = if n > 0 {
+                w.ledger.change("assignment", zone.0.to_string());
                 vec![Change::Unassigned {
                     zone: *zone,
                     user: *user,
@@ -782,28 +837,13 @@ async fn apply(cx: &mut Conn<'_>, ledger: &mut Ledger, op: &Op) -> Result<Done, 
         Op::CreateUser(u) => create_user(&mut w, u).await,
         Op::UpdateUser(u) => update_user(&mut w, u).await,
         Op::CreateSession(s) => create_session(&mut w, s).await,
-        Op::RevokeSession(hash) => {
-            let n = w
-                .write(
-                    "UPDATE sessions SET revoked = $2 WHERE token_hash = $1",
-                    vec![hash.as_str().into(), true.into()],
-                )
-                .await?;
-            Ok((Out::Flag(n > 0), vec![]))
-        }
-        Op::RevokeUserSessions(user) => {
-            let n = w
-                .write(
-                    "UPDATE sessions SET revoked = $2 WHERE user_id = $1 AND revoked = $3",
-                    vec![user.0.into(), true.into(), false.into()],
-                )
-                .await?;
-            Ok((Out::Flag(n > 0), vec![]))
-        }
+        Op::RevokeSession(hash) => revoke_session(&mut w, hash).await,
+        Op::RevokeUserSessions(user) => revoke_sessions_of(&mut w, *user).await,
         Op::PutPhoto(meta) => put_photo(&mut w, meta).await,
         Op::UpsertCategory(c) => {
             let sql = codec::upsert_sql("categories", codec::CATEGORY_COLS);
             w.write(&sql, codec::category_args(c)).await?;
+            w.ledger.change("category", c.code.as_str());
             Ok((Out::Unit, vec![]))
         }
         Op::SetPublicText(t, ev) => set_public_text(&mut w, t, ev).await,
@@ -814,10 +854,44 @@ async fn apply(cx: &mut Conn<'_>, ledger: &mut Ledger, op: &Op) -> Result<Done, 
                 .map_err(|err| OpErr { err, clean: false })?;
             // The table was filled behind the ledger's back.
             w.ledger.next = None;
+            w.ledger.change("restored", "");
             Ok((Out::Unit, vec![Change::Restored]))
         }
         Op::Close => Err(w.logic(StoreError::Internal("close inside a batch".into()))),
     }
+}
+
+/// Revokes one session or token; answers whether it existed.
+async fn revoke_session(w: &mut W<'_, '_>, hash: &str) -> Result<Done, OpErr> {
+    let n = w
+        .write(
+            "UPDATE sessions SET revoked = $2 WHERE token_hash = $1",
+            vec![hash.into(), true.into()],
+        )
+        .await?;
+    if n == 0 {
+        return Ok((Out::Flag(false), vec![]));
+    }
+    w.ledger.change("session", hash);
+    Ok((
+        Out::Flag(true),
+        vec![Change::SessionRevoked(hash.to_owned())],
+    ))
+}
+
+/// Revokes every live session and token of a user; answers whether there was one.
+async fn revoke_sessions_of(w: &mut W<'_, '_>, user: UserId) -> Result<Done, OpErr> {
+    let n = w
+        .write(
+            "UPDATE sessions SET revoked = $2 WHERE user_id = $1 AND revoked = $3",
+            vec![user.0.into(), true.into(), false.into()],
+        )
+        .await?;
+    if n == 0 {
+        return Ok((Out::Flag(false), vec![]));
+    }
+    w.ledger.change("user_sessions", user.0.to_string());
+    Ok((Out::Flag(true), vec![Change::UserSessionsRevoked(user)]))
 }
 
 /// Runs a write's statements in order; answers whether the last one changed rows.
@@ -1205,6 +1279,7 @@ async fn import(
     }
 
     let (first_seq, note) = import_events(w, &fresh, source).await?;
+    w.ledger.ring |= !fresh.is_empty();
     let inserted = fresh.len();
     let changes = if inserted == 0 {
         vec![]
@@ -1379,6 +1454,7 @@ async fn assign(w: &mut W<'_, '_>, zone: ZoneId, user: UserId) -> Result<Done, O
         )
         .await?;
     if n > 0 {
+        w.ledger.change("assignment", zone.0.to_string());
         return Ok((Out::Unit, vec![Change::Assigned { zone, user }]));
     }
     if !w
@@ -1411,7 +1487,8 @@ async fn create_user(w: &mut W<'_, '_>, u: &User) -> Result<Done, OpErr> {
         };
         return Err(w.logic(err));
     }
-    Ok((Out::Unit, vec![]))
+    w.ledger.change("user", u.id.0.to_string());
+    Ok((Out::Unit, vec![Change::User(u.clone())]))
 }
 
 async fn update_user(w: &mut W<'_, '_>, u: &User) -> Result<Done, OpErr> {
@@ -1436,7 +1513,8 @@ async fn update_user(w: &mut W<'_, '_>, u: &User) -> Result<Done, OpErr> {
     if w.write(&sql, codec::user_args(u)).await? == 0 {
         return Err(w.logic(StoreError::not_found(format!("user {}", u.id))));
     }
-    Ok((Out::Unit, vec![]))
+    w.ledger.change("user", u.id.0.to_string());
+    Ok((Out::Unit, vec![Change::User(u.clone())]))
 }
 
 async fn create_session(w: &mut W<'_, '_>, s: &Session) -> Result<Done, OpErr> {
@@ -1458,5 +1536,6 @@ async fn create_session(w: &mut W<'_, '_>, s: &Session) -> Result<Done, OpErr> {
         };
         return Err(w.logic(err));
     }
-    Ok((Out::Unit, vec![]))
+    w.ledger.change("session", s.token_hash.as_str());
+    Ok((Out::Unit, vec![Change::Session(s.clone())]))
 }

@@ -1292,7 +1292,7 @@ export interface paths {
         };
         /**
          * Prometheus metrics
-         * @description Request counts by route template, method and status; a latency histogram by route; index sizes; the store's write queue depth, committed batches and writes; histograms of the group-commit writer: queue wait and whole time per write, statements, COMMIT (fsync) and commit hook time per batch, writes per batch.
+         * @description Request counts by route template, method and status; a latency histogram by route; index sizes; follow lag behind the database (entries, seconds) and leader status; the store's write queue depth, committed batches and writes; histograms of the group-commit writer: queue wait and whole time per write, statements, COMMIT (fsync) and commit hook time per batch, writes per batch.
          */
         get: operations["metrics"];
         put?: never;
@@ -1585,7 +1585,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Readiness: the store answers and the index is loaded */
+        /** Readiness: the store answers, the index is loaded and caught up with the database */
         get: operations["readyz"];
         put?: never;
         post?: never;
@@ -1963,6 +1963,26 @@ export interface components {
             note?: string;
             /** @description Whether the problem is solved as the reporter sees it. */
             solved: boolean;
+        };
+        /** @description How far a replica is behind the database (what other replicas wrote, not yet in memory). */
+        Follow: {
+            /**
+             * Format: int64
+             * @description The last event number applied.
+             */
+            applied_event: number;
+            /** @description `true` when nothing is left to apply, or the lag is within 10 s. */
+            caught_up: boolean;
+            /**
+             * Format: int64
+             * @description Events and change-log entries committed and not yet applied here.
+             */
+            lag_events: number;
+            /**
+             * Format: double
+             * @description How long this replica has not been caught up, seconds (0 when it is).
+             */
+            lag_seconds: number;
         };
         /** @description A group's readiness (a kind, a street). */
         GroupReadinessOut: {
@@ -2534,6 +2554,10 @@ export interface components {
         Ready: {
             /** @description `sqlite` or `postgres`. */
             backend: string;
+            /** @description How far this replica is behind the database's logs. */
+            follow: components["schemas"]["Follow"];
+            /** @description Whether this replica runs the background jobs (escalation); always on SQLite. */
+            leader: boolean;
             pois: number;
             /** @description Problems in the index. */
             problems: number;
@@ -7571,7 +7595,7 @@ export interface operations {
                     "application/json": components["schemas"]["Ready"];
                 };
             };
-            /** @description Not ready: shutting down, loading, or the database is unavailable */
+            /** @description Not ready: shutting down, loading, the database is unavailable, or this replica is more than 10 s behind it */
             503: {
                 headers: {
                     [name: string]: unknown;

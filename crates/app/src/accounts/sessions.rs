@@ -163,19 +163,34 @@ impl App {
         }
         let hash = token_hash(secret);
         let store = self.store();
-        let Some(s) = store.session_by_token_hash(&hash).await? else {
-            return Ok(None);
+        let accounts = self.accounts();
+        // Memory first (followed from the log): a signed-in caller is checked without the
+        // database, so reads go on while it is away. The database is asked only for a session
+        // memory does not know yet (just started on another replica, not yet followed).
+        let s = if let Some(s) = accounts.session(&hash) {
+            s
+        } else {
+            let Some(s) = store.session_by_token_hash(&hash).await? else {
+                return Ok(None);
+            };
+            accounts.note_session(&s);
+            s
         };
         if s.kind != kind || s.revoked || s.expires_at <= Utc::now() {
             return Ok(None);
         }
-        let Some(user) = store.user_by_id(s.user).await? else {
-            return Ok(None);
+        let user = if let Some(u) = accounts.user(s.user) {
+            u
+        } else {
+            let Some(u) = store.user_by_id(s.user).await? else {
+                return Ok(None);
+            };
+            accounts.note_user(&u);
+            u
         };
         if user.disabled {
             return Ok(None);
         }
-        self.accounts().note_user(&user);
         let credential = match kind {
             SessionKind::Cookie => Credential::Cookie {
                 token_hash: hash,

@@ -6,6 +6,7 @@
 //! These are plain data; the behaviour on them lives on [`crate::App`].
 
 pub mod feedback;
+pub mod follow_state;
 pub mod live;
 pub mod lookback;
 pub mod problem_map;

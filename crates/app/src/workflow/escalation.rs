@@ -110,7 +110,8 @@ impl App {
                 let Some(app) = weak.upgrade() else {
                     return;
                 };
-                if app.is_ready() {
+                // One replica escalates: the others would only lose the race (`crate::leader`).
+                if app.is_ready() && app.is_leader() {
                     app.escalate_overdue(Utc::now()).await;
                 }
             }
