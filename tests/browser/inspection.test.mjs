@@ -5,7 +5,8 @@
 // and fails 无小广告 with a photo, and reads that a problem was created and dispatched; the office
 // sees the readiness, prints a numbered rectification notice and edits the checklist; the chief
 // fixes the problem, the office verifies it, and a second inspection of the same school (same
-// seed) passes and scores higher in the trend. Screenshots:
+// seed), walked with the signal gone (the outcomes wait in the outbox and are sent once it is
+// back), passes and scores higher in the trend. Screenshots:
 // tests/artifacts/inspection-*.png.
 //
 // Run: `node --test inspection.test.mjs` (after `cargo build -p civmap` and `npm run build` in web/).
@@ -206,10 +207,23 @@ describe('mock inspection', () => {
     await phone.page.locator('.inspect-progress', { hasText: '已测 0/1 个点位' }).waitFor();
     await phone.page.locator('.inspect-walk button[data-point]').first().click();
     await items.first().waitFor();
-    for (const code of await items.evaluateAll((els) => els.map((e) => e.dataset.item))) {
+    // The signal drops at the gate: each outcome waits on the phone, then is sent, once.
+    const secondCodes = await items.evaluateAll((els) => els.map((e) => e.dataset.item));
+    await phone.context.setOffline(true);
+    for (const code of secondCodes) {
       await phone.page.locator(`li.inspect-item[data-item=${code}] button[name=pass]`).click();
-      await phone.page.locator(`li.inspect-item[data-item=${code}] .badge`, { hasText: '通过' }).waitFor();
+      await phone.page.locator(`li.inspect-item[data-item=${code}] .badge.queued`, { hasText: '已保存在手机上，联网后发送' }).waitFor();
     }
+    await phone.page.locator('.outbox-count', { hasText: `${secondCodes.length} 条待发送` }).waitFor();
+    await screenshot(phone.page, 'inspection-phone-offline');
+    await phone.context.setOffline(false);
+    for (const code of secondCodes) {
+      await phone.page.locator(`li.inspect-item[data-item=${code}] .badge.ok`, { hasText: '通过' }).waitFor();
+    }
+    await phone.page.locator('.outbox').waitFor({ state: 'detached' });
+    const second = (await getJson(server.base, '/api/v1/inspections', OFFICE_TOKEN)).find((i) => i.name === '第 2 次模拟测评');
+    const walked = await getJson(server.base, `/api/v1/inspections/${second.id}`, OFFICE_TOKEN);
+    assert.deepEqual(walked.results.map((r) => r.item).sort(), [...secondCodes].sort(), 'each outcome stored once');
     await phone.page.locator('button[name=back-to-points]').click();
     await phone.page.locator('.inspect-progress', { hasText: '已测 1/1 个点位' }).waitFor();
 

@@ -1,4 +1,5 @@
-// The outbox: reports, rectifications and re-inspections made without a connection (or whose
+// The outbox: reports, rectifications, re-inspections and mock-inspection results (模拟测评)
+// made without a connection (or whose
 // send failed for want of one) are kept on the phone, in IndexedDB (through `idb`), with their
 // shrunk photo, and sent when the connection returns — on the browser's `online`, when the page
 // starts, when it becomes visible again, when the server answers again, and on "立即发送".
@@ -16,7 +17,8 @@ import { signal } from '@preact/signals';
 import { openDB } from 'idb';
 import type { DBSchema, IDBPDatabase } from 'idb';
 import { ApiError, NetworkError, createProblem, getProblem, reinspect, transition, uploadPhoto } from './api';
-import type { NewProblem, ProblemFeature } from './api';
+import type { NewProblem, OutcomeIn, ProblemFeature } from './api';
+import { recordResult } from './api/inspections';
 import { reconnects } from './connection';
 
 /** How long one send may take before it counts as "no connection" and the item waits. */
@@ -29,7 +31,8 @@ const STORE = 'items';
 export type OutboxWrite =
   | { kind: 'report'; body: NewProblem; auth: boolean; fixNote?: string }
   | { kind: 'rectify'; problem: string; version: number; note: string }
-  | { kind: 'reinspect'; problem: string; version: number; result: 'clean' | 'came_back' };
+  | { kind: 'reinspect'; problem: string; version: number; result: 'clean' | 'came_back' }
+  | { kind: 'inspect'; inspection: string; body: OutcomeIn };
 
 /** Why the server refused an item (kept until the person discards it). */
 export interface Refusal {
@@ -64,7 +67,8 @@ export interface Sent {
   id: string;
   kind: OutboxWrite['kind'];
   label: string;
-  feature: ProblemFeature;
+  /** The problem it made or changed (`null`: an inspection item that passed). */
+  feature: ProblemFeature | null;
 }
 
 interface OutboxDb extends DBSchema {
@@ -118,7 +122,7 @@ export async function discard(id: string): Promise<void> {
 }
 
 /** The writes of one item, with its keys. */
-async function send(item: OutboxItem): Promise<ProblemFeature> {
+async function send(item: OutboxItem): Promise<ProblemFeature | null> {
   const d = await db();
   const w = item.write;
   let photos: string[] = [];
@@ -140,6 +144,11 @@ async function send(item: OutboxItem): Promise<ProblemFeature> {
       return transition(w.problem, 'rectify', { version: w.version, note: w.note, photos }, item.id);
     case 'reinspect':
       return reinspect(w.problem, w.version, w.result, item.id);
+    case 'inspect': {
+      // A fail becomes a problem on the server: the page shows its case number.
+      const r = await recordResult(w.inspection, { ...w.body, photos }, item.id);
+      return r.problem ? getProblem(r.problem, true) : null;
+    }
   }
 }
 
@@ -147,7 +156,7 @@ async function send(item: OutboxItem): Promise<ProblemFeature> {
 async function refusal(item: OutboxItem, e: ApiError): Promise<Refusal> {
   const r: Refusal = { status: e.status, code: e.code, message: e.message, field: e.field };
   const w = item.write;
-  if (e.status === 409 && w.kind !== 'report') {
+  if (e.status === 409 && (w.kind === 'rectify' || w.kind === 'reinspect')) {
     try {
       const now = await getProblem(w.problem, true);
       r.currentStatus = now.properties.status;

@@ -28,8 +28,9 @@ export const inspection = (iid: string) => request<InspectionDetail>(`/api/v1/in
 export const assignInspection = (iid: string, assignee: string) =>
   request<Inspection>(`/api/v1/inspections/${id(iid)}/assign`, { method: 'POST', json: { assignee }, auth: true });
 
-export const recordResult = (iid: string, body: OutcomeIn) =>
-  request<InspectionResult>(`/api/v1/inspections/${id(iid)}/results`, { method: 'POST', json: body, auth: true });
+/** One item's outcome; `idempotencyKey` when it comes from the outbox (sent again, stored once). */
+export const recordResult = (iid: string, body: OutcomeIn, idempotencyKey?: string) =>
+  request<InspectionResult>(`/api/v1/inspections/${id(iid)}/results`, { method: 'POST', json: body, auth: true, ...(idempotencyKey ? { idempotencyKey } : {}) });
 
 export const finishInspection = (iid: string) => request<Inspection>(`/api/v1/inspections/${id(iid)}/finish`, { method: 'POST', auth: true });
 

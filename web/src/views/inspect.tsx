@@ -11,7 +11,9 @@ import type { ViewProps } from '../app';
 import { ErrorText } from '../components/ErrorText';
 import { LoadError } from '../components/LoadError';
 import { PhotoPicker } from '../components/PhotoPicker';
+import { OutboxPanel } from '../components/OutboxPanel';
 import { SignIn } from '../components/SignIn';
+import { enqueue, isOffline, newItemId, outboxItems, outboxSent } from '../outbox';
 import { formatTime, lang, t } from '../i18n';
 import { useLoad } from '../hooks';
 import { isStaff, session } from '../session';
@@ -34,6 +36,10 @@ function ItemRow(props: { detail: InspectionDetail; point: TestPoint; item: Chec
   const [note, setNote] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
+  // An outcome recorded without a connection waits on the phone (the outbox) until it is sent.
+  const waiting = outboxItems.value.some(
+    (o) => o.write.kind === 'inspect' && o.write.inspection === detail.inspection.id && o.write.body.point === point.id && o.write.body.item === item.code,
+  );
   const send = async (pass: boolean) => {
     if (!pass && !photo) {
       setError(w.needPhoto);
@@ -41,15 +47,28 @@ function ItemRow(props: { detail: InspectionDetail; point: TestPoint; item: Chec
     }
     setBusy(true);
     setError(null);
-    try {
-      const photos = photo ? [(await uploadPhoto(photo, true)).id] : [];
-      await recordResult(detail.inspection.id, { point: point.id, item: item.code, pass, photos, note });
+    // The outcome's `Idempotency-Key`: sent now or later from the outbox, it is stored once.
+    const key = newItemId();
+    const clear = () => {
       setFailing(false);
       setPhoto(null);
       setNote('');
+    };
+    try {
+      const photos = photo ? [(await uploadPhoto(photo, true, `${key}:photo`)).id] : [];
+      await recordResult(detail.inspection.id, { point: point.id, item: item.code, pass, photos, note }, key);
+      clear();
       props.onRecorded();
     } catch (e) {
-      setError(e);
+      if (isOffline(e)) {
+        await enqueue({
+          id: key,
+          write: { kind: 'inspect', inspection: detail.inspection.id, body: { point: point.id, item: item.code, pass, photos: [], note } },
+          label: `${point.name} · ${named(item, item.code)}：${pass ? w.passed : w.failShort}`,
+          photo: pass ? null : photo,
+        });
+        clear();
+      } else setError(e);
     } finally {
       setBusy(false);
     }
@@ -59,8 +78,9 @@ function ItemRow(props: { detail: InspectionDetail; point: TestPoint; item: Chec
       <div class="inspect-item-head">
         <span class="inspect-item-name">{named(item, item.code)}</span>
         {done && <span class={`badge ${done.pass ? 'ok' : 'late'}`}>{done.pass ? w.passed : w.failedProblem}</span>}
+        {!done && waiting && <span class="badge queued">{w.queued}</span>}
       </div>
-      {open && !failing && (
+      {open && !failing && !done && !waiting && (
         <div class="action-row">
           <button type="button" class="btn small" name="pass" disabled={busy} onClick={() => void send(true)}>
             {w.pass}
@@ -105,7 +125,8 @@ function Walk({ id, app, onBack }: { id: string; app: ViewProps['app']; onBack: 
   const d = t();
   const w = d.inspect;
   const [tick, setTick] = useState(0);
-  const [data] = useLoad(async () => ({ detail: await fetchInspection(id), lists: await fetchChecklists() }), [id, tick]);
+  // Outcomes the outbox sent meanwhile are read back (the list of what was sent grows).
+  const [data] = useLoad(async () => ({ detail: await fetchInspection(id), lists: await fetchChecklists() }), [id, tick, outboxSent.value.length]);
   const [at, setAt] = useState<string | null>(null);
   const [error, setError] = useState<unknown>(null);
   if (data.error) return <ErrorText error={data.error} context="inspect" />;
@@ -119,6 +140,7 @@ function Walk({ id, app, onBack }: { id: string; app: ViewProps['app']; onBack: 
     const items = itemsOf(lists, point.kind);
     return (
       <section class="inspect-point" data-point={point.id}>
+        <OutboxPanel />
         <button type="button" class="link" name="back-to-points" onClick={() => setAt(null)}>
           ← {w.backToPoints}
         </button>

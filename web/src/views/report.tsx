@@ -26,6 +26,7 @@ import { isStaff, session } from '../session';
 import { reachable } from '../connection';
 import { offlineReady } from '../offline';
 import { enqueue, isOffline, newItemId, outboxSent } from '../outbox';
+import type { Sent } from '../outbox';
 import { OutboxPanel } from '../components/OutboxPanel';
 
 /** How many of my reports are listed. */
@@ -394,7 +395,8 @@ export function ReportView({ app }: ViewProps) {
   }, [errors]);
 
   const no = done ? caseNo(done.created) : null;
-  const sentLater = queued ? outboxSent.value.find((x) => x.id === queued) : undefined;
+  // A report's send always answers its problem (only a passed inspection item answers none).
+  const sentLater = queued ? outboxSent.value.find((x): x is Sent & { feature: ProblemFeature } => x.id === queued && x.feature !== null) : undefined;
   const laterNo = sentLater ? caseNo(sentLater.feature) : null;
   return (
     <>
