@@ -341,7 +341,12 @@ impl App {
             });
         }
         tokio::spawn(async move {
-            let mut tick = tokio::time::interval(FOLLOW_SAFETY_NET);
+            // The first pass one period after start, not at once: the service was just loaded
+            // from the database, and an immediate pass raced the first writes of a test.
+            let mut tick = tokio::time::interval_at(
+                tokio::time::Instant::now() + FOLLOW_SAFETY_NET,
+                FOLLOW_SAFETY_NET,
+            );
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             let mut failing = false;
             loop {
