@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 
 mod cycles;
+mod declared;
 
 fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();
@@ -142,6 +143,7 @@ fn test(root: &Path, args: &[String]) -> Result<(), String> {
     // Seconds, and it fails on what review would reject anyway: before the long steps.
     eprintln!("xtask: checking import cycles between files");
     cycles::run(root, &[])?;
+    declared::run(root)?;
     run(Command::new(&cargo).current_dir(root).args([
         "clippy",
         "--workspace",
