@@ -12,7 +12,7 @@ use axum::body::Body;
 use axum::http::{Method, StatusCode};
 use chrono::{DateTime, Duration, Utc};
 use civmap_domain::calendar::WorkCalendar;
-use civmap_domain::{CategoryTable, Role, User, UserId};
+use civmap_domain::{CategoryTable, Role, UserId};
 use common::{OFFICE_TOKEN, Resp, TestApp, setup_with};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
@@ -22,48 +22,21 @@ const PASSWORD: &str = "整改到位-civmap-2026";
 
 /// Creates an account with a password, signs in as it and returns an API token of its own.
 async fn account(t: &TestApp, name: &str, display: &str, role: Role) -> (UserId, String) {
-    let user = User {
-        id: UserId::new(),
-        name: name.to_owned(),
-        display_name: display.to_owned(),
-        role,
-        street: None,
-        password_hash: civmap_app::accounts::passwords::hash_password(PASSWORD).unwrap(),
-        disabled: false,
-        created_at: Utc::now(),
-    };
-    t.store.create_user(&user).await.unwrap();
-    let r = t
-        .call(
-            Method::POST,
-            "/api/v1/login",
-            &[("content-type", "application/json")],
-            json!({"name": name, "password": PASSWORD}).to_string(),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
-    let csrf = r.json()["csrf_token"].as_str().unwrap().to_owned();
-    let cookie = r.headers["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
+    let (user, session) = common::password_session(t, name, display, role, PASSWORD).await;
     let r = t
         .call(
             Method::POST,
             "/api/v1/tokens",
             &[
                 ("content-type", "application/json"),
-                ("cookie", &cookie),
-                ("x-csrf-token", &csrf),
+                ("cookie", &session.cookie),
+                ("x-csrf-token", &session.csrf),
             ],
             "{}",
         )
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
-    (user.id, r.json()["token"].as_str().unwrap().to_owned())
+    (user, r.json()["token"].as_str().unwrap().to_owned())
 }
 
 fn rect(x0: f64, y0: f64, x1: f64, y1: f64, kind: &str, name: &str) -> Value {
