@@ -198,7 +198,11 @@ impl Gazetteer {
         if d <= CROSSING_M
             && let Some((other, _)) = near
                 .iter()
-                .filter(|(k, n, d)| *k == Kind::Road && *n != road && *d <= CROSSING_M)
+                // A ramp or underpass named after this road's crossing ("四平路-中山北二路下立交"
+                // beside 四平路) is the same road to a reader, not a crossing with it.
+                .filter(|(k, n, d)| {
+                    *k == Kind::Road && !n.contains(road) && !road.contains(n) && *d <= CROSSING_M
+                })
                 .map(|(_, n, d)| (*n, *d))
                 .min_by(|a, b| a.1.total_cmp(&b.1))
         {
@@ -335,6 +339,10 @@ mod tests {
                 geometry: line_string![(x: 121.500, y: 31.270), (x: 121.500, y: 31.290)].into(),
             },
             Named::Road {
+                name: "四平路-中山北二路下立交".into(),
+                geometry: line_string![(x: 121.5002, y: 31.271), (x: 121.5002, y: 31.273)].into(),
+            },
+            Named::Road {
                 name: "赤峰路 Chifeng Road".into(),
                 geometry: line_string![(x: 121.490, y: 31.280), (x: 121.510, y: 31.280)].into(),
             },
@@ -364,6 +372,8 @@ mod tests {
         );
         assert_eq!(g.describe(121.5001, 31.2801), "四平路与赤峰路交叉口附近");
         assert_eq!(g.describe(121.5003, 31.275), "四平路附近");
+        // Beside an underpass named after 四平路's crossing: 四平路, not "四平路与四平路-…".
+        assert_eq!(g.describe(121.50008, 31.2722), "四平路附近");
         assert_eq!(g.describe(121.4995, 31.2795 - north(60.0)), "四平路附近");
         assert_eq!(g.describe(121.45, 31.20), "");
         assert_eq!(g.describe(f64::NAN, 31.2), "");
