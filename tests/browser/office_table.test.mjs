@@ -186,6 +186,33 @@ describe('the street office problem table', () => {
       return rows.length === 1 && rows[0].getAttribute('data-case') === c;
     }, caseNo);
     await screenshot(page, 'office-table-search-desktop');
+
+    // That problem opens; the office issues a rectification notice (整改通知单) to the unit
+    // responsible for it: without a unit it is told so in Chinese, then the notice is numbered,
+    // recorded in the history and prints with the place in words.
+    await page.locator('.problems-table tbody tr').first().click();
+    const detail = page.locator('.detail');
+    await detail.locator('button[data-action=open-notice]').click();
+    await detail.locator('button[data-action=issue-notice]').click();
+    await detail.locator('[data-field=unit]', { hasText: '请填写责任单位' }).waitFor();
+    await detail.locator('input[name=notice-unit]').fill('同济新村物业公司');
+    await detail.locator('input[name=notice-days]').fill('5');
+    await detail.locator('button[data-action=issue-notice]').click();
+    const issued = detail.locator('.notice-actions [role=status]');
+    await issued.waitFor();
+    const number = /整改通知 \d{4}-\d{4}/.exec(await issued.innerText())?.[0];
+    assert.ok(number, `the notice's number is shown: ${await issued.innerText()}`);
+    await detail.locator('.history li', { hasText: number }).waitFor();
+    await screenshot(page, 'office-notice-issued-desktop');
+    const [sheet] = await Promise.all([context.waitForEvent('page'), issued.locator('a[data-action=print-notice]').click()]);
+    await sheet.waitForLoadState();
+    await sheet.locator('h1', { hasText: '整改通知单' }).waitFor();
+    const text = await sheet.locator('body').innerText();
+    assert.ok(text.includes(number) && text.includes('同济新村物业公司'), text);
+    assert.ok(f.properties.place, 'the demo problem has a place in words');
+    assert.ok(text.includes(f.properties.place), `the place in words (${f.properties.place}), not coordinates: ${text}`);
+    assert.doesNotMatch(text, /\d{3}\.\d{5}, \d{2}\.\d{5}/, 'no lon/lat on the notice');
+    await screenshot(sheet, 'office-notice-print');
     await context.close();
   });
 });

@@ -1,7 +1,7 @@
 // A problem's detail for staff: its card, the lifecycle steps its status allows (with a note and
 // an after photo, shrunk before upload), and its history with the evidence photos. A stale
 // version (409) reloads the problem and says so. The street office may also hide the description
-// from the public or reword it (`moderate`).
+// from the public or reword it, and issue a rectification notice for it (`moderate`).
 
 import { useState } from 'preact/hooks';
 import { ApiError, getHistory, getProblem, has, NEXT_ACTIONS, setPublicText, transition, uploadPhoto } from '../api';
@@ -12,6 +12,7 @@ import { ErrorText } from './ErrorText';
 import { Field } from './Field';
 import { HistoryList } from './HistoryList';
 import { LoadError } from './LoadError';
+import { NoticeForm } from './NoticeForm';
 import { PhotoPicker } from './PhotoPicker';
 import { ProblemCard } from './ProblemCard';
 import { reachable } from '../connection';
@@ -44,7 +45,9 @@ export function ProblemDetail(props: {
   /** Said after a step was kept on the phone to be sent later. */
   const [queued, setQueued] = useState(false);
   // A public wording does not change the version: reload the history on it too.
-  const [history] = useLoad(() => getHistory(pr.id, true), [pr.id, pr.version, pr.public_description, pr.description_hidden]);
+  // A notice is an event of its own (the problem's version stays): count them to reload the history.
+  const [notices, setNotices] = useState(0);
+  const [history] = useLoad(() => getHistory(pr.id, true), [pr.id, pr.version, pr.public_description, pr.description_hidden, notices]);
   const errorAt = (at: 'note' | 'photos' | 'action') => (error?.at === at ? error.error : null);
   const actions = (NEXT_ACTIONS[pr.status] ?? []).filter((a) => !props.allowed || props.allowed.includes(a));
   // Found reported (or come back) in the chief's own zone: fixed on the spot (当场整改), no dispatch needed.
@@ -137,6 +140,7 @@ export function ProblemDetail(props: {
         <p class="public-text muted">{d.publicText.shown(pr.public_description)}</p>
       ) : null}
       {props.moderate && <PublicTextForm problem={f} onChanged={props.onChanged} />}
+      {props.moderate && <NoticeForm problem={pr.id} onIssued={() => setNotices((n) => n + 1)} />}
       {actions.length > 0 && (
         <div class="actions">
           {selfFix && <p class="note self-fix-hint">{d.grid.selfFixHint}</p>}

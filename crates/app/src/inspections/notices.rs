@@ -57,6 +57,9 @@ pub struct NoticeCheck {
 
 /// Where a problem is, as a person reads it: the place named near it, else its coordinates.
 fn place_of(p: &Problem) -> String {
+    if !p.place.is_empty() {
+        return p.place.clone();
+    }
     format!("{:.5}, {:.5}", p.location.lon(), p.location.lat())
 }
 
