@@ -18,7 +18,7 @@ import type { Dict } from './i18n';
 import { prefetchStyle } from './map/basemap';
 import type { BasemapKind } from './map/basemap';
 import { Legend } from './map/legend';
-import { createMap, DEMO_VIEW, POINTS_MIN_ZOOM, ProblemLayer, PUBLIC_POINTS_MIN_ZOOM, ZoneLayer } from './map/mapview';
+import { createMap, DEMO_VIEW, holdFirstDraw, POINTS_MIN_ZOOM, ProblemLayer, PUBLIC_POINTS_MIN_ZOOM, ZoneLayer } from './map/mapview';
 import { reconnects, watchConnection } from './connection';
 import { offlineReadyPromise, registerServiceWorker, warmFor } from './offline';
 import { startOutbox } from './outbox';
@@ -111,6 +111,11 @@ function boot(): void {
   const hash = readHash();
   const start = parseMapParam(hash.params.get('map')) ?? DEMO_VIEW;
   const map = createMap(mapEl, start);
+  // The map draws once its first data is there, not once per wave of tiles (`holdFirstDraw`).
+  let firstData: (p: Promise<unknown>) => void = () => undefined;
+  const drawing = holdFirstDraw(map, new Promise<unknown>((r) => (firstData = r)));
+  let basemapDone: () => void = () => undefined;
+  const basemapAdded = new Promise<void>((r) => (basemapDone = r));
   let resolveReady: () => void = () => undefined;
   const hook: TestHook = { map, ready: new Promise((r) => (resolveReady = r)), offlineReady: offlineReadyPromise };
   window.__civmap = hook;
@@ -143,6 +148,7 @@ function boot(): void {
       void problems.addBasemap().then((k) => {
         performance.mark('civmap:basemap');
         hook.basemap = k;
+        basemapDone();
       });
       r();
     }),
@@ -174,6 +180,8 @@ function boot(): void {
     problems.install();
     const zones = new ZoneLayer(map);
     zones.install();
+    const zonesReady = zones.load('surroundings', false, firstZones);
+    firstData(Promise.all([problems.firstLoad, zonesReady, basemapAdded]));
     const legend = new Legend(problems, cats, !PHONE.matches);
     map.addControl(legend, 'top-left');
 
@@ -184,7 +192,7 @@ function boot(): void {
       problems,
       zones,
       cats,
-      zonesReady: zones.load('surroundings', false, firstZones),
+      zonesReady,
       hash: readHash(),
       syncUrl() {
         const c = map.getCenter();
@@ -202,8 +210,9 @@ function boot(): void {
     });
     map.on('moveend', () => app.syncUrl());
 
-    // First render with points: the first idle map after the first load was handed to it.
-    void problems.firstLoad.then(() =>
+    // First render with points: the first idle map after the first load was handed to it and
+    // drawn (the map draws nothing until then, `holdFirstDraw`).
+    void drawing.then(() =>
       map.once('idle', () => {
         performance.mark('civmap:first-idle');
         hook.firstRenderMs = performance.now();

@@ -67,6 +67,40 @@ export function createMap(container: HTMLElement, view: { lon: number; lat: numb
   return map;
 }
 
+/** The longest the first draw waits for the first data: a tile that never comes must not keep the map blank. */
+const FIRST_DRAW_HOLD_MS = 4000;
+
+/**
+ * Draws nothing until `ready` (the first problems, zones and the basemap handed to the map) and
+ * every tile they need has loaded, then draws the whole map once. Without it MapLibre redraws
+ * the whole map for each wave of tiles that arrives while the page loads; where WebGL is drawn
+ * in software (office PCs without a GPU driver, remote desktops, headless browsers) each of
+ * those frames costs 150–300 ms, and six to eight of them delayed the first complete map by a
+ * second. Tiles still load, upload and labels are still placed meanwhile; only the layers'
+ * drawing waits. `painter.renderLayer` is MapLibre's internal per-layer drawing: when a MapLibre
+ * version lacks it, nothing is held. Resolves once the map draws again.
+ */
+export function holdFirstDraw(map: MlMap, ready: Promise<unknown>): Promise<void> {
+  const painter = (map as unknown as { painter?: { renderLayer?: (...a: unknown[]) => unknown } }).painter;
+  const draw = painter?.renderLayer;
+  if (!painter || typeof draw !== 'function') return Promise.resolve();
+  painter.renderLayer = () => undefined;
+  return new Promise<void>((resolve) => {
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      clearTimeout(timer);
+      painter.renderLayer = draw;
+      map.triggerRepaint();
+      resolve();
+    };
+    const timer = setTimeout(release, FIRST_DRAW_HOLD_MS);
+    // `idle`: every source loaded its tiles and nothing is left to place.
+    void ready.then(() => (map.loaded() ? release() : map.once('idle', release)), release);
+  });
+}
+
 /** The `minLon,minLat,maxLon,maxLat` box to load for the current view, and whether it was clamped. */
 export function loadBox(map: MlMap, anonymous: boolean): { box: [number, number, number, number]; clamped: boolean } {
   const b = map.getBounds();
