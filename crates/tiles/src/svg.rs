@@ -443,7 +443,7 @@ impl StaticMap {
         put(
             &mut s,
             format_args!(
-                "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"{wi}\" height=\"{hi}\" viewBox=\"0 0 {wi} {hi}\" font-family=\"'Noto Sans CJK SC','Source Han Sans SC','PingFang SC','Microsoft YaHei',sans-serif\">\n"
+                "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"{wi}\" height=\"{hi}\" viewBox=\"0 0 {wi} {hi}\" font-family=\"'Noto Sans CJK SC','Source Han Sans SC','WenQuanYi Micro Hei','PingFang SC','Microsoft YaHei',sans-serif\">\n"
             ),
         );
         if let Some(t) = &self.title {
