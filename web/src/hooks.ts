@@ -15,6 +15,33 @@ export interface Loaded<T> {
   loading: boolean;
 }
 
+/** What a form sends: busy while a request runs, and the error of the last one for the form to show. */
+export interface Sender {
+  busy: boolean;
+  error: unknown;
+  setError: (e: unknown) => void;
+  /** Runs `request`; its answer, or `undefined` when it failed (the error is kept). */
+  send: <T>(request: () => Promise<T>) => Promise<T | undefined>;
+}
+
+export function useSend(): Sender {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const send = async <T,>(request: () => Promise<T>): Promise<T | undefined> => {
+    setBusy(true);
+    setError(null);
+    try {
+      return await request();
+    } catch (e) {
+      setError(e);
+      return undefined;
+    } finally {
+      setBusy(false);
+    }
+  };
+  return { busy, error, setError, send };
+}
+
 /**
  * Runs `load` when the component mounts and whenever `deps` change (the previous run is aborted);
  * answers its state and a function that runs it again.

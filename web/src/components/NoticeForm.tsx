@@ -8,10 +8,9 @@ import { ApiError } from '../api';
 import type { Notice } from '../api';
 import { issueNotice } from '../api/inspections';
 import { t } from '../i18n';
-import { useId } from '../hooks';
-import { reachable } from '../connection';
-import { ErrorText } from './ErrorText';
+import { useId, useSend } from '../hooks';
 import { Field } from './Field';
+import { FoldedForm } from './FoldedForm';
 
 /** The deadline the form proposes; the server's own default is the same. */
 const DEFAULT_WORKING_DAYS = 3;
@@ -25,25 +24,17 @@ export function NoticeForm(props: { problem: string; onIssued?: (n: Notice) => v
   const [unit, setUnit] = useState('');
   const [days, setDays] = useState(String(DEFAULT_WORKING_DAYS));
   const [wrong, setWrong] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
+  const { busy, error, send } = useSend();
   const [issued, setIssued] = useState<Notice | null>(null);
   const errorAt = (field: string) => (error instanceof ApiError && error.field === field ? error : null);
   const other = error && !errorAt('unit') && !errorAt('working_days') && !errorAt('wrong') ? error : null;
 
   const submit = async () => {
-    setBusy(true);
-    setError(null);
-    try {
-      const n = await issueNotice({ problem: props.problem, unit: unit.trim(), working_days: Number(days) || DEFAULT_WORKING_DAYS, wrong: wrong.trim() });
-      setIssued(n);
-      setOpen(false);
-      props.onIssued?.(n);
-    } catch (e) {
-      setError(e);
-    } finally {
-      setBusy(false);
-    }
+    const n = await send(() => issueNotice({ problem: props.problem, unit: unit.trim(), working_days: Number(days) || DEFAULT_WORKING_DAYS, wrong: wrong.trim() }));
+    if (!n) return;
+    setIssued(n);
+    setOpen(false);
+    props.onIssued?.(n);
   };
 
   if (!open) {
@@ -64,13 +55,7 @@ export function NoticeForm(props: { problem: string; onIssued?: (n: Notice) => v
     );
   }
   return (
-    <form
-      class="notice-form"
-      onSubmit={(e) => {
-        e.preventDefault();
-        void submit();
-      }}
-    >
+    <FoldedForm class="notice-form" busy={busy} submit={{ label: d.issue, action: 'issue-notice' }} cancel={d.cancel} onSubmit={() => void submit()} onCancel={() => setOpen(false)} error={other} errorFor="notice">
       <Field name="unit" label={d.unit} for={unitId} error={errorAt('unit')}>
         <input id={unitId} name="notice-unit" maxLength={200} placeholder={d.unitPlaceholder} value={unit} onInput={(e) => setUnit(e.currentTarget.value)} />
       </Field>
@@ -80,15 +65,6 @@ export function NoticeForm(props: { problem: string; onIssued?: (n: Notice) => v
       <Field name="wrong" label={d.wrong} for={wrongId} error={errorAt('wrong')}>
         <textarea id={wrongId} name="notice-wrong" rows={2} maxLength={1000} placeholder={d.wrongPlaceholder} value={wrong} onInput={(e) => setWrong(e.currentTarget.value)} />
       </Field>
-      <div class="action-row">
-        <button type="submit" class="btn primary" data-action="issue-notice" disabled={busy || !reachable.value}>
-          {d.issue}
-        </button>
-        <button type="button" class="btn secondary" onClick={() => setOpen(false)}>
-          {d.cancel}
-        </button>
-      </div>
-      <ErrorText error={other} context={null} for="notice" />
-    </form>
+    </FoldedForm>
   );
 }

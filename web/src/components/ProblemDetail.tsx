@@ -7,9 +7,10 @@ import { useState } from 'preact/hooks';
 import { ApiError, getHistory, getProblem, has, NEXT_ACTIONS, setPublicText, transition, uploadPhoto } from '../api';
 import type { Action, Category, ProblemFeature } from '../api';
 import { actionName, t } from '../i18n';
-import { useId, useLoad } from '../hooks';
+import { useId, useLoad, useSend } from '../hooks';
 import { ErrorText } from './ErrorText';
 import { Field } from './Field';
+import { FoldedForm } from './FoldedForm';
 import { HistoryList } from './HistoryList';
 import { LoadError } from './LoadError';
 import { NoticeForm } from './NoticeForm';
@@ -194,8 +195,7 @@ function PublicTextForm(props: { problem: ProblemFeature; onChanged: (f: Problem
   const [hide, setHide] = useState(true);
   const [wording, setWording] = useState('');
   const [reason, setReason] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
+  const { busy, error, setError, send } = useSend();
   const [saved, setSaved] = useState(false);
   const errorAt = (field: string) => (error instanceof ApiError && error.field === field ? error : null);
   const other = error && !errorAt('note') && !errorAt('public_description') ? error : null;
@@ -209,18 +209,11 @@ function PublicTextForm(props: { problem: ProblemFeature; onChanged: (f: Problem
     setOpen(true);
   };
   const save = async () => {
-    setBusy(true);
-    setError(null);
-    try {
-      const next = await setPublicText(pr.id, hide ? { hidden: true, note: reason.trim() } : { hidden: false, public_description: wording.trim(), note: reason.trim() });
-      setOpen(false);
-      setSaved(true);
-      props.onChanged(next);
-    } catch (e) {
-      setError(e);
-    } finally {
-      setBusy(false);
-    }
+    const next = await send(() => setPublicText(pr.id, hide ? { hidden: true, note: reason.trim() } : { hidden: false, public_description: wording.trim(), note: reason.trim() }));
+    if (!next) return;
+    setOpen(false);
+    setSaved(true);
+    props.onChanged(next);
   };
 
   if (!open) {
@@ -238,13 +231,7 @@ function PublicTextForm(props: { problem: ProblemFeature; onChanged: (f: Problem
     );
   }
   return (
-    <form
-      class="public-text-form"
-      onSubmit={(e) => {
-        e.preventDefault();
-        void save();
-      }}
-    >
+    <FoldedForm class="public-text-form" busy={busy} submit={{ label: d.publicText.save, action: 'public-text-save' }} cancel={d.publicText.cancel} onSubmit={() => void save()} onCancel={() => setOpen(false)} error={other} errorFor="public-text">
       <label class="choice">
         <input type="radio" name="public-mode" value="hide" checked={hide} onChange={() => setHide(true)} />
         {d.publicText.hide}
@@ -261,15 +248,6 @@ function PublicTextForm(props: { problem: ProblemFeature; onChanged: (f: Problem
       <Field name="public_note" label={d.publicText.reason} for={reasonId} error={errorAt('note')} context="public">
         <textarea id={reasonId} name="public_note" rows={2} maxLength={2000} placeholder={d.publicText.reasonPlaceholder} value={reason} onInput={(e) => setReason(e.currentTarget.value)} />
       </Field>
-      <div class="action-row">
-        <button type="submit" class="btn primary" data-action="public-text-save" disabled={busy || !reachable.value}>
-          {d.publicText.save}
-        </button>
-        <button type="button" class="btn secondary" onClick={() => setOpen(false)}>
-          {d.publicText.cancel}
-        </button>
-      </div>
-      <ErrorText error={other} context={null} for="public-text" />
-    </form>
+    </FoldedForm>
   );
 }
