@@ -396,6 +396,207 @@ fn two_replicas_follow_each_other_and_one_takes_over_when_the_other_dies() {
     assert_eq!(rb["follow"]["lag_events"], 0, "{rb}");
 }
 
+/// How many steps of the random workload each phase makes.
+const STEPS_PER_PHASE: u32 = 24;
+/// How long B stays cut off: several of its 2 s safety-net passes fail meanwhile, and its
+/// doorbell connection is gone.
+const OUTAGE: Duration = Duration::from_secs(6);
+
+/// One step of the random workload: a report, or an escalation of a problem still reported,
+/// through `srv`. A step refused for a stale version (the replica had not yet followed the
+/// other's step) is fine: the database is what the replicas are compared with.
+fn random_step(
+    c: &reqwest::blocking::Client,
+    srv: &Server,
+    rng: &mut rand::rngs::StdRng,
+    known: &mut Vec<String>,
+    i: u32,
+) {
+    use rand::Rng as _;
+    if known.is_empty() || rng.random_bool(0.6) {
+        let p = report(c, srv, i);
+        known.push(p["id"].as_str().unwrap().to_owned());
+        return;
+    }
+    let id = known[rng.random_range(0..known.len())].clone();
+    let (s, p) = get(c, srv, &format!("/api/v1/problems/{id}"));
+    if s != 200 || p["properties"]["status"] != "reported" {
+        return;
+    }
+    let (s, body) = post(
+        c,
+        srv,
+        &format!("/api/v1/problems/{id}/escalate"),
+        &json!({"version": p["properties"]["version"], "note": format!("第 {i} 步")}),
+    );
+    assert!(s == 200 || s == 409, "escalate: {s} {body}");
+}
+
+/// Every problem in the database, as `(id, version, status)`.
+fn problems_in(url: &str) -> Vec<(String, i64, String)> {
+    use sqlx::Connection as _;
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let mut c = sqlx::PgConnection::connect(url).await.unwrap();
+        let rows: Vec<(String, i64, String)> =
+            sqlx::query_as("SELECT id::text, version, status FROM problems ORDER BY id")
+                .fetch_all(&mut c)
+                .await
+                .unwrap();
+        c.close().await.unwrap();
+        rows
+    })
+}
+
+#[test]
+fn a_replica_cut_off_from_the_database_catches_up_with_nothing_skipped() {
+    use rand::SeedableRng as _;
+    let Ok(base) = std::env::var("CIVMAP_TEST_POSTGRES") else {
+        assert!(
+            std::env::var("CIVMAP_REQUIRE_POSTGRES").as_deref() != Ok("1"),
+            "CIVMAP_REQUIRE_POSTGRES=1 but CIVMAP_TEST_POSTGRES is not set"
+        );
+        eprintln!(
+            "SKIPPED: a replica cut off from PostgreSQL (set CIVMAP_TEST_POSTGRES=postgres://postgres@127.0.0.1:5432/test)"
+        );
+        return;
+    };
+    let pg = PgDb::new(&base);
+    // B reaches the database through a relay the test cuts; A reaches it directly.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let target = civmap_testkit::Relay::target_of(&pg.url).unwrap();
+    let relay = rt.block_on(civmap_testkit::Relay::start(target, 0));
+    let dir = TempDir::new("replicas-cut");
+    let config = |name: &str, db: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(
+            &path,
+            format!(
+                "db = \"{db}\"\nphoto_dir = \"{}\"\n\n[[api_tokens]]\ntoken = \"{TOKEN}\"\nrole = \"admin\"\nname = \"e2e\"\n",
+                dir.path().join("photos").display()
+            ),
+        )
+        .unwrap();
+        path.to_str().unwrap().to_owned()
+    };
+    let cfg_a = config("a.toml", &pg.url);
+    let cfg_b = config("b.toml", &relay.url_through(&pg.url).unwrap());
+    let a = Server::start_in(&["--config", &cfg_a], Some(dir.path()));
+    let c = client();
+    wait_for("A leads", FOLLOW_DEADLINE, || {
+        (ready(&c, &a)["leader"] == true).then_some(())
+    });
+    let b = Server::start_in(&["--config", &cfg_b], Some(dir.path()));
+    let mut rng = rand::rngs::StdRng::seed_from_u64(20_261_207);
+    let mut known = Vec::new();
+    let mut i = 0;
+
+    // Both connected: steps through either replica.
+    for _ in 0..STEPS_PER_PHASE {
+        i += 1;
+        let srv = if rand::Rng::random_bool(&mut rng, 0.5) {
+            &a
+        } else {
+            &b
+        };
+        random_step(&c, srv, &mut rng, &mut known, i);
+    }
+    let before = known[0].clone();
+    wait_for("B follows before the cut", FOLLOW_DEADLINE, || {
+        (get(
+            &c,
+            &b,
+            &format!("/api/v1/problems/{}", known[known.len() - 1]),
+        )
+        .0 == 200)
+            .then_some(())
+    });
+
+    // B loses the database: it still answers reads from memory, refuses writes with 503 and
+    // Retry-After, while A goes on writing.
+    relay.cut();
+    let cut_at = Instant::now();
+    for _ in 0..STEPS_PER_PHASE {
+        i += 1;
+        random_step(&c, &a, &mut rng, &mut known, i);
+    }
+    let (s, _) = get(&c, &b, &format!("/api/v1/problems/{before}"));
+    assert_eq!(s, 200, "B reads from memory while cut off");
+    let r = c
+        .post(b.url("/api/v1/problems"))
+        .bearer_auth(TOKEN)
+        .json(&json!({"lon": LON, "lat": LAT, "category": "garbage", "description": "断线时上报"}))
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 503, "a write on B while it is cut off");
+    assert!(r.headers().contains_key("retry-after"));
+    let late = &known[known.len() - 1];
+    assert_eq!(
+        get(&c, &b, &format!("/api/v1/problems/{late}")).0,
+        404,
+        "B cannot know what A wrote while B was cut off"
+    );
+    if let Some(rest) = OUTAGE.checked_sub(cut_at.elapsed()) {
+        std::thread::sleep(rest);
+    }
+
+    // The database is back on the same address: B catches up by itself, and both replicas
+    // write again.
+    let _restored = rt.block_on(civmap_testkit::Relay::start(
+        relay.target.clone(),
+        relay.port,
+    ));
+    wait_for("B writes again after the cut", FOLLOW_DEADLINE, || {
+        let r = c
+            .post(b.url("/api/v1/problems"))
+            .bearer_auth(TOKEN)
+            .json(&json!({"lon": LON, "lat": LAT, "category": "garbage", "description": "恢复后上报"}))
+            .send()
+            .unwrap();
+        (r.status().as_u16() == 201).then(|| {
+            let v: Value = r.json().unwrap();
+            known.push(v["id"].as_str().unwrap().to_owned());
+        })
+    });
+    for _ in 0..STEPS_PER_PHASE {
+        i += 1;
+        let srv = if rand::Rng::random_bool(&mut rng, 0.5) {
+            &a
+        } else {
+            &b
+        };
+        random_step(&c, srv, &mut rng, &mut known, i);
+    }
+
+    // Both caught up; each answers every problem of the database with its version and status,
+    // and lists as many problems as the database holds.
+    let truth = problems_in(&pg.url);
+    assert_eq!(
+        truth.len(),
+        known.len(),
+        "every acknowledged report is stored"
+    );
+    for srv in [&a, &b] {
+        wait_for("the replica is caught up", FOLLOW_DEADLINE, || {
+            let r = ready(&c, srv);
+            (r["follow"]["caught_up"] == true && r["follow"]["lag_events"] == 0).then_some(())
+        });
+        for (id, version, status) in &truth {
+            let (s, p) = get(&c, srv, &format!("/api/v1/problems/{id}"));
+            assert_eq!(s, 200, "{id}: {p}");
+            assert_eq!(
+                (&p["properties"]["version"], &p["properties"]["status"]),
+                (&json!(version), &json!(status)),
+                "{id} on {}",
+                srv.url("")
+            );
+        }
+    }
+    let escalated = truth.iter().filter(|t| t.2 == "escalated").count();
+    assert!(escalated > 0, "the workload escalated something");
+    drop(relay);
+}
+
 /// A PostgreSQL database of its own, dropped afterwards.
 struct PgDb {
     url: String,

@@ -17,7 +17,7 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -28,58 +28,16 @@ use civmap_app::App as AppState;
 use civmap_app::config::{ApiToken, Config};
 use civmap_domain::{CategoryTable, ProblemId, Role, User, UserId};
 use civmap_store::{Store, StoreOptions};
+use civmap_testkit::Relay;
 use http_body_util::BodyExt as _;
 use rand::{Rng as _, SeedableRng as _};
 use serde_json::{Value, json};
 use sqlx::Connection as _;
-use tokio::net::{TcpListener, TcpStream};
-use tokio::task::JoinHandle;
 use tower::ServiceExt as _;
 
 const TOKEN: &str = "store-down-office-token-0001";
 
 // ---- a database of either backend, and a way to lose it --------------------------------------
-
-/// A TCP relay to PostgreSQL that the test can cut (the server is gone) and restore.
-struct Relay {
-    port: u16,
-    target: String,
-    tasks: Arc<Mutex<Vec<JoinHandle<()>>>>,
-}
-
-impl Relay {
-    async fn start(target: String, port: u16) -> Relay {
-        let listener = TcpListener::bind(("127.0.0.1", port)).await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let tasks: Arc<Mutex<Vec<JoinHandle<()>>>> = Arc::default();
-        let inner = tasks.clone();
-        let to = target.clone();
-        let accept = tokio::spawn(async move {
-            while let Ok((mut client, _)) = listener.accept().await {
-                let to = to.clone();
-                let conn = tokio::spawn(async move {
-                    if let Ok(mut server) = TcpStream::connect(&to).await {
-                        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
-                    }
-                });
-                inner.lock().unwrap().push(conn);
-            }
-        });
-        tasks.lock().unwrap().push(accept);
-        Relay {
-            port,
-            target,
-            tasks,
-        }
-    }
-
-    /// Closes the listener and every relayed connection.
-    fn cut(&self) {
-        for t in self.tasks.lock().unwrap().drain(..) {
-            t.abort();
-        }
-    }
-}
 
 /// Where the test database lives and how the test takes it away.
 enum Place {

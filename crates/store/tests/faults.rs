@@ -6,14 +6,13 @@
 
 use crate::common;
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use civmap_domain::EventKind;
 use civmap_store::{NewEvent, Store, StoreError, StoreOptions};
+use civmap_testkit::Relay;
 use common::{TestDb, problem, t};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::task::JoinHandle;
 
 fn assert_one_line(e: &StoreError) {
     let m = e.to_string();
@@ -237,50 +236,6 @@ fn url_with_user(base: &str, user: &str) -> String {
     let rest = base.strip_prefix("postgres://").unwrap();
     let host = rest.split_once('@').map_or(rest, |(_, h)| h);
     format!("postgres://{user}@{host}")
-}
-
-/// A TCP relay to PostgreSQL that the test can cut and restore, to play a lost database.
-struct Relay {
-    port: u16,
-    target: String,
-    tasks: Arc<Mutex<Vec<JoinHandle<()>>>>,
-}
-
-impl Relay {
-    async fn start(target: String, port: u16) -> Relay {
-        let listener = TcpListener::bind(("127.0.0.1", port)).await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let tasks: Arc<Mutex<Vec<JoinHandle<()>>>> = Arc::default();
-        let inner = tasks.clone();
-        let to = target.clone();
-        let accept = tokio::spawn(async move {
-            loop {
-                let Ok((mut client, _)) = listener.accept().await else {
-                    return;
-                };
-                let to = to.clone();
-                let conn = tokio::spawn(async move {
-                    if let Ok(mut server) = TcpStream::connect(&to).await {
-                        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
-                    }
-                });
-                inner.lock().unwrap().push(conn);
-            }
-        });
-        tasks.lock().unwrap().push(accept);
-        Relay {
-            port,
-            target,
-            tasks,
-        }
-    }
-
-    /// Closes the listener and every relayed connection.
-    fn cut(&self) {
-        for t in self.tasks.lock().unwrap().drain(..) {
-            t.abort();
-        }
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
