@@ -574,7 +574,7 @@ pub fn coverage_section(w: &PatrolWeek) -> maud::Markup {
                             td { (format!("{:.0}", z.walked_m)) }
                             td { (format!("{:.0}", z.road_m)) }
                             td { (z.checks) }
-                            td { (z.last_visit.map(civmap_app::time::cst_minute).unwrap_or_else(|| "—".to_owned())) }
+                            td { (z.last_visit.map_or_else(|| "—".to_owned(), civmap_app::time::cst_minute)) }
                         }
                     }
                 }
