@@ -2,7 +2,8 @@
 // chief on a phone signs in through the form, starts a patrol and walks its road (the position
 // moved along it several times), marks the road "已检查，无问题"; the page is reloaded and the
 // patrol goes on; the network is cut, a second check with a photo waits on the phone ("1 条待发送");
-// the network returns, it is sent; the patrol is ended. Then the street office, on a desktop,
+// the network returns, it is sent; the patrol is ended; from the road's point code the chief
+// checks it clean once more, without a patrol. Then the street office, on a desktop,
 // sees the patrol: the road's metres walked, its checks, and the zones nobody visited, in
 // Chinese, on the map (red, with a legend line) and in the table.
 // Run: `node --test patrol.test.mjs` (after `cargo build -p civmap` and `npm run build` in web/).
@@ -61,24 +62,27 @@ async function roadChief() {
 }
 
 /**
- * Positions along the road zone: vertices of its outline pulled 60 % of the way to its centre
- * (a buffered road stretch is long and thin, so these lie inside it, along the road), ordered
- * along the zone's longer axis, one near each of `n` evenly spaced stations.
+ * Positions along the road of a road zone (a buffered road): each vertex of one half of its
+ * outline paired with the nearest vertex of the other half — across the road — and the middle of
+ * the two taken, which lies on the road; `n` of them, evenly spread, in the outline's order.
  */
 function walkAlong(zone, n) {
   const ring = zone.geometry.type === 'Polygon' ? zone.geometry.coordinates[0] : zone.geometry.coordinates[0][0];
-  const c = ring.reduce(([x, y], [a, b]) => [x + a / ring.length, y + b / ring.length], [0, 0]);
-  const inner = ring.map(([x, y]) => [c[0] + 0.4 * (x - c[0]), c[1] + 0.4 * (y - c[1])]);
-  const spanX = Math.max(...inner.map((p) => p[0])) - Math.min(...inner.map((p) => p[0]));
-  const spanY = Math.max(...inner.map((p) => p[1])) - Math.min(...inner.map((p) => p[1]));
-  const axis = spanX >= spanY ? 0 : 1;
-  // For evenly spaced stations along the axis, the outline point nearest each.
-  const lo = Math.min(...inner.map((p) => p[axis]));
-  const hi = Math.max(...inner.map((p) => p[axis]));
+  const half = Math.floor(ring.length / 2);
+  const [a, b] = [ring.slice(0, half), ring.slice(half)];
+  const d2 = (p, q) => ((p[0] - q[0]) * Math.cos((p[1] * Math.PI) / 180)) ** 2 + (p[1] - q[1]) ** 2;
+  const middle = a.map((p) => {
+    const q = b.reduce((best, x) => (d2(p, x) < d2(p, best) ? x : best));
+    return [(p[0] + q[0]) / 2, (p[1] + q[1]) / 2];
+  });
+  // Evenly spread by distance along the road, away from its ends.
+  const along = [0];
+  for (let i = 1; i < middle.length; i++) along.push(along[i - 1] + Math.sqrt(d2(middle[i - 1], middle[i])));
+  const total = along[along.length - 1];
   const out = [];
   for (let i = 0; i < n; i++) {
-    const target = lo + ((hi - lo) * i) / (n - 1);
-    out.push(inner.reduce((best, p) => (Math.abs(p[axis] - target) < Math.abs(best[axis] - target) ? p : best)));
+    const want = (total * (i + 1)) / (n + 1);
+    out.push(middle[along.findIndex((x) => x >= want)]);
   }
   return out;
 }
@@ -99,7 +103,7 @@ describe('patrols', () => {
     const walk = walkAlong(zone, 6);
     console.log(`chief ${chief.name}, road ${zone.properties.name} (${zid}), walk ${JSON.stringify(walk)}`);
     const [lon0, lat0] = walk[0];
-    const { page, context, problems } = await openPage(browser, server.base, { viewport: PHONE, geolocation: { longitude: lon0, latitude: lat0, accuracy: 8 } });
+    const { page, context, problems } = await openPage(browser, server.base, { viewport: PHONE, geolocation: { longitude: lon0 + 0.00002, latitude: lat0, accuracy: 8 } });
     await page.goto(`${server.base}/#/chief?zone=${zid}`);
     await signIn(page, chief.name);
 
@@ -107,7 +111,9 @@ describe('patrols', () => {
     await page.locator('button[name=patrol-start]').click();
     await page.locator('.patrol[data-patrol=on]').waitFor();
     assert.equal((await page.locator('.patrol-title').innerText()).trim(), '巡查中');
-    await page.waitForFunction(() => Number.parseInt(document.querySelector(".patrol-fixes")?.textContent ?? "0", 10) >= 1);
+    // A fresh fix where the walk starts (the phone's last one may be too old to count).
+    await context.setGeolocation({ longitude: lon0, latitude: lat0, accuracy: 8 });
+    await page.waitForFunction(() => Number.parseInt(document.querySelector('.patrol-fixes')?.textContent ?? '0', 10) >= 1);
     for (const p of walk.slice(1, 4)) await moveTo(page, context, p);
     const metres = Number(await page.locator('.patrol-distance').getAttribute('data-metres'));
     assert.ok(metres > 20, `metres walked shown (${metres})`);
@@ -148,6 +154,16 @@ describe('patrols', () => {
     assert.equal((await page.locator('.patrol-ended').innerText()).trim(), `巡查已结束，共走 ${walked} 米。`);
     await page.waitForFunction(() => !document.querySelector('.outbox'), null, { timeout: 60_000 });
     await screenshot(page, 'patrol-3-ended-phone');
+
+    // From the point code (点位码) of its road, without a patrol: "已检查，无问题" beside "report here".
+    await page.goto(`${server.base}/#/report?zone=${zid}&at=${walk[2][0]},${walk[2][1]}`);
+    await page.locator('[data-point-code]').waitFor();
+    await page.locator('button[name=code-clean]').click();
+    const codeDone = page.locator('.code-checked');
+    await codeDone.waitFor();
+    assert.equal((await codeDone.innerText()).trim(), `已记录：${zone.properties.name} 已检查，无问题`);
+    await page.waitForFunction(() => !document.querySelector('.outbox'), null, { timeout: 30_000 });
+    await screenshot(page, 'patrol-3b-point-code-clean-phone');
     assert.deepEqual(problems.pageErrors, []);
     await context.close();
 
@@ -158,7 +174,7 @@ describe('patrols', () => {
     assert.ok(stored[0].track.length >= 6, `track of ${stored[0].track.length} positions`);
     const coverage = await getJson(server.base, '/api/v1/patrol-coverage', OFFICE_TOKEN);
     const row = coverage.zones.find((z) => z.zone === zid);
-    assert.equal(row.checks, 2, 'two checks, each stored once');
+    assert.equal(row.checks, 3, 'three checks (two on the patrol, one from the point code), each stored once');
     assert.equal(row.patrols, 1);
     assert.equal(row.unvisited, false);
     assert.ok(row.walked_m > 0, `metres walked inside the road (${row.walked_m})`);
@@ -181,7 +197,7 @@ describe('patrols', () => {
     assert.equal(cells[0].trim(), zone.properties.name);
     assert.equal(cells[1].trim(), '1');
     assert.equal(cells[2].trim(), `${Math.round(row.walked_m)} 米 / ${Math.round(row.road_m)} 米`);
-    assert.equal(cells[3].trim(), '2');
+    assert.equal(cells[3].trim(), '3');
     const first = panel.locator(`tr[data-zone="${unvisited[0].zone}"] .badge`);
     assert.equal((await first.innerText()).trim(), '7 天未巡查');
     const legend = desk.page.locator('.patrol-legend');
