@@ -10,6 +10,7 @@
 import { computed, signal } from '@preact/signals';
 import type { CheckInIn, TrackPointIn } from './api';
 import { metresBetween } from './caseinfo';
+import { t } from './i18n';
 import { enqueue, newItemId } from './outbox';
 
 /** Fixes less accurate than this (radius, metres) are dropped: indoors or under tall buildings a
@@ -119,7 +120,7 @@ async function queueChunk(): Promise<void> {
   if (!p || p.fixes.length <= p.queued) return;
   const points = p.fixes.slice(p.queued);
   save({ ...p, queued: p.fixes.length });
-  await enqueue({ id: newItemId(), label: '', write: { kind: 'patrol-track', patrol: p.id, points } });
+  await enqueue({ id: newItemId(), label: t().patrol.fixes(points.length), write: { kind: 'patrol-track', patrol: p.id, points } });
 }
 
 /** "开始巡查": a new patrol of `user`, sent at once or when the signal is back. */
