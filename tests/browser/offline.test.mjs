@@ -12,6 +12,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { execSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { ARTIFACTS, DESKTOP, PHONE, getJson, launchBrowser, makePng, openPage, screenshot, startServer } from './support.mjs';
 
@@ -135,10 +136,16 @@ describe('the field app without signal', () => {
     assert.ok(online > 0, 'the basemap is drawn online');
 
     // No network, and the page is opened again: the app, the map and its basemap are there.
+    // The issue's speed figure: from the navigation to the app shell (the form) and to the map
+    // opened, printed, not asserted (target ≤ 1 s).
     await context.setOffline(true);
-    await page.reload();
-    await mapOpened(page);
+    const t0 = Date.now();
+    await page.reload({ waitUntil: 'commit' });
     await page.locator('.report-form').waitFor();
+    const shellMs = Date.now() - t0;
+    await mapOpened(page);
+    const mapMs = Date.now() - t0;
+    console.log(`offline open: ${shellMs} ms to the app shell, ${mapMs} ms to the map drawn (machine: ${execSync('uptime').toString().trim()})`);
     await page.locator('.signed-in[data-user="demo-reporter"]').waitFor();
     const offline = await basemapDrawn(page);
     assert.ok(offline > 0, `the basemap is drawn offline from the cache (${offline} features)`);

@@ -1,5 +1,5 @@
-// The outbox: reports, rectifications, re-inspections and mock-inspection results (模拟测评)
-// made without a connection (or whose
+// The outbox: reports, rectifications, re-inspections, mock-inspection results (模拟测评) and
+// patrols (巡查: start, track chunks, end, "已检查，无问题" check-ins) made without a connection (or whose
 // send failed for want of one) are kept on the phone, in IndexedDB (through `idb`), with their
 // shrunk photo, and sent when the connection returns — on the browser's `online`, when the page
 // starts, when it becomes visible again, when the server answers again, and on "立即发送".
@@ -19,6 +19,8 @@ import type { DBSchema, IDBPDatabase } from 'idb';
 import { ApiError, NetworkError, createProblem, getProblem, reinspect, transition, uploadPhoto } from './api';
 import type { NewProblem, OutcomeIn, ProblemFeature } from './api';
 import { recordResult } from './api/inspections';
+import { appendTrack, checkIn, endPatrol, startPatrol } from './api/patrols';
+import type { CheckInIn, TrackPointIn } from './api';
 import { reconnects } from './connection';
 
 /** How long one send may take before it counts as "no connection" and the item waits. */
@@ -32,7 +34,11 @@ export type OutboxWrite =
   | { kind: 'report'; body: NewProblem; auth: boolean; fixNote?: string }
   | { kind: 'rectify'; problem: string; version: number; note: string }
   | { kind: 'reinspect'; problem: string; version: number; result: 'clean' | 'came_back' }
-  | { kind: 'inspect'; inspection: string; body: OutcomeIn };
+  | { kind: 'inspect'; inspection: string; body: OutcomeIn }
+  | { kind: 'patrol-start'; patrol: string; startedAt: string }
+  | { kind: 'patrol-track'; patrol: string; points: TrackPointIn[] }
+  | { kind: 'patrol-end'; patrol: string; points: TrackPointIn[]; endedAt: string }
+  | { kind: 'check-in'; body: CheckInIn };
 
 /** Why the server refused an item (kept until the person discards it). */
 export interface Refusal {
@@ -149,6 +155,18 @@ async function send(item: OutboxItem): Promise<ProblemFeature | null> {
       const r = await recordResult(w.inspection, { ...w.body, photos }, item.id);
       return r.problem ? getProblem(r.problem, true) : null;
     }
+    case 'patrol-start':
+      await startPatrol({ id: w.patrol, started_at: w.startedAt }, item.id);
+      return null;
+    case 'patrol-track':
+      await appendTrack(w.patrol, w.points, item.id);
+      return null;
+    case 'patrol-end':
+      await endPatrol(w.patrol, w.points, w.endedAt, item.id);
+      return null;
+    case 'check-in':
+      await checkIn({ ...w.body, ...(photos.length ? { photos } : {}) }, item.id);
+      return null;
   }
 }
 

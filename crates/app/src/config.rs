@@ -130,6 +130,10 @@ pub struct WorkflowConfig {
     /// How often overdue problems are looked for and escalated, seconds (default 60; 0 turns
     /// automatic escalation off).
     pub escalation_check_s: u64,
+    /// A point or road zone with no patrol track inside it and no check-in ("checked, clean")
+    /// for this many days is listed as unvisited on the office's map and in the weekly report
+    /// (default 7: the campaign's weekly rhythm; 1..=90).
+    pub unvisited_days: u32,
 }
 
 impl Default for WorkflowConfig {
@@ -150,6 +154,7 @@ impl Default for WorkflowConfig {
             recurrence_days: 90,
             duplicate_m: 25.0,
             escalation_check_s: 60,
+            unvisited_days: 7,
         }
     }
 }
@@ -465,6 +470,9 @@ impl Config {
         }
         if w.reinspect_after_days == 0 || w.reinspect_after_days > 365 {
             return bad("workflow.reinspect_after_days must be in 1..=365");
+        }
+        if w.unvisited_days == 0 || w.unvisited_days > 90 {
+            return bad("workflow.unvisited_days must be in 1..=90");
         }
         if w.recurrence_days > 3650 {
             return bad("workflow.recurrence_days must be at most 3650");

@@ -18,6 +18,7 @@ pub mod media;
 pub mod memory;
 pub mod moderation;
 pub mod page;
+pub mod patrols;
 pub mod place;
 pub mod planning;
 pub mod privacy;

@@ -50,6 +50,13 @@ pub async fn load_if_empty_at(
         store.replace_basemap(&features).await?;
         tracing::info!(features = features.len(), "demo: basemap stored");
     }
+    // The road ways, as `import osm` keeps them: a zone's road length in the patrol figures
+    // is measured on them, and routes are planned on them.
+    if store.road_way_count().await? == 0 {
+        let ways = civmap_app::planning::network::road_ways(&osm()?);
+        store.replace_road_ways(&ways).await?;
+        tracing::info!(ways = ways.len(), "demo: road ways stored");
+    }
     if !store.load_problems().await?.is_empty() {
         tracing::info!("demo: the database already has problems; keeping them");
         return Ok(());

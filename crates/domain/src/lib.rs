@@ -9,6 +9,7 @@ pub mod error;
 pub mod event;
 pub mod geo;
 pub mod inspection;
+pub mod patrol;
 pub mod period;
 pub mod problem;
 pub mod role;

@@ -20,6 +20,7 @@ pub mod open311;
 pub mod ops;
 pub mod page;
 pub mod params;
+pub mod patrols;
 pub mod photo;
 pub mod qr;
 pub mod render;
@@ -75,6 +76,7 @@ use crate::state::ServerState;
         (name = "operations", description = "Health, readiness, metrics, this document."),
         (name = "accounts", description = "Sign in and out, who am I, API tokens."),
         (name = "workflow", description = "The work around the lifecycle: my inbox and its live feed, look-back re-inspections (回头看), the assessment report (综合评价) and a zone's rectification ledger (整改台账). New reports are dispatched automatically to the chief of the zone containing them; overdue problems are escalated automatically."),
+        (name = "patrols", description = "Patrols (巡查): a chief's phone records the walk's track and marks zones \"checked, clean\" (已检查，无问题); the street office reads, per zone and week, patrols made, metres walked against the zone's road length, checks and the last visit, and the zones nobody visited for `workflow.unvisited_days`. Staff only: tracks are never public."),
         (name = "inspections", description = "Mock inspections (模拟测评): test points (测评点位) and their checklists, drawing a sample (all points of kinds, or stratified with a reproducible seed) and assigning it to an inspector, the inspector's results (a fail becomes a problem, dispatched like any report), readiness (迎检准备度) and numbered rectification notices (整改通知单). Staff only; the public sees nothing of inspections."),
     ),
     components(schemas(error::ErrorBody, error::ErrorDetail))
@@ -97,6 +99,7 @@ fn routes() -> OpenApiRouter<ServerState> {
         .merge(table::router())
         .merge(feed::router())
         .merge(codes::router())
+        .merge(patrols::router())
         .routes(utoipa_axum::routes!(routing::plan_routes))
 }
 

@@ -525,6 +525,12 @@ async fn assessment(
     } else {
         None
     };
+    // And, for the street office, its patrols of the period (巡查) and the zones nobody visited.
+    let patrols = if format != ReportFormat::Json && MANAGERS.contains(&actor.role) {
+        Some(state.patrol_week(&actor, period, Utc::now()).await?)
+    } else {
+        None
+    };
     let lists = match readiness {
         Some(_) => state.checklists().await?,
         None => Checklists::default(),
@@ -536,10 +542,15 @@ async fn assessment(
                 body.extend_from_slice(b"\r\n");
                 inspections::readiness_csv(r, &lists, &mut body)?;
             }
+            if let Some(w) = &patrols {
+                body.extend_from_slice(b"\r\n");
+                crate::patrols::coverage_csv(w, &mut body)?;
+            }
             csv_response(&body, "civmap-assessment.csv")
         }
         ReportFormat::Html => {
-            assessment_html(&out, period, readiness.as_ref(), &lists).into_response()
+            assessment_html(&out, period, readiness.as_ref(), &lists, patrols.as_ref())
+                .into_response()
         }
         ReportFormat::Json => axum::Json(out).into_response(),
     })
@@ -641,6 +652,7 @@ fn assessment_html(
     period: Period,
     readiness: Option<&Readiness>,
     lists: &Checklists,
+    patrols: Option<&civmap_app::patrols::coverage::PatrolWeek>,
 ) -> axum::response::Html<String> {
     const HEADS: [&str; 13] = [
         "上报 reported",
@@ -694,6 +706,9 @@ fn assessment_html(
                 p { "civmap · 按期结案率 = 按期结案数 / 本期应结案数" }
                 @if let Some(r) = readiness {
                     (inspections::readiness_section(r, lists))
+                }
+                @if let Some(w) = patrols {
+                    (crate::patrols::coverage_section(w))
                 }
             }
         }

@@ -1382,3 +1382,73 @@ async fn photo_uploads_are_checked_by_content_and_size() {
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(r.error().1.as_deref(), Some("photos[0]"));
 }
+
+/// Patrols (巡查) are staff-only: the walk of every role over the patrol endpoints. A road-chief
+/// records a patrol; it reads its own, the street offices and admin read it, other chiefs get
+/// what an unknown id gets, reporters and the public are refused, anonymous callers must sign in.
+#[tokio::test]
+async fn patrol_tracks_are_staff_only() {
+    let w = world().await;
+    let now = Utc::now().to_rfc3339();
+    let r = w
+        .send(
+            Who::RoadA,
+            Method::POST,
+            "/api/v1/patrols",
+            &json!({"points": [{"lon": A.0, "lat": A.1, "at": now, "accuracy_m": 5.0}]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let id = r.json()["id"].as_str().unwrap().to_owned();
+    let one = format!("/api/v1/patrols/{id}");
+    for who in EVERYONE {
+        let (read_one, listed, coverage) = match who {
+            Who::RoadA => (StatusCode::OK, true, StatusCode::FORBIDDEN),
+            Who::Admin | Who::OfficeStreet | Who::Office => (StatusCode::OK, true, StatusCode::OK),
+            Who::Area | Who::PointB => (StatusCode::NOT_FOUND, false, StatusCode::FORBIDDEN),
+            Who::Reporter | Who::PublicUser => {
+                (StatusCode::FORBIDDEN, false, StatusCode::FORBIDDEN)
+            }
+            Who::Anonymous => (StatusCode::UNAUTHORIZED, false, StatusCode::UNAUTHORIZED),
+        };
+        let r = w.get(who, &one).await;
+        assert_eq!(r.status, read_one, "{who:?} GET {one}: {}", r.text());
+        let r = w.get(who, "/api/v1/patrols").await;
+        if staff(who) {
+            assert_eq!(r.status, StatusCode::OK, "{who:?}: {}", r.text());
+            let has = r
+                .json()
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|p| p["id"] == json!(id));
+            assert_eq!(has, listed, "{who:?} lists the patrol");
+        } else {
+            assert_eq!(
+                r.status,
+                read_one,
+                "{who:?} GET /api/v1/patrols: {}",
+                r.text()
+            );
+        }
+        let r = w.get(who, "/api/v1/patrol-coverage").await;
+        assert_eq!(r.status, coverage, "{who:?} coverage: {}", r.text());
+        // Only its chief ends it.
+        if who != Who::RoadA {
+            let r = w
+                .send(who, Method::POST, &format!("{one}/end"), &json!({}))
+                .await;
+            let want = match who {
+                Who::Area | Who::PointB => StatusCode::NOT_FOUND,
+                Who::Anonymous => StatusCode::UNAUTHORIZED,
+                _ => StatusCode::FORBIDDEN,
+            };
+            assert_eq!(
+                r.status,
+                want,
+                "{who:?} ends another's patrol: {}",
+                r.text()
+            );
+        }
+    }
+}

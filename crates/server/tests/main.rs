@@ -28,6 +28,7 @@ mod open311;
 mod openapi_file;
 mod openapi_valid;
 mod ops;
+mod patrols;
 mod point_codes;
 mod problem_page;
 mod problems;

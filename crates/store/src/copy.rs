@@ -281,6 +281,38 @@ const TABLES: &[Table] = &[
         ],
         paged: true,
     },
+    Table {
+        name: "patrols",
+        cols: &[
+            ("id", Uuid),
+            ("chief", Uuid),
+            ("street", Text),
+            ("started_at", I64),
+            ("ended_at", I64),
+        ],
+        paged: true,
+    },
+    // Not paged: its key has two columns; a year of patrols is thousands of chunks.
+    Table {
+        name: "patrol_tracks",
+        cols: &[("patrol", Uuid), ("seq", I64), ("points", Text)],
+        paged: false,
+    },
+    Table {
+        name: "check_ins",
+        cols: &[
+            ("id", Uuid),
+            ("zone", Uuid),
+            ("patrol", Uuid),
+            ("chief", Uuid),
+            ("at", I64),
+            ("lon", F64),
+            ("lat", F64),
+            ("photos", Text),
+            ("note", Text),
+        ],
+        paged: true,
+    },
 ];
 
 /// Rows read per page and written per statement.

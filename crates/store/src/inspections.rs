@@ -128,7 +128,10 @@ fn notice_from_row(r: &dyn Get) -> Result<Notice, StoreError> {
 }
 
 impl Store {
-    async fn statements(&self, stmts: Vec<(String, Vec<Arg>)>) -> Result<bool, StoreError> {
+    pub(crate) async fn statements(
+        &self,
+        stmts: Vec<(String, Vec<Arg>)>,
+    ) -> Result<bool, StoreError> {
         match self.submit(Op::Statements(stmts)).await? {
             Out::Flag(b) => Ok(b),
             other => Err(StoreError::Internal(format!(

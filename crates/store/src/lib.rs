@@ -19,6 +19,7 @@ mod limits;
 mod load;
 mod notify;
 mod open;
+mod patrols;
 mod photos;
 mod public_text;
 mod reads;

@@ -17,6 +17,7 @@ mod case_numbers;
 mod concurrency;
 mod faults;
 mod idempotency;
+mod patrols;
 mod public_text;
 mod roads;
 mod roundtrip;

@@ -119,6 +119,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/check-ins": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mark a zone "checked, clean" (已检查，无问题)
+         * @description A chief for one of its zones (or a zone inside its area), during one of its patrols or without one (from a point code); a street office for a zone of its street. 404 for a zone the caller does not check.
+         */
+        post: operations["check_in"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/chiefs": {
         parameters: {
             query?: never;
@@ -591,6 +611,95 @@ export interface paths {
         get: operations["openapi_json"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/patrol-coverage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Patrol figures per zone and week; the zones nobody visited
+         * @description For each point and road zone of the caller's street: patrols made, metres walked inside the zone (the tracks clipped to its polygon) beside its road length (the stored road ways clipped to it), check-ins, the last visit; and whether nobody visited it (no track inside, no check-in) in the last `workflow.unvisited_days`. Street office and admin.
+         */
+        get: operations["coverage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/patrols": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Patrols (巡查) with their tracks: a chief's own, a street office's street's */
+        get: operations["list_patrols"];
+        put?: never;
+        /** Start a patrol (chiefs) */
+        post: operations["start_patrol"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/patrols/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One patrol with its track */
+        get: operations["get_patrol"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/patrols/{id}/end": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** End one's patrol (结束巡查) with its last positions */
+        post: operations["end_patrol"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/patrols/{id}/track": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Append recorded positions to one's patrol */
+        post: operations["append_track"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1794,6 +1903,41 @@ export interface components {
              */
             weight: number;
         };
+        /** @description A zone marked "checked, clean". */
+        CheckInIn: {
+            /** @description When it was made on site (RFC 3339; default now). */
+            at?: string | null;
+            /**
+             * Format: uuid
+             * @description The phone's id for it; a new one if absent.
+             */
+            id?: string | null;
+            /** @description Where the phone was, `[lon, lat]`. */
+            location?: number[] | null;
+            note?: string;
+            /**
+             * Format: uuid
+             * @description The patrol it was made on, if any.
+             */
+            patrol?: string | null;
+            photos?: string[];
+            /** Format: uuid */
+            zone: string;
+        };
+        /** @description A stored check-in. */
+        CheckInOut: {
+            at: string;
+            /** Format: uuid */
+            chief: string;
+            /** Format: uuid */
+            id: string;
+            note: string;
+            /** Format: uuid */
+            patrol?: string | null;
+            photos: string[];
+            /** Format: uuid */
+            zone: string;
+        };
         /** @description The kinds and checklists in force. */
         ChecklistsOut: {
             items: components["schemas"]["ItemOut"][];
@@ -1813,6 +1957,22 @@ export interface components {
             street?: string | null;
             /** @description The zones assigned to the chief. */
             zones: string[];
+        };
+        /** @description The patrol figures of the caller's street. */
+        CoverageOut: {
+            from: string;
+            /** @description When "unvisited" was judged. */
+            now: string;
+            /** @description Patrols under way in the period, in the street. */
+            patrols: number;
+            to: string;
+            /**
+             * Format: int32
+             * @description `workflow.unvisited_days`.
+             */
+            unvisited_days: number;
+            /** @description Unvisited zones first, then by name. */
+            zones: components["schemas"]["ZoneCoverageOut"][];
         };
         /**
          * @description A new report. Coordinates are in the CRS of the `crs` query parameter (WGS-84 by default)
@@ -1879,6 +2039,12 @@ export interface components {
             severity?: string | null;
             /** Format: int64 */
             version: number;
+        };
+        /** @description Ending a patrol: its last positions and when it ended. */
+        EndIn: {
+            /** @description RFC 3339; default now. */
+            ended_at?: string | null;
+            points?: components["schemas"]["TrackPointIn"][];
         };
         /** @description `[lon, lat]`: two numbers. */
         EndPosition: number[];
@@ -2256,6 +2422,26 @@ export interface components {
             photos?: string[];
             /** Format: uuid */
             point: string;
+        };
+        /** @description A patrol (巡查) with its track. */
+        PatrolOut: {
+            /** Format: uuid */
+            chief: string;
+            /** @description The chief's shown name. */
+            chief_name: string;
+            /** @description `null` while under way. */
+            ended_at?: string | null;
+            /** Format: uuid */
+            id: string;
+            /**
+             * Format: double
+             * @description Length of the whole track, metres.
+             */
+            length_m: number;
+            started_at: string;
+            street: string;
+            /** @description The track's positions `[lon, lat]` (WGS-84), in time order. */
+            track: number[][];
         };
         /** @description When a period was and when its ages were measured, RFC 3339 UTC. */
         PeriodOut: {
@@ -2709,6 +2895,18 @@ export interface components {
             /** @description A zone id. */
             zone?: string | null;
         };
+        /** @description Starting a patrol. */
+        StartIn: {
+            /**
+             * Format: uuid
+             * @description The phone's id for the patrol (a patrol started without signal); a new one if absent.
+             */
+            id?: string | null;
+            /** @description Positions recorded so far. */
+            points?: components["schemas"]["TrackPointIn"][];
+            /** @description When it started (RFC 3339; default now). */
+            started_at?: string | null;
+        };
         /** @description One stratum of a sample. */
         StratumIo: {
             /** @description Points drawn at random; absent or null: every point of the kind. */
@@ -2779,6 +2977,24 @@ export interface components {
             /** @description Send as `Authorization: Bearer <token>`, or as Open311 `api_key`. */
             token: string;
         };
+        /** @description Positions to append. */
+        TrackIn: {
+            points: components["schemas"]["TrackPointIn"][];
+        };
+        /** @description One recorded position. */
+        TrackPointIn: {
+            /**
+             * Format: double
+             * @description The fix's accuracy, metres (≥ 0).
+             */
+            accuracy_m: number;
+            /** @description When the phone took the fix (RFC 3339). */
+            at: string;
+            /** Format: double */
+            lat: number;
+            /** Format: double */
+            lon: number;
+        };
         /**
          * @description A lifecycle step. `version` is the version the caller saw; fields a step does not use are
          *     refused (422).
@@ -2819,6 +3035,33 @@ export interface components {
             inspection: string;
             name: string;
             score: components["schemas"]["ScoreOut"];
+        };
+        /** @description One zone's patrol figures for the period. */
+        ZoneCoverageOut: {
+            /** @description Check-ins ("已检查，无问题") in the period. */
+            checks: number;
+            code?: string | null;
+            /** @description `point` or `road`. */
+            kind: string;
+            /** @description The latest visit (track inside, or a check-in) in the last 90 days. */
+            last_visit?: string | null;
+            name: string;
+            /** @description Patrols whose track went inside the zone, or that checked it, in the period. */
+            patrols: number;
+            /**
+             * Format: double
+             * @description Metres of road inside the zone (the stored road ways, clipped to it).
+             */
+            road_m: number;
+            /** @description Nobody visited in the last `unvisited_days`. */
+            unvisited: boolean;
+            /**
+             * Format: double
+             * @description Metres walked inside the zone in the period.
+             */
+            walked_m: number;
+            /** Format: uuid */
+            zone: string;
         };
         /**
          * @description A zone as sent by clients: a GeoJSON `Feature` with a `Polygon` or `MultiPolygon` geometry,
@@ -3167,6 +3410,69 @@ export interface operations {
             };
             /** @description Role not allowed */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid value */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    check_in: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Optional. A key the client makes for this request (a UUID; at most 255 visible ASCII characters; IETF draft-ietf-httpapi-idempotency-key-header). A repeated send with the same key and body gets the first answer again, with `Idempotent-Replayed: true`, and changes nothing; the same key with another body is a 422 `idempotency_key_reused`; a send while the first is still running waits for it, or gets 409 `idempotency_in_progress` with `Retry-After`. Keys belong to the caller (account, token or address) and are kept 48 hours. */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CheckInIn"];
+            };
+        };
+        responses: {
+            /** @description Stored */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CheckInOut"];
+                };
+            };
+            /** @description Sign in first */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not a chief or street office */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such zone of the caller's */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4428,6 +4734,383 @@ export interface operations {
                 };
                 content: {
                     "application/json": Record<string, never>;
+                };
+            };
+        };
+    };
+    coverage: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Any day of the week wanted (China Standard Time, Monday–Sunday), or an RFC 3339 time;
+                 *     default: this week.
+                 */
+                week?: string;
+                /** @description Start (inclusive) instead of a week: RFC 3339 or a date (CST). */
+                from?: string;
+                /** @description End (exclusive) with `from`: RFC 3339, or a date included whole (CST). */
+                to?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The figures */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CoverageOut"];
+                };
+            };
+            /** @description Bad parameter */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Sign in first */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not a manager */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_patrols: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Any day of the week wanted (China Standard Time, Monday–Sunday), or an RFC 3339 time;
+                 *     default: this week.
+                 */
+                week?: string;
+                /** @description Start (inclusive) instead of a week: RFC 3339 or a date (CST). */
+                from?: string;
+                /** @description End (exclusive) with `from`: RFC 3339, or a date included whole (CST). */
+                to?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The patrols under way in the period, by start */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PatrolOut"][];
+                };
+            };
+            /** @description Bad parameter */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Sign in first */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not staff */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    start_patrol: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Optional. A key the client makes for this request (a UUID; at most 255 visible ASCII characters; IETF draft-ietf-httpapi-idempotency-key-header). A repeated send with the same key and body gets the first answer again, with `Idempotent-Replayed: true`, and changes nothing; the same key with another body is a 422 `idempotency_key_reused`; a send while the first is still running waits for it, or gets 409 `idempotency_in_progress` with `Retry-After`. Keys belong to the caller (account, token or address) and are kept 48 hours. */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StartIn"];
+            };
+        };
+        responses: {
+            /** @description Started */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PatrolOut"];
+                };
+            };
+            /** @description Sign in first */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not a chief */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The id is taken */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid value */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_patrol: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Patrol id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The patrol */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PatrolOut"];
+                };
+            };
+            /** @description Sign in first */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not staff */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such patrol the caller may read */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    end_patrol: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Optional. A key the client makes for this request (a UUID; at most 255 visible ASCII characters; IETF draft-ietf-httpapi-idempotency-key-header). A repeated send with the same key and body gets the first answer again, with `Idempotent-Replayed: true`, and changes nothing; the same key with another body is a 422 `idempotency_key_reused`; a send while the first is still running waits for it, or gets 409 `idempotency_in_progress` with `Retry-After`. Keys belong to the caller (account, token or address) and are kept 48 hours. */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                /** @description Patrol id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EndIn"];
+            };
+        };
+        responses: {
+            /** @description Ended */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PatrolOut"];
+                };
+            };
+            /** @description Sign in first */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not a chief */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such patrol of the caller's */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The patrol has ended */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid value */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    append_track: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Optional. A key the client makes for this request (a UUID; at most 255 visible ASCII characters; IETF draft-ietf-httpapi-idempotency-key-header). A repeated send with the same key and body gets the first answer again, with `Idempotent-Replayed: true`, and changes nothing; the same key with another body is a 422 `idempotency_key_reused`; a send while the first is still running waits for it, or gets 409 `idempotency_in_progress` with `Retry-After`. Keys belong to the caller (account, token or address) and are kept 48 hours. */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                /** @description Patrol id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TrackIn"];
+            };
+        };
+        responses: {
+            /** @description Stored */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PatrolOut"];
+                };
+            };
+            /** @description Sign in first */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not a chief */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such patrol of the caller's */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The patrol has ended */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid position */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };

@@ -152,3 +152,12 @@ export type Readiness = S['ReadinessOut'];
 export type ScoreOut = S['ScoreOut'];
 export type Notice = S['NoticeOut'];
 export type NewNoticeIn = S['NewNoticeIn'];
+
+// Patrols (巡查).
+export type PatrolOut = S['PatrolOut'];
+export type StartIn = S['StartIn'];
+export type TrackPointIn = S['TrackPointIn'];
+export type CheckInIn = S['CheckInIn'];
+export type CheckInOut = S['CheckInOut'];
+export type CoverageOut = S['CoverageOut'];
+export type ZoneCoverageOut = S['ZoneCoverageOut'];

@@ -10,10 +10,17 @@ import { discard, flush, outboxItems, outboxSending } from '../outbox';
 import type { OutboxItem, Refusal } from '../outbox';
 
 /** What a refused item's person reads. */
-export function refusalText(r: Refusal): string {
+export function refusalText(r: Refusal, kind?: string): string {
   const o = t().outbox;
   if (r.status === 409) return r.currentStatus ? o.conflict(statusName(r.currentStatus)) : o.conflictUnknown;
-  return o.refused + errorText(new ApiError(r.status, r.code, r.message, { field: r.field ?? null }));
+  return o.refused + errorText(new ApiError(r.status, r.code, r.message, { field: r.field ?? null }), context(kind));
+}
+
+/** The error context of an item's kind: a patrol's writes and check-ins are about zones and patrols, not problems. */
+function context(kind: string | undefined): string | null {
+  if (kind === 'check-in') return 'check-in';
+  if (kind?.startsWith('patrol-')) return 'patrol';
+  return null;
 }
 
 function Item({ item }: { item: OutboxItem }) {
@@ -28,7 +35,7 @@ function Item({ item }: { item: OutboxItem }) {
       {refused && (
         <>
           <p class="warning outbox-refusal" role="alert">
-            {refusalText(refused)}
+            {refusalText(refused, item.write.kind)}
           </p>
           <button
             type="button"

@@ -4,7 +4,8 @@
 // time left (or overdue by) and how far it is from me — open one, fix it (a reported one on the
 // spot, 当场整改) or escalate it. The server says who is signed in (`GET /api/v1/me`): the zones
 // assigned to the chief come first, and the server shows the chief only the problems of its
-// zones. Grid workers have their own page (上报).
+// zones. A patrol (巡查) is walked from here: start, mark zones "已检查，无问题", end. Grid workers
+// have their own page (上报).
 
 import type { GeoJSONSource } from 'maplibre-gl';
 import { useEffect, useMemo, useState } from 'preact/hooks';
@@ -13,6 +14,7 @@ import type { Action, ProblemFeature, ZoneFeature } from '../api';
 import type { ViewProps } from '../app';
 import { InboxPanel, timeLeft } from '../components/InboxPanel';
 import { OutboxPanel } from '../components/OutboxPanel';
+import { PatrolPanel } from '../components/PatrolPanel';
 import { LoadError } from '../components/LoadError';
 import { problemCategory } from '../colors';
 import { Swatch } from '../components/Swatch';
@@ -26,6 +28,8 @@ import { useId, useLoad, useProblemLayer } from '../hooks';
 import { isStaff, session } from '../session';
 
 const CHIEF_ZONE_KINDS = 'point,road,area';
+/** The roles that walk patrols (巡查). */
+const PATROL_ROLES = new Set(['area_chief', 'road_chief', 'point_chief']);
 /** Most open problems of one zone listed. */
 const MAX_TASKS = 5000;
 
@@ -252,6 +256,7 @@ export function ChiefView({ app }: ViewProps) {
             </select>
           </div>
           {zoneList.error ? <LoadError error={zoneList.error} /> : zoneList.loading && <p class="muted">{d.loading}</p>}
+          {PATROL_ROLES.has(me.role) && <PatrolPanel user={me.name} zone={chosen} />}
           {open ? (
             <div class="detail-box">
               <ProblemDetail problem={open} cats={cats} allowed={CHIEF_ACTIONS} onChanged={onChanged} onClose={() => setOpen(null)} />

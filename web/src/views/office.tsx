@@ -2,7 +2,8 @@
 // table of the street (case number, place, zone, chief, deadline, overdue; sorted and filtered by
 // the server, exported as CSV with the same rows and columns); a problem's detail, history with evidence
 // photos and lifecycle steps (dispatch, escalate, rectify, reject, verify, recur); the weekly
-// assessment report (综合评价) with CSV and a printable page, and the surroundings ranking.
+// assessment report (综合评价) with CSV and a printable page, the surroundings ranking, and the
+// week's patrols (巡查) with the zones nobody visited, on the map and in a table.
 
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { getProblem, problemTable, problemTableCsv } from '../api';
@@ -17,6 +18,7 @@ import { ProblemTable, SORT_KEYS } from '../components/ProblemTable';
 import type { Order, SortKey } from '../components/ProblemTable';
 import { RankingPanel } from '../components/RankingPanel';
 import { ReadinessPanel } from '../components/ReadinessPanel';
+import { PatrolCoveragePanel } from '../components/PatrolCoveragePanel';
 import { SignIn } from '../components/SignIn';
 import { StatusLine } from '../components/StatusLine';
 import { toApiFilter } from '../filters';
@@ -234,6 +236,7 @@ export function OfficeView({ app }: ViewProps) {
             <div class="assess-slot">
               <AssessmentPanel />
               <RankingPanel app={app} initialKind="school" />
+              {(me.role === 'street_office' || me.role === 'admin') && <PatrolCoveragePanel map={map} />}
               {(me.role === 'street_office' || me.role === 'admin') && <ReadinessPanel />}
             </div>
           )}

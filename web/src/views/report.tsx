@@ -28,6 +28,7 @@ import { offlineReady } from '../offline';
 import { enqueue, isOffline, newItemId, outboxSent } from '../outbox';
 import type { Sent } from '../outbox';
 import { OutboxPanel } from '../components/OutboxPanel';
+import { markClean } from '../patrol';
 
 /** How many of my reports are listed. */
 const MY_REPORTS_SHOWN = 50;
@@ -241,6 +242,9 @@ export function ReportView({ app }: ViewProps) {
   // A point code (点位码) scanned at a school gate or a road opens this page placed at its zone:
   // `#/report?zone={id}&at={lon},{lat}` (a position inside the zone, given by the server).
   const [codeZone, setCodeZone] = useState<string | null>(null);
+  const [codeZoneId, setCodeZoneId] = useState<string | null>(null);
+  /** "已检查，无问题" recorded for the code's zone (sent, or waiting in the outbox). */
+  const [cleanMarked, setCleanMarked] = useState(false);
   useEffect(() => {
     const code = pointCode(app.hash.params);
     if (code === null) return;
@@ -248,6 +252,7 @@ export function ReportView({ app }: ViewProps) {
       setError('location', d.badCode);
       return;
     }
+    setCodeZoneId(code.zone);
     setAt({ ll: code.at, accuracy: null });
     map.jumpTo({ center: code.at, zoom: Math.max(map.getZoom(), CODE_ZOOM) });
     getZone(code.zone).then(
@@ -461,6 +466,25 @@ export function ReportView({ app }: ViewProps) {
             <p class="note" data-point-code>
               {d.fromCode(codeZone)}
             </p>
+          )}
+          {/* Its chief (or the street office) may say it checked the place and found it clean. */}
+          {codeZone && codeZoneId && isStaff(me) && (me.zones.includes(codeZoneId) || me.role === 'street_office' || me.role === 'admin') && (
+            <div class="code-check">
+              {cleanMarked ? (
+                <p class="success code-checked" role="status">
+                  {d.patrol.fromCodeDone(codeZone)}
+                </p>
+              ) : (
+                <button
+                  type="button"
+                  class="btn secondary"
+                  name="code-clean"
+                  onClick={() => void markClean(codeZoneId, d.patrol.checkLabel(codeZone), null, at?.ll ?? null).then(() => setCleanMarked(true))}
+                >
+                  {d.patrol.fromCodeClean}
+                </button>
+              )}
+            </div>
           )}
           <p class={`loc-text${at ? '' : ' muted'}`}>
             {at ? d.selectedAt(at.ll[0].toFixed(6), at.ll[1].toFixed(6)) + (at.accuracy !== null ? ` · ${d.accuracy(Math.round(at.accuracy))}` : '') : d.reportHint}
