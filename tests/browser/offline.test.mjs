@@ -14,7 +14,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { execSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
-import { ARTIFACTS, DESKTOP, PHONE, getJson, launchBrowser, makePng, openPage, screenshot, startServer } from './support.mjs';
+import { ARTIFACTS, DESKTOP, PHONE, getJson, launchBrowser, makePng, openPage, outboxCount, screenshot, startServer } from './support.mjs';
 
 /** The password of every `--demo` account (README, "Accounts"). */
 const DEMO_PASSWORD = 'civmap-demo';
@@ -238,17 +238,8 @@ describe('the field app without signal', () => {
     await page.reload();
     await page.locator('.report-form').waitFor();
     await page.waitForFunction(() => !document.querySelector('.outbox'));
-    await page.waitForFunction(
-      ({ name, store }) =>
-        new Promise((resolve) => {
-          const open = indexedDB.open(name);
-          open.onsuccess = () => {
-            const n = open.result.transaction(store).objectStore(store).count();
-            n.onsuccess = () => resolve(n.result === 0);
-          };
-        }),
-      OUTBOX_DB,
-    );
+    // Polled from here: a `waitForFunction` predicate answering a Promise passes at once.
+    await waitFor(async () => (await outboxCount(page, OUTBOX_DB)) === 0, 'the outbox on the phone is empty');
     assert.equal((await problemsDescribed(description, [lon, lat])).length, 1, 'still one problem');
     await context.close();
 

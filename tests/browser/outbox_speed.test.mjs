@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { execSync } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { mkdirSync } from 'node:fs';
-import { ARTIFACTS, PHONE, getJson, launchBrowser, makePng, openPage, screenshot, startServer } from './support.mjs';
+import { ARTIFACTS, PHONE, getJson, launchBrowser, makePng, openPage, outboxCount, screenshot, startServer } from './support.mjs';
 
 const DEMO_PASSWORD = 'civmap-demo';
 const OFFICE_TOKEN = process.env.CIVMAP_TEST_OFFICE_TOKEN ?? 'browser-test-office-0123456789';
@@ -37,21 +37,6 @@ after(async () => {
   await browser?.close();
   await server?.stop();
 });
-
-/** How many items the page's outbox holds (its IndexedDB store). */
-function outboxCount(page) {
-  return page.evaluate(
-    () =>
-      new Promise((resolve, reject) => {
-        const open = indexedDB.open('civmap-outbox');
-        open.onerror = () => reject(open.error);
-        open.onsuccess = () => {
-          const n = open.result.transaction('items').objectStore('items').count();
-          n.onsuccess = () => resolve(n.result);
-        };
-      }),
-  );
-}
 
 describe('outbox speed', () => {
   test(`${QUEUED} reports with photos queued offline are sent when the network returns, once each`, async () => {

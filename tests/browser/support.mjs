@@ -319,3 +319,19 @@ export async function apiSession(base, password, name) {
     photo: (bytes) => call('POST', '/api/v1/photos', bytes),
   };
 }
+
+/** How many items the page's outbox holds (its IndexedDB store; `page.evaluate` waits for the answer). */
+export function outboxCount(page, { name = 'civmap-outbox', store = 'items' } = {}) {
+  return page.evaluate(
+    ({ name, store }) =>
+      new Promise((resolve, reject) => {
+        const open = indexedDB.open(name);
+        open.onerror = () => reject(open.error);
+        open.onsuccess = () => {
+          const n = open.result.transaction(store).objectStore(store).count();
+          n.onsuccess = () => resolve(n.result);
+        };
+      }),
+    { name, store },
+  );
+}
