@@ -24,6 +24,30 @@ use crate::scope::in_street;
 /// tens of patrols a day. A zone unvisited for longer reads "no visit".
 pub const LAST_VISIT_LOOKBACK_DAYS: i64 = 90;
 
+/// A road way as the figures use it: its line, its box, its name.
+type Road<'a> = (LineString<f64>, Option<Rect<f64>>, Option<&'a str>);
+
+/// A road way's `name` tag.
+fn way_name(w: &RoadWay) -> Option<&str> {
+    w.tags
+        .iter()
+        .find(|(k, _)| k == "name")
+        .map(|(_, v)| v.as_str())
+        .filter(|v| !v.is_empty())
+}
+
+/// The road a road zone is named after: the longest road name its name starts with ("四平路 彰武路–国康路"
+/// → 四平路; "四平路-中山北二路下立交" → itself, not 四平路). Its sidewalks, the footways and the
+/// service lanes beside it are other ways, so a road zone's road length is that road's, which
+/// is what its chief walks; `None` (every way counts) when no road name fits.
+#[must_use]
+pub fn road_of_zone<'a>(zone: &str, names: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    names
+        .into_iter()
+        .filter(|n| zone.starts_with(n))
+        .max_by_key(|n| n.len())
+}
+
 /// One zone's patrol figures for a period.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ZoneWeek {
@@ -35,7 +59,8 @@ pub struct ZoneWeek {
     pub patrols: usize,
     /// Metres of track inside the zone in the period (all patrols).
     pub walked_m: f64,
-    /// Metres of stored road ways inside the zone.
+    /// Metres of road inside the zone: for a road zone, of the road it is named after
+    /// ([`road_of_zone`]); for a point zone, of every stored road way.
     pub road_m: f64,
     /// Check-ins ("checked, clean") of the zone in the period.
     pub checks: usize,
@@ -134,23 +159,28 @@ pub fn zone_figures(
     days: u32,
 ) -> Vec<ZoneWeek> {
     let tracks: Vec<Track<'_>> = patrols.iter().map(Track::new).collect();
-    let roads: Vec<(LineString<f64>, Option<Rect<f64>>)> = roads
+    let roads: Vec<Road<'_>> = roads
         .iter()
         .map(|w| {
             let l: LineString<f64> = w.nodes.iter().map(|&(_, lon, lat)| (lon, lat)).collect();
             let b = l.bounding_rect();
-            (l, b)
+            (l, b, way_name(w))
         })
         .collect();
+    let names: Vec<&str> = roads.iter().filter_map(|r| r.2).collect();
     let since = now - Duration::days(i64::from(days));
     let mut out: Vec<ZoneWeek> = zones
         .iter()
         .map(|z| {
             let clip = ClipZone::new(&z.geometry);
+            let named = (z.kind == ZoneKind::Road)
+                .then(|| road_of_zone(&z.name, names.iter().copied()))
+                .flatten();
             let road_m: f64 = roads
                 .iter()
-                .filter(|(_, b)| b.is_some_and(|b| clip.may_meet(&b)))
-                .map(|(l, _)| clip.length(l))
+                .filter(|(_, _, n)| named.is_none_or(|name| *n == Some(name)))
+                .filter(|(_, b, _)| b.is_some_and(|b| clip.may_meet(&b)))
+                .map(|(l, _, _)| clip.length(l))
                 .sum();
             let mut walked_m = 0.0;
             let mut visitors: HashSet<PatrolId> = HashSet::new();
@@ -282,5 +312,23 @@ impl App {
             from,
             to: from + Duration::days(7),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::road_of_zone;
+
+    #[test]
+    fn a_road_zone_is_the_road_its_name_starts_with() {
+        let names = ["四平路", "四平路-中山北二路下立交", "国康路", "赤峰路"];
+        assert_eq!(road_of_zone("四平路 彰武路–国康路", names), Some("四平路"));
+        assert_eq!(
+            road_of_zone("四平路-中山北二路下立交", names),
+            Some("四平路-中山北二路下立交"),
+            "the longest name that fits, not 四平路"
+        );
+        assert_eq!(road_of_zone("国康路", names), Some("国康路"));
+        assert_eq!(road_of_zone("同济大学 校门", names), None);
     }
 }
