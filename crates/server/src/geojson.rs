@@ -85,6 +85,7 @@ struct CollectionOut<'a> {
 /// `FeatureCollection`.
 pub fn problem_collection(
     map: &civmap_app::memory::problem_map::ProblemMap,
+    cold: &std::collections::HashMap<ProblemId, civmap_app::memory::record::Record>,
     ids: &[ProblemId],
     view: View<'_>,
     meta: &CollectionMeta,
@@ -92,11 +93,13 @@ pub fn problem_collection(
     let features: Vec<FeatureOut<'_>> = ids
         .iter()
         .filter_map(|id| {
-            map.get(id).map(|record| FeatureOut {
-                id: *id,
-                record,
-                view,
-            })
+            map.get(id)
+                .or_else(|| cold.get(id))
+                .map(|record| FeatureOut {
+                    id: *id,
+                    record,
+                    view,
+                })
         })
         .collect();
     let mut links = meta.links.clone();

@@ -235,7 +235,7 @@ impl Store {
         c.conn(&self.inner.shared.loc).all(sql, args, decode).await
     }
 
-    async fn read_opt<T>(
+    pub(crate) async fn read_opt<T>(
         &self,
         sql: &str,
         args: Vec<Arg>,
@@ -359,14 +359,29 @@ impl Store {
         .await
     }
 
-    /// Every problem, in id (= creation time) order: what the index is built from at start.
+    /// Every problem, in id (= creation time) order.
     pub async fn load_problems(&self) -> Result<Vec<Problem>, StoreError> {
+        self.load_which(load::Which::All).await
+    }
+
+    /// The hot set, in id order: every open problem, and the closed or merged ones whose row
+    /// changed at or after `since` — what memory holds (migration 11's index makes it a range
+    /// read, not a scan of every problem ever stored).
+    pub async fn load_hot_problems(
+        &self,
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<Problem>, StoreError> {
+        self.load_which(load::Which::HotSince(since.timestamp_millis()))
+            .await
+    }
+
+    async fn load_which(&self, which: load::Which) -> Result<Vec<Problem>, StoreError> {
         let capacity = usize::try_from(self.inner.shared.stats.problems()).unwrap_or(0);
         let loc = &self.inner.shared.loc;
         let mut c = self.acquire().await?;
         match &mut c {
-            Pooled::Sqlite(sc) => load::sqlite(sc, loc, capacity).await,
-            Pooled::Pg(_) => load::rows(&mut c.conn(loc), capacity).await,
+            Pooled::Sqlite(sc) => load::sqlite(sc, loc, capacity, which).await,
+            Pooled::Pg(_) => load::rows(&mut c.conn(loc), capacity, which).await,
         }
     }
 

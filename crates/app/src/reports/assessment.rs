@@ -89,6 +89,14 @@ pub fn both_periods<'a>(
     )
 }
 
+/// Whether a case counts in `period` or the one before it: a case that counts in neither
+/// (reported, closed and due before both) makes no row, whether memory holds it or it is cold.
+#[must_use]
+pub fn counts(case: &Case, period: Period) -> bool {
+    let (current, previous) = both_periods(std::iter::once(case), period);
+    current != Figures::default() || previous != Figures::default()
+}
+
 /// `Invalid` naming `to` unless the period is `[from, to)` with `from < to`, at most
 /// [`MAX_PERIOD_DAYS`] long.
 pub fn check_period(from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Period, ServiceError> {
@@ -126,7 +134,12 @@ impl App {
     ) -> Result<Assessment, ServiceError> {
         let scope = self.scope(actor);
         // The previous period ends where this one starts: the steps before `to` cover both.
-        let cases = self.assessment_cases(&scope, period.to).await?;
+        let cases: Vec<(Case, GroupKeys)> = self
+            .assessment_cases(&scope, period.previous().from, period.to)
+            .await?
+            .into_iter()
+            .filter(|(case, _)| counts(case, period))
+            .collect();
         let names = self.group_names(by).await?;
         let mut groups: BTreeMap<String, Vec<&Case>> = BTreeMap::new();
         for (case, keys) in &cases {
@@ -192,10 +205,14 @@ impl App {
 
     /// The assessment cases of the problems in `scope` reported before `to`, with their
     /// lifecycle steps, and what they are grouped by: the zone dispatched through and the
-    /// current assignee.
+    /// current assignee. Every problem in memory, and the cold ones (`crate::cold`) whose row
+    /// changed at or after `from` or that were due in `[from, to)` — a cold problem changed
+    /// before `from` and due outside the range was closed before `from` and counts nowhere in
+    /// `[from, to)`.
     pub async fn assessment_cases(
         &self,
         scope: &Scope,
+        from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<(Case, GroupKeys)>, ServiceError> {
         let steps = self.store().lifecycle_events(to).await?;
@@ -237,6 +254,24 @@ impl App {
                     take(*id, r);
                 }
             }
+        }
+        drop(g);
+        // Read after memory: a problem evicted meanwhile is read here (`crate::cold`).
+        let rows = self
+            .store()
+            .cold_for_assessment(self.hot_since(), from, to)
+            .await?;
+        let cold = self.cold_set_of(rows)?;
+        let zones = self.zones();
+        let mut cold: Vec<(&ProblemId, &Record)> = cold
+            .records
+            .iter()
+            .filter(|(_, r)| scope.contains(&zones, r))
+            .collect();
+        drop(zones);
+        cold.sort_unstable_by_key(|(id, _)| **id);
+        for (id, r) in cold {
+            take(*id, r);
         }
         Ok(out)
     }
