@@ -222,57 +222,66 @@ impl App {
         }
         let to_ms = to_ms(to);
         let ids = self.scoped_ids(scope, &Filter::default());
-        let g = self.problems();
         let mut out = Vec::new();
-        let mut take = |id: ProblemId, r: &Record| {
-            if r.reported_ms >= to_ms {
-                return;
-            }
-            let case = Case {
-                id,
-                reported_at: from_ms(r.reported_ms),
-                deadline: r.deadline(),
-                recurrence_of: r.recurrence_of().map(ProblemId),
-                steps: by_problem.remove(&id).unwrap_or_default(),
-            };
-            let keys = GroupKeys {
-                zone: r.zone(),
-                assignee: r.assignee(),
-            };
-            out.push((case, keys));
-        };
-        match ids {
-            Some(ids) => {
-                for id in ids {
-                    if let Some(r) = g.map.get(&id) {
-                        take(id, r);
+        {
+            let g = self.problems();
+            match ids {
+                Some(ids) => {
+                    for id in ids {
+                        if let Some(r) = g.map.get(&id) {
+                            out.extend(case_of(id, r, &mut by_problem, to_ms));
+                        }
+                    }
+                }
+                None => {
+                    for (id, r) in g.map.iter() {
+                        out.extend(case_of(*id, r, &mut by_problem, to_ms));
                     }
                 }
             }
-            None => {
-                for (id, r) in g.map.iter() {
-                    take(*id, r);
-                }
-            }
         }
-        drop(g);
         // Read after memory: a problem evicted meanwhile is read here (`crate::cold`).
         let rows = self
             .store()
             .cold_for_assessment(self.hot_since(), from, to)
             .await?;
         let cold = self.cold_set_of(rows)?;
-        let zones = self.zones();
-        let mut cold: Vec<(&ProblemId, &Record)> = cold
-            .records
-            .iter()
-            .filter(|(_, r)| scope.contains(&zones, r))
-            .collect();
-        drop(zones);
-        cold.sort_unstable_by_key(|(id, _)| **id);
-        for (id, r) in cold {
-            take(*id, r);
+        let mut cold: Vec<(ProblemId, Record)> = {
+            let zones = self.zones();
+            cold.records
+                .into_iter()
+                .filter(|(_, r)| scope.contains(&zones, r))
+                .collect()
+        };
+        cold.sort_unstable_by_key(|(id, _)| *id);
+        for (id, r) in &cold {
+            out.extend(case_of(*id, r, &mut by_problem, to_ms));
         }
         Ok(out)
     }
+}
+
+/// The assessment case of a problem reported before `to_ms`, with its steps (taken from
+/// `steps`), and what it is grouped by.
+fn case_of(
+    id: ProblemId,
+    r: &Record,
+    steps: &mut HashMap<ProblemId, Vec<(EventKind, DateTime<Utc>)>>,
+    to_ms: i64,
+) -> Option<(Case, GroupKeys)> {
+    if r.reported_ms >= to_ms {
+        return None;
+    }
+    let case = Case {
+        id,
+        reported_at: from_ms(r.reported_ms),
+        deadline: r.deadline(),
+        recurrence_of: r.recurrence_of().map(ProblemId),
+        steps: steps.remove(&id).unwrap_or_default(),
+    };
+    let keys = GroupKeys {
+        zone: r.zone(),
+        assignee: r.assignee(),
+    };
+    Some((case, keys))
 }
