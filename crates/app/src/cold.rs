@@ -192,12 +192,12 @@ impl App {
     /// after reading memory (see the module documentation).
     pub async fn cold_set(&self, q: &ColdQuery) -> Result<ColdSet, ServiceError> {
         let rows = self.store().cold_problems(q).await?;
-        self.cold_set_of(rows)
+        self.cold_set_of(&rows)
     }
 
     /// [`ColdSet`] of problems read from the database, leaving out those memory holds.
-    pub(crate) fn cold_set_of(&self, rows: Vec<Problem>) -> Result<ColdSet, ServiceError> {
-        let table = self.table_for(&rows);
+    pub(crate) fn cold_set_of(&self, rows: &[Problem]) -> Result<ColdSet, ServiceError> {
+        let table = self.table_for(rows);
         let g = self.inner.problems.read();
         let records: HashMap<ProblemId, Record> = rows
             .iter()
@@ -230,10 +230,7 @@ impl App {
         filter: &Filter,
         after: Option<ProblemId>,
     ) -> Result<ColdSet, ServiceError> {
-        let within = match spatial_conditions.first() {
-            None => None,
-            Some(s) => Some(self.box_of(s)?),
-        };
+        let within = spatial_conditions.first().map(|s| self.box_of(s));
         let q = ColdQuery {
             within,
             reported_from: filter.reported_from_ms.map(from_ms),
@@ -245,7 +242,7 @@ impl App {
     }
 
     /// A box holding every point a spatial condition can match.
-    fn box_of(&self, s: &Spatial) -> Result<LonLatBox, ServiceError> {
+    fn box_of(&self, s: &Spatial) -> LonLatBox {
         let b = match s {
             Spatial::BBox(b) => *b,
             Spatial::Circle(c) => {
@@ -267,12 +264,12 @@ impl App {
                 .and_then(|z| spatial::bounds(&z.geometry))
                 .unwrap_or_else(empty_box),
         };
-        Ok(LonLatBox {
+        LonLatBox {
             min_lon: b.min_lon,
             min_lat: b.min_lat,
             max_lon: b.max_lon,
             max_lat: b.max_lat,
-        })
+        }
     }
 }
 

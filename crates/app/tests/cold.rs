@@ -96,7 +96,7 @@ fn zone(name: &str, kind: ZoneKind, x0: f64, y0: f64, x1: f64, y1: f64) -> Zone 
 /// A database of its own: a SQLite file, or a new PostgreSQL database (dropped by `drop`).
 struct Db {
     url: String,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
     pg: Option<(String, String)>,
 }
 
@@ -105,7 +105,7 @@ impl Db {
         let dir = tempfile::tempdir().unwrap();
         Db {
             url: format!("sqlite://{}", dir.path().join("cold.db").display()),
-            _dir: dir,
+            dir,
             pg: None,
         }
     }
@@ -124,7 +124,7 @@ impl Db {
         let (head, _) = base.rsplit_once('/').unwrap();
         Some(Db {
             url: format!("{head}/{name}"),
-            _dir: tempfile::tempdir().unwrap(),
+            dir: tempfile::tempdir().unwrap(),
             pg: Some((base, name)),
         })
     }
@@ -134,7 +134,7 @@ impl Db {
             &self.url,
             StoreOptions {
                 synchronous_full: false,
-                photo_dir: self._dir.path().join("photos"),
+                photo_dir: self.dir.path().join("photos"),
                 ..StoreOptions::default()
             },
         )
@@ -252,7 +252,7 @@ async fn world(store: &Store, cast: &Cast, seed: u64, n: usize, now: DateTime<Ut
             earlier.push(p.id);
             continue;
         };
-        let z = if p.location.lon() < LON { 0 } else { 1 };
+        let z = usize::from(p.location.lon() >= LON);
         p.status = Status::Dispatched;
         p.assignee = Some(cast.chief.id);
         p.zone = Some(cast.zones[z].id);

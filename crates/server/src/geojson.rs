@@ -83,9 +83,9 @@ struct CollectionOut<'a> {
 
 /// Serializes the problems `ids` (looked up in `map`; ids missing from it are skipped) as a
 /// `FeatureCollection`.
-pub fn problem_collection(
+pub fn problem_collection<S: std::hash::BuildHasher>(
     map: &civmap_app::memory::problem_map::ProblemMap,
-    cold: &std::collections::HashMap<ProblemId, civmap_app::memory::record::Record>,
+    cold: &std::collections::HashMap<ProblemId, civmap_app::memory::record::Record, S>,
     ids: &[ProblemId],
     view: View<'_>,
     meta: &CollectionMeta,

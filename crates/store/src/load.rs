@@ -202,7 +202,7 @@ async fn all_pages(
 }
 
 /// The problems of one status updated at or after `from` (Unix ms), paged by the key of the
-/// index `problems_by_status_updated` (status, updated_at, id; migration 11), so the read is a
+/// index `problems_by_status_updated` (`status, updated_at, id`; migration 11), so the read is a
 /// range of that index and never a scan of the table.
 async fn status_pages(
     cx: &mut Conn<'_>,

@@ -245,7 +245,7 @@ impl App {
             .store()
             .cold_for_assessment(self.hot_since(), from, to)
             .await?;
-        let cold = self.cold_set_of(rows)?;
+        let cold = self.cold_set_of(&rows)?;
         let mut cold: Vec<(ProblemId, Record)> = {
             let zones = self.zones();
             cold.records
