@@ -259,12 +259,14 @@ impl App {
         let public_texts = PublicTexts::from_rows(store.load_public_texts().await?);
         let mut lookback = LookbackList::default();
         let far = Utc::now() + Duration::days(EVERY_EVENT_DAYS);
-        for (id, kind, at) in store.lifecycle_events(far).await? {
+        // The hot window's steps only: a problem closed before it is cold, and so is its
+        // look-back and its reporter's answer.
+        for (id, kind, at) in store.lifecycle_events_between(since, far).await? {
             lookback.note(id, kind, at);
         }
         *self.inner.lookback.lock() = lookback;
         let mut feedback = FeedbackBook::default();
-        for (id, kind, data) in store.feedback_trail().await? {
+        for (id, kind, data) in store.feedback_trail(since).await? {
             feedback.note(id, kind, &data);
         }
         *self.inner.feedback.lock() = feedback;

@@ -419,11 +419,33 @@ impl Store {
         )>,
         StoreError,
     > {
+        self.lifecycle_events_between(chrono::DateTime::<chrono::Utc>::MIN_UTC, before)
+            .await
+    }
+
+    /// [`Store::lifecycle_events`] at or after `from` and before `before` (index
+    /// `events_by_kind_at`): the start-up read of the look-back list takes the hot window's
+    /// steps only.
+    pub async fn lifecycle_events_between(
+        &self,
+        from: chrono::DateTime<chrono::Utc>,
+        before: chrono::DateTime<chrono::Utc>,
+    ) -> Result<
+        Vec<(
+            ProblemId,
+            civmap_domain::EventKind,
+            chrono::DateTime<chrono::Utc>,
+        )>,
+        StoreError,
+    > {
         self.read_all(
             "SELECT problem, kind, at FROM events \
              WHERE kind IN ('rectified', 'rejected', 'verified', 'recurred', 'merged', 'reinspected') \
-             AND at < $1 ORDER BY seq",
-            vec![before.timestamp_millis().into()],
+             AND at >= $1 AND at < $2 ORDER BY seq",
+            vec![
+                from.timestamp_millis().into(),
+                before.timestamp_millis().into(),
+            ],
             &|r| {
                 let kind = r.str(1).map_err(col)?;
                 Ok((
@@ -442,14 +464,16 @@ impl Store {
     /// merged, reinspected and feedback — as (problem, kind, data), oldest first. `data` is
     /// kept only for `feedback` (its `solved`); the others carry `Value::Null`, so the start-up
     /// read stays as lean as [`Store::lifecycle_events`].
+    /// Only steps at or after `from` are read (the hot window's, at start-up).
     pub async fn feedback_trail(
         &self,
+        from: chrono::DateTime<chrono::Utc>,
     ) -> Result<Vec<(ProblemId, civmap_domain::EventKind, serde_json::Value)>, StoreError> {
         self.read_all(
             "SELECT problem, kind, data FROM events \
              WHERE kind IN ('verified', 'recurred', 'merged', 'reinspected', 'feedback') \
-             ORDER BY seq",
-            Vec::new(),
+             AND at >= $1 ORDER BY seq",
+            vec![from.timestamp_millis().into()],
             &|r| {
                 let kind: civmap_domain::EventKind =
                     codec::parse("event kind", r.str(1).map_err(col)?)?;
