@@ -6,7 +6,8 @@
 #   tests/bench/cold.sh postgres|sqlite [N] [HOT]      (defaults: 10000000 problems, 1000000 hot)
 #
 # Environment: CIVMAP_TEST_POSTGRES (default postgres://postgres@127.0.0.1:5432/test) names a
-# database to connect to for CREATE/DROP DATABASE; KEEP=1 keeps the database afterwards.
+# database to connect to for CREATE/DROP DATABASE; KEEP=1 keeps the database afterwards;
+# DB_URL=postgres://…/db (or sqlite://file) measures a database filled before, keeping it.
 #
 # The data are made inside the database (PostgreSQL's generate_series; SQLite: the sqlite3 shell's
 # generate_series), not through the API: problem i (1..N) is reported at NOW - (N - i) * 10 years
@@ -54,13 +55,14 @@ TOML
 
 case $BACKEND in
   postgres)
-    psql -q "$PG" -c "CREATE DATABASE $DBNAME"
-    URL="${PG%/*}/$DBNAME"
+    if [ -n "${DB_URL:-}" ]; then KEEP=1; else psql -q "$PG" -c "CREATE DATABASE $DBNAME"; fi
+    URL=${DB_URL:-"${PG%/*}/$DBNAME"}
     SQL() { psql -q -v ON_ERROR_STOP=1 "$URL" "$@"; }
     ;;
   sqlite)
-    URL="sqlite://$WORK/cold.db"
-    SQL() { sqlite3 -bail "$WORK/cold.db" "$@"; }
+    URL=${DB_URL:-"sqlite://$WORK/cold.db"}
+    [ -n "${DB_URL:-}" ] && KEEP=1
+    SQL() { sqlite3 -bail "${URL#sqlite://}" "$@"; }
     # The fill runs in Python's sqlite3 (which has an R*Tree, for migration 11's triggers) with
     # `unhex` given to it (Debian's SQLite 3.40 predates the built-in one).
     FILL() {
@@ -69,7 +71,7 @@ import sqlite3, sys
 c = sqlite3.connect(sys.argv[1], isolation_level=None)
 c.create_function("unhex", 1, bytes.fromhex, deterministic=True)
 c.executescript(sys.stdin.read())
-' "$WORK/cold.db"
+'  "${URL#sqlite://}"
     }
     ;;
   *) echo "postgres or sqlite" >&2; exit 2 ;;
@@ -77,7 +79,7 @@ esac
 
 # Migrations: the server creates the schema on first start.
 start() {
-  "$BIN" serve --config "$WORK/civmap.toml" --db "$URL" --addr 127.0.0.1:0 --log warn,civmap_app=info \
+  "$BIN" serve --config "$WORK/civmap.toml" --db "$URL" --addr 127.0.0.1:0 --log warn,civmap_app=info,civmap_server=info \
     --photo-dir "$WORK/photos" > "$WORK/serve.log" 2>&1 &
   SERVER_PID=$!
   local t0; t0=$(date +%s.%N)
@@ -93,7 +95,7 @@ start() {
 stop() { kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=; }
 start
 stop
-
+if [ -z "${DB_URL:-}" ]; then
 echo "cold: filling $BACKEND with $N problems ($HOT recent) ..."
 t0=$(date +%s)
 # The same expressions on both backends (64-bit integer arithmetic).
@@ -114,7 +116,8 @@ SELECT (lpad(to_hex($REPORTED), 12, '0') || '7' || lpad(to_hex(i % 4096), 3, '0'
   $LON, $LAT, (ARRAY['garbage', 'street_vending', 'greenbelt_litter'])[1 + i % 3], 'medium',
   $STATUS, 'SYNTHETIC bench problem ' || i, $REPORTED, $UPDATED, 0, 2, 'bench-cold', i::text,
   'CM' || to_char(to_timestamp($REPORTED / 1000.0) AT TIME ZONE 'Asia/Shanghai', 'YYMMDD') || '-'
-    || lpad((i % 100000)::text, 5, '0'), ''
+    || CASE WHEN i % 100000 + 1 < 1000 THEN lpad((i % 100000 + 1)::text, 4, '0')
+            ELSE (i % 100000 + 1)::text END, ''
 FROM generate_series(1::bigint, $N::bigint) AS i;
 INSERT INTO events (problem, kind, actor, at, note, photos, data)
 SELECT id, 'created', NULL, reported_at, '', '[]', '{}' FROM problems;
@@ -134,7 +137,7 @@ SELECT unhex(printf('%012x7%03x8%015x', $REPORTED, i % 4096, i)),
   $LON, $LAT, CASE i % 3 WHEN 0 THEN 'garbage' WHEN 1 THEN 'street_vending' ELSE 'greenbelt_litter' END,
   'medium', $STATUS, 'SYNTHETIC bench problem ' || i, $REPORTED, $UPDATED, 0, 2, 'bench-cold',
   CAST(i AS TEXT),
-  'CM' || strftime('%y%m%d', $REPORTED / 1000, 'unixepoch', '+8 hours') || '-' || printf('%05d', i % 100000), ''
+  'CM' || strftime('%y%m%d', $REPORTED / 1000, 'unixepoch', '+8 hours') || '-' || printf('%04d', i % 100000 + 1), ''
 FROM (WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < $N) SELECT i FROM s);
 INSERT INTO events (problem, kind, actor, at, note, photos, data)
 SELECT id, 'created', NULL, reported_at, '', '[]', '{}' FROM problems;
@@ -146,10 +149,12 @@ SQL
 fi
 FILL_S=$(($(date +%s) - t0))
 echo "cold: filled in ${FILL_S} s"
+fi
 
 start
 echo "cold: start-up to /readyz 200: $START_S s, VmHWM $HWM"
-grep -o 'problems=[0-9]*' "$WORK/serve.log" | head -1 | sed 's/^/cold: in memory: /'
+sed 's/\x1b\[[0-9;]*m//g' "$WORK/serve.log" | grep -o 'problems=[0-9]* .*elapsed_ms=[0-9]*' | tail -1 |
+  sed 's/^/cold: in memory: /' || true
 BASE=http://127.0.0.1:$PORT
 
 # A zone of about 1/1000 of the area (some 10,000 problems over the ten years).
@@ -157,9 +162,9 @@ ZONE=$(curl -s -X POST "$BASE/api/v1/zones" -H "authorization: Bearer $TOKEN" -H
   -d '{"type":"Feature","geometry":{"type":"Polygon","coordinates":[[[121.48,31.28],[121.48316,31.28],[121.48316,31.28316],[121.48,31.28316],[121.48,31.28]]]},"properties":{"kind":"area","name":"bench zone"}}' |
   python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
 if [ "$BACKEND" = postgres ]; then
-  CASES=$(SQL -At -c "SELECT case_no FROM problems WHERE source = 'bench-cold' AND status = 'closed' AND updated_at < $NOW - 500 * 86400000 ORDER BY id LIMIT 50000" | awk 'NR % 250 == 1')
+  CASES=$(SQL -At -c "SELECT case_no FROM problems WHERE source = 'bench-cold' AND status = 'closed' AND updated_at < $NOW - 43200000000 AND case_no NOT LIKE '%-0%' ORDER BY id LIMIT 50000" | awk 'NR % 250 == 1')
 else
-  CASES=$(SQL "SELECT case_no FROM problems WHERE source = 'bench-cold' AND status = 'closed' AND updated_at < $NOW - 500 * 86400000 ORDER BY id LIMIT 50000" | awk 'NR % 250 == 1')
+  CASES=$(SQL "SELECT case_no FROM problems WHERE source = 'bench-cold' AND status = 'closed' AND updated_at < $NOW - 43200000000 AND case_no NOT LIKE '%-0%' ORDER BY id LIMIT 50000" | awk 'NR % 250 == 1')
 fi
 python3 - "$BASE" "$TOKEN" "$ZONE" $CASES <<'PY'
 import http.client, sys, time, statistics
