@@ -137,7 +137,7 @@ SELECT unhex(printf('%012x7%03x8%015x', $REPORTED, i % 4096, i)),
   $LON, $LAT, CASE i % 3 WHEN 0 THEN 'garbage' WHEN 1 THEN 'street_vending' ELSE 'greenbelt_litter' END,
   'medium', $STATUS, 'SYNTHETIC bench problem ' || i, $REPORTED, $UPDATED, 0, 2, 'bench-cold',
   CAST(i AS TEXT),
-  'CM' || strftime('%y%m%d', $REPORTED / 1000, 'unixepoch', '+8 hours') || '-' || printf('%04d', i % 100000 + 1), ''
+  'CM' || substr(strftime('%Y%m%d', $REPORTED / 1000, 'unixepoch', '+8 hours'), 3) || '-' || printf('%04d', i % 100000 + 1), ''
 FROM (WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < $N) SELECT i FROM s);
 INSERT INTO events (problem, kind, actor, at, note, photos, data)
 SELECT id, 'created', NULL, reported_at, '', '[]', '{}' FROM problems;
@@ -164,7 +164,9 @@ ZONE=$(curl -s -X POST "$BASE/api/v1/zones" -H "authorization: Bearer $TOKEN" -H
 if [ "$BACKEND" = postgres ]; then
   CASES=$(SQL -At -c "SELECT case_no FROM problems WHERE source = 'bench-cold' AND status = 'closed' AND updated_at < $NOW - 43200000000 AND case_no NOT LIKE '%-0%' ORDER BY id LIMIT 50000" | awk 'NR % 250 == 1')
 else
-  CASES=$(SQL "SELECT case_no FROM problems WHERE source = 'bench-cold' AND status = 'closed' AND updated_at < $NOW - 43200000000 AND case_no NOT LIKE '%-0%' ORDER BY id LIMIT 50000" | awk 'NR % 250 == 1')
+  CASES=$(python3 -c 'import sqlite3, sys; [print(r[0]) for r in sqlite3.connect(sys.argv[1]).execute(sys.argv[2])]' \
+    "${URL#sqlite://}" "SELECT case_no FROM problems WHERE source = 'bench-cold' AND status = 'closed' AND updated_at < $NOW - 43200000000 AND case_no NOT LIKE '%-0%' ORDER BY id LIMIT 50000" |
+    awk 'NR % 250 == 1')
 fi
 python3 - "$BASE" "$TOKEN" "$ZONE" $CASES <<'PY'
 import http.client, sys, time, statistics
