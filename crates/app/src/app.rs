@@ -13,7 +13,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Instant;
 
@@ -100,6 +100,9 @@ pub(crate) struct Inner {
     pub(crate) follow_gate: tokio::sync::Mutex<()>,
     /// Whether this replica runs the background jobs now (`crate::leader`).
     pub(crate) leader: AtomicBool,
+    /// The start of the hot window, Unix ms: closed or merged problems whose row changed before
+    /// it are not in memory (`crate::cold`).
+    pub(crate) hot_since_ms: AtomicI64,
 }
 
 /// A handle that does not keep the service alive (for background tasks).
@@ -164,6 +167,7 @@ impl App {
                 follow: Mutex::new(FollowState::default()),
                 follow_gate: tokio::sync::Mutex::new(()),
                 leader: AtomicBool::new(false),
+                hot_since_ms: AtomicI64::new(i64::MIN),
                 config,
             }),
         };
@@ -188,10 +192,12 @@ impl App {
         app.start_following();
         app.start_leadership();
         app.start_escalation();
+        app.start_eviction();
         Ok(app)
     }
 
-    /// Replaces everything in memory with the store's content.
+    /// Replaces everything in memory with the store's content: the hot set of problems (open,
+    /// or closed within `[memory] hot_days`; `crate::cold`), and every zone, account and the rest.
     pub async fn reload(&self) -> Result<(), ServiceError> {
         let _one_at_a_time = self.inner.follow_gate.lock().await;
         self.reload_unfollowed().await
@@ -207,7 +213,8 @@ impl App {
         for c in store.list_categories().await? {
             merge_category(&mut table, &c)?;
         }
-        let problems = store.load_problems().await?;
+        let since = self.window_start(Utc::now());
+        let problems = store.load_hot_problems(since).await?;
         for p in &problems {
             if table.by_code(&p.category).is_none() {
                 tracing::warn!(category = %p.category, "stored problem has a category unknown to this table; adding a placeholder");
@@ -252,12 +259,14 @@ impl App {
         let public_texts = PublicTexts::from_rows(store.load_public_texts().await?);
         let mut lookback = LookbackList::default();
         let far = Utc::now() + Duration::days(EVERY_EVENT_DAYS);
-        for (id, kind, at) in store.lifecycle_events(far).await? {
+        // The hot window's steps only: a problem closed before it is cold, and so is its
+        // look-back and its reporter's answer.
+        for (id, kind, at) in store.lifecycle_events_between(since, far).await? {
             lookback.note(id, kind, at);
         }
         *self.inner.lookback.lock() = lookback;
         let mut feedback = FeedbackBook::default();
-        for (id, kind, data) in store.feedback_trail().await? {
+        for (id, kind, data) in store.feedback_trail(since).await? {
             feedback.note(id, kind, &data);
         }
         *self.inner.feedback.lock() = feedback;
@@ -265,11 +274,18 @@ impl App {
         *self.inner.places.write() = Arc::new(crate::tiles::basemap::gazetteer(&basemap));
         self.inner.tiles.set_basemap(basemap);
         *self.inner.categories.write() = Arc::new(table);
-        *self.inner.problems.write() = Problems {
-            map,
-            index,
-            by_case,
-        };
+        {
+            let mut g = self.inner.problems.write();
+            // The start memory was just read for, set under the lock with the problems.
+            self.inner
+                .hot_since_ms
+                .store(crate::time::to_ms(since), Ordering::Release);
+            *g = Problems {
+                map,
+                index,
+                by_case,
+            };
+        }
         *self.inner.zones.write() = zones;
         *self.inner.pois.write() = pois;
         *self.inner.assignments.write() = assignments;
@@ -416,24 +432,7 @@ impl App {
 
     /// Puts committed problems into memory, unless memory already has a newer version.
     pub(crate) fn remember(&self, problems: &[Problem]) {
-        let mut table = self.categories();
-        if let Some(p) = problems
-            .iter()
-            .find(|p| table.by_code(&p.category).is_none())
-        {
-            // Written by another part of the program (an import) with a code this table lacks.
-            tracing::warn!(category = %p.category, "committed problem with an unknown category; adding placeholders");
-            let mut t = (*table).clone();
-            for p in problems {
-                if t.by_code(&p.category).is_none()
-                    && merge_category(&mut t, &placeholder_category(&p.category)).is_err()
-                {
-                    tracing::error!(category = %p.category, "cannot add a placeholder category");
-                }
-            }
-            table = Arc::new(t);
-            *self.inner.categories.write() = table.clone();
-        }
+        let table = self.table_for(problems);
         let mut g = self.inner.problems.write();
         let Problems {
             map,
@@ -468,6 +467,31 @@ impl App {
                 }
             }
         }
+    }
+
+    /// The category table, with a placeholder added for each category of `problems` it lacks
+    /// (problems written by another part of the program, an import, or read cold from the
+    /// database with a code this table lacks), so nothing stored is hidden.
+    pub(crate) fn table_for(&self, problems: &[Problem]) -> Arc<CategoryTable> {
+        let table = self.categories();
+        let Some(p) = problems
+            .iter()
+            .find(|p| table.by_code(&p.category).is_none())
+        else {
+            return table;
+        };
+        tracing::warn!(category = %p.category, "stored problem with an unknown category; adding placeholders");
+        let mut t = (*table).clone();
+        for p in problems {
+            if t.by_code(&p.category).is_none()
+                && merge_category(&mut t, &placeholder_category(&p.category)).is_err()
+            {
+                tracing::error!(category = %p.category, "cannot add a placeholder category");
+            }
+        }
+        let table = Arc::new(t);
+        *self.inner.categories.write() = table.clone();
+        table
     }
 
     // ---- the handle ------------------------------------------------------------------

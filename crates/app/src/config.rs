@@ -77,6 +77,43 @@ pub struct Config {
     pub workflow: WorkflowConfig,
     /// Radii of the three-surroundings zones made for a school, park or market added by hand.
     pub surroundings: SurroundingsConfig,
+    /// What memory holds: the hot window (`[memory]`).
+    pub memory: MemoryConfig,
+}
+
+/// The hot window (`[memory]`): memory holds the open problems and those closed (or merged)
+/// within the last `hot_days` days; older ones stay in the database and are read from it on
+/// request (a problem's page, its history, a zone's ledger, a past period's assessment, items
+/// with a past date range).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MemoryConfig {
+    /// Days a closed or merged problem stays in memory after its last change (default
+    /// [`DEFAULT_HOT_DAYS`]).
+    pub hot_days: u32,
+    /// How often each replica evicts the problems that aged out of the window, seconds
+    /// (default [`DEFAULT_EVICT_EVERY_S`]).
+    pub evict_every_s: u64,
+}
+
+/// Default hot window: a year and a month, so this year's and last year's figures for the same
+/// month (the year-on-year comparison of monthly reports) come from memory.
+pub const DEFAULT_HOT_DAYS: u32 = 400;
+
+/// Default eviction period: an hour; a problem leaves memory at most this late after aging out,
+/// which only costs memory, never an answer.
+pub const DEFAULT_EVICT_EVERY_S: u64 = 3600;
+
+/// The longest hot window (a century: "keep everything in memory").
+pub const MAX_HOT_DAYS: u32 = 36_500;
+
+impl Default for MemoryConfig {
+    fn default() -> Self {
+        Self {
+            hot_days: DEFAULT_HOT_DAYS,
+            evict_every_s: DEFAULT_EVICT_EVERY_S,
+        }
+    }
 }
 
 /// The radii of three-surroundings zones (`[surroundings]`), metres: the zone the console
@@ -311,6 +348,7 @@ impl Default for Config {
             limits: Limits::default(),
             workflow: WorkflowConfig::default(),
             surroundings: SurroundingsConfig::default(),
+            memory: MemoryConfig::default(),
         }
     }
 }
@@ -477,6 +515,15 @@ impl Config {
         if w.recurrence_days > 3650 {
             return bad("workflow.recurrence_days must be at most 3650");
         }
+        let m = &self.memory;
+        if m.hot_days == 0 || m.hot_days > MAX_HOT_DAYS {
+            return Err(ConfigError::Invalid(format!(
+                "memory.hot_days must be in 1..={MAX_HOT_DAYS}"
+            )));
+        }
+        if m.evict_every_s == 0 {
+            return bad("memory.evict_every_s must be positive");
+        }
         let a = &self.auth;
         if a.session_hours == 0 || a.session_hours > 24 * 31 {
             return bad("auth.session_hours must be in 1..=744");
@@ -563,6 +610,22 @@ mod tests {
         assert_eq!(c.addr.to_string(), DEFAULT_ADDR);
         assert_eq!(c.limits.page_max, 1000);
         assert_eq!(c.sqlite_synchronous, Synchronous::Full);
+        assert_eq!(c.memory.hot_days, DEFAULT_HOT_DAYS);
+    }
+
+    #[test]
+    fn the_hot_window_is_configured_and_checked() {
+        let c = Config::from_layers(
+            Some("[memory]\nhot_days = 30\n"),
+            env(&[("CIVMAP_MEMORY__EVICT_EVERY_S", "60")]),
+        )
+        .unwrap();
+        assert_eq!(c.memory.hot_days, 30);
+        assert_eq!(c.memory.evict_every_s, 60);
+        let e = Config::from_layers(Some("[memory]\nhot_days = 0\n"), std::iter::empty())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("memory.hot_days"), "{e}");
     }
 
     #[test]

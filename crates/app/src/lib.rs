@@ -7,6 +7,7 @@ pub mod app;
 pub mod capture;
 pub mod catalog;
 pub mod codes;
+pub mod cold;
 pub mod config;
 pub mod error;
 pub mod follow;

@@ -42,8 +42,7 @@ impl App {
         actor: &Actor,
     ) -> Result<PublicText, ServiceError> {
         actor.require(OFFICE, "change what the public reads of a description")?;
-        self.check_visible(&self.scope(actor), id)?;
-        self.problem(id)?;
+        self.check_visible_any(&self.scope(actor), id).await?;
         let note = civmap_domain::error::validate_text("note", note, MAX_NOTE_CHARS, true)?;
         let (text, hidden) = match public {
             PublicDescription::Hidden => (String::new(), true),

@@ -133,11 +133,13 @@ pub fn place(p: &Problem) -> String {
 }
 
 impl App {
-    /// The id of the problem with case number `case` (or with `case` as its UUID).
-    #[must_use]
-    pub fn problem_by_case(&self, case: &str) -> Option<ProblemId> {
-        let id = self.problem_ref(case).ok()?;
-        self.problem(id).is_ok().then_some(id)
+    /// The id of the problem with case number `case` (or with `case` as its UUID), hot or
+    /// cold.
+    pub async fn problem_by_case(&self, case: &str) -> Result<Option<ProblemId>, ServiceError> {
+        let Ok(id) = self.resolve_ref(case).await else {
+            return Ok(None);
+        };
+        Ok(self.fetch_record(id).await?.map(|_| id))
     }
 
     /// The page of problem `id` as `actor` reads it: the staff view when the actor is staff
@@ -148,13 +150,13 @@ impl App {
         actor: &Actor,
         id: ProblemId,
     ) -> Result<ProblemPage, ServiceError> {
-        let p = self.problem(id)?;
-        let staff = actor.is_staff() && self.visible(&self.scope(actor), id);
+        let p = self.fetch_problem(id).await?;
+        let staff = actor.is_staff() && self.fetch_visible(&self.scope(actor), id).await?;
         let events = self.history(id).await?;
         let table = self.categories();
         let category = table.by_code(&p.category);
         let category_name = category.map_or_else(|| p.category.clone(), |c| c.name_zh.clone());
-        let public_photo = self.public_photo_of(id, &events);
+        let public_photo = self.public_photo_for(&p, &events);
         let fixed_at = (p.status == Status::Closed)
             .then(|| {
                 events

@@ -49,18 +49,48 @@ impl App {
     }
 
     /// A problem named the way people and links name it: its UUID or its case number
-    /// (`CM261207-0003`). Unknown numbers are "not found"; text that is neither is malformed.
+    /// (`CM261207-0003`), among the problems in memory. Unknown numbers are "not found"; text
+    /// that is neither is malformed. [`App::resolve_ref`] finds cold problems too.
     pub fn problem_ref(&self, text: &str) -> Result<ProblemId, ServiceError> {
-        if let Ok(id) = text.parse::<ProblemId>() {
-            return Ok(id);
-        }
-        let case: CaseNo = text.parse().map_err(|_| {
-            ServiceError::malformed(
-                "id",
-                format!("{text:?} is neither a problem id nor a case number like CM261207-0003"),
-            )
-        })?;
+        let case = match parse_ref(text)? {
+            Ref::Id(id) => return Ok(id),
+            Ref::Case(case) => case,
+        };
         self.problem_id_by_case(case)
             .ok_or_else(|| ServiceError::NotFound(format!("problem {case}")))
     }
+
+    /// [`App::problem_ref`] for hot and cold problems: a case number memory does not know is
+    /// looked up in the database (its unique index of case numbers).
+    pub async fn resolve_ref(&self, text: &str) -> Result<ProblemId, ServiceError> {
+        let case = match parse_ref(text)? {
+            Ref::Id(id) => return Ok(id),
+            Ref::Case(case) => case,
+        };
+        if let Some(id) = self.problem_id_by_case(case) {
+            return Ok(id);
+        }
+        self.store()
+            .problem_id_by_case(case)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound(format!("problem {case}")))
+    }
+}
+
+/// How a problem is named: by id or by case number.
+enum Ref {
+    Id(ProblemId),
+    Case(CaseNo),
+}
+
+fn parse_ref(text: &str) -> Result<Ref, ServiceError> {
+    if let Ok(id) = text.parse::<ProblemId>() {
+        return Ok(Ref::Id(id));
+    }
+    text.parse().map(Ref::Case).map_err(|_| {
+        ServiceError::malformed(
+            "id",
+            format!("{text:?} is neither a problem id nor a case number like CM261207-0003"),
+        )
+    })
 }

@@ -147,8 +147,9 @@ impl App {
         actor: &Actor,
     ) -> Result<Problem, ServiceError> {
         let table = self.categories();
-        self.check_visible(&self.scope(actor), id)?;
-        let current = self.problem(id)?;
+        // A cold problem may be edited: the write brings it back into memory.
+        self.check_visible_any(&self.scope(actor), id).await?;
+        let current = self.fetch_problem(id).await?;
         check_version(&current, edit.version)?;
         if current.status == Status::Merged {
             return Err(ServiceError::Conflict {
@@ -234,8 +235,8 @@ impl App {
         actor: &Actor,
     ) -> Result<Problem, ServiceError> {
         let scope = self.scope(actor);
-        self.check_visible(&scope, id)?;
-        let current = self.problem(id)?;
+        self.check_visible_any(&scope, id).await?;
+        let current = self.fetch_problem(id).await?;
         check_version(&current, expected_version)?;
         let now = now_ms();
         let mut next = current.clone();

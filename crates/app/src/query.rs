@@ -1,6 +1,7 @@
 //! Reads of problems: one by id, pages of ids matching spatial conditions and a filter within
 //! a caller's scope (cursor pagination in id order), the ids of a scope, and histories.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use civmap_domain::{Event, Problem, ProblemId};
@@ -9,6 +10,7 @@ use civmap_index::Filter;
 use crate::actor::Actor;
 use crate::app::App;
 use crate::error::ServiceError;
+use crate::memory::record::Record;
 use crate::memory::{Problems, Zones};
 use crate::scope::Scope;
 use crate::spatial::{self, Spatial};
@@ -21,6 +23,9 @@ pub struct Page {
     pub next_after: Option<ProblemId>,
     /// Total matches, when known without a full scan.
     pub matched: Option<usize>,
+    /// The records of the page's cold problems (read from the database: `crate::cold`); the
+    /// others are in memory.
+    pub cold: HashMap<ProblemId, Record>,
 }
 
 impl App {
@@ -72,11 +77,11 @@ impl App {
         Some(ids)
     }
 
-    /// The problem with this id as `actor` may see it: `NotFound` when it does not exist or
-    /// lies outside the actor's scope.
-    pub fn problem_for(&self, actor: &Actor, id: ProblemId) -> Result<Problem, ServiceError> {
-        self.check_visible(&self.scope(actor), id)?;
-        self.problem(id)
+    /// The problem with this id as `actor` may see it, hot or cold (`crate::cold`): `NotFound`
+    /// when it does not exist or lies outside the actor's scope.
+    pub async fn problem_for(&self, actor: &Actor, id: ProblemId) -> Result<Problem, ServiceError> {
+        self.check_visible_any(&self.scope(actor), id).await?;
+        self.fetch_problem(id).await
     }
 
     /// The problem with this id, from memory.
@@ -180,23 +185,91 @@ impl App {
         Ok(paginate(ids, limit, Some(total)))
     }
 
+    /// [`App::query_scoped`] over hot and cold problems: when the filter names a report-time
+    /// range reaching before the hot window ([`App::reaches_cold`]), the cold problems matching
+    /// are read from the database (inside the box of the first spatial condition, through its
+    /// spatial index), tested with the same index code as memory's, and merged into the page in
+    /// id order; their records come with the page. Otherwise the memory's answer.
+    pub async fn query_scoped_any(
+        &self,
+        scope: &Scope,
+        spatial: &[Spatial],
+        filter: &Filter,
+        after: Option<ProblemId>,
+        limit: usize,
+    ) -> Result<Page, ServiceError> {
+        let hot = self.query_scoped(scope, spatial, filter, after, limit)?;
+        if !self.reaches_cold(filter) {
+            return Ok(hot);
+        }
+        // Read after memory (`crate::cold`); every cold match, so the total is known.
+        let cold = self.cold_candidates(spatial, filter, None).await?;
+        let zones = self.inner.zones.read();
+        let mut matched: Option<Vec<ProblemId>> = None;
+        for s in spatial {
+            let mut ids = spatial::query(&cold.index, &zones.index, s, filter)?;
+            ids.sort_unstable();
+            matched = Some(match matched {
+                None => ids,
+                Some(prev) => intersect_sorted(&prev, &ids),
+            });
+        }
+        let mut ids = matched.unwrap_or_else(|| {
+            let mut ids: Vec<ProblemId> = cold
+                .records
+                .iter()
+                .filter(|(id, r)| spatial::record_matches(filter, **id, r))
+                .map(|(id, _)| *id)
+                .collect();
+            ids.sort_unstable();
+            ids
+        });
+        ids.retain(|id| {
+            cold.records
+                .get(id)
+                .is_some_and(|r| scope.contains(&zones, r))
+        });
+        drop(zones);
+        let cold_total = ids.len();
+        let start = after.map_or(0, |a| ids.partition_point(|id| *id <= a));
+        // The hot page holds the first `limit` hot ids after the cursor: merged with the cold
+        // ones, the first `limit` of the union are the page (any hot id not returned lies
+        // after the last one returned).
+        let merged = union_sorted(&hot.ids, &ids[start..]);
+        let more = merged.len() > limit || hot.next_after.is_some();
+        let page_ids: Vec<ProblemId> = merged.into_iter().take(limit).collect();
+        let mut records = cold.records;
+        let cold_records: HashMap<ProblemId, Record> = page_ids
+            .iter()
+            .filter_map(|id| records.remove_entry(id))
+            .collect();
+        Ok(Page {
+            next_after: if more { page_ids.last().copied() } else { None },
+            ids: page_ids,
+            matched: hot.matched.map(|m| m + cold_total),
+            cold: cold_records,
+        })
+    }
+
     /// The event log of a problem as `actor` may see it (404 outside its scope), oldest first.
     pub async fn history_for(
         &self,
         actor: &Actor,
         id: ProblemId,
     ) -> Result<Vec<Event>, ServiceError> {
-        self.check_visible(&self.scope(actor), id)?;
+        self.check_visible_any(&self.scope(actor), id).await?;
         self.history(id).await
     }
 
-    /// The event log of a problem, oldest first.
+    /// The event log of a problem, hot or cold, oldest first.
     pub async fn history(&self, id: ProblemId) -> Result<Vec<Event>, ServiceError> {
-        // 404 for ids never seen, rather than an empty history.
-        if !self.inner.problems.read().map.contains_key(&id) {
+        let events = self.inner.store.events_for(id).await?;
+        // 404 for ids never seen, rather than an empty history (every problem has its
+        // `created` event).
+        if events.is_empty() && self.fetch_record(id).await?.is_none() {
             return Err(ServiceError::NotFound(format!("no problem {id}")));
         }
-        Ok(self.inner.store.events_for(id).await?)
+        Ok(events)
     }
 }
 
@@ -207,7 +280,38 @@ fn paginate(mut ids: Vec<ProblemId>, limit: usize, matched: Option<usize>) -> Pa
         next_after: if more { ids.last().copied() } else { None },
         ids,
         matched,
+        cold: HashMap::new(),
     }
+}
+
+/// The union of two sorted lists of ids, sorted, each id once.
+fn union_sorted(a: &[ProblemId], b: &[ProblemId]) -> Vec<ProblemId> {
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() || j < b.len() {
+        let next = match (a.get(i), b.get(j)) {
+            (Some(x), Some(y)) if x == y => {
+                i += 1;
+                j += 1;
+                *x
+            }
+            (Some(x), Some(y)) if x < y => {
+                i += 1;
+                *x
+            }
+            (Some(_) | None, Some(y)) => {
+                j += 1;
+                *y
+            }
+            (Some(x), None) => {
+                i += 1;
+                *x
+            }
+            (None, None) => break,
+        };
+        out.push(next);
+    }
+    out
 }
 
 fn intersect_sorted(a: &[ProblemId], b: &[ProblemId]) -> Vec<ProblemId> {

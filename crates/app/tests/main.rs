@@ -8,6 +8,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod cold;
 mod feedback;
 mod follow;
 mod inspections;

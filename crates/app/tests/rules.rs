@@ -210,7 +210,11 @@ async fn each_role_sees_its_scope_and_nothing_else_exists_for_it() {
     assert!(sees(&w.office, &on_road));
     assert!(!sees(&w.office, &outside));
     // Outside its scope a problem does not exist: the same answer as for a made-up id.
-    let e = w.app.problem_for(&w.point_chief, on_road.id).unwrap_err();
+    let e = w
+        .app
+        .problem_for(&w.point_chief, on_road.id)
+        .await
+        .unwrap_err();
     assert!(matches!(e, ServiceError::NotFound(_)), "{e:?}");
     // The public sees everything (without personal data, which is the renderer's part).
     assert!(sees(&anonymous(), &outside));

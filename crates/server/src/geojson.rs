@@ -83,8 +83,9 @@ struct CollectionOut<'a> {
 
 /// Serializes the problems `ids` (looked up in `map`; ids missing from it are skipped) as a
 /// `FeatureCollection`.
-pub fn problem_collection(
+pub fn problem_collection<S: std::hash::BuildHasher>(
     map: &civmap_app::memory::problem_map::ProblemMap,
+    cold: &std::collections::HashMap<ProblemId, civmap_app::memory::record::Record, S>,
     ids: &[ProblemId],
     view: View<'_>,
     meta: &CollectionMeta,
@@ -92,11 +93,13 @@ pub fn problem_collection(
     let features: Vec<FeatureOut<'_>> = ids
         .iter()
         .filter_map(|id| {
-            map.get(id).map(|record| FeatureOut {
-                id: *id,
-                record,
-                view,
-            })
+            map.get(id)
+                .or_else(|| cold.get(id))
+                .map(|record| FeatureOut {
+                    id: *id,
+                    record,
+                    view,
+                })
         })
         .collect();
     let mut links = meta.links.clone();

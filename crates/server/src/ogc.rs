@@ -436,7 +436,7 @@ async fn items(
         ],
     };
     match c {
-        Coll::Problems => page.problems(),
+        Coll::Problems => page.problems().await,
         Coll::Zones | Coll::Pois => page.others(c),
     }
 }
@@ -456,7 +456,7 @@ struct ItemsPage<'a> {
 
 impl ItemsPage<'_> {
     /// The problems collection: the same query as `GET /api/v1/problems`.
-    fn problems(self) -> Result<Response, ApiError> {
+    async fn problems(self) -> Result<Response, ApiError> {
         let ItemsPage {
             state,
             actor,
@@ -488,7 +488,10 @@ impl ItemsPage<'_> {
             .transpose()?;
         let spatial: Vec<Spatial> = bbox.into_iter().map(Spatial::BBox).collect();
         let scope = state.scope(actor);
-        let page = state.query_scoped(&scope, &spatial, &filter, after, offset + limit)?;
+        // A `datetime` reaching before the hot window reads the cold problems too.
+        let page = state
+            .query_scoped_any(&scope, &spatial, &filter, after, offset + limit)
+            .await?;
         let ids: Vec<ProblemId> = page.ids.iter().skip(offset).copied().collect();
         // The window was offset + limit long, so its last id is where the next page starts.
         let next_link = page.next_after.map(|last| {
@@ -525,6 +528,7 @@ impl ItemsPage<'_> {
         };
         let body = geojson::problem_collection(
             &g.map,
+            &page.cold,
             &ids,
             view,
             &CollectionMeta {
@@ -710,16 +714,20 @@ async fn item(
     let mut v = match c {
         Coll::Problems => {
             // Outside the caller's scope is the same 404 as an id that does not exist.
+            // Hot or cold (closed before the hot window: read from the database).
             state
-                .check_visible(&state.scope(&actor), ProblemId(id))
+                .check_visible_any(&state.scope(&actor), ProblemId(id))
+                .await
                 .map_err(|_| not_found())?;
             let table = state.categories();
             let names = Names::new(&state, &actor);
-            let g = state.problems();
-            let record = g.map.get(&ProblemId(id)).ok_or_else(not_found)?;
+            let record = state
+                .fetch_record(ProblemId(id))
+                .await?
+                .ok_or_else(not_found)?;
             serde_json::to_value(FeatureOut {
                 id: ProblemId(id),
-                record,
+                record: &record,
                 view: View {
                     table: &table,
                     names: &names,

@@ -916,15 +916,15 @@ async fn request_by_id(
     let not_found =
         || ApiError::NotFound(format!("Service request not found with id or token {id}"));
     // The case number people read (`CM261207-0003`) is an alias of the id.
-    let pid = state.problem_ref(id).map_err(|_| not_found())?;
+    // Hot or cold (a request closed before the hot window is read from the database).
+    let pid = state.resolve_ref(id).await.map_err(|_| not_found())?;
     // Outside the caller's scope is the same 404 as an id that does not exist.
     state
-        .check_visible(&state.scope(&actor), pid)
+        .check_visible_any(&state.scope(&actor), pid)
+        .await
         .map_err(|_| not_found())?;
-    let g = state.problems();
-    let r = g.map.get(&pid).ok_or_else(not_found)?;
-    let v = Doc::List(vec![request_value(&state, pid, r, actor.is_public(), crs)]);
-    drop(g);
+    let r = state.fetch_record(pid).await?.ok_or_else(not_found)?;
+    let v = Doc::List(vec![request_value(&state, pid, &r, actor.is_public(), crs)]);
     Ok(render(StatusCode::OK, format, "service_requests", &v))
 }
 

@@ -261,9 +261,13 @@ pub async fn problem_page(
     Path(case): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let Some(id) = app.problem_by_case(&case) else {
-        return ApiError::NotFound(format!("no problem with case number {case}"))
-            .html_page(not_found_page(&case));
+    let id = match app.problem_by_case(&case).await {
+        Ok(Some(id)) => id,
+        Ok(None) => {
+            return ApiError::NotFound(format!("no problem with case number {case}"))
+                .html_page(not_found_page(&case));
+        }
+        Err(e) => return ApiError::from(e).html_page(error_page()),
     };
     let result = async {
         let page = app.problem_page(&actor, id).await?;

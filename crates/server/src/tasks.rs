@@ -265,6 +265,7 @@ async fn my_reports(
     let g = state.problems();
     let body = crate::geojson::problem_collection(
         &g.map,
+        &std::collections::HashMap::new(),
         &ids,
         crate::render::view(&table, &names, crs, &actor),
         &crate::geojson::CollectionMeta {

@@ -12,6 +12,7 @@ mod common;
 
 mod authz;
 mod case_numbers;
+mod cold;
 mod crs;
 mod dates;
 mod db_refuses;

@@ -254,6 +254,8 @@ pub(crate) async fn copy_without_photos(
         let objects: Vec<(String, String, String, Option<String>)> = sqlx::query_as(
             "SELECT type, name, tbl_name, sql FROM src.sqlite_master \
              WHERE name NOT LIKE 'sqlite_%' AND tbl_name <> ?1 \
+             AND name NOT IN (SELECT name FROM pragma_table_list \
+                              WHERE schema = 'src' AND type = 'shadow') \
              ORDER BY CASE type WHEN 'table' THEN 0 WHEN 'index' THEN 1 ELSE 2 END, rowid",
         )
         .bind(PHOTO_TABLE)

@@ -1,4 +1,4 @@
-//! The start-up scan: every problem, fast.
+//! The start-up scan: every problem, or the hot set (migration 11), fast.
 //!
 //! sqlx's SQLite driver copies each column of each row into an allocation of its own
 //! (`sqlite3_value_dup`) and hands rows one by one between threads: about 10 µs of CPU per
@@ -116,18 +116,52 @@ fn parse_page(text: &str, loc: &str) -> Result<Vec<Problem>, StoreError> {
     Ok(out)
 }
 
-/// Every problem from SQLite, in id order, through JSON pages. Page k is parsed on a blocking
-/// thread while SQLite packs page k+1, all in one read transaction (one snapshot).
+/// Which problems a start-up read takes.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Which {
+    /// Every problem.
+    All,
+    /// The hot set: open problems, and closed or merged ones updated at or after this instant
+    /// (Unix ms).
+    HotSince(i64),
+}
+
+/// The problems `which` names from SQLite, in id order, through JSON pages. Page k is parsed on
+/// a blocking thread while SQLite packs page k+1, all in one read transaction (one snapshot).
 pub(crate) async fn sqlite(
     c: &mut SqliteConnection,
     loc: &Location,
     capacity: usize,
+    which: Which,
 ) -> Result<Vec<Problem>, StoreError> {
     let mut tx = c.begin().await.map_err(|e| from_sqlx(loc, e))?;
     let mut cx = Conn {
         raw: RawConn::Sqlite(&mut tx),
         loc,
     };
+    let out = match which {
+        Which::All => all_pages(&mut cx, loc, capacity).await?,
+        Which::HotSince(since) => {
+            let mut out = Vec::with_capacity(capacity);
+            for status in Status::ALL {
+                // Open statuses from the start of time; closed and merged from `since`.
+                let from = if status.is_open() { i64::MIN } else { since };
+                out.extend(status_pages(&mut cx, loc, status, from).await?);
+            }
+            out.sort_unstable_by_key(|p| p.id);
+            out
+        }
+    };
+    tx.rollback().await.map_err(|e| from_sqlx(loc, e))?;
+    Ok(out)
+}
+
+/// Every problem, paged by id.
+async fn all_pages(
+    cx: &mut Conn<'_>,
+    loc: &Location,
+    capacity: usize,
+) -> Result<Vec<Problem>, StoreError> {
     let mut out: Vec<Problem> = Vec::with_capacity(capacity);
     let mut parsing: Option<tokio::task::JoinHandle<Result<Vec<Problem>, StoreError>>> = None;
     let mut after: Option<Uuid> = None;
@@ -164,7 +198,64 @@ pub(crate) async fn sqlite(
     if let Some(task) = parsing.take() {
         out.extend(join(task).await?);
     }
-    tx.rollback().await.map_err(|e| from_sqlx(loc, e))?;
+    Ok(out)
+}
+
+/// The problems of one status updated at or after `from` (Unix ms), paged by the key of the
+/// index `problems_by_status_updated` (`status, updated_at, id`; migration 11), so the read is a
+/// range of that index and never a scan of the table.
+async fn status_pages(
+    cx: &mut Conn<'_>,
+    loc: &Location,
+    status: Status,
+    from: i64,
+) -> Result<Vec<Problem>, StoreError> {
+    let mut out: Vec<Problem> = Vec::new();
+    let mut parsing: Option<tokio::task::JoinHandle<Result<Vec<Problem>, StoreError>>> = None;
+    // The key of the last row read: (updated_at, id).
+    let mut after = (i64::MIN, Uuid::nil());
+    loop {
+        let sql = format!(
+            "WITH page AS MATERIALIZED (SELECT * FROM problems \
+               WHERE status = $1 AND updated_at >= $2 \
+               AND (updated_at > $3 OR (updated_at = $3 AND id > $4)) \
+               ORDER BY updated_at, id LIMIT {PAGE}) \
+             SELECT (SELECT {PACKED} FROM page), (SELECT COUNT(*) FROM page), \
+               (SELECT updated_at FROM page ORDER BY updated_at DESC, id DESC LIMIT 1), \
+               (SELECT id FROM page ORDER BY updated_at DESC, id DESC LIMIT 1)"
+        );
+        let args = vec![
+            Arg::Static(status.as_str()),
+            // The range of the index starts at the last key read, not at `from` again.
+            Arg::from(from.max(after.0)),
+            Arg::from(after.0),
+            Arg::from(after.1),
+        ];
+        let (text, n, last_at, last_id) = cx
+            .one(&sql, args, &|r| {
+                Ok((
+                    r.str(0).map_err(col)?.to_owned(),
+                    r.i64(1).map_err(col)?,
+                    r.opt_i64(2).map_err(col)?,
+                    r.opt_uuid(3).map_err(col)?,
+                ))
+            })
+            .await?;
+        if let Some(task) = parsing.take() {
+            out.extend(join(task).await?);
+        }
+        let shown = loc.to_string();
+        parsing = Some(tokio::task::spawn_blocking(move || {
+            parse_page(&text, &shown)
+        }));
+        match (last_at, last_id) {
+            (Some(at), Some(id)) if usize::try_from(n).unwrap_or(0) >= PAGE => after = (at, id),
+            _ => break,
+        }
+    }
+    if let Some(task) = parsing.take() {
+        out.extend(join(task).await?);
+    }
     Ok(out)
 }
 
@@ -175,12 +266,28 @@ async fn join(
         .map_err(|e| StoreError::Internal(format!("problem page parser: {e}")))?
 }
 
-/// Every problem, one row at a time (PostgreSQL).
-pub(crate) async fn rows(cx: &mut Conn<'_>, capacity: usize) -> Result<Vec<Problem>, StoreError> {
+/// The problems `which` names, one row at a time (PostgreSQL). The hot set is read through
+/// the index `problems_by_status_updated` (migration 11).
+pub(crate) async fn rows(
+    cx: &mut Conn<'_>,
+    capacity: usize,
+    which: Which,
+) -> Result<Vec<Problem>, StoreError> {
     let mut out = Vec::with_capacity(capacity);
+    let (filter, args) = match which {
+        Which::All => (String::new(), vec![]),
+        Which::HotSince(since) => (
+            format!(
+                "WHERE status IN ({}) OR (status IN ({}) AND updated_at >= $1)",
+                status_list(true),
+                status_list(false)
+            ),
+            vec![Arg::from(since)],
+        ),
+    };
     cx.each(
-        &format!("SELECT {PROBLEM_SELECT} FROM problems ORDER BY id"),
-        vec![],
+        &format!("SELECT {PROBLEM_SELECT} FROM problems {filter} ORDER BY id"),
+        args,
         &mut |r| {
             out.push(problem_from_row(r)?);
             Ok(())
@@ -188,4 +295,14 @@ pub(crate) async fn rows(cx: &mut Conn<'_>, capacity: usize) -> Result<Vec<Probl
     )
     .await?;
     Ok(out)
+}
+
+/// The open statuses (`open`) or the others, as an SQL list of quoted names.
+pub(crate) fn status_list(open: bool) -> String {
+    Status::ALL
+        .into_iter()
+        .filter(|s| s.is_open() == open)
+        .map(|s| format!("'{}'", s.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -235,7 +235,7 @@ impl Store {
         c.conn(&self.inner.shared.loc).all(sql, args, decode).await
     }
 
-    async fn read_opt<T>(
+    pub(crate) async fn read_opt<T>(
         &self,
         sql: &str,
         args: Vec<Arg>,
@@ -359,14 +359,29 @@ impl Store {
         .await
     }
 
-    /// Every problem, in id (= creation time) order: what the index is built from at start.
+    /// Every problem, in id (= creation time) order.
     pub async fn load_problems(&self) -> Result<Vec<Problem>, StoreError> {
+        self.load_which(load::Which::All).await
+    }
+
+    /// The hot set, in id order: every open problem, and the closed or merged ones whose row
+    /// changed at or after `since` — what memory holds (migration 11's index makes it a range
+    /// read, not a scan of every problem ever stored).
+    pub async fn load_hot_problems(
+        &self,
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<Problem>, StoreError> {
+        self.load_which(load::Which::HotSince(since.timestamp_millis()))
+            .await
+    }
+
+    async fn load_which(&self, which: load::Which) -> Result<Vec<Problem>, StoreError> {
         let capacity = usize::try_from(self.inner.shared.stats.problems()).unwrap_or(0);
         let loc = &self.inner.shared.loc;
         let mut c = self.acquire().await?;
         match &mut c {
-            Pooled::Sqlite(sc) => load::sqlite(sc, loc, capacity).await,
-            Pooled::Pg(_) => load::rows(&mut c.conn(loc), capacity).await,
+            Pooled::Sqlite(sc) => load::sqlite(sc, loc, capacity, which).await,
+            Pooled::Pg(_) => load::rows(&mut c.conn(loc), capacity, which).await,
         }
     }
 
@@ -404,11 +419,33 @@ impl Store {
         )>,
         StoreError,
     > {
+        self.lifecycle_events_between(chrono::DateTime::<chrono::Utc>::MIN_UTC, before)
+            .await
+    }
+
+    /// [`Store::lifecycle_events`] at or after `from` and before `before` (index
+    /// `events_by_kind_at`): the start-up read of the look-back list takes the hot window's
+    /// steps only.
+    pub async fn lifecycle_events_between(
+        &self,
+        from: chrono::DateTime<chrono::Utc>,
+        before: chrono::DateTime<chrono::Utc>,
+    ) -> Result<
+        Vec<(
+            ProblemId,
+            civmap_domain::EventKind,
+            chrono::DateTime<chrono::Utc>,
+        )>,
+        StoreError,
+    > {
         self.read_all(
             "SELECT problem, kind, at FROM events \
              WHERE kind IN ('rectified', 'rejected', 'verified', 'recurred', 'merged', 'reinspected') \
-             AND at < $1 ORDER BY seq",
-            vec![before.timestamp_millis().into()],
+             AND at >= $1 AND at < $2 ORDER BY seq",
+            vec![
+                from.timestamp_millis().into(),
+                before.timestamp_millis().into(),
+            ],
             &|r| {
                 let kind = r.str(1).map_err(col)?;
                 Ok((
@@ -427,14 +464,16 @@ impl Store {
     /// merged, reinspected and feedback — as (problem, kind, data), oldest first. `data` is
     /// kept only for `feedback` (its `solved`); the others carry `Value::Null`, so the start-up
     /// read stays as lean as [`Store::lifecycle_events`].
+    /// Only steps at or after `from` are read (the hot window's, at start-up).
     pub async fn feedback_trail(
         &self,
+        from: chrono::DateTime<chrono::Utc>,
     ) -> Result<Vec<(ProblemId, civmap_domain::EventKind, serde_json::Value)>, StoreError> {
         self.read_all(
             "SELECT problem, kind, data FROM events \
              WHERE kind IN ('verified', 'recurred', 'merged', 'reinspected', 'feedback') \
-             ORDER BY seq",
-            Vec::new(),
+             AND at >= $1 ORDER BY seq",
+            vec![from.timestamp_millis().into()],
             &|r| {
                 let kind: civmap_domain::EventKind =
                     codec::parse("event kind", r.str(1).map_err(col)?)?;

@@ -138,9 +138,14 @@ impl App {
     /// verification accepted, for a closed problem of a category that is not indoor.
     /// Verification is the review: staff looked at the fix and its evidence before the photo
     /// goes public. Reporters' photos and photos of indoor problems never do.
+    pub async fn public_photo_of(&self, id: ProblemId, events: &[Event]) -> Option<String> {
+        let p = self.fetch_problem(id).await.ok()?;
+        self.public_photo_for(&p, events)
+    }
+
+    /// [`App::public_photo_of`] for a problem at hand.
     #[must_use]
-    pub fn public_photo_of(&self, id: ProblemId, events: &[Event]) -> Option<String> {
-        let p = self.problem(id).ok()?;
+    pub fn public_photo_for(&self, p: &civmap_domain::Problem, events: &[Event]) -> Option<String> {
         if p.status != Status::Closed {
             return None;
         }
@@ -169,6 +174,7 @@ impl App {
         let events = self.history_for(actor, id).await?;
         let photo = self
             .public_photo_of(id, &events)
+            .await
             .ok_or_else(|| ServiceError::NotFound(format!("problem {id} has no public photo")))?;
         self.photo(&photo, thumb).await
     }

@@ -52,7 +52,8 @@ impl Slab {
     }
 }
 
-/// Problems by id. Problems are never removed (merged is a status), so positions are stable.
+/// Problems by id. Positions are stable between rebuilds: problems leave only through
+/// [`ProblemMap::retain`] (the eviction of cold problems), which builds the map again.
 #[derive(Debug, Default)]
 pub struct ProblemMap {
     records: Slab,
@@ -87,6 +88,23 @@ impl ProblemMap {
             slots,
             order: order.into_iter().collect(),
         }
+    }
+
+    /// Keeps the problems `keep` accepts and returns how many were dropped. Builds the map
+    /// again (the eviction pass runs rarely; a rebuild keeps lookups one probe).
+    pub fn retain(&mut self, mut keep: impl FnMut(&ProblemId, &Record) -> bool) -> usize {
+        let before = self.len();
+        let old = std::mem::take(self);
+        let pairs: Vec<(ProblemId, Record)> = old
+            .order
+            .iter()
+            .filter_map(|(id, &s)| {
+                let r = old.records.get(s);
+                keep(id, r).then(|| (*id, r.clone()))
+            })
+            .collect();
+        *self = Self::from_pairs(pairs);
+        before - self.len()
     }
 
     /// The record of a problem.

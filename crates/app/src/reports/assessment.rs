@@ -89,6 +89,14 @@ pub fn both_periods<'a>(
     )
 }
 
+/// Whether a case counts in `period` or the one before it: a case that counts in neither
+/// (reported, closed and due before both) makes no row, whether memory holds it or it is cold.
+#[must_use]
+pub fn counts(case: &Case, period: Period) -> bool {
+    let (current, previous) = both_periods(std::iter::once(case), period);
+    current != Figures::default() || previous != Figures::default()
+}
+
 /// `Invalid` naming `to` unless the period is `[from, to)` with `from < to`, at most
 /// [`MAX_PERIOD_DAYS`] long.
 pub fn check_period(from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Period, ServiceError> {
@@ -126,7 +134,12 @@ impl App {
     ) -> Result<Assessment, ServiceError> {
         let scope = self.scope(actor);
         // The previous period ends where this one starts: the steps before `to` cover both.
-        let cases = self.assessment_cases(&scope, period.to).await?;
+        let cases: Vec<(Case, GroupKeys)> = self
+            .assessment_cases(&scope, period.previous().from, period.to)
+            .await?
+            .into_iter()
+            .filter(|(case, _)| counts(case, period))
+            .collect();
         let names = self.group_names(by).await?;
         let mut groups: BTreeMap<String, Vec<&Case>> = BTreeMap::new();
         for (case, keys) in &cases {
@@ -192,10 +205,14 @@ impl App {
 
     /// The assessment cases of the problems in `scope` reported before `to`, with their
     /// lifecycle steps, and what they are grouped by: the zone dispatched through and the
-    /// current assignee.
+    /// current assignee. Every problem in memory, and the cold ones (`crate::cold`) whose row
+    /// changed at or after `from` or that were due in `[from, to)` — a cold problem changed
+    /// before `from` and due outside the range was closed before `from` and counts nowhere in
+    /// `[from, to)`.
     pub async fn assessment_cases(
         &self,
         scope: &Scope,
+        from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<(Case, GroupKeys)>, ServiceError> {
         let steps = self.store().lifecycle_events(to).await?;
@@ -205,39 +222,66 @@ impl App {
         }
         let to_ms = to_ms(to);
         let ids = self.scoped_ids(scope, &Filter::default());
-        let g = self.problems();
         let mut out = Vec::new();
-        let mut take = |id: ProblemId, r: &Record| {
-            if r.reported_ms >= to_ms {
-                return;
-            }
-            let case = Case {
-                id,
-                reported_at: from_ms(r.reported_ms),
-                deadline: r.deadline(),
-                recurrence_of: r.recurrence_of().map(ProblemId),
-                steps: by_problem.remove(&id).unwrap_or_default(),
-            };
-            let keys = GroupKeys {
-                zone: r.zone(),
-                assignee: r.assignee(),
-            };
-            out.push((case, keys));
-        };
-        match ids {
-            Some(ids) => {
-                for id in ids {
-                    if let Some(r) = g.map.get(&id) {
-                        take(id, r);
+        {
+            let g = self.problems();
+            match ids {
+                Some(ids) => {
+                    for id in ids {
+                        if let Some(r) = g.map.get(&id) {
+                            out.extend(case_of(id, r, &mut by_problem, to_ms));
+                        }
+                    }
+                }
+                None => {
+                    for (id, r) in g.map.iter() {
+                        out.extend(case_of(*id, r, &mut by_problem, to_ms));
                     }
                 }
             }
-            None => {
-                for (id, r) in g.map.iter() {
-                    take(*id, r);
-                }
-            }
+        }
+        // Read after memory: a problem evicted meanwhile is read here (`crate::cold`).
+        let rows = self
+            .store()
+            .cold_for_assessment(self.hot_since(), from, to)
+            .await?;
+        let cold = self.cold_set_of(&rows)?;
+        let mut cold: Vec<(ProblemId, Record)> = {
+            let zones = self.zones();
+            cold.records
+                .into_iter()
+                .filter(|(_, r)| scope.contains(&zones, r))
+                .collect()
+        };
+        cold.sort_unstable_by_key(|(id, _)| *id);
+        for (id, r) in &cold {
+            out.extend(case_of(*id, r, &mut by_problem, to_ms));
         }
         Ok(out)
     }
+}
+
+/// The assessment case of a problem reported before `to_ms`, with its steps (taken from
+/// `steps`), and what it is grouped by.
+fn case_of(
+    id: ProblemId,
+    r: &Record,
+    steps: &mut HashMap<ProblemId, Vec<(EventKind, DateTime<Utc>)>>,
+    to_ms: i64,
+) -> Option<(Case, GroupKeys)> {
+    if r.reported_ms >= to_ms {
+        return None;
+    }
+    let case = Case {
+        id,
+        reported_at: from_ms(r.reported_ms),
+        deadline: r.deadline(),
+        recurrence_of: r.recurrence_of().map(ProblemId),
+        steps: steps.remove(&id).unwrap_or_default(),
+    };
+    let keys = GroupKeys {
+        zone: r.zone(),
+        assignee: r.assignee(),
+    };
+    Some((case, keys))
 }

@@ -1,5 +1,8 @@
 //! A zone's rectification ledger (整改台账): every event of every problem inside the zone that
-//! the caller may see, oldest first, with the problem's place and the actor's name.
+//! the caller may see, oldest first, with the problem's place and the actor's name. Cold
+//! problems (closed before the hot window) are read from the database (`crate::cold`).
+
+use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use civmap_domain::{Event, ProblemId, Status, ZoneId};
@@ -8,6 +11,8 @@ use civmap_index::Filter;
 use crate::actor::Actor;
 use crate::app::App;
 use crate::error::ServiceError;
+use crate::memory::record::Record;
+use crate::spatial::Spatial;
 use crate::time::from_ms;
 
 /// One line of a ledger: an event and the problem it happened to.
@@ -43,7 +48,8 @@ impl App {
             .map(|z| z.name.clone())
             .ok_or_else(|| ServiceError::NotFound(format!("no zone {zone}")))?;
         let scope = self.scope(actor);
-        let ids: Vec<ProblemId> = {
+        // The records are copied: an eviction pass may drop one from memory meanwhile.
+        let mut records: HashMap<ProblemId, Record> = {
             let zones = self.zones();
             let g = self.problems();
             let inside = g
@@ -52,17 +58,38 @@ impl App {
                 .map_err(|e| ServiceError::malformed("id", e))?;
             inside
                 .into_iter()
-                .filter(|p| g.map.get(p).is_some_and(|r| scope.contains(&zones, r)))
+                .filter_map(|p| {
+                    let r = g.map.get(&p)?;
+                    scope.contains(&zones, r).then(|| (p, r.clone()))
+                })
                 .collect()
         };
+        // The cold problems inside the zone (read after memory: `crate::cold`), through the same
+        // index query over them.
+        let cold = self
+            .cold_candidates(&[Spatial::Zone(zone)], &Filter::default(), None)
+            .await?;
+        {
+            let zones = self.zones();
+            let inside = cold
+                .index
+                .in_zone(&zones.index, zone, &Filter::default())
+                .map_err(|e| ServiceError::malformed("id", e))?;
+            for p in inside {
+                if let Some(r) = cold.records.get(&p).filter(|r| scope.contains(&zones, r)) {
+                    records.insert(p, r.clone());
+                }
+            }
+        }
+        let mut ids: Vec<ProblemId> = records.keys().copied().collect();
+        ids.sort_unstable();
         let events = self.store().events_for_problems(&ids).await?;
         let people = self.people().await?;
         let table = self.categories();
-        let g = self.problems();
         let lines = events
             .into_iter()
             .filter_map(|e| {
-                let r = g.map.get(&e.problem)?;
+                let r = records.get(&e.problem)?;
                 let code = r.category_code(&table);
                 Some(LedgerLine {
                     problem: e.problem,

@@ -40,10 +40,10 @@ impl App {
         let user = actor.user.ok_or_else(|| {
             ServiceError::Unauthorized("sign in to answer about your report".into())
         })?;
-        let current = self.problem(id)?;
+        let current = self.fetch_problem(id).await?;
         if current.reporter != Some(user) {
             // Someone else's report: as unknown as any problem the caller may not see.
-            self.check_visible(&self.scope(actor), id)?;
+            self.check_visible_any(&self.scope(actor), id).await?;
             return Err(ServiceError::Forbidden(
                 "only the person who reported a problem answers whether it is solved".into(),
             ));

@@ -43,8 +43,9 @@ impl App {
         photos: Vec<String>,
         actor: &Actor,
     ) -> Result<Problem, ServiceError> {
-        self.check_visible(&self.scope(actor), id)?;
-        let current = self.problem(id)?;
+        // A look-back may reopen a cold problem: the write brings it back into memory.
+        self.check_visible_any(&self.scope(actor), id).await?;
+        let current = self.fetch_problem(id).await?;
         check_version(&current, version)?;
         if current.status != Status::Closed {
             return Err(ServiceError::Conflict {

@@ -132,13 +132,27 @@ pub fn feature_response_with(
     actor: &Actor,
     member: Option<(&str, serde_json::Value)>,
 ) -> Result<Response, ApiError> {
-    let table = state.categories();
-    let names = Names::new(state, actor);
-    let g = state.problems();
-    let record = g
+    let record = state
+        .problems()
         .map
         .get(&id)
+        .cloned()
         .ok_or_else(|| ApiError::NotFound(format!("no problem {id}")))?;
+    record_response(status, state, id, &record, crs, actor, member)
+}
+
+/// A problem's Feature from its record (in memory, or read cold from the database).
+pub fn record_response(
+    status: StatusCode,
+    state: &App,
+    id: ProblemId,
+    record: &civmap_app::memory::record::Record,
+    crs: Crs,
+    actor: &Actor,
+    member: Option<(&str, serde_json::Value)>,
+) -> Result<Response, ApiError> {
+    let table = state.categories();
+    let names = Names::new(state, actor);
     let feature = FeatureOut {
         id,
         record,
@@ -153,7 +167,6 @@ pub fn feature_response_with(
             serde_json::to_vec(&v).map_err(internal)?
         }
     };
-    drop(g);
     let mut resp = geojson::response(status, body);
     if status == StatusCode::CREATED {
         resp.headers_mut().insert(

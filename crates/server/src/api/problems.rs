@@ -23,6 +23,7 @@ use uuid::Uuid;
 
 use super::common::{
     CrsParam, IdPath, RefPath, base_url, feature_response, feature_response_with, parse_uuid,
+    record_response,
 };
 use crate::auth::Caller;
 use crate::cursor;
@@ -290,7 +291,7 @@ pub async fn list_problems(
     AppQuery(q): AppQuery<ListParams>,
 ) -> Result<Response, ApiError> {
     let base = base_url(&state, &headers);
-    list_answer(&state, &actor, &q, Some(&base))
+    list_answer(&state, &actor, &q, Some(&base)).await
 }
 
 /// The body of `POST /api/v1/problems/search`: the filters of `GET /api/v1/problems`, with the
@@ -369,12 +370,12 @@ pub async fn search_problems(
     axum::extract::State(state): axum::extract::State<App>,
     AppJson(body): AppJson<SearchBody>,
 ) -> Result<Response, ApiError> {
-    list_answer(&state, &actor, &body.into_params(), None)
+    list_answer(&state, &actor, &body.into_params(), None).await
 }
 
 /// A page of problems for the filters `q`; with `base`, the answer's `next` link repeats the
 /// filters in a `GET /api/v1/problems` URL.
-fn list_answer(
+async fn list_answer(
     state: &App,
     actor: &Actor,
     q: &ListParams,
@@ -382,7 +383,10 @@ fn list_answer(
 ) -> Result<Response, ApiError> {
     let req = q.parse(state, actor)?;
     let scope = state.scope(actor);
-    let page = state.query_scoped(&scope, &req.spatial, &req.filter, req.after, req.limit)?;
+    // `from`/`to` reaching before the hot window read the cold problems too.
+    let page = state
+        .query_scoped_any(&scope, &req.spatial, &req.filter, req.after, req.limit)
+        .await?;
     let next_link = page.next_after.zip(base).map(|(after, base)| {
         let mut pairs = form_urlencoded::Serializer::new(String::new());
         let mut add = |k: &str, v: &Option<String>| {
@@ -414,6 +418,7 @@ fn list_answer(
     };
     let body = geojson::problem_collection(
         &g.map,
+        &page.cold,
         &page.ids,
         v,
         &geojson::CollectionMeta {
@@ -559,9 +564,14 @@ pub async fn get_problem(
     AppQuery(q): AppQuery<CrsParam>,
 ) -> Result<Response, ApiError> {
     let crs = q.crs()?;
-    let id = state.problem_ref(&id)?;
-    state.check_visible(&state.scope(&actor), id)?;
-    feature_response(StatusCode::OK, &state, id, crs, &actor)
+    // Hot or cold (a problem closed before the hot window is read from the database).
+    let id = state.resolve_ref(&id).await?;
+    state.check_visible_any(&state.scope(&actor), id).await?;
+    let record = state
+        .fetch_record(id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no problem {id}")))?;
+    record_response(StatusCode::OK, &state, id, &record, crs, &actor, None)
 }
 
 /// An edit of a problem's fields. Send the current `version`; a stale one is a 409.
@@ -777,6 +787,7 @@ pub async fn history(
     let events = state.history_for(&actor, ProblemId(id)).await?;
     let public_photo = state
         .public_photo_of(ProblemId(id), &events)
+        .await
         .map(|_| format!("/api/v1/problems/{id}/photo"));
     let public = actor.is_public();
     let reworded = state.public_texts().get(ProblemId(id)).is_some();
