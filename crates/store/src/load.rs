@@ -140,17 +140,11 @@ pub(crate) async fn sqlite(
         loc,
     };
     let out = match which {
-        Which::All => all_pages(&mut cx, loc, capacity).await?,
-        Which::HotSince(since) => {
-            let mut out = Vec::with_capacity(capacity);
-            for status in Status::ALL {
-                // Open statuses from the start of time; closed and merged from `since`.
-                let from = if status.is_open() { i64::MIN } else { since };
-                out.extend(status_pages(&mut cx, loc, status, from).await?);
-            }
-            out.sort_unstable_by_key(|p| p.id);
-            out
-        }
+        Which::All => all_pages(&mut cx, loc, capacity, None).await?,
+        // A scan in id order that skips the cold rows, not a walk of the (status, updated_at)
+        // index: that walk fetches each row from the table by its key, ~20 µs a row, and took
+        // 10 s for 1M hot problems (26 s for 1.1M hot among 10M) where the scan takes 1.8 s.
+        Which::HotSince(since) => all_pages(&mut cx, loc, capacity, Some(since)).await?,
     };
     tx.rollback().await.map_err(|e| from_sqlx(loc, e))?;
     Ok(out)
@@ -161,14 +155,33 @@ async fn all_pages(
     cx: &mut Conn<'_>,
     loc: &Location,
     capacity: usize,
+    hot_since: Option<i64>,
 ) -> Result<Vec<Problem>, StoreError> {
+    // Closed and merged problems count only when updated at or after `hot_since`.
+    let hot = hot_since.map(|since| {
+        let closed: Vec<String> = Status::ALL
+            .iter()
+            .filter(|s| !s.is_open())
+            .map(|s| format!("'{}'", s.as_str()))
+            .collect();
+        format!(
+            "(status NOT IN ({}) OR updated_at >= {since})",
+            closed.join(", ")
+        )
+    });
     let mut out: Vec<Problem> = Vec::with_capacity(capacity);
     let mut parsing: Option<tokio::task::JoinHandle<Result<Vec<Problem>, StoreError>>> = None;
     let mut after: Option<Uuid> = None;
     loop {
-        let (filter, args) = match after {
-            None => ("", vec![]),
-            Some(id) => ("WHERE id > $1", vec![Arg::from(id)]),
+        let (mut conds, args) = match after {
+            None => (vec![], vec![]),
+            Some(id) => (vec!["id > $1".to_owned()], vec![Arg::from(id)]),
+        };
+        conds.extend(hot.clone());
+        let filter = if conds.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", conds.join(" AND "))
         };
         let sql = format!(
             "SELECT {PACKED}, COUNT(*), MAX(id) FROM \
@@ -193,64 +206,6 @@ async fn all_pages(
         after = last;
         if usize::try_from(n).unwrap_or(0) < PAGE {
             break;
-        }
-    }
-    if let Some(task) = parsing.take() {
-        out.extend(join(task).await?);
-    }
-    Ok(out)
-}
-
-/// The problems of one status updated at or after `from` (Unix ms), paged by the key of the
-/// index `problems_by_status_updated` (`status, updated_at, id`; migration 11), so the read is a
-/// range of that index and never a scan of the table.
-async fn status_pages(
-    cx: &mut Conn<'_>,
-    loc: &Location,
-    status: Status,
-    from: i64,
-) -> Result<Vec<Problem>, StoreError> {
-    let mut out: Vec<Problem> = Vec::new();
-    let mut parsing: Option<tokio::task::JoinHandle<Result<Vec<Problem>, StoreError>>> = None;
-    // The key of the last row read: (updated_at, id).
-    let mut after = (i64::MIN, Uuid::nil());
-    loop {
-        let sql = format!(
-            "WITH page AS MATERIALIZED (SELECT * FROM problems \
-               WHERE status = $1 AND updated_at >= $2 \
-               AND (updated_at > $3 OR (updated_at = $3 AND id > $4)) \
-               ORDER BY updated_at, id LIMIT {PAGE}) \
-             SELECT (SELECT {PACKED} FROM page), (SELECT COUNT(*) FROM page), \
-               (SELECT updated_at FROM page ORDER BY updated_at DESC, id DESC LIMIT 1), \
-               (SELECT id FROM page ORDER BY updated_at DESC, id DESC LIMIT 1)"
-        );
-        let args = vec![
-            Arg::Static(status.as_str()),
-            // The range of the index starts at the last key read, not at `from` again.
-            Arg::from(from.max(after.0)),
-            Arg::from(after.0),
-            Arg::from(after.1),
-        ];
-        let (text, n, last_at, last_id) = cx
-            .one(&sql, args, &|r| {
-                Ok((
-                    r.str(0).map_err(col)?.to_owned(),
-                    r.i64(1).map_err(col)?,
-                    r.opt_i64(2).map_err(col)?,
-                    r.opt_uuid(3).map_err(col)?,
-                ))
-            })
-            .await?;
-        if let Some(task) = parsing.take() {
-            out.extend(join(task).await?);
-        }
-        let shown = loc.to_string();
-        parsing = Some(tokio::task::spawn_blocking(move || {
-            parse_page(&text, &shown)
-        }));
-        match (last_at, last_id) {
-            (Some(at), Some(id)) if usize::try_from(n).unwrap_or(0) >= PAGE => after = (at, id),
-            _ => break,
         }
     }
     if let Some(task) = parsing.take() {
