@@ -448,6 +448,12 @@ impl Config {
 
     /// Checks values that serde cannot: limits that must be positive, token lengths.
     pub fn check(&self) -> Result<(), ConfigError> {
+        self.check_limits()?;
+        self.check_rest()
+    }
+
+    /// The `[limits]` section.
+    fn check_limits(&self) -> Result<(), ConfigError> {
         let l = &self.limits;
         let bad = |what: &str| Err(ConfigError::Invalid(what.to_owned()));
         if l.body_bytes < 1024 {
@@ -483,6 +489,12 @@ impl Config {
         if l.request_timeout_s == 0 {
             return bad("limits.request_timeout_s must be positive");
         }
+        Ok(())
+    }
+
+    /// Every section but `[limits]`.
+    fn check_rest(&self) -> Result<(), ConfigError> {
+        let bad = |what: &str| Err(ConfigError::Invalid(what.to_owned()));
         let w = &self.workflow;
         for (name, m) in [
             ("recurrence_m", w.recurrence_m),
