@@ -2,12 +2,14 @@
 // in Debian's headless chromium, desktop viewport: the street office signs in through the visible
 // form, opens 街道设置, draws an area zone with mouse clicks on the map, is told in Chinese that it
 // needs a name, names and saves it, assigns a chief BY NAME and sees the coverage summary change,
-// clicks the zone on the map to read its name and chief, unassigns, and adds a wet market whose
+// clicks the zone on the map to read its name and chief, downloads its rectification ledger for
+// three years, everything and a past year, unassigns, and adds a wet market whose
 // surroundings zone appears at once. Screenshots: tests/artifacts/setup-*.png.
 //
 // Run: `node --test setup.test.mjs` (after `cargo build -p civmap` and `npm run build` in web/).
 
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { DESKTOP, getJson, launchBrowser, openPage, screenshot, startServer, toPage, waitIdle } from './support.mjs';
 
@@ -155,6 +157,32 @@ describe('street set-up console', () => {
     await page.mouse.click(c.x, c.y);
     await card.locator('.zone-name', { hasText: name }).waitFor();
     await card.locator('.chief-name', { hasText: '片长·西片' }).waitFor();
+
+    // The zone's rectification ledger (整改台账), the last three years by default: a CSV named for
+    // the zone and the period, its lines the events of the demo problems inside the zone, in
+    // China Standard Time and with what each step did in Chinese; a year before the demo holds none.
+    assert.equal(await card.locator('select[name=ledger-period] option:checked').innerText(), '近三年');
+    const ledger = async (label) => {
+      if (label) await card.locator('select[name=ledger-period]').selectOption({ label });
+      const [download] = await Promise.all([page.waitForEvent('download'), card.locator('button[name=ledger]').click()]);
+      const text = readFileSync(await download.path(), 'utf8');
+      const [head, ...rows] = text.trim().split(/\r?\n/);
+      const cols = head.replace(/^\ufeff/, '').split(',');
+      return { name: download.suggestedFilename(), cols, rows: rows.map((r) => r.split(',')) };
+    };
+    const recent = await ledger(null);
+    assert.equal(recent.name, `整改台账-${name}-近三年.csv`);
+    assert.ok(recent.rows.length > 0, 'the drawn zone holds demo problems with their steps');
+    const at = recent.cols.indexOf('at');
+    const said = recent.cols.indexOf('event_zh');
+    assert.ok(recent.rows.every((r) => r[at].endsWith('+08:00')), recent.rows.map((r) => r[at]).join(' '));
+    assert.ok(recent.rows.some((r) => r[said] === '网格员上报问题' || r[said] === '问题上报'), recent.rows.map((r) => r[said]).join(' '));
+    const all = await ledger('全部');
+    assert.equal(all.rows.length, recent.rows.length, 'the demo is younger than three years');
+    const year = new Date(Date.now() + 8 * 3_600_000).getUTCFullYear() - 2;
+    const old = await ledger(`${year} 年`);
+    assert.equal(old.name, `整改台账-${name}-${year}年.csv`);
+    assert.ok(old.rows.every((r) => r[at].startsWith(String(year))), `every line of ${year} is of ${year}`);
 
     // Unassigning gives the coverage of the start back.
     await card.locator('.chief-list button', { hasText: '取消指派' }).click();

@@ -242,7 +242,7 @@ impl App {
     }
 
     /// A box holding every point a spatial condition can match.
-    fn box_of(&self, s: &Spatial) -> LonLatBox {
+    pub(crate) fn box_of(&self, s: &Spatial) -> LonLatBox {
         let b = match s {
             Spatial::BBox(b) => *b,
             Spatial::Circle(c) => {

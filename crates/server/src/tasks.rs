@@ -18,6 +18,7 @@ use civmap_app::actor::{MANAGERS, STAFF, roles_for};
 use civmap_app::inspections::readiness::{DEFAULT_STALE_DAYS, Readiness};
 use civmap_app::reports::assessment::{self as report, GroupBy};
 use civmap_app::reports::inbox::{self as inbox_rows, InboxKind};
+use civmap_app::reports::ledger::LedgerPeriod;
 use civmap_app::time::{cst_date, last_day, rfc3339, rfc3339_cst};
 use civmap_app::workflow::lookback::Reinspection;
 use civmap_domain::assessment::Figures;
@@ -815,27 +816,53 @@ async fn recurrence_hotspots(
     }))
 }
 
+/// Which events a zone's ledger holds.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct LedgerParams {
+    /// Events at or after (inclusive): RFC 3339, or a date meaning 00:00 that day in China
+    /// Standard Time. Default: from the first event.
+    pub from: Option<String>,
+    /// Events before (exclusive) as RFC 3339; a date is that whole day included (China
+    /// Standard Time). Default: up to the latest event.
+    pub to: Option<String>,
+}
+
 #[utoipa::path(
     get,
     path = "/api/v1/zones/{id}/ledger",
     tag = "workflow",
     summary = "A zone's rectification ledger (整改台账) as CSV",
-    description = "Every event of every problem inside the zone that the caller may see, oldest first: problem, category, position, report time, current status, then the event's number, kind, time, actor, note and photo ids. UTF-8 with a BOM (opens in Excel).",
-    params(("id" = Uuid, Path, description = "Zone id")),
+    description = "Every event of every problem inside the zone that the caller may see, oldest first — all of them, or those of the period `from`–`to`: problem, category, position, report time, current status (code and Chinese), then the event's number, kind (code and a Chinese sentence), time, actor, note and photo ids. Times in China Standard Time (+08:00). UTF-8 with a BOM (opens in Excel).",
+    params(("id" = Uuid, Path, description = "Zone id"), LedgerParams),
     responses(
         (status = 200, description = "The ledger", content_type = "text/csv"),
+        (status = 400, description = "Malformed `from` or `to`", body = ErrorBody),
         (status = 401, description = "Sign in first", body = ErrorBody),
         (status = 403, description = "Not staff", body = ErrorBody),
         (status = 404, description = "No such zone", body = ErrorBody),
+        (status = 422, description = "`to` is not after `from`", body = ErrorBody),
     )
 )]
 async fn ledger(
     Caller { actor, .. }: Caller,
     State(state): State<App>,
     IdPath(id): IdPath,
+    AppQuery(q): AppQuery<LedgerParams>,
 ) -> Result<Response, ApiError> {
     actor.require(STAFF, "export ledgers")?;
-    let ledger = state.ledger(&actor, ZoneId(id)).await?;
+    let from = q
+        .from
+        .as_deref()
+        .map(|s| params::parse_time("from", s, Bound::Start))
+        .transpose()?;
+    let to =
+        q.to.as_deref()
+            .map(|s| params::parse_time("to", s, Bound::EndExclusive))
+            .transpose()?;
+    let period = LedgerPeriod::new(from, to)?;
+    let ledger = state.ledger(&actor, ZoneId(id), period).await?;
     let mut out = b"\xEF\xBB\xBF".to_vec();
     {
         let mut w = csv::Writer::from_writer(&mut out);
@@ -848,8 +875,10 @@ async fn ledger(
             "lat",
             "reported_at",
             "status_now",
+            "status_now_zh",
             "seq",
             "event",
+            "event_zh",
             "at",
             "actor",
             "note",
@@ -865,11 +894,13 @@ async fn ledger(
                 &l.category_zh,
                 &format!("{:.6}", l.lon),
                 &format!("{:.6}", l.lat),
-                &rfc3339(l.reported_at),
+                &rfc3339_cst(l.reported_at),
                 l.status_now.as_str(),
+                l.status_now.name_zh(),
                 &e.seq.to_string(),
                 e.kind.as_str(),
-                &rfc3339(e.at),
+                civmap_app::page::event_zh(e),
+                &rfc3339_cst(e.at),
                 l.actor_name.as_deref().unwrap_or("system"),
                 &e.note,
                 &e.photos.join(" "),

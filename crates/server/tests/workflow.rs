@@ -567,6 +567,65 @@ async fn the_whole_life_of_a_problem() {
     assert_eq!(lines.len(), 1 + 11 + 4 + 3, "{text}");
     assert!(text.contains(",rejected,") && text.contains("还有垃圾袋"));
     assert!(text.contains("luzhang.wang") && text.contains(",system,"));
+    // Times read as China Standard Time, as in the spreadsheet a clerk opens.
+    let at_column = lines[0].split(',').position(|c| c == "at").unwrap();
+    let times: Vec<&str> = lines[1..]
+        .iter()
+        .map(|l| l.split(',').nth(at_column).unwrap())
+        .collect();
+    assert!(times.iter().all(|t| t.ends_with("+08:00")), "{times:?}");
+
+    // A period: the events from the ninth one's instant on, then up to today (a date is that
+    // whole day in China), then none from tomorrow.
+    let ledger_path = format!("/api/v1/zones/{road}/ledger");
+    let mut sorted = times.clone();
+    sorted.sort_unstable();
+    let from = sorted[8];
+    let r = t
+        .get_as(
+            &format!("{ledger_path}?from={}", from.replace('+', "%2B")),
+            &office,
+        )
+        .await;
+    let (status, part) = (r.status, r.text());
+    assert_eq!(status, StatusCode::OK, "{part}");
+    let want = times.iter().filter(|t| **t >= from).count();
+    assert_eq!(part.lines().count(), 1 + want, "{part}");
+    assert!(want < times.len());
+    let today = chrono::Utc::now().with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).unwrap());
+    let r = t
+        .get_as(
+            &format!("{ledger_path}?to={}", today.format("%Y-%m-%d")),
+            &office,
+        )
+        .await;
+    let (status, all) = (r.status, r.text());
+    assert_eq!(status, StatusCode::OK, "{all}");
+    assert_eq!(all, text);
+    let tomorrow = today + chrono::Duration::days(1);
+    let r = t
+        .get_as(
+            &format!("{ledger_path}?from={}", tomorrow.format("%Y-%m-%d")),
+            &office,
+        )
+        .await;
+    let (status, none) = (r.status, r.text());
+    assert_eq!(status, StatusCode::OK, "{none}");
+    assert_eq!(none.lines().count(), 1, "{none}");
+    // A malformed (400) or reversed (422) period is refused, naming the field.
+    let r = t
+        .get_as(&format!("{ledger_path}?from=2026-13-01"), &office)
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!(r.error().1.as_deref(), Some("from"));
+    let r = t
+        .get_as(
+            &format!("{ledger_path}?from=2026-12-05&to=2026-12-01"),
+            &office,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(r.error().1.as_deref(), Some("to"));
 }
 
 /// Reads server-sent events until one contains both `a` and `b`; returns it.

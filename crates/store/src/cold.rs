@@ -38,6 +38,9 @@ pub struct ColdQuery {
     pub reported_from: Option<DateTime<Utc>>,
     /// Only problems reported before this instant.
     pub reported_before: Option<DateTime<Utc>>,
+    /// Only problems whose row changed at or after this instant: every lifecycle step changes
+    /// the row, so a problem with an event at or after it is among them (a ledger's period).
+    pub changed_from: Option<DateTime<Utc>>,
     /// Only ids after this one (a cursor).
     pub after: Option<ProblemId>,
     /// At most this many, in id order.
@@ -53,6 +56,7 @@ impl ColdQuery {
             within: None,
             reported_from: None,
             reported_before: None,
+            changed_from: None,
             after: None,
             limit: None,
         }
@@ -82,6 +86,13 @@ impl Store {
             next(
                 &mut sql,
                 " AND reported_at < ?",
+                t.timestamp_millis().into(),
+            );
+        }
+        if let Some(t) = q.changed_from {
+            next(
+                &mut sql,
+                " AND updated_at >= ?",
                 t.timestamp_millis().into(),
             );
         }

@@ -491,14 +491,34 @@ impl Store {
 
     /// The histories of many problems (a zone's ledger), in log order.
     pub async fn events_for_problems(&self, ids: &[ProblemId]) -> Result<Vec<Event>, StoreError> {
+        self.events_for_problems_in(ids, None, None).await
+    }
+
+    /// The events of many problems at or after `from` and before `to` (either open), in log
+    /// order: a ledger of a period.
+    pub async fn events_for_problems_in(
+        &self,
+        ids: &[ProblemId],
+        from: Option<chrono::DateTime<chrono::Utc>>,
+        to: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<Vec<Event>, StoreError> {
+        /// Ids per query: far below either backend's limit on bound parameters.
+        const CHUNK: usize = 500;
         let mut out = Vec::new();
-        for chunk in ids.chunks(500) {
+        for chunk in ids.chunks(CHUNK) {
             let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
-            let sql = format!(
-                "SELECT {EVENT_SELECT} FROM events WHERE problem IN ({}) ORDER BY seq",
+            let mut args: Vec<Arg> = chunk.iter().map(|id| Arg::from(id.0)).collect();
+            let mut sql = format!(
+                "SELECT {EVENT_SELECT} FROM events WHERE problem IN ({})",
                 marks.join(", ")
             );
-            let args = chunk.iter().map(|id| Arg::from(id.0)).collect();
+            for (bound, op) in [(from, ">="), (to, "<")] {
+                if let Some(t) = bound {
+                    args.push(t.timestamp_millis().into());
+                    sql.push_str(&format!(" AND at {op} ${}", args.len()));
+                }
+            }
+            sql.push_str(" ORDER BY seq");
             out.extend(self.read_all(&sql, args, &codec::event_from_row).await?);
         }
         out.sort_by_key(|e| e.seq);

@@ -143,6 +143,10 @@ export const assessment = (params: Record<string, string>) => request<Assessment
 export const assessmentFile = (params: Record<string, string>, format: 'csv' | 'html') =>
   request(`/api/v1/assessment${query({ ...params, format })}`, { auth: true, as: 'blob' });
 
+/** A zone's rectification ledger (整改台账) as CSV, all of it or a period (`from`, `to`: dates in China Standard Time). */
+export const zoneLedger = (zone: string, params: Record<string, string>) =>
+  request(`/api/v1/zones/${encodeURIComponent(zone)}/ledger${query(params)}`, { auth: true, as: 'blob' });
+
 /** The street office's problem table: filters and sort as `GET /api/v1/problems/table` reads them. */
 export type TableParams = Record<string, string | undefined>;
 export const TABLE_PATH = '/api/v1/problems/table';

@@ -1304,7 +1304,7 @@ export interface paths {
         };
         /**
          * A zone's rectification ledger (整改台账) as CSV
-         * @description Every event of every problem inside the zone that the caller may see, oldest first: problem, category, position, report time, current status, then the event's number, kind, time, actor, note and photo ids. UTF-8 with a BOM (opens in Excel).
+         * @description Every event of every problem inside the zone that the caller may see, oldest first — all of them, or those of the period `from`–`to`: problem, category, position, report time, current status (code and Chinese), then the event's number, kind (code and a Chinese sentence), time, actor, note and photo ids. Times in China Standard Time (+08:00). UTF-8 with a BOM (opens in Excel).
          */
         get: operations["ledger"];
         put?: never;
@@ -7415,7 +7415,18 @@ export interface operations {
     };
     ledger: {
         parameters: {
-            query?: never;
+            query?: {
+                /**
+                 * @description Events at or after (inclusive): RFC 3339, or a date meaning 00:00 that day in China
+                 *     Standard Time. Default: from the first event.
+                 */
+                from?: string;
+                /**
+                 * @description Events before (exclusive) as RFC 3339; a date is that whole day included (China
+                 *     Standard Time). Default: up to the latest event.
+                 */
+                to?: string;
+            };
             header?: never;
             path: {
                 /** @description Zone id */
@@ -7432,6 +7443,15 @@ export interface operations {
                 };
                 content: {
                     "text/csv": unknown;
+                };
+            };
+            /** @description Malformed `from` or `to` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Sign in first */
@@ -7454,6 +7474,15 @@ export interface operations {
             };
             /** @description No such zone */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `to` is not after `from` */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -1,13 +1,37 @@
 // A zone picked on the set-up map: its name, kind and code, the chiefs assigned to it (each with
-// "unassign"), a list of the street's chiefs BY NAME to assign one, and editing or deleting it.
+// "unassign"), a list of the street's chiefs BY NAME to assign one, its rectification ledger
+// (整改台账) for a period to download, and editing or deleting it.
 
 import { useState } from 'preact/hooks';
-import { assignChief, deleteZone, unassignChief } from '../api';
+import { assignChief, deleteZone, unassignChief, zoneLedger } from '../api';
+import { saveFile } from '../download';
 import type { Chief, ZoneFeature } from '../api';
 import { useId } from '../hooks';
 import { pick as lookup, roleName, t } from '../i18n';
 import { ErrorText } from './ErrorText';
 import { Field } from './Field';
+
+/** Shanghai's offset from UTC (no daylight saving), ms. */
+const UTC8_MS = 8 * 3_600_000;
+
+/** The ledger periods offered: the last three years (the default a clerk files), this year and
+ * the last two calendar years in China Standard Time, or everything. Dates are whole days there. */
+function ledgerPeriods(): { key: string; label: string; params: Record<string, string> }[] {
+  const d = t().setup;
+  const year = new Date(Date.now() + UTC8_MS).getUTCFullYear();
+  const today = new Date(Date.now() + UTC8_MS).toISOString().slice(0, 10);
+  const threeYearsAgo = `${year - 3}${today.slice(4)}`;
+  const years = [year, year - 1, year - 2].map((y) => ({
+    key: String(y),
+    label: d.ledgerYear(y),
+    params: { from: `${y}-01-01`, to: `${y}-12-31` },
+  }));
+  return [
+    { key: 'recent', label: d.ledgerRecent, params: { from: threeYearsAgo, to: today } },
+    ...years,
+    { key: 'all', label: d.ledgerAll, params: {} },
+  ];
+}
 
 /** A chief as a person reads it: the shown name, the role, the login name. */
 export function chiefLabel(c: Pick<Chief, 'name' | 'display_name' | 'role'>): string {
@@ -76,6 +100,22 @@ export function ZoneCard(props: {
       setBusy(false);
     }
   };
+  const periods = ledgerPeriods();
+  const [ledgerKey, setLedgerKey] = useState('recent');
+  const ledgerId = useId('ledger');
+  const download = async () => {
+    const period = periods.find((x) => x.key === ledgerKey) ?? periods[0]!;
+    setBusy(true);
+    setError(null);
+    setContext('ledger');
+    try {
+      saveFile(await zoneLedger(p.id, period.params), d.setup.ledgerFile(p.name, period.label.replace(/\s+/g, '')));
+    } catch (e) {
+      setError(e);
+    } finally {
+      setBusy(false);
+    }
+  };
   const free = props.chiefs.filter((c) => !assigned.includes(c.id));
   return (
     <div class="zone-card" data-zone={p.id}>
@@ -134,6 +174,20 @@ export function ZoneCard(props: {
           </button>
         </div>
       )}
+      <div class="assign-row ledger-row">
+        <Field name="ledger-period" label={d.setup.ledgerPeriod} for={ledgerId}>
+          <select id={ledgerId} name="ledger-period" value={ledgerKey} onChange={(e) => setLedgerKey(e.currentTarget.value)}>
+            {periods.map((x) => (
+              <option key={x.key} value={x.key}>
+                {x.label}
+              </option>
+            ))}
+          </select>
+        </Field>
+        <button type="button" name="ledger" class="btn secondary small" disabled={busy} onClick={() => void download()}>
+          {d.setup.ledgerDownload}
+        </button>
+      </div>
       <div class="action-row">
         <button type="button" name="edit-zone" class="btn secondary small" disabled={busy} onClick={props.onEdit}>
           {d.setup.edit}

@@ -1,19 +1,22 @@
 //! A zone's rectification ledger (整改台账): every event of every problem inside the zone that
-//! the caller may see, oldest first, with the problem's place and the actor's name. Cold
-//! problems (closed before the hot window) are read from the database (`crate::cold`).
+//! the caller may see, oldest first, with the problem's place and the actor's name; the whole
+//! history, or the events of a period (a clerk files a year's or three years' ledger). Cold
+//! problems (closed before the hot window) are read from the database (`crate::cold`), only
+//! those whose row changed within the period: a ledger of three years does not read ten.
 
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use civmap_domain::{Event, ProblemId, Status, ZoneId};
 use civmap_index::Filter;
+use civmap_store::ColdQuery;
 
 use crate::actor::Actor;
 use crate::app::App;
 use crate::error::ServiceError;
 use crate::memory::record::Record;
 use crate::spatial::Spatial;
-use crate::time::from_ms;
+use crate::time::{check_order, from_ms, to_ms};
 
 /// One line of a ledger: an event and the problem it happened to.
 #[derive(Debug, Clone, PartialEq)]
@@ -35,12 +38,49 @@ pub struct LedgerLine {
 pub struct Ledger {
     pub zone: ZoneId,
     pub zone_name: String,
+    pub period: LedgerPeriod,
     pub lines: Vec<LedgerLine>,
 }
 
+/// Which events a ledger holds: those at or after `from` and before `to`; an open end reaches
+/// the first or the latest event.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LedgerPeriod {
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+}
+
+impl LedgerPeriod {
+    /// `Invalid` naming `to` when both ends are given and `to` is not after `from`.
+    pub fn new(
+        from: Option<DateTime<Utc>>,
+        to: Option<DateTime<Utc>>,
+    ) -> Result<Self, ServiceError> {
+        if let (Some(f), Some(t)) = (from, to) {
+            check_order("to", f, t)?;
+            if f == t {
+                return Err(ServiceError::invalid("to", "the period is empty"));
+            }
+        }
+        Ok(Self { from, to })
+    }
+
+    /// Whether a problem reported at `reported_ms` whose row last changed at `updated_ms` can
+    /// have an event in the period (every step changes the row; none precedes the report).
+    fn may_hold(self, reported_ms: i64, updated_ms: i64) -> bool {
+        self.to.is_none_or(|t| reported_ms < to_ms(t))
+            && self.from.is_none_or(|f| updated_ms >= to_ms(f))
+    }
+}
+
 impl App {
-    /// The ledger of `zone` as `actor` may see it (`NotFound` for an unknown zone).
-    pub async fn ledger(&self, actor: &Actor, zone: ZoneId) -> Result<Ledger, ServiceError> {
+    /// The ledger of `zone` for `period` as `actor` may see it (`NotFound` for an unknown zone).
+    pub async fn ledger(
+        &self,
+        actor: &Actor,
+        zone: ZoneId,
+        period: LedgerPeriod,
+    ) -> Result<Ledger, ServiceError> {
         let zone_name = self
             .zones()
             .map
@@ -60,14 +100,20 @@ impl App {
                 .into_iter()
                 .filter_map(|p| {
                     let r = g.map.get(&p)?;
-                    scope.contains(&zones, r).then(|| (p, r.clone()))
+                    (period.may_hold(r.reported_ms, r.updated_ms) && scope.contains(&zones, r))
+                        .then(|| (p, r.clone()))
                 })
                 .collect()
         };
-        // The cold problems inside the zone (read after memory: `crate::cold`), through the same
-        // index query over them.
+        // The cold problems inside the zone that changed in the period (read after memory:
+        // `crate::cold`), through the same index query over them.
         let cold = self
-            .cold_candidates(&[Spatial::Zone(zone)], &Filter::default(), None)
+            .cold_set(&ColdQuery {
+                within: Some(self.box_of(&Spatial::Zone(zone))),
+                reported_before: period.to,
+                changed_from: period.from,
+                ..ColdQuery::new(self.hot_since())
+            })
             .await?;
         {
             let zones = self.zones();
@@ -83,7 +129,10 @@ impl App {
         }
         let mut ids: Vec<ProblemId> = records.keys().copied().collect();
         ids.sort_unstable();
-        let events = self.store().events_for_problems(&ids).await?;
+        let events = self
+            .store()
+            .events_for_problems_in(&ids, period.from, period.to)
+            .await?;
         let people = self.people().await?;
         let table = self.categories();
         let lines = events
@@ -113,6 +162,7 @@ impl App {
         Ok(Ledger {
             zone,
             zone_name,
+            period,
             lines,
         })
     }
