@@ -113,6 +113,19 @@ describe('public map', () => {
     const first = await page.evaluate(() => window.__civmap.firstRenderMs);
     console.log(`first render with points (desktop, cold cache): ${first.toFixed(0)} ms after navigation start`);
     writeFileSync(join(ARTIFACTS, 'first-render.txt'), `${first.toFixed(0)} ms\n`);
+    // The JavaScript the public map's first load transfers, gzipped as served (issue 15: at most
+    // 450 KB): the consoles are chunks of their own, loaded when a signed-in view opens.
+    const scripts = await page.evaluate(() =>
+      performance
+        .getEntriesByType('resource')
+        .filter((e) => /\.js(\?|$)/.test(e.name))
+        .map((e) => ({ name: e.name.replace(location.origin, ''), bytes: e.transferSize })),
+    );
+    const jsBytes = scripts.reduce((a, s) => a + s.bytes, 0);
+    console.log(`JavaScript transferred by the public map: ${(jsBytes / 1024).toFixed(1)} KB (${scripts.map((s) => s.name).join(', ')})`);
+    assert.ok(scripts.length > 0 && jsBytes > 0, 'the scripts were transferred');
+    assert.ok(jsBytes <= 450 * 1024, `${(jsBytes / 1024).toFixed(1)} KB of JavaScript`);
+    assert.ok(!scripts.some((s) => /\/(office|setup|inspect|routes|chief)-/.test(s.name)), 'no console is loaded for the public map');
     // The first idle map is drawn, not only loaded: the map waits to draw until its first data is
     // there (`holdFirstDraw`). Undrawn, the map's area is one colour under the legend and the
     // controls, ~50 KB of PNG; drawn, streets, zones and clusters make ~390 KB.
@@ -479,7 +492,14 @@ describe('staff', () => {
     const [download] = await Promise.all([page.waitForEvent('download'), page.locator('button[name=assessment-csv]').click()]);
     const csv = readFileSync(await download.path(), 'utf8');
     assert.ok(csv.startsWith('\ufeffgroup,key,period,from,to,reported'), csv.slice(0, 80));
-    assert.equal(csv.trim().split('\n').length, 1 + 2 * rows, 'two lines (this and the previous period) per row');
+    // The file holds sections separated by an empty line: the assessment first, then (for the
+    // street office) its patrols of the week, one line per point and road zone.
+    const [figures, ...rest] = csv.trim().split(/\r?\n\r?\n/);
+    assert.equal(figures.split(/\r?\n/).length, 1 + 2 * rows, 'two lines (this and the previous period) per row');
+    const patrolSection = rest.find((s) => s.startsWith('patrol_zone,'));
+    assert.ok(patrolSection, `the street office's file carries the week's patrols: ${rest.map((s) => s.slice(0, 40)).join(' | ')}`);
+    const patrolled = (await getJson(server.base, '/api/v1/zones?kind=point,road&limit=1000', OFFICE.token)).features.length;
+    assert.equal(patrolSection.split(/\r?\n/).length, 1 + patrolled, 'one patrol line per point and road zone');
     assertClean(problems);
     await context.close();
   });

@@ -24,23 +24,18 @@ import { offlineReadyPromise, registerServiceWorker, warmFor } from './offline';
 import { startOutbox } from './outbox';
 import { loadSession, session } from './session';
 import { formatMapParam, parseMapParam, readHash, replaceHash } from './url';
-import { ChiefView } from './views/chief';
-import { InspectView } from './views/inspect';
-import { OfficeView } from './views/office';
+import { lazyView } from './lazy';
 import { PublicView } from './views/public';
-import { ReportView } from './views/report';
-import { RoutesView } from './views/routes';
-import { SetupView } from './views/setup';
 
-/** The views by route, with their name in the navigation. */
+/** The views by route, with their name in the navigation; all but the public map load on first use. */
 export const VIEWS: Record<string, { view: FunctionComponent<ViewProps>; nav: (d: Dict) => string }> = {
   '': { view: PublicView, nav: (d) => d.nav.map },
-  report: { view: ReportView, nav: (d) => d.nav.report },
-  chief: { view: ChiefView, nav: (d) => d.nav.chief },
-  office: { view: OfficeView, nav: (d) => d.nav.office },
-  routes: { view: RoutesView, nav: (d) => d.nav.routes },
-  setup: { view: SetupView, nav: (d) => d.nav.setup },
-  inspect: { view: InspectView, nav: (d) => d.nav.inspect },
+  report: { view: lazyView(() => import('./views/report').then((m) => m.ReportView)), nav: (d) => d.nav.report },
+  chief: { view: lazyView(() => import('./views/chief').then((m) => m.ChiefView)), nav: (d) => d.nav.chief },
+  office: { view: lazyView(() => import('./views/office').then((m) => m.OfficeView)), nav: (d) => d.nav.office },
+  routes: { view: lazyView(() => import('./views/routes').then((m) => m.RoutesView)), nav: (d) => d.nav.routes },
+  setup: { view: lazyView(() => import('./views/setup').then((m) => m.SetupView)), nav: (d) => d.nav.setup },
+  inspect: { view: lazyView(() => import('./views/inspect').then((m) => m.InspectView)), nav: (d) => d.nav.inspect },
 };
 
 /** What browser tests read (`window.__civmap`). */
