@@ -8,8 +8,8 @@
 # 1. tiles_gen.py writes N synthetic, labelled problems (seeded) and the fixed tile list: 14,000
 #    z/x/y paths, 2,000 per zoom 10..16, where the data is (see tiles_gen.py).
 # 2. `civmap import problems` loads them into a fresh SQLite database; `civmap serve` (release)
-#    serves it on 127.0.0.1 (its tile cache: `[limits] tile_cache_bytes`, default 64 MiB;
-#    TILE_CACHE_BYTES=n sets it).
+#    serves it on 127.0.0.1 with a 512 MB tile cache (`[limits] tile_cache_bytes`, default
+#    64 MiB; the same budget as martin's below; TILE_CACHE_BYTES=n sets another).
 # 3. The same points go into PostGIS (database civmap_bench on the local PostgreSQL, EPSG:3857
 #    with a GiST index) and tiles_postgis.sql makes two function sources for martin that return
 #    civmap's tiles:
@@ -21,10 +21,12 @@
 # 4. wrk (2 threads, 32 connections, Accept-Encoding: gzip like a browser) cycles through the
 #    tile list (all of z10-16, the cluster tiles z10-13 only, the point tiles z14-16 only):
 #      cache off: civmap with `Cache-Control: no-cache` on every request (each tile encoded
-#                 afresh), martin live and martin pyramid with martin's tile cache off;
+#                 afresh), martin pyramid and martin live with martin's tile cache off (after
+#                 each martin run the queries still running in PostgreSQL are cancelled, so
+#                 they do not slow the next run);
 #      cache on:  civmap with its tile cache, martin pyramid with a 512 MB tile cache, after a
 #                 warm pass over the whole list on both (live and pyramid are the same cache
-#                 hits once warm).
+#                 hits once warm); then again without Accept-Encoding (all and points).
 #    and prints tiles/s and every ratio.
 # 5. civmap's encode time (`Server-Timing: encode;dur=`): the densest and the median z14 tiles
 #    over 500 uncached requests each (p50, p99), and p50 per zoom over the list.
@@ -118,9 +120,8 @@ python3 -c "print(f'tiles: PostGIS loaded in {$(date +%s.%N) - $t0:.1f} s')"
 psql -At "$PGURL/$PGDB" -c "SELECT 'tiles: cell table: ' || string_agg('z' || z || ' ' || n || ' cells', ', ' ORDER BY z) FROM (SELECT z, count(*) n FROM problem_cells GROUP BY z) c"
 
 echo "tiles: starting civmap"
-TILE_ENV=()
-[ -n "${TILE_CACHE_BYTES:-}" ] && TILE_ENV=(env "CIVMAP_LIMITS__TILE_CACHE_BYTES=$TILE_CACHE_BYTES")
-"${TILE_ENV[@]}" "$BIN" serve --addr 127.0.0.1:0 --db "sqlite://$WORK/tiles.db" --log warn,civmap_server=info \
+TILE_CACHE_BYTES=${TILE_CACHE_BYTES:-512000000}
+CIVMAP_LIMITS__TILE_CACHE_BYTES=$TILE_CACHE_BYTES "$BIN" serve --addr 127.0.0.1:0 --db "sqlite://$WORK/tiles.db" --log warn,civmap_server=info \
   > "$WORK/civmap.log" 2>&1 &
 CIVMAP_PID=$!
 for _ in $(seq 1 600); do
@@ -133,7 +134,7 @@ for _ in $(seq 1 600); do
   curl -fs "$CIVMAP/readyz" >/dev/null && break
   sleep 0.5
 done
-echo "tiles: civmap tile cache: ${TILE_CACHE_BYTES:-default (64 MiB)} bytes"
+echo "tiles: civmap tile cache: $TILE_CACHE_BYTES bytes"
 
 MPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 MARTIN_URL="http://127.0.0.1:$MPORT"
@@ -317,10 +318,22 @@ print(f"  with Accept-Encoding: gzip, densest z14 tile: civmap {st2} Content-Enc
       f"{len(body2)} bytes; martin {st} Content-Encoding {enc} {len(body)} bytes")
 PY
 
-run() { # name url prefix suffix nocache paths-file
-  PATHS="$6" PREFIX="$3" SUFFIX="$4" NOCACHE="$5" \
+# Queries martin left running in PostgreSQL when wrk stopped (a live z10 tile takes seconds)
+# are cancelled before the next run.
+pg_quiet() {
+  psql -Atq "$PGURL/$PGDB" -c "SELECT count(pg_cancel_backend(pid)) FROM pg_stat_activity WHERE datname = '$PGDB' AND state = 'active' AND pid <> pg_backend_pid()" > /dev/null
+  for _ in $(seq 1 120); do
+    [ "$(psql -Atq "$PGURL/$PGDB" -c "SELECT count(*) FROM pg_stat_activity WHERE datname = '$PGDB' AND state = 'active' AND pid <> pg_backend_pid()")" = 0 ] && return
+    sleep 0.5
+  done
+}
+run() { # name url prefix suffix nocache paths-file [gzip: 1 (default) or 0]
+  local before
+  before=$(cut -d' ' -f1 /proc/loadavg)
+  PATHS="$6" PREFIX="$3" SUFFIX="$4" NOCACHE="$5" GZIP="${7:-1}" \
     wrk -t2 -c32 -d"${SECS}s" --timeout 10s -s tests/bench/tiles.lua "$2" > "$WORK/$1.txt"
-  echo "  $1: $(awk '/Requests\/sec/ {print $2}' "$WORK/$1.txt") tiles/s (load $(cut -d' ' -f1-3 /proc/loadavg))"
+  [ "$2" = "$MARTIN_URL" ] && pg_quiet
+  echo "  $1: $(awk '/Requests\/sec/ {print $2}' "$WORK/$1.txt") tiles/s (load before $before, after $(cut -d' ' -f1 /proc/loadavg))"
 }
 rps() { awk '/Requests\/sec/ {print $2}' "$WORK/$1.txt"; }
 
@@ -335,8 +348,8 @@ echo "tiles: cache off, $SECS s per run ($(uptime | sed 's/.*load/load/'))"
 for set in all:$ALL clusters:$CL points:$PT; do
   name=${set%%:*} file=${set#*:}
   run "off-civmap-$name" "$CIVMAP" /tiles/problems .mvt 1 "$file"
-  run "off-live-$name" "$MARTIN_URL" /live "" 0 "$file"
   run "off-pyramid-$name" "$MARTIN_URL" /pyramid "" 0 "$file"
+  run "off-live-$name" "$MARTIN_URL" /live "" 0 "$file"
 done
 
 echo "tiles: restarting martin with a 512 MB tile cache"
@@ -378,6 +391,12 @@ for set in all:$ALL clusters:$CL points:$PT; do
   run "on-civmap-$name" "$CIVMAP" /tiles/problems .mvt 0 "$file"
   run "on-pyramid-$name" "$MARTIN_URL" /pyramid "" 0 "$file"
 done
+echo "tiles: cache on, no Accept-Encoding (each server keeps or makes the uncompressed form)"
+for set in all:$ALL points:$PT; do
+  name=${set%%:*} file=${set#*:}
+  run "raw-civmap-$name" "$CIVMAP" /tiles/problems .mvt 0 "$file" 0
+  run "raw-pyramid-$name" "$MARTIN_URL" /pyramid "" 0 "$file" 0
+done
 
 echo "tiles: encode time of the densest and the median z14 tiles (Server-Timing, 500 uncached requests each), and p50 per zoom over the list"
 python3 - "$CIVMAP" "$DENSE" "$MEDIAN" "$ALL" <<'PY'
@@ -412,7 +431,7 @@ PY
 
 echo
 echo "== results ($N problems, ${SECS}s per run, $(nproc) cores shared by wrk, PostgreSQL and the servers; $("$MARTIN" --version)) =="
-for f in off-{civmap,live,pyramid}-{all,clusters,points} on-{civmap,pyramid}-{all,clusters,points}; do
+for f in off-{civmap,pyramid,live}-{all,clusters,points} on-{civmap,pyramid}-{all,clusters,points} raw-{civmap,pyramid}-{all,points}; do
   printf "%-22s %10s tiles/s   " "$f" "$(rps "$f")"
   grep -h "latency p50\|non-2xx\|Socket errors" "$WORK/$f.txt" | tr '\n' ' '
   echo
@@ -422,6 +441,8 @@ for name in all clusters points; do
   case $name in all) what="z10-16";; clusters) what="z10-13 cluster tiles";; points) what="z14-16 point tiles";; esac
   echo "ratio $what, cache off: civmap / martin live $(ratio "$(rps off-civmap-$name)" "$(rps off-live-$name)"), civmap / martin pyramid $(ratio "$(rps off-civmap-$name)" "$(rps off-pyramid-$name)")"
   echo "ratio $what, cache on:  civmap / martin pyramid $(ratio "$(rps on-civmap-$name)" "$(rps on-pyramid-$name)")"
+  [ -f "$WORK/raw-civmap-$name.txt" ] &&
+    echo "ratio $what, cache on, no gzip: civmap / martin pyramid $(ratio "$(rps raw-civmap-$name)" "$(rps raw-pyramid-$name)")"
 done
 echo "civmap RSS: $(ps -o rss= -p "$CIVMAP_PID" | awk '{printf "%.0f MB", $1/1024}'), martin RSS: $(ps -o rss= -p "$MARTIN_PID" | awk '{printf "%.0f MB", $1/1024}')"
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
