@@ -399,9 +399,9 @@ for set in all:$ALL points:$PT; do
 done
 
 echo "tiles: encode time of the densest and the median z14 tiles (Server-Timing, 500 uncached requests each), and p50 per zoom over the list"
-python3 - "$CIVMAP" "$DENSE" "$MEDIAN" "$ALL" <<'PY'
+python3 - "$CIVMAP" "$DENSE" "$MEDIAN" "$ALL" "$DENSE_N" "$MEDIAN_N" <<'PY'
 import http.client, statistics, sys, urllib.parse
-base, dense, median, listfile = sys.argv[1:5]
+base, dense, median, listfile, dense_n, median_n = sys.argv[1:7]
 u = urllib.parse.urlparse(base)
 c = http.client.HTTPConnection(u.hostname, u.port)
 def timing(tile):
@@ -413,13 +413,13 @@ def timing(tile):
         return None
     t = dict(p.strip().split(";dur=") for p in h.split(","))
     return float(t["encode"]), float(t["gzip"])
-for name, tile in (("densest", dense), ("median", median)):
+for name, tile, n in (("densest", dense, dense_n), ("median", median, median_n)):
     enc, gz = [], []
     for _ in range(500):
         e, g = timing(tile)
         enc.append(e); gz.append(g)
     enc.sort(); gz.sort()
-    print(f"  {name} z14 tile {tile}: encode p50 {statistics.median(enc):.3f} ms, "
+    print(f"  {name} z14 tile {tile} ({n} points): encode p50 {statistics.median(enc):.3f} ms, "
           f"p99 {enc[int(len(enc) * 0.99)]:.3f} ms; gzip p50 {statistics.median(gz):.3f} ms")
 paths = [l.strip() for l in open(listfile) if l.strip()]
 line = []
