@@ -1,15 +1,17 @@
 -- wrk script of tests/bench/tiles.sh: cycles through the fixed tile list.
 --   PATHS  file of "z/x/y" lines          PREFIX  URL path before them ("/tiles/problems")
 --   SUFFIX after them (".mvt" or "")      NOCACHE "1": send Cache-Control: no-cache
--- Every thread starts at a different place in the list; every request has Accept-Encoding: gzip
--- like a browser's. Responses other than 200/204 are counted and printed at the end.
+--   GZIP   "0": no Accept-Encoding (default: Accept-Encoding: gzip, like a browser)
+-- Every thread starts at a different place in the list. Responses other than 200/204 are
+-- counted and printed at the end.
 local paths = {}
 for line in io.lines(os.getenv("PATHS")) do
   if line ~= "" then paths[#paths + 1] = line end
 end
 local prefix = os.getenv("PREFIX") or "/tiles/problems"
 local suffix = os.getenv("SUFFIX") or ".mvt"
-local headers = { ["Accept-Encoding"] = "gzip" }
+local headers = {}
+if os.getenv("GZIP") ~= "0" then headers["Accept-Encoding"] = "gzip" end
 if os.getenv("NOCACHE") == "1" then headers["Cache-Control"] = "no-cache" end
 
 local threads = {}
