@@ -515,7 +515,9 @@ impl Store {
             for (bound, op) in [(from, ">="), (to, "<")] {
                 if let Some(t) = bound {
                     args.push(t.timestamp_millis().into());
-                    sql.push_str(&format!(" AND at {op} ${}", args.len()));
+                    for part in [" AND at ", op, " $", &args.len().to_string()] {
+                        sql.push_str(part);
+                    }
                 }
             }
             sql.push_str(" ORDER BY seq");
