@@ -61,8 +61,9 @@ A=$(start "$WORK/a.log")
 echo "replicas: A at $A; seeding 2,000 reports"
 for i in $(seq 1 2000); do echo "{\"lon\":121.5$((i % 97)),\"lat\":31.28$((i % 89)),\"category\":\"garbage\",\"description\":\"seed $i\"}"; done |
   while read -r body; do curl -sf -o /dev/null -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' -d "$body" "$A/api/v1/problems"; done
-curl -sf "$A/api/v1/problems?limit=1000&bbox=121.0,31.0,122.0,32.0" | python3 -c 'import json,sys; print("\n".join(f["id"] for f in json.load(sys.stdin)["features"]))' > "$WORK/ids.txt"
+curl -sf -H "Authorization: Bearer $TOKEN" "$A/api/v1/problems?limit=1000&bbox=121.4,31.2,121.7,31.4" | python3 -c 'import json,sys; print("\n".join(f["id"] for f in json.load(sys.stdin)["features"]))' > "$WORK/ids.txt"
 
+echo "replicas: $(wc -l < "$WORK/ids.txt") problems to read"
 ONE_POST=$(wrk_run "$A" 16 post.lua | rps)
 ONE_GET=$(wrk_run "$A" 16 get_one.lua | rps)
 B=$(start "$WORK/b.log")
@@ -71,7 +72,7 @@ wrk_run "$A" 8 post.lua > "$WORK/pa" & W=$!; wrk_run "$B" 8 post.lua > "$WORK/pb
 TWO_POST=$(python3 -c "print(f'{$(rps < "$WORK/pa") + $(rps < "$WORK/pb"):.0f}')")
 wrk_run "$A" 8 get_one.lua > "$WORK/ga" & W=$!; wrk_run "$B" 8 get_one.lua > "$WORK/gb"; wait "$W"
 TWO_GET=$(python3 -c "print(f'{$(rps < "$WORK/ga") + $(rps < "$WORK/gb"):.0f}')")
-LAG=$(curl -sf "$B/readyz" | python3 -c 'import json,sys; f=json.load(sys.stdin)["follow"]; print(f"caught_up={f[\"caught_up\"]} lag_events={f[\"lag_events\"]}")')
+LAG=$(curl -sf "$B/readyz" | python3 -c 'import json,sys; f=json.load(sys.stdin)["follow"]; print("caught_up=%s lag_events=%s" % (f["caught_up"], f["lag_events"]))')
 
 cat <<REPORT
 
