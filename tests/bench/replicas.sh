@@ -20,9 +20,9 @@ HEAD=${BASE%/*}
 URL_DB=$HEAD/$DB
 psql "$BASE" -qc "CREATE DATABASE $DB"
 WORK=$(mktemp -d /tmp/civmap-replicas.XXXXXX)
-PIDS=()
 cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  # start() runs in a command substitution (a subshell): the servers' pids are in a file.
+  for p in $(cat "$WORK/pids" 2>/dev/null); do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
   psql "$BASE" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" || true
   rm -rf "$WORK"
@@ -42,7 +42,7 @@ TOML
 
 start() { # log file → prints the URL
   "$BIN" serve --config "$WORK/civmap.toml" --addr 127.0.0.1:0 > "$1" 2>&1 &
-  PIDS+=($!)
+  echo $! >> "$WORK/pids"
   local url=
   for _ in $(seq 1 600); do
     url=$(grep -o 'listening on http://[0-9.:]*' "$1" | head -1 | sed 's/listening on //') || true
