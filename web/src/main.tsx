@@ -103,6 +103,17 @@ function boot(): void {
   root.append(header, bannerSlot, shell);
   render(<Banner />, bannerSlot);
 
+  // What needs no map is asked for before the map exists: creating its WebGL context takes
+  // 100–200 ms where WebGL is drawn in software, and these requests waited behind it. The
+  // basemap's style and tiles load while the problems do, so the first complete map needs
+  // fewer redraws (each costs a full frame); the three-surroundings zones, asked for only after
+  // the categories and the empty map, arrived last and cost another redraw.
+  void prefetchStyle();
+  const firstCategories = categories();
+  firstCategories.catch(() => undefined);
+  const firstZones = fetchZones('surroundings', false);
+  firstZones.catch(() => undefined);
+
   const hash = readHash();
   const start = parseMapParam(hash.params.get('map')) ?? DEMO_VIEW;
   const map = createMap(mapEl, start);
@@ -129,14 +140,6 @@ function boot(): void {
   // Who is signed in, asked once (only if this browser signed in before).
   void loadSession();
 
-  // The basemap does not wait for the categories: its style and tiles load while the problems
-  // do, so the first complete map needs fewer redraws (each costs a full frame). What the
-  // server offers is asked at once.
-  void prefetchStyle();
-  // The three-surroundings zones too: asked for only after the categories and the empty map,
-  // they arrived last and cost the first complete map another redraw.
-  const firstZones = fetchZones('surroundings', false);
-  firstZones.catch(() => undefined);
   const loaded = new Promise<void>((r) =>
     map.once('load', () => {
       performance.mark('civmap:map-load');
@@ -155,7 +158,7 @@ function boot(): void {
   // What was made without a connection is sent now, and whenever the connection may be back.
   void startOutbox();
   let started = false;
-  Promise.all([categories(), loaded])
+  Promise.all([firstCategories, loaded])
     .then(([cats]) => {
       performance.mark('civmap:started');
       started = true;
