@@ -5,21 +5,19 @@
 import { useState } from 'preact/hooks';
 import { assessment, assessmentFile } from '../api';
 import type { Figures } from '../api';
-import { formatDays, t } from '../i18n';
+import { CST_OFFSET_MS, formatDays, t } from '../i18n';
 import { useLoad } from '../hooks';
 import { ErrorText } from './ErrorText';
 import { LoadError } from './LoadError';
 import { openFile, saveFile } from '../download';
 
 const DAY_MS = 86_400_000;
-/** Shanghai's offset from UTC (no daylight saving), ms: weeks start on Monday 00:00 there. */
-const UTC8_MS = 8 * 3_600_000;
 
 /** Monday 00:00 in Shanghai (UTC+8) of the week holding `t`. */
 function weekStart(t: Date): Date {
-  const local = new Date(t.getTime() + UTC8_MS);
+  const local = new Date(t.getTime() + CST_OFFSET_MS);
   const dow = (local.getUTCDay() + 6) % 7;
-  return new Date(Date.UTC(local.getUTCFullYear(), local.getUTCMonth(), local.getUTCDate() - dow) - UTC8_MS);
+  return new Date(Date.UTC(local.getUTCFullYear(), local.getUTCMonth(), local.getUTCDate() - dow) - CST_OFFSET_MS);
 }
 
 function range(period: string): { from: string; to: string } {

@@ -7,20 +7,20 @@ import { assignChief, deleteZone, unassignChief, zoneLedger } from '../api';
 import { saveFile } from '../download';
 import type { Chief, ZoneFeature } from '../api';
 import { useId } from '../hooks';
-import { pick as lookup, roleName, t } from '../i18n';
+import { CST_OFFSET_MS, cstDay, pick as lookup, roleName, t } from '../i18n';
 import { ErrorText } from './ErrorText';
 import { Field } from './Field';
-
-/** Shanghai's offset from UTC (no daylight saving), ms. */
-const UTC8_MS = 8 * 3_600_000;
 
 /** The ledger periods offered: the last three years (the default a clerk files), this year and
  * the last two calendar years in China Standard Time, or everything. Dates are whole days there. */
 function ledgerPeriods(): { key: string; label: string; params: Record<string, string> }[] {
   const d = t().setup;
-  const year = new Date(Date.now() + UTC8_MS).getUTCFullYear();
-  const today = new Date(Date.now() + UTC8_MS).toISOString().slice(0, 10);
-  const threeYearsAgo = `${year - 3}${today.slice(4)}`;
+  const now = Date.now();
+  const today = cstDay(now);
+  const year = Number(today.slice(0, 4));
+  // Three years back by the calendar; from 29 February, 1 March (Date.UTC rolls it over).
+  const [, month, day] = today.split('-').map(Number) as [number, number, number];
+  const threeYearsAgo = cstDay(Date.UTC(year - 3, month - 1, day) - CST_OFFSET_MS);
   const years = [year, year - 1, year - 2].map((y) => ({
     key: String(y),
     label: d.ledgerYear(y),

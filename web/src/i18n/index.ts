@@ -86,6 +86,14 @@ export function formatTime(iso: string | null | undefined): string {
   });
 }
 
+/** China Standard Time's offset from UTC, ms (no daylight saving: shift and read the UTC fields). */
+export const CST_OFFSET_MS = 8 * 3_600_000;
+
+/** `2026-12-07`: the day in China Standard Time of the instant `ms`, as the API reads a date. */
+export function cstDay(ms: number): string {
+  return new Date(ms + CST_OFFSET_MS).toISOString().slice(0, 10);
+}
+
 /**
  * `2026-12-07 14:30`: a date-time in China Standard Time as tables and their spreadsheets give
  * it (the same in every language, so a row reads as its CSV line).
@@ -94,8 +102,7 @@ export function formatCst(iso: string | null | undefined): string {
   if (!iso) return '—';
   const ms = Date.parse(iso);
   if (Number.isNaN(ms)) return iso;
-  // CST has no daylight saving: shift by eight hours and read the UTC fields.
-  return new Date(ms + 8 * 3_600_000).toISOString().slice(0, 16).replace('T', ' ');
+  return new Date(ms + CST_OFFSET_MS).toISOString().slice(0, 16).replace('T', ' ');
 }
 
 /**
